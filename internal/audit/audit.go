@@ -1,0 +1,175 @@
+// Package audit defines the tamper-evident audit record of agentkeys and the
+// hash chain that links records: each record's hash covers the previous
+// record's hash, so editing, deleting, reordering or (given the separately
+// kept head) truncating records is detected by Verify.
+//
+// It is pure: no I/O, no clock, no other agentkeys imports. The store
+// persists records and the head; the service core builds records; the CLI's
+// `audit verify` and the dashboard verify them. Any package may import it.
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Decisions a record may carry.
+const (
+	DecisionAllow = "allow"
+	DecisionDeny  = "deny"
+	DecisionError = "error"
+)
+
+// HashSize is the length of PrevHash and Hash.
+const HashSize = sha256.Size
+
+// Sentinel errors of this package.
+var (
+	// ErrInvalidRecord: Record.Validate found a record that must not be
+	// appended (unknown decision, missing method or time, negative seq).
+	ErrInvalidRecord = errors.New("audit: invalid record")
+
+	// ErrTampered: returned (wrapped, with the first problem) by Report.Err
+	// when Verify found the log edited, truncated, reordered or incomplete.
+	ErrTampered = errors.New("audit: log fails verification")
+)
+
+// Record is one decided request. Everything except PrevHash and Hash is
+// covered by Hash; see Canonical for the exact bytes.
+type Record struct {
+	Seq       int64           `json:"seq"`             // 1, 2, 3, …; assigned by the store
+	Time      time.Time       `json:"time"`            // UTC, millisecond precision (Chain normalises)
+	KeyID     string          `json:"key_id"`          // credential/grant id; empty if unknown
+	Method    string          `json:"method"`          // e.g. eth_sendTransaction
+	Call      json.RawMessage `json:"call,omitempty"`  // decoded request; opaque bytes, hashed verbatim
+	Decision  string          `json:"decision"`        // DecisionAllow, DecisionDeny or DecisionError
+	Reasons   []string        `json:"reasons,omitempty"`
+	TxHash    string          `json:"tx_hash,omitempty"`
+	CallerIP  string          `json:"caller_ip,omitempty"`
+	RequestID string          `json:"request_id,omitempty"`
+	PrevHash  []byte          `json:"prev_hash"`
+	Hash      []byte          `json:"hash"`
+}
+
+// Head is the position of the newest record: its Seq and Hash. The store
+// keeps it apart from the records (updated in the same transaction) so that
+// deleting records at the tail is detectable. The head of an empty log is
+// Seq 0 with the genesis hash.
+type Head struct {
+	Seq  int64  `json:"seq"`
+	Hash []byte `json:"hash"`
+}
+
+// GenesisHash returns the PrevHash of record 1: 32 zero bytes.
+func GenesisHash() []byte { return make([]byte, HashSize) }
+
+// GenesisHead returns the head of an empty log.
+func GenesisHead() Head { return Head{Seq: 0, Hash: GenesisHash()} }
+
+// Validate returns an error wrapping ErrInvalidRecord if r cannot be
+// appended: Decision outside allow/deny/error, empty Method, zero Time, or
+// negative Seq. It does not look at the hashes.
+func (r Record) Validate() error {
+	switch {
+	case r.Decision != DecisionAllow && r.Decision != DecisionDeny && r.Decision != DecisionError:
+		return fmt.Errorf("%w: decision %q is not allow, deny or error", ErrInvalidRecord, r.Decision)
+	case r.Method == "":
+		return fmt.Errorf("%w: empty method", ErrInvalidRecord)
+	case r.Time.IsZero():
+		return fmt.Errorf("%w: zero time", ErrInvalidRecord)
+	case r.Seq < 0:
+		return fmt.Errorf("%w: negative seq", ErrInvalidRecord)
+	}
+	return nil
+}
+
+// domainTag starts every hashed message, so an audit hash can never collide
+// with a hash computed for another purpose (or another format version).
+const domainTag = "agentkeys/audit/v1\x00"
+
+// canonicalVersion is the first byte of Canonical's output.
+const canonicalVersion = 1
+
+// Canonical returns the bytes of r that Hash covers, in this fixed layout
+// (all integers big-endian):
+//
+//	version   1 byte  (= 1)
+//	seq       8 bytes (int64)
+//	time      8 bytes (int64 Unix milliseconds; sub-millisecond parts dropped)
+//	key_id    field
+//	method    field
+//	call      field   (the raw bytes as given: not re-encoded)
+//	decision  field
+//	reasons   4-byte count, then each reason as a field
+//	tx_hash   field
+//	caller_ip field
+//	request_id field
+//
+// where a field is a 4-byte length followed by that many bytes. Length
+// prefixes make the encoding injective (no two records share bytes), and a
+// nil or empty slice encodes the same as an absent one. PrevHash and Hash are
+// not part of it. Stores must keep Call byte-for-byte (bytea/BLOB, not a
+// JSON type that reorders keys).
+func Canonical(r Record) []byte {
+	n := 1 + 8 + 8 + 4 + 4*8 + len(r.KeyID) + len(r.Method) + len(r.Call) + len(r.Decision) +
+		len(r.TxHash) + len(r.CallerIP) + len(r.RequestID)
+	for _, s := range r.Reasons {
+		n += 4 + len(s)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, canonicalVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixMilli()))
+	b = appendField(b, []byte(r.KeyID))
+	b = appendField(b, []byte(r.Method))
+	b = appendField(b, r.Call)
+	b = appendField(b, []byte(r.Decision))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(r.Reasons)))
+	for _, s := range r.Reasons {
+		b = appendField(b, []byte(s))
+	}
+	b = appendField(b, []byte(r.TxHash))
+	b = appendField(b, []byte(r.CallerIP))
+	b = appendField(b, []byte(r.RequestID))
+	return b
+}
+
+func appendField(b, f []byte) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
+	return append(b, f...)
+}
+
+// Chain links r after a record whose hash is prev: it returns r with Time
+// normalised to UTC milliseconds, PrevHash set to a copy of prev and
+//
+//	Hash = SHA-256(domain tag || prev || Canonical(r))
+//
+// where the domain tag is "agentkeys/audit/v1\x00". Seq is taken as given
+// (the store assigns it before chaining). Use GenesisHash for the first
+// record. prev is expected to be HashSize bytes; Verify reports a record
+// whose PrevHash is not.
+func Chain(prev []byte, r Record) Record {
+	r.Time = normalizeTime(r.Time)
+	r.PrevHash = append([]byte(nil), prev...)
+	r.Hash = hashRecord(prev, r)
+	return r
+}
+
+func normalizeTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.UnixMilli(t.UnixMilli()).UTC()
+}
+
+func hashRecord(prev []byte, r Record) []byte {
+	h := sha256.New()
+	h.Write([]byte(domainTag))
+	h.Write(prev)
+	h.Write(Canonical(r))
+	return h.Sum(nil)
+}
