@@ -41,12 +41,12 @@ var (
 // Record is one decided request. Everything except PrevHash and Hash is
 // covered by Hash; see Canonical for the exact bytes.
 type Record struct {
-	Seq       int64           `json:"seq"`             // 1, 2, 3, …; assigned by the store
-	Time      time.Time       `json:"time"`            // UTC, millisecond precision (Chain normalises)
-	KeyID     string          `json:"key_id"`          // credential/grant id; empty if unknown
-	Method    string          `json:"method"`          // e.g. eth_sendTransaction
-	Call      json.RawMessage `json:"call,omitempty"`  // decoded request; opaque bytes, hashed verbatim
-	Decision  string          `json:"decision"`        // DecisionAllow, DecisionDeny or DecisionError
+	Seq       int64           `json:"seq"`            // 1, 2, 3, …; assigned by the store
+	Time      time.Time       `json:"time"`           // UTC, millisecond precision (Chain normalises)
+	KeyID     string          `json:"key_id"`         // credential/grant id; empty if unknown
+	Method    string          `json:"method"`         // e.g. eth_sendTransaction
+	Call      json.RawMessage `json:"call,omitempty"` // decoded request; opaque bytes, hashed verbatim
+	Decision  string          `json:"decision"`       // DecisionAllow, DecisionDeny or DecisionError
 	Reasons   []string        `json:"reasons,omitempty"`
 	TxHash    string          `json:"tx_hash,omitempty"`
 	CallerIP  string          `json:"caller_ip,omitempty"`

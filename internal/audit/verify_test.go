@@ -80,10 +80,10 @@ func TestVerify(t *testing.T) {
 			want: []found{{5, ProblemMissing}},
 		},
 		{
-			name: "deleted first record",
-			n:    6,
+			name:   "deleted first record",
+			n:      6,
 			tamper: func(rs []Record, h *Head) ([]Record, *Head) { return rs[1:], h },
-			want: []found{{2, ProblemMissing}},
+			want:   []found{{2, ProblemMissing}},
 		},
 		{
 			name: "deleted middle record and renumbered the rest",
@@ -98,20 +98,20 @@ func TestVerify(t *testing.T) {
 			want: []found{{3, ProblemBrokenLink}, {3, ProblemEdited}, {4, ProblemEdited}},
 		},
 		{
-			name: "deleted last record",
-			n:    6,
+			name:   "deleted last record",
+			n:      6,
 			tamper: func(rs []Record, h *Head) ([]Record, *Head) { return rs[:5], h },
-			want: []found{{6, ProblemTruncated}},
+			want:   []found{{6, ProblemTruncated}},
 		},
 		{
-			name: "deleted everything",
-			n:    3,
+			name:   "deleted everything",
+			n:      3,
 			tamper: func(rs []Record, h *Head) ([]Record, *Head) { return nil, h },
-			want: []found{{1, ProblemTruncated}},
+			want:   []found{{1, ProblemTruncated}},
 		},
 		{
-			name: "deleted last record without a head goes unnoticed",
-			n:    6,
+			name:   "deleted last record without a head goes unnoticed",
+			n:      6,
 			tamper: func(rs []Record, h *Head) ([]Record, *Head) { return rs[:5], nil },
 		},
 		{
