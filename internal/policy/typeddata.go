@@ -1,0 +1,320 @@
+package policy
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"regexp"
+	"strconv"
+	"strings"
+
+	gmath "github.com/ethereum/go-ethereum/common/math"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+)
+
+func (e *evaluation) typedData(req Request) {
+	td := req.TypedData
+	if td == nil {
+		e.refuse("no typed data was given")
+		return
+	}
+	if _, _, err := apitypes.TypedDataAndHash(*td); err != nil {
+		e.refuse(fmt.Sprintf("typed data is malformed: %v", err))
+		return
+	}
+	subject := fmt.Sprintf("typed data %s", td.PrimaryType)
+	if td.Domain.Name != "" {
+		subject += fmt.Sprintf(" for %q", td.Domain.Name)
+	}
+	if td.Domain.ChainId == nil {
+		e.refuse(subject + " is not allowed: its domain has no chainId, so the signature would be valid on every chain")
+		return
+	}
+	chain := (*big.Int)(td.Domain.ChainId)
+	if !chain.IsUint64() || !e.p.chains[chain.Uint64()] || chain.Uint64() != req.ChainID {
+		e.refuse(fmt.Sprintf("%s is not allowed: its domain is for chain %s, this request is on chain %d and the key signs for chain %s",
+			subject, chain, req.ChainID, chainList(e.p.doc.Chains)))
+		return
+	}
+	e.typedSpend(td, subject)
+	var failures []string
+	for _, r := range e.p.typed {
+		if fails := r.check(td, e.st.Vars); len(fails) > 0 {
+			if r.primaryType == td.PrimaryType {
+				failures = append(failures, fmt.Sprintf("%s is not allowed by %s: %s", subject, r.path, strings.Join(fails, "; ")))
+			}
+			continue
+		}
+		e.rules = append(e.rules, fmt.Sprintf("%s allows %s", r.path, subject))
+		return
+	}
+	if len(failures) > 0 {
+		e.reasons = append(e.reasons, failures...)
+		return
+	}
+	e.refuse(fmt.Sprintf("%s is not allowed: no typed_data rule allows this domain and primary type", subject))
+}
+
+// check returns why the document does not match the rule, or nothing.
+func (r *typedRule) check(td *apitypes.TypedData, vars Variables) []string {
+	d := r.doc.Domain
+	var fails []string
+	if td.PrimaryType != r.primaryType {
+		return []string{"primary type " + td.PrimaryType}
+	}
+	if d.Name != "" && td.Domain.Name != d.Name {
+		fails = append(fails, fmt.Sprintf("domain name must be %q, got %q", d.Name, td.Domain.Name))
+	}
+	if d.Version != "" && td.Domain.Version != d.Version {
+		fails = append(fails, fmt.Sprintf("domain version must be %q, got %q", d.Version, td.Domain.Version))
+	}
+	if d.ChainID != 0 && (*big.Int)(td.Domain.ChainId).Cmp(new(big.Int).SetUint64(d.ChainID)) != 0 {
+		fails = append(fails, fmt.Sprintf("domain chainId must be %d", d.ChainID))
+	}
+	if r.verifying != nil {
+		got := td.Domain.VerifyingContract
+		if !common.IsHexAddress(got) || common.HexToAddress(got) != *r.verifying {
+			fails = append(fails, fmt.Sprintf("verifying contract must be %s, got %s", shortAddr(*r.verifying), orUnknown(got)))
+		}
+	}
+	for _, c := range r.conds {
+		v, err := typedValue(td, c.path)
+		if err != nil {
+			fails = append(fails, fmt.Sprintf("%s cannot be checked: %v", c.param, err))
+			continue
+		}
+		if msg := c.check(v, vars); msg != "" {
+			fails = append(fails, msg)
+		}
+	}
+	return fails
+}
+
+var arrayType = regexp.MustCompile(`\[[0-9]*\]$`)
+
+// typedValue reads a field of the message by dotted path, normalised by
+// its declared EIP-712 type.
+func typedValue(td *apitypes.TypedData, path string) (any, error) {
+	typeName := td.PrimaryType
+	var cur any = map[string]any(td.Message)
+	for _, seg := range strings.Split(path, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a struct", typeName)
+		}
+		field := ""
+		for _, f := range td.Types[typeName] {
+			if f.Name == seg {
+				field = f.Type
+			}
+		}
+		if field == "" {
+			return nil, fmt.Errorf("type %s has no field %q", typeName, seg)
+		}
+		cur, typeName = m[seg], field
+	}
+	if arrayType.MatchString(typeName) {
+		return nil, fmt.Errorf("%s is an array; conditions apply to single values", path)
+	}
+	if _, isStruct := td.Types[typeName]; isStruct {
+		return nil, fmt.Errorf("%s is a struct; name one of its fields", path)
+	}
+	return typedScalar(typeName, cur)
+}
+
+func typedScalar(typ string, v any) (any, error) {
+	switch {
+	case strings.HasPrefix(typ, "uint") || strings.HasPrefix(typ, "int"):
+		return typedInt(v)
+	case typ == "address":
+		s, ok := v.(string)
+		if !ok || !common.IsHexAddress(s) {
+			return nil, fmt.Errorf("expected an address, got %v", v)
+		}
+		return common.HexToAddress(s), nil
+	case typ == "bool":
+		b, ok := v.(bool)
+		if !ok {
+			return nil, fmt.Errorf("expected true or false, got %v", v)
+		}
+		return b, nil
+	case typ == "string":
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("expected a string, got %v", v)
+		}
+		return s, nil
+	case strings.HasPrefix(typ, "bytes"):
+		s, ok := v.(string)
+		if !ok || !strings.HasPrefix(s, "0x") {
+			return nil, fmt.Errorf("expected 0x-prefixed bytes, got %v", v)
+		}
+		b, err := hex.DecodeString(s[2:])
+		if err != nil {
+			return nil, fmt.Errorf("expected hex bytes, got %q", s)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("type %s cannot be compared", typ)
+}
+
+// typedInt accepts the shapes JSON decoders produce for integers.
+func typedInt(v any) (*big.Int, error) {
+	switch x := v.(type) {
+	case *big.Int:
+		return new(big.Int).Set(x), nil
+	case *gmath.HexOrDecimal256:
+		return new(big.Int).Set((*big.Int)(x)), nil
+	case json.Number:
+		return typedInt(string(x))
+	case string:
+		n, ok := gmath.ParseBig256(x)
+		if !ok {
+			return nil, fmt.Errorf("expected an integer, got %q", x)
+		}
+		return n, nil
+	case float64:
+		if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
+			return nil, fmt.Errorf("number %v is not an exact integer; send large integers as strings", x)
+		}
+		return big.NewInt(int64(x)), nil
+	case int:
+		return big.NewInt(int64(x)), nil
+	case int64:
+		return big.NewInt(x), nil
+	case uint64:
+		return new(big.Int).SetUint64(x), nil
+	}
+	return nil, fmt.Errorf("expected an integer, got %v", v)
+}
+
+// permitShapes are the EIP-712 documents that grant token spending, with
+// where their token and amount are found.
+var permitShapes = map[string]struct {
+	token, amount, list string // list: the array of {token, amount} entries
+}{
+	"Permit":                         {token: "@verifyingContract", amount: "value"},
+	"PermitSingle":                   {token: "details.token", amount: "details.amount"},
+	"PermitBatch":                    {list: "details"},
+	"PermitTransferFrom":             {token: "permitted.token", amount: "permitted.amount"},
+	"PermitWitnessTransferFrom":      {token: "permitted.token", amount: "permitted.amount"},
+	"PermitBatchTransferFrom":        {list: "permitted"},
+	"PermitBatchWitnessTransferFrom": {list: "permitted"},
+}
+
+// typedSpend counts Permit and Permit2 amounts against the token limits.
+func (e *evaluation) typedSpend(td *apitypes.TypedData, subject string) {
+	shape, ok := permitShapes[td.PrimaryType]
+	if !ok {
+		return
+	}
+	fail := func(err error) { e.refuse(fmt.Sprintf("%s is not allowed: cannot tell what it spends (%v)", subject, err)) }
+	if shape.list != "" {
+		items, ok := td.Message[shape.list].([]any)
+		if !ok || len(items) == 0 {
+			fail(fmt.Errorf("%s is not a list", shape.list))
+			return
+		}
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			tok, err := typedScalar("address", m["token"])
+			if err != nil {
+				fail(err)
+				return
+			}
+			amt, err := typedInt(m["amount"])
+			if err != nil {
+				fail(err)
+				return
+			}
+			e.addSpend(strings.ToLower(tok.(common.Address).Hex()), amt)
+		}
+		return
+	}
+	var token common.Address
+	if shape.token == "@verifyingContract" {
+		if !common.IsHexAddress(td.Domain.VerifyingContract) {
+			fail(errors.New("the domain has no verifying contract"))
+			return
+		}
+		token = common.HexToAddress(td.Domain.VerifyingContract)
+	} else {
+		v, err := typedValue(td, shape.token)
+		if err != nil {
+			fail(err)
+			return
+		}
+		token = v.(common.Address)
+	}
+	v, err := typedValue(td, shape.amount)
+	if err != nil {
+		fail(err)
+		return
+	}
+	amt, ok := v.(*big.Int)
+	if !ok {
+		fail(fmt.Errorf("%s is not an integer", shape.amount))
+		return
+	}
+	e.addSpend(strings.ToLower(token.Hex()), amt)
+}
+
+func (e *evaluation) message(req Request) {
+	m := e.p.messages
+	if !m.Allow {
+		e.refuse("personal_sign is not allowed: the policy does not allow signing messages (messages: deny)")
+		return
+	}
+	if len(m.Prefixes) == 0 && len(m.Domains) == 0 {
+		e.rules = append(e.rules, "messages allows any personal_sign message")
+		return
+	}
+	text := string(req.Message)
+	for i, pfx := range m.Prefixes {
+		if strings.HasPrefix(text, pfx) {
+			e.rules = append(e.rules, fmt.Sprintf("messages.prefixes[%d] allows the message", i))
+			return
+		}
+	}
+	if dom, addr, ok := siwe(text); ok {
+		for i, d := range m.Domains {
+			if strings.EqualFold(dom, d) {
+				if !common.IsHexAddress(addr) || common.HexToAddress(addr) != e.st.Vars.Owner {
+					e.refuse(fmt.Sprintf("the Sign-In with Ethereum message for %s names account %s, not this key's account", dom, addr))
+					return
+				}
+				e.rules = append(e.rules, fmt.Sprintf("messages.domains[%d] allows sign-in to %s", i, dom))
+				return
+			}
+		}
+	}
+	e.refuse(fmt.Sprintf("personal_sign is not allowed: the message neither starts with an allowed prefix nor signs in to an allowed domain (%s)",
+		strings.Join(append(quoteAll(m.Prefixes), m.Domains...), ", ")))
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = strconv.Quote(x)
+	}
+	return out
+}
+
+// siwe recognises an EIP-4361 message and returns its domain and account.
+func siwe(text string) (domain, account string, ok bool) {
+	lines := strings.SplitN(text, "\n", 3)
+	const suffix = " wants you to sign in with your Ethereum account:"
+	if len(lines) < 2 || !strings.HasSuffix(lines[0], suffix) {
+		return "", "", false
+	}
+	domain = strings.TrimSuffix(lines[0], suffix)
+	if i := strings.Index(domain, "://"); i >= 0 {
+		domain = domain[i+3:]
+	}
+	return domain, strings.TrimSpace(lines[1]), true
+}
