@@ -36,9 +36,9 @@ type caseFile struct {
 }
 
 type profileSpec struct {
-	Name    string     `yaml:"name"`
-	Routers []string   `yaml:"routers"`
-	Permit2 string     `yaml:"permit2"`
+	Name    string   `yaml:"name"`
+	Routers []string `yaml:"routers"`
+	Permit2 string   `yaml:"permit2"`
 	Limits  []struct {
 		Asset     string `yaml:"asset"`
 		Decimals  *int   `yaml:"decimals"`

@@ -213,7 +213,9 @@ func (e *evaluation) typedSpend(td *apitypes.TypedData, subject string) {
 	if !ok {
 		return
 	}
-	fail := func(err error) { e.refuse(fmt.Sprintf("%s is not allowed: cannot tell what it spends (%v)", subject, err)) }
+	fail := func(err error) {
+		e.refuse(fmt.Sprintf("%s is not allowed: cannot tell what it spends (%v)", subject, err))
+	}
 	if shape.list != "" {
 		items, ok := td.Message[shape.list].([]any)
 		if !ok || len(items) == 0 {
