@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -259,6 +260,9 @@ func (p *sigParser) param(depth int) (abi.ArgumentMarshaling, error) {
 			return pm, fmt.Errorf("expected a type at position %d", p.i+1)
 		}
 		pm.Type = canonicalBase(t)
+		if !validBase(pm.Type) {
+			return pm, fmt.Errorf("unknown type %q", t)
+		}
 	}
 	for p.peek() == '[' {
 		end := strings.IndexByte(p.s[p.i:], ']')
@@ -283,6 +287,25 @@ func (p *sigParser) param(depth int) (abi.ArgumentMarshaling, error) {
 			return pm, nil
 		}
 	}
+}
+
+// validBase accepts the elementary ABI types.
+func validBase(t string) bool {
+	switch t {
+	case "address", "bool", "string", "bytes":
+		return true
+	}
+	for _, p := range []struct {
+		prefix   string
+		min, max int
+		step     int
+	}{{"uint", 8, 256, 8}, {"int", 8, 256, 8}, {"bytes", 1, 32, 1}} {
+		if rest, ok := strings.CutPrefix(t, p.prefix); ok {
+			n, err := strconv.Atoi(rest)
+			return err == nil && n >= p.min && n <= p.max && n%p.step == 0 && strconv.Itoa(n) == rest
+		}
+	}
+	return false
 }
 
 func canonicalBase(t string) string {

@@ -722,11 +722,11 @@ func (c *compiler) rule(path string, rd RuleDoc) (*rule, RuleDoc, error) {
 				if fn == nil {
 					return nil, doc, ferr(cpath, "selector %s has no known ABI; add it under abis to name its parameters", fdoc.Sig)
 				}
+				if !fn.Named {
+					return nil, doc, ferr(cpath, "name the parameters in the signature, like transfer(address to,uint256 amount), or add the ABI under abis")
+				}
 				argPath, typ, err := resolvePath(fn, cd.Param)
 				if err != nil {
-					if !fn.Named {
-						return nil, doc, ferr(cpath, "name the parameters in the signature, like transfer(address to,uint256 amount), or add the ABI under abis")
-					}
 					return nil, doc, ferr(cpath, "%v", err)
 				}
 				for _, op := range cd.Ops {

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"net/netip"
 	"reflect"
 	"strings"
 	"testing"
@@ -102,3 +103,13 @@ func hexBytes(t testing.TB, s string) []byte {
 	}
 	return b
 }
+
+func mustAddrs(ss ...string) []common.Address {
+	out := make([]common.Address, len(ss))
+	for i, s := range ss {
+		out[i] = common.HexToAddress(s)
+	}
+	return out
+}
+
+func mustIP(s string) netip.Addr { return netip.MustParseAddr(s) }

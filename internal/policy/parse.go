@@ -161,7 +161,7 @@ func seq(n *yaml.Node, path string, fn func(i int, item *yaml.Node, path string)
 }
 
 func strList(n *yaml.Node, path, want string) ([]string, error) {
-	var out []string
+	out := []string{} // empty, not nil: "days: []" differs from no days
 	err := seq(n, path, func(_ int, item *yaml.Node, p string) error {
 		v, err := scalar(item, p, want)
 		out = append(out, v)
