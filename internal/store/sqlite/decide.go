@@ -1,0 +1,322 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// appendAudit chains r after the current head and moves the head, inside tx.
+func appendAudit(ctx context.Context, tx *sql.Tx, r audit.Record) (audit.Record, error) {
+	if err := r.Validate(); err != nil {
+		return audit.Record{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
+	}
+	var (
+		seq  int64
+		prev []byte
+	)
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &prev); err != nil {
+		return audit.Record{}, fmt.Errorf("read audit head: %w", err)
+	}
+	r.Seq = seq + 1
+	r = audit.Chain(prev, r)
+	reasons, err := json.Marshal(r.Reasons)
+	if err != nil {
+		return audit.Record{}, err
+	}
+	if r.Reasons == nil {
+		reasons = []byte("[]")
+	}
+	var call []byte
+	if len(r.Call) > 0 {
+		call = r.Call
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_records
+		(seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.Seq, ms(r.Time), r.KeyID, r.Method, call, r.Decision, string(reasons), r.TxHash, r.CallerIP, r.RequestID,
+		r.PrevHash, r.Hash); err != nil {
+		return audit.Record{}, fmt.Errorf("insert audit record: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, r.Seq, r.Hash); err != nil {
+		return audit.Record{}, fmt.Errorf("move audit head: %w", err)
+	}
+	return r, nil
+}
+
+// AppendAudit implements store.Store.
+func (s *Store) AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error) {
+	var out audit.Record
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = appendAudit(ctx, tx, r)
+		return err
+	})
+	if err != nil {
+		return audit.Record{}, fmt.Errorf("append audit: %w", err)
+	}
+	return out, nil
+}
+
+// AuditRecords implements store.Store.
+func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]audit.Record, error) {
+	if limit < 1 || afterSeq < 0 {
+		return nil, fmt.Errorf("audit records: %w: need limit >= 1 and afterSeq >= 0", store.ErrInvalid)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT
+		seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, prev_hash, hash
+		FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit records: %w", err)
+	}
+	defer rows.Close()
+	out := []audit.Record{}
+	for rows.Next() {
+		var (
+			r       audit.Record
+			t       int64
+			call    []byte
+			reasons string
+		)
+		if err := rows.Scan(&r.Seq, &t, &r.KeyID, &r.Method, &call, &r.Decision, &reasons, &r.TxHash,
+			&r.CallerIP, &r.RequestID, &r.PrevHash, &r.Hash); err != nil {
+			return nil, fmt.Errorf("audit records: %w", err)
+		}
+		r.Time = fromMS(t)
+		if len(call) > 0 {
+			r.Call = json.RawMessage(call)
+		}
+		// A record whose reasons column no longer parses is still returned
+		// (with no reasons) so that Verify reports it as edited.
+		if json.Unmarshal([]byte(reasons), &r.Reasons) != nil || len(r.Reasons) == 0 {
+			r.Reasons = nil
+			if reasons != "[]" && reasons != "null" {
+				r.Reasons = []string{reasons}
+			}
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit records: %w", err)
+	}
+	return out, nil
+}
+
+// AuditHead implements store.Store.
+func (s *Store) AuditHead(ctx context.Context) (audit.Head, error) {
+	var h audit.Head
+	if err := s.r.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&h.Seq, &h.Hash); err != nil {
+		return audit.Head{}, fmt.Errorf("audit head: %w", err)
+	}
+	return h, nil
+}
+
+// Decide implements store.Store.
+func (s *Store) Decide(ctx context.Context, grantID string, fn func(ctx context.Context, tx store.DecideTx) error) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: holds the write lock from here
+	if err != nil {
+		return fmt.Errorf("decide: begin: %w", err)
+	}
+	dtx := &decideTx{tx: tx}
+	defer func() {
+		dtx.end()
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	g, err := getGrant(ctx, tx, grantID)
+	if err != nil {
+		return fmt.Errorf("decide: %w", err)
+	}
+	dtx.grant = g
+	if err := fn(ctx, dtx); err != nil {
+		return fmt.Errorf("decide: %w", err)
+	}
+	dtx.end()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("decide: commit: %w", err)
+	}
+	return nil
+}
+
+// decideTx is store.DecideTx on an open transaction.
+type decideTx struct {
+	mu    sync.Mutex
+	tx    *sql.Tx
+	grant store.Grant
+	done  bool
+}
+
+var _ store.DecideTx = (*decideTx)(nil)
+
+func (d *decideTx) end() {
+	d.mu.Lock()
+	d.done = true
+	d.mu.Unlock()
+}
+
+// lock serialises calls and fails them after the callback returned.
+func (d *decideTx) lock() error {
+	d.mu.Lock()
+	if d.done {
+		d.mu.Unlock()
+		return store.ErrTxDone
+	}
+	return nil
+}
+
+func (d *decideTx) Grant() store.Grant { return cloneGrant(d.grant) }
+
+func (d *decideTx) Spent(ctx context.Context, asset string, since time.Time) (*big.Int, error) {
+	a, err := store.NormalizeAsset(asset)
+	if err != nil {
+		return nil, fmt.Errorf("spent: %w", err)
+	}
+	if err := d.lock(); err != nil {
+		return nil, fmt.Errorf("spent: %w", err)
+	}
+	defer d.mu.Unlock()
+	rows, err := d.tx.QueryContext(ctx,
+		`SELECT amount FROM reservations WHERE grant_id = ? AND asset = ? AND at >= ?`, d.grant.ID, a, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("spent: %w", err)
+	}
+	defer rows.Close()
+	// Summed here, not in SQL: SQLite's SUM would go through float64.
+	sum := new(big.Int)
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, fmt.Errorf("spent: %w", err)
+		}
+		v, ok := new(big.Int).SetString(s, 10)
+		if !ok {
+			return nil, fmt.Errorf("spent: stored amount is not a decimal integer")
+		}
+		sum.Add(sum, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("spent: %w", err)
+	}
+	return sum, nil
+}
+
+func (d *decideTx) Requests(ctx context.Context, since time.Time) (int, error) {
+	if err := d.lock(); err != nil {
+		return 0, fmt.Errorf("requests: %w", err)
+	}
+	defer d.mu.Unlock()
+	var n int
+	if err := d.tx.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM audit_records WHERE key_id = ? AND time >= ?`, d.grant.ID, ms(since)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("requests: %w", err)
+	}
+	return n, nil
+}
+
+func (d *decideTx) Reserve(ctx context.Context, at time.Time, spends []store.Spend) error {
+	if at.IsZero() {
+		return fmt.Errorf("reserve: %w: zero time", store.ErrInvalid)
+	}
+	assets := make([]string, len(spends))
+	for i, s := range spends {
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("reserve: %w", err)
+		}
+		assets[i], _ = store.NormalizeAsset(s.Asset)
+	}
+	if err := d.lock(); err != nil {
+		return fmt.Errorf("reserve: %w", err)
+	}
+	defer d.mu.Unlock()
+	for i, s := range spends {
+		if _, err := d.tx.ExecContext(ctx, `INSERT INTO reservations (grant_id, asset, amount, at) VALUES (?, ?, ?, ?)`,
+			d.grant.ID, assets[i], s.Amount.String(), ms(at)); err != nil {
+			return fmt.Errorf("reserve: %w", err)
+		}
+	}
+	return nil
+}
+
+func (d *decideTx) NextNonce(ctx context.Context, chainID uint64, address string, floor uint64) (uint64, error) {
+	addr, err := store.NormalizeAddress(address)
+	if err != nil {
+		return 0, fmt.Errorf("next nonce: %w", err)
+	}
+	if chainID == 0 || chainID > math.MaxInt64 || floor >= math.MaxInt64 {
+		return 0, fmt.Errorf("next nonce: %w: chain id or floor out of range", store.ErrInvalid)
+	}
+	if err := d.lock(); err != nil {
+		return 0, fmt.Errorf("next nonce: %w", err)
+	}
+	defer d.mu.Unlock()
+	var next int64
+	err = d.tx.QueryRowContext(ctx, `SELECT next FROM nonces WHERE chain_id = ? AND address = ?`, int64(chainID), addr).Scan(&next)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("next nonce: %w", err)
+	}
+	n := max(next, int64(floor))
+	if n == math.MaxInt64 {
+		return 0, fmt.Errorf("next nonce: %w: nonce space exhausted", store.ErrInvalid)
+	}
+	if _, err := d.tx.ExecContext(ctx, `INSERT INTO nonces (chain_id, address, next) VALUES (?, ?, ?)
+		ON CONFLICT (chain_id, address) DO UPDATE SET next = excluded.next`, int64(chainID), addr, n+1); err != nil {
+		return 0, fmt.Errorf("next nonce: %w", err)
+	}
+	return uint64(n), nil
+}
+
+func (d *decideTx) AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error) {
+	if r.KeyID == "" {
+		r.KeyID = d.grant.ID
+	}
+	if r.KeyID != d.grant.ID {
+		return audit.Record{}, fmt.Errorf("append audit: %w: record names key %q inside a decision on grant %q",
+			store.ErrInvalid, r.KeyID, d.grant.ID)
+	}
+	if err := d.lock(); err != nil {
+		return audit.Record{}, fmt.Errorf("append audit: %w", err)
+	}
+	defer d.mu.Unlock()
+	out, err := appendAudit(ctx, d.tx, r)
+	if err != nil {
+		return audit.Record{}, fmt.Errorf("append audit: %w", err)
+	}
+	return out, nil
+}
+
+func cloneGrant(g store.Grant) store.Grant {
+	g.Chains = append([]uint64(nil), g.Chains...)
+	if len(g.Chains) == 0 {
+		g.Chains = nil
+	}
+	if g.Policy != nil {
+		g.Policy = append(json.RawMessage(nil), g.Policy...)
+	}
+	g.CredentialHash = append([]byte(nil), g.CredentialHash...)
+	if g.RevokedAt != nil {
+		t := *g.RevokedAt
+		g.RevokedAt = &t
+	}
+	if g.Meta != nil {
+		m := make(map[string]string, len(g.Meta))
+		for k, v := range g.Meta {
+			m[k] = v
+		}
+		g.Meta = m
+	}
+	return g
+}

@@ -1,0 +1,222 @@
+// Package sqlite is the embedded store.Store: one SQLite file (pure Go,
+// modernc.org/sqlite) in WAL mode with a busy timeout and foreign keys on,
+// safe for several processes sharing the file. Only the service core's
+// wiring (serve, sandbox, tests) imports it; everything else uses
+// store.Store.
+//
+// Writes go through a single connection whose transactions all begin with
+// BEGIN IMMEDIATE, so every write transaction — Decide above all — holds the
+// database's one write lock from its first statement: in-process callers
+// queue for the connection, other processes wait on the lock (busy timeout).
+// Reads use a separate pool of read-only connections, which WAL lets run
+// alongside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// busyTimeoutMS bounds how long a transaction waits for another process's
+// write lock before failing (and the request being refused).
+const busyTimeoutMS = 10000
+
+// maxReaders is the size of the read-only connection pool.
+const maxReaders = 4
+
+// Store is a store.Store on one SQLite file.
+type Store struct {
+	w *sql.DB // exactly one connection; all writes
+	r *sql.DB // read-only connections
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at path and migrates it to
+// the newest schema this binary knows. path is a file path; ":memory:" and
+// paths containing '?' are refused because the store needs a file that its
+// two connection pools (and other processes) share. Errors wrap
+// store.ErrSchemaTooNew if the file was migrated by a newer binary.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" || strings.ContainsRune(path, '?') || strings.HasPrefix(path, ":memory:") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("open store: %q is not a plain file path", path)
+	}
+
+	wq := url.Values{}
+	wq.Add("_pragma", "busy_timeout("+strconv.Itoa(busyTimeoutMS)+")")
+	wq.Add("_pragma", "journal_mode(WAL)")
+	wq.Add("_pragma", "foreign_keys(1)")
+	// FULL: a commit is on disk before Decide returns, so an audit record
+	// exists before any signature leaves the process, even on power loss.
+	wq.Add("_pragma", "synchronous(FULL)")
+	wq.Set("_txlock", "immediate")
+	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	rq := url.Values{}
+	rq.Add("_pragma", "busy_timeout("+strconv.Itoa(busyTimeoutMS)+")")
+	rq.Add("_pragma", "foreign_keys(1)")
+	rq.Add("_pragma", "query_only(1)")
+	r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	r.SetMaxOpenConns(maxReaders)
+	r.SetMaxIdleConns(maxReaders)
+	if err := r.PingContext(ctx); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return &Store{w: w, r: r}, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+var migrationName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
+
+// migrations returns the embedded migrations in order, checking that they
+// are numbered 1, 2, 3, … without gaps or duplicates.
+func migrations() ([]migration, error) {
+	entries, err := fs.ReadDir(migrationFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		m := migrationName.FindStringSubmatch(e.Name())
+		if m == nil {
+			return nil, fmt.Errorf("migration file %q: name must be NNNN_name.sql", e.Name())
+		}
+		v, _ := strconv.Atoi(m[1])
+		b, err := migrationFS.ReadFile("migrations/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i, m := range ms {
+		if m.version != i+1 {
+			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+// migrate applies the pending migrations in one IMMEDIATE transaction, so
+// processes opening a new file at once apply them exactly once.
+func migrate(ctx context.Context, db *sql.DB) (err error) {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var cur int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if cur > len(ms) {
+		return fmt.Errorf("%w: database is at version %d, this binary knows up to %d", store.ErrSchemaTooNew, cur, len(ms))
+	}
+	for _, m := range ms[cur:] {
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, m.version); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.name, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// writeTx runs fn in an IMMEDIATE transaction on the write connection.
+func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// isConstraint reports whether err is a SQLite constraint failure of one of
+// the given extended codes.
+func isConstraint(err error, codes ...int) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	return slices.Contains(codes, se.Code())
+}
+
+func isDuplicate(err error) bool {
+	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE)
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}

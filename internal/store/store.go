@@ -1,0 +1,214 @@
+// Package store defines what agentkeys keeps durably — sealed keys, grants,
+// budget reservations, nonce counters, the audit log and a few settings —
+// as one small interface, Store, with the types it speaks.
+//
+// Implementations live in subpackages (store/sqlite; a PostgreSQL one later)
+// and must all pass the conformance suite in store/storetest. Only the
+// service core and the implementations import this package; transports
+// (rpc, admin, web, mcp, cli) go through the core.
+//
+// # Contract common to every method
+//
+//   - The first argument is a context; a cancelled context makes the call
+//     fail with an error wrapping the context's error, and a failed write has
+//     no effect.
+//   - Times are stored with millisecond precision and returned in UTC.
+//     Comparisons (Spent, Requests, GrantFilter.ActiveAt) use the same
+//     truncated values.
+//   - Errors wrap the sentinels in errors.go where one applies; anything else
+//     is an infrastructure failure (disk, lock timeout) that callers must
+//     treat as "refuse the request".
+//   - Returned values are copies; mutating them never changes stored data.
+//
+// # Serialisation (the heart of the design)
+//
+// Decide runs a callback in ONE transaction that is serialised with every
+// other Decide on the same grant, with every other use of the same (chain,
+// address) nonce counter, and with every audit append. SQLite gets this from
+// BEGIN IMMEDIATE (one writer at a time); PostgreSQL will get it from row
+// locks: the grant row (SELECT … FOR UPDATE at the start of Decide), the
+// nonce row (INSERT … ON CONFLICT DO NOTHING, then SELECT … FOR UPDATE) and
+// the single audit_head row. Callbacks should take them in that order —
+// budget, then nonce, then AppendAudit last — so PostgreSQL never deadlocks.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"math/big"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+)
+
+// Store is the durable state of one agentkeys deployment. Implementations
+// are safe for concurrent use by many goroutines and, where the backend
+// allows it, by several processes sharing one database.
+type Store interface {
+	// PutKey stores a new sealed key. Errors: ErrConflict if k.ID exists,
+	// ErrInvalid if k.Validate fails.
+	PutKey(ctx context.Context, k Key) error
+	// GetKey returns the key with id. Errors: ErrNotFound.
+	GetKey(ctx context.Context, id string) (Key, error)
+	// ListKeys returns all keys ordered by CreatedAt, then ID. No sentinel
+	// errors.
+	ListKeys(ctx context.Context) ([]Key, error)
+
+	// CreateGrant stores a new grant. Errors: ErrConflict if g.ID exists,
+	// ErrInvalid if g.Validate fails or g.SignerKeyID names no stored key.
+	CreateGrant(ctx context.Context, g Grant) error
+	// GetGrant returns the grant with id, revoked and expired ones included.
+	// Errors: ErrNotFound.
+	GetGrant(ctx context.Context, id string) (Grant, error)
+	// ListGrants returns the grants matching f ordered by CreatedAt, then
+	// ID. No sentinel errors.
+	ListGrants(ctx context.Context, f GrantFilter) ([]Grant, error)
+	// RevokeGrant marks the grant revoked at `at`. Revoking a revoked grant
+	// succeeds and keeps the first revocation time. Errors: ErrNotFound,
+	// ErrInvalid for a zero time.
+	RevokeGrant(ctx context.Context, id string, at time.Time) error
+	// RevokeAll revokes every grant not yet revoked (expired ones too) and
+	// returns how many it revoked. Errors: ErrInvalid for a zero time.
+	RevokeAll(ctx context.Context, at time.Time) (int, error)
+
+	// AppendAudit appends r to the audit log outside any Decide (for
+	// requests with no grant: unknown credentials, read methods, admin
+	// actions). It assigns Seq, PrevHash and Hash (audit.Chain) and moves
+	// the head in the same transaction, and returns the stored record.
+	// Incoming Seq/PrevHash/Hash are ignored. Errors: ErrInvalid if
+	// r.Validate fails.
+	AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error)
+	// AuditRecords returns up to limit records with Seq > afterSeq in
+	// ascending Seq (an empty slice past the end). Errors: ErrInvalid if
+	// limit < 1 or afterSeq < 0.
+	AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]audit.Record, error)
+	// AuditHead returns the newest record's Seq and Hash, kept apart from
+	// the records; audit.GenesisHead() for an empty log. To verify, read the
+	// head first, then records up to head.Seq (appends may continue
+	// meanwhile). No sentinel errors.
+	AuditHead(ctx context.Context) (audit.Head, error)
+
+	// Decide runs fn in one transaction on the grant with id grantID (see
+	// the package doc for what it is serialised with). If fn returns nil the
+	// transaction commits; if fn returns an error or panics, everything it
+	// did — reservations, nonces, audit records — is rolled back and the
+	// error is returned wrapped (the panic re-raised). A failed commit
+	// returns an error and nothing is stored; the caller must then not
+	// release any signature made inside fn. Decide does not refuse revoked
+	// or expired grants: fn sees them through DecideTx.Grant and decides
+	// (and audits) itself. fn must use only tx, never the Store (that may
+	// deadlock), must not keep tx after returning, and should do no network
+	// I/O. Errors: ErrNotFound (fn is not called), or fn's error.
+	Decide(ctx context.Context, grantID string, fn func(ctx context.Context, tx DecideTx) error) error
+
+	// GetMeta returns the setting stored under key. Errors: ErrNotFound.
+	GetMeta(ctx context.Context, key string) (string, error)
+	// SetMeta stores value under key, replacing any previous value.
+	// Errors: ErrInvalid for an empty key.
+	SetMeta(ctx context.Context, key, value string) error
+
+	// Close releases the store. Calls after Close fail. Close is not safe to
+	// call concurrently with other methods.
+	Close() error
+}
+
+// DecideTx is the view of the store inside Decide. Its methods fail with
+// ErrTxDone once fn has returned. They are safe to call from one goroutine
+// at a time (calls from several are serialised).
+type DecideTx interface {
+	// Grant returns the grant as read inside the transaction, so a
+	// revocation committed before Decide began is visible.
+	Grant() Grant
+	// Spent returns the sum of this grant's reservations of asset with time
+	// >= since (0 if none). asset is "native" or a 0x address (any case).
+	// Errors: ErrInvalid for a malformed asset.
+	Spent(ctx context.Context, asset string, since time.Time) (*big.Int, error)
+	// Requests returns the number of audit records of this grant (KeyID ==
+	// grant id) with time >= since, including any appended earlier in this
+	// transaction.
+	Requests(ctx context.Context, since time.Time) (int, error)
+	// Reserve records spends against this grant at time at. They count
+	// toward Spent from then on, for good: a signed transaction is spent
+	// whether or not it is ever mined. Errors: ErrInvalid if a spend fails
+	// Spend.Validate or at is zero.
+	Reserve(ctx context.Context, at time.Time, spends []Spend) error
+	// NextNonce allocates the next nonce of address on chainID: it returns
+	// n = max(stored next, floor) and stores n+1, so no two callers ever get
+	// the same n. floor is the node's pending nonce, letting the counter
+	// catch up with transactions sent outside agentkeys. The counter is
+	// shared by all grants acting as address. Errors: ErrInvalid for a
+	// malformed address, or chainID or floor beyond the int64 range.
+	NextNonce(ctx context.Context, chainID uint64, address string, floor uint64) (uint64, error)
+	// AppendAudit is Store.AppendAudit inside the transaction: the record
+	// commits with the reservations and nonces, or not at all. An empty
+	// KeyID is set to the grant's id. Errors: ErrInvalid if r.Validate
+	// fails or r.KeyID names another grant.
+	AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error)
+}
+
+// There is deliberately no ReleaseNonce: once a transaction is signed, its
+// bytes may reach a node (the agent may broadcast an eth_signTransaction
+// result, or a broadcast may succeed after timing out), so no code can know
+// that a nonce is unused. Handing it out again could put two different
+// signed transactions under one nonce. A nonce left unused leaves a gap the
+// owner closes by sending a (self-)transaction with it.
+
+// Grant modes.
+const (
+	ModeWallet = "wallet" // the daemon signs with a wallet key it holds
+	Mode7702   = "7702"   // the daemon signs as a session key limited on chain
+)
+
+// Key kinds in use; the store accepts any non-empty kind.
+const (
+	KeyKindWallet  = "wallet"  // a funded EOA the daemon signs with
+	KeyKindSession = "session" // an EIP-7702 session key registered on chain
+	KeyKindOwner   = "owner"   // the owner EOA (delegation and registration)
+)
+
+// AssetNative names the chain's native currency in Spend and Spent.
+const AssetNative = "native"
+
+// Grant is a credential's permission to act for an account under a policy.
+type Grant struct {
+	ID             string            `json:"id"`               // the credential id (ak_<id>_…)
+	Agent          string            `json:"agent"`            // who it was granted to, for people
+	Mode           string            `json:"mode"`             // ModeWallet or Mode7702
+	Chains         []uint64          `json:"chains,omitempty"` // chain ids it may act on; policy repeats them
+	Policy         json.RawMessage   `json:"policy"`           // normalised policy document; opaque here
+	Address        string            `json:"address"`          // the account the agent acts as (0x…)
+	SignerKeyID    string            `json:"signer_key_id"`    // Key that signs: wallet or session key
+	CredentialHash []byte            `json:"-"`                // secrets.HashSecret of the credential
+	CreatedAt      time.Time         `json:"created_at"`
+	ExpiresAt      time.Time         `json:"expires_at"`
+	RevokedAt      *time.Time        `json:"revoked_at,omitempty"`
+	Meta           map[string]string `json:"meta,omitempty"` // free-form labels
+}
+
+// Active reports whether g may act at time at: not revoked and not expired.
+func (g Grant) Active(at time.Time) bool {
+	return g.RevokedAt == nil && at.Before(g.ExpiresAt)
+}
+
+// GrantFilter narrows ListGrants. The zero value lists every grant.
+type GrantFilter struct {
+	Agent    string    // only grants to this agent, if set
+	ActiveAt time.Time // only grants not revoked and expiring after this, if set
+}
+
+// Key is a private key sealed under the master key (secrets.MasterKey.Seal
+// with the key id as record id). The store never sees plaintext.
+type Key struct {
+	ID        string    `json:"id"`
+	Kind      string    `json:"kind"`    // KeyKindWallet, KeyKindSession, …
+	Address   string    `json:"address"` // 0x… address of the key
+	Sealed    []byte    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Spend is an amount of one asset, in its smallest unit (wei, token base
+// units). Amounts are stored exactly, up to 2^256-1.
+type Spend struct {
+	Asset  string   // AssetNative or a 0x token address (any case; stored lowercase)
+	Amount *big.Int // 0 <= Amount < 2^256
+}
