@@ -10,8 +10,10 @@
 // # Contract common to every method
 //
 //   - The first argument is a context; a cancelled context makes the call
-//     fail with an error wrapping the context's error, and a failed write has
-//     no effect.
+//     fail (usually wrapping the context's error), and a failed write has no
+//     effect. Callers that must record something even when the request is
+//     abandoned (audit of a signature) pass context.WithoutCancel plus their
+//     own timeout.
 //   - Times are stored with millisecond precision and returned in UTC.
 //     Comparisons (Spent, Requests, GrantFilter.ActiveAt) use the same
 //     truncated values.
@@ -113,8 +115,8 @@ type Store interface {
 }
 
 // DecideTx is the view of the store inside Decide. Its methods fail with
-// ErrTxDone once fn has returned. They are safe to call from one goroutine
-// at a time (calls from several are serialised).
+// ErrTxDone once fn has returned. Calls from several goroutines are
+// serialised, but there is nothing to gain from making them.
 type DecideTx interface {
 	// Grant returns the grant as read inside the transaction, so a
 	// revocation committed before Decide began is visible.
