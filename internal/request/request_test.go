@@ -9,7 +9,7 @@ import (
 func TestParseTypedDataKeepsLargeIntegersExact(t *testing.T) {
 	doc := `{"types":{"EIP712Domain":[{"name":"chainId","type":"uint256"}],"M":[{"name":"v","type":"uint256"}]},
 	"primaryType":"M","domain":{"chainId":1},"message":{"v":115792089237316195423570985008687907853269984665640564039457584007913129639935}}`
-	for name, src := range map[string]string{"object": doc, "string": `"` + strings.ReplaceAll(strings.ReplaceAll(doc, `"`, `\"`), "\n", "") + `"`} {
+	for name, src := range map[string]string{"object": doc, "string": `"` + strings.NewReplacer(`"`, `\"`, "\n", "", "\t", "").Replace(doc) + `"`} {
 		t.Run(name, func(t *testing.T) {
 			td, err := ParseTypedData([]byte(src))
 			if err != nil {
