@@ -500,3 +500,63 @@ func TestSwapReverts(t *testing.T) {
 		})
 	}
 }
+
+// Adding liquidity to a seeded pool takes tokens at the pool's ratio and
+// refunds surplus ether, and WETH9 wraps and unwraps one to one.
+func TestLiquidityAndWETH(t *testing.T) {
+	key, addr := newKey(t)
+	c := startChain(t, devchain.Config{Fund: []common.Address{addr}})
+	u := newUser(t, c, key)
+	u.approveRouter("USDC")
+	usdc := c.Tokens()["USDC"].Address
+	router := routerABI.Instance(u.client, c.Router())
+	opts := &bind.CallOpts{Context: u.ctx}
+
+	reserves, err := bind.Call(router, opts, routerABI.PackGetReservesFor(usdc, c.WETH()), routerABI.UnpackGetReservesFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenIn := units(3000, 6)
+	ethIn, err := bind.Call(router, opts, routerABI.PackQuote(tokenIn, reserves.ReserveA, reserves.ReserveB), routerABI.UnpackQuote)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairAddr, err := bind.Call(router, opts, routerABI.PackGetPair(usdc, c.WETH()), routerABI.UnpackGetPair)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairABI := bindings.NewDemoPair()
+	pair := pairABI.Instance(u.client, pairAddr)
+
+	before := u.balances()
+	r := u.mustSend(c.Router(), ether(2), routerABI.PackAddLiquidityETH(usdc, tokenIn, tokenIn, ethIn, addr, u.deadline(time.Minute)))
+	after := u.balances()
+	gas := new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice)
+	want := map[string]string{
+		"ETH":  new(big.Int).Neg(new(big.Int).Add(ethIn, gas)).String(), // 2 ETH sent, the rest refunded
+		"USDC": new(big.Int).Neg(tokenIn).String(),
+		"DAI":  "0",
+		"WETH": "0",
+	}
+	got := make(map[string]string)
+	for k := range after {
+		got[k] = new(big.Int).Sub(after[k], before[k]).String()
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("addLiquidityETH balance changes (-want +got):\n%s", diff)
+	}
+	shares, err := bind.Call(pair, opts, pairABI.PackBalanceOf(addr), pairABI.UnpackBalanceOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shares.Sign() <= 0 {
+		t.Errorf("liquidity shares = %s, want > 0", shares)
+	}
+
+	wethABI := bindings.NewWETH9()
+	u.mustSend(c.WETH(), ether(3), wethABI.PackDeposit())
+	u.mustSend(c.WETH(), nil, wethABI.PackWithdraw(ether(1)))
+	if got, want := u.tokenBalance(c.WETH()), ether(2); got.Cmp(want) != 0 {
+		t.Errorf("WETH after depositing 3 and withdrawing 1: %s, want %s", got, want)
+	}
+}
