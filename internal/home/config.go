@@ -1,0 +1,176 @@
+package home
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/secrets"
+)
+
+// File names inside a home, and the environment variables this package
+// reads.
+const (
+	ConfigFile = "config.json"
+	DBFile     = "agentkeys.db"
+
+	EnvHome                         = "AGENTKEYS_HOME"
+	EnvPassphrase                   = "AGENTKEYS_PASSPHRASE"
+	EnvKeystorePassword             = "AGENTKEYS_KEYSTORE_PASSWORD"
+	DefaultDirName                  = ".agentkeys"
+	DefaultListen                   = "127.0.0.1:8645"
+	DefaultAdminListen              = "127.0.0.1:8646"
+	configVersion                   = 1
+	dirMode             fs.FileMode = 0o700
+	fileMode            fs.FileMode = 0o600
+)
+
+// Config is config.json. Nothing in it is secret: the KDF parameters and
+// the passphrase check are useless without the passphrase, and the wallet
+// key itself is sealed in the store.
+type Config struct {
+	Version int `json:"version"`
+	// KDF says how the master key is derived from the passphrase.
+	KDF secrets.KDFParams `json:"kdf"`
+	// PassphraseCheck is secrets.MasterKey.Check under the master key, so
+	// a wrong passphrase is reported as such instead of as broken keys.
+	PassphraseCheck []byte `json:"passphrase_check"`
+	// WalletKeyID names the store.Key holding the sealed wallet key.
+	WalletKeyID string `json:"wallet_key_id"`
+	// WalletAddress is that key's address: the account agents act as in
+	// wallet mode.
+	WalletAddress string `json:"wallet_address"`
+	// Listen is the default address of the agent-facing listener (/rpc).
+	Listen string `json:"listen"`
+	// AdminListen is the default address of the admin API and dashboard.
+	AdminListen string `json:"admin_listen"`
+	// UpstreamRPC is the Ethereum node to forward reads and broadcasts to,
+	// if set.
+	UpstreamRPC string `json:"upstream_rpc,omitempty"`
+	// ChainID is the upstream chain's id, if known.
+	ChainID   uint64    `json:"chain_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Version > configVersion:
+		return fmt.Errorf("%w: version %d is newer than this agentkeys understands (%d)", ErrConfig, c.Version, configVersion)
+	case c.Version < 1:
+		return fmt.Errorf("%w: missing or invalid version", ErrConfig)
+	case len(c.PassphraseCheck) == 0:
+		return fmt.Errorf("%w: missing passphrase_check", ErrConfig)
+	case c.WalletKeyID == "" || c.WalletAddress == "":
+		return fmt.Errorf("%w: missing wallet key", ErrConfig)
+	}
+	if err := c.KDF.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return nil
+}
+
+// Resolve returns the absolute home directory: flagValue if set, else
+// $AGENTKEYS_HOME, else $HOME/.agentkeys. A leading "~/" is expanded with
+// $HOME, since flags written as --home=~/x reach us unexpanded.
+func Resolve(flagValue string, getenv func(string) string) (string, error) {
+	dir := flagValue
+	if dir == "" {
+		dir = getenv(EnvHome)
+	}
+	if dir == "" {
+		dir = filepath.Join("~", DefaultDirName)
+	}
+	if dir == "~" || strings.HasPrefix(dir, "~/") {
+		h := getenv("HOME")
+		if h == "" {
+			return "", errors.New("cannot find the home directory: set --home or " + EnvHome)
+		}
+		dir = filepath.Join(h, strings.TrimPrefix(dir, "~"))
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("resolve home %q: %w", dir, err)
+	}
+	return abs, nil
+}
+
+// readConfig reads and validates dir/config.json; a missing file is
+// ErrNotInitialized.
+func readConfig(dir string) (Config, error) {
+	path := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Config{}, fmt.Errorf("%w: no %s in %s (run agentkeys init)", ErrNotInitialized, ConfigFile, dir)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	var c Config
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if err := dec.Decode(&c); err != nil {
+		// encoding/json errors quote at most a token of the file, and the
+		// file holds nothing secret.
+		return Config{}, fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// writeConfig writes dir/config.json atomically: a 0600 temp file in dir,
+// synced, renamed over the target, and the directory synced, so a reader
+// sees the old file or the new one, never a torn one.
+func writeConfig(dir string, c Config) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	b = append(b, '\n')
+	f, err := os.CreateTemp(dir, "."+ConfigFile+".tmp-*") // mode 0600
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(fileMode); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, ConfigFile)); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	ok = true
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}

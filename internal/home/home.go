@@ -1,0 +1,372 @@
+package home
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/store"
+	"github.com/agentkeys/agentkeys/internal/store/sqlite"
+)
+
+// metaAdminCredential is the store setting holding the admin credential's
+// id and hash (adminRecord as JSON); the secret itself is never stored.
+const metaAdminCredential = "admin_credential"
+
+type adminRecord struct {
+	ID   string `json:"id"`
+	Hash string `json:"hash"` // hex of secrets.HashSecret
+}
+
+// Home is an unlocked agentkeys home. Close it when done.
+type Home struct {
+	Dir    string
+	Config Config
+	Store  store.Store
+	// Master seals and opens keys in Store (record id = key id).
+	Master *secrets.MasterKey
+
+	admin adminRecord
+}
+
+// InitOptions configure Init.
+type InitOptions struct {
+	// Passphrase derives the master key; required, at least
+	// MinPassphraseLen characters. Init does not keep it.
+	Passphrase []byte
+	// ImportKey becomes the wallet key; nil generates a fresh one.
+	ImportKey *secrets.PrivateKey
+	// UpstreamRPC and ChainID are recorded in the config if set.
+	UpstreamRPC string
+	ChainID     uint64
+	// KDF overrides the scrypt parameters (tests use cheap ones); nil
+	// means secrets.NewKDFParams.
+	KDF *secrets.KDFParams
+	// Clock stamps the config and the key; nil means time.Now.
+	Clock func() time.Time
+}
+
+// Init creates a new home in dir (creating dir, mode 0700, if needed) and
+// returns it open, with the admin credential: the caller shows it to the
+// owner once and never again.
+//
+// Init never overwrites: a dir holding config.json or agentkeys.db is
+// refused with ErrAlreadyInitialized naming the path. Everything secret is
+// prepared in memory first; then agentkeys.db is created exclusively (which
+// also keeps two concurrent inits apart) and config.json is written last,
+// atomically, as the mark of a complete home. If any step fails, Init
+// removes what it created (and dir, if it created dir), so running it again
+// is safe. Only a crash between creating the database and writing the
+// config leaves an agentkeys.db without config.json; Init then refuses, and
+// the error says to remove that file.
+func Init(ctx context.Context, dir string, opts InitOptions) (_ *Home, _ secrets.Credential, err error) {
+	fail := func(err error) (*Home, secrets.Credential, error) {
+		return nil, secrets.Credential{}, fmt.Errorf("init %s: %w", dir, err)
+	}
+	if err := checkNewPassphrase(opts.Passphrase); err != nil {
+		return fail(err)
+	}
+	if opts.ImportKey != nil && !opts.ImportKey.Valid() {
+		return fail(errors.New("import key holds no key"))
+	}
+	if err := refuseExisting(dir); err != nil {
+		return nil, secrets.Credential{}, err
+	}
+	now := time.Now
+	if opts.Clock != nil {
+		now = opts.Clock
+	}
+
+	// Secrets first, in memory, so a failure here touches no file.
+	var kdf secrets.KDFParams
+	if opts.KDF != nil {
+		kdf = *opts.KDF
+	} else if kdf, err = secrets.NewKDFParams(); err != nil {
+		return fail(err)
+	}
+	master, err := secrets.DeriveKey(opts.Passphrase, kdf)
+	if err != nil {
+		return fail(err)
+	}
+	check, err := master.Check()
+	if err != nil {
+		return fail(err)
+	}
+	wallet := opts.ImportKey
+	if wallet == nil {
+		if wallet, err = secrets.GenerateKey(); err != nil {
+			return fail(err)
+		}
+	}
+	keyID, err := newKeyID(store.KeyKindWallet)
+	if err != nil {
+		return fail(err)
+	}
+	raw := wallet.Bytes()
+	sealed, err := master.Seal(keyID, raw)
+	clear(raw)
+	if err != nil {
+		return fail(err)
+	}
+	admin, err := secrets.NewAdminCredential()
+	if err != nil {
+		return fail(err)
+	}
+	adminRec := adminRecord{ID: admin.ID(), Hash: hex.EncodeToString(admin.Hash())}
+	adminJSON, err := json.Marshal(adminRec)
+	if err != nil {
+		return fail(err)
+	}
+	at := now().UTC().Truncate(time.Millisecond)
+	cfg := Config{
+		Version:         configVersion,
+		KDF:             kdf,
+		PassphraseCheck: check,
+		WalletKeyID:     keyID,
+		WalletAddress:   wallet.Address().Hex(),
+		Listen:          DefaultListen,
+		AdminListen:     DefaultAdminListen,
+		UpstreamRPC:     opts.UpstreamRPC,
+		ChainID:         opts.ChainID,
+		CreatedAt:       at,
+	}
+
+	// Then the files, undone on any failure.
+	createdDir, err := makeDir(dir)
+	if err != nil {
+		return fail(err)
+	}
+	dbPath := filepath.Join(dir, DBFile)
+	var st *sqlite.Store
+	dbCreated := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		if st != nil {
+			st.Close()
+		}
+		if dbCreated {
+			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+				os.Remove(dbPath + suffix)
+			}
+		}
+		if createdDir {
+			os.Remove(dir) // only succeeds if empty, which it should be
+		}
+	}()
+	f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, secrets.Credential{}, fmt.Errorf("%w: %s already exists (another init is running, or an earlier one was interrupted: remove it if it holds nothing you need)", ErrAlreadyInitialized, dbPath)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	dbCreated = true
+	// SQLite takes an empty file as a new database and creates its -wal and
+	// -shm files with this file's mode, so all of them stay 0600.
+	if err := f.Close(); err != nil {
+		return fail(err)
+	}
+	if st, err = sqlite.Open(ctx, dbPath); err != nil {
+		return fail(err)
+	}
+	key := store.Key{ID: keyID, Kind: store.KeyKindWallet, Address: cfg.WalletAddress, Sealed: sealed, CreatedAt: at}
+	if err := st.PutKey(ctx, key); err != nil {
+		return fail(err)
+	}
+	if err := st.SetMeta(ctx, metaAdminCredential, string(adminJSON)); err != nil {
+		return fail(err)
+	}
+	if err := writeConfig(dir, cfg); err != nil {
+		return fail(err)
+	}
+	return &Home{Dir: dir, Config: cfg, Store: st, Master: master, admin: adminRec}, admin, nil
+}
+
+// refuseExisting returns ErrAlreadyInitialized if dir holds a home or a
+// database.
+func refuseExisting(dir string) error {
+	for _, name := range []string{ConfigFile, DBFile} {
+		p := filepath.Join(dir, name)
+		_, err := os.Lstat(p)
+		switch {
+		case err == nil && name == ConfigFile:
+			return fmt.Errorf("%w: %s exists; agentkeys init never overwrites a home (use another --home)", ErrAlreadyInitialized, p)
+		case err == nil:
+			return fmt.Errorf("%w: %s exists without %s (an earlier init was interrupted, or this is not an agentkeys home): remove it if it holds nothing you need",
+				ErrAlreadyInitialized, p, ConfigFile)
+		case !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("init %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// makeDir creates dir with mode 0700, or tightens an existing directory to
+// 0700 since it is about to hold the home. It reports whether it created
+// dir.
+func makeDir(dir string) (created bool, err error) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(filepath.Dir(dir), dirMode); err != nil {
+			return false, err
+		}
+		if err := os.Mkdir(dir, dirMode); err != nil {
+			return false, err
+		}
+		return true, nil
+	case err != nil:
+		return false, err
+	case !fi.IsDir():
+		return false, fmt.Errorf("%s is not a directory", dir)
+	}
+	if fi.Mode().Perm() != dirMode {
+		if err := os.Chmod(dir, dirMode); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
+// newKeyID returns kind + "_" + 16 random hex digits.
+func newKeyID(kind string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("key id: %w", err)
+	}
+	return kind + "_" + hex.EncodeToString(b[:]), nil
+}
+
+// Open unlocks the home in dir with passphrase. A wrong passphrase is
+// ErrWrongPassphrase; a dir without a home is ErrNotInitialized (Open
+// never creates anything).
+func Open(ctx context.Context, dir string, passphrase []byte) (*Home, error) {
+	cfg, err := readConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(passphrase) == 0 {
+		return nil, fmt.Errorf("open %s: %w: set %s or run in a terminal", dir, ErrNoPassphrase, EnvPassphrase)
+	}
+	master, err := secrets.Unlock(passphrase, cfg.KDF, cfg.PassphraseCheck)
+	if errors.Is(err, secrets.ErrWrongPassphrase) {
+		return nil, fmt.Errorf("open %s: %w (check %s)", dir, err, EnvPassphrase)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	st, err := openStore(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	h := &Home{Dir: dir, Config: cfg, Store: st, Master: master}
+	v, err := st.GetMeta(ctx, metaAdminCredential)
+	if err == nil {
+		err = json.Unmarshal([]byte(v), &h.admin)
+	}
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open %s: admin credential: %w", dir, err)
+	}
+	return h, nil
+}
+
+// OpenStore opens only the store of the home in dir, for commands that
+// need no secrets (audit verify, audit tail). It checks that dir is an
+// initialised home first, so a mistyped --home is an error rather than a
+// new empty database.
+func OpenStore(ctx context.Context, dir string) (store.Store, error) {
+	if _, err := readConfig(dir); err != nil {
+		return nil, err
+	}
+	return openStore(ctx, dir)
+}
+
+func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
+	p := filepath.Join(dir, DBFile)
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s is missing", ErrNotInitialized, p)
+	} else if err != nil {
+		return nil, fmt.Errorf("open %s: %w", p, err)
+	}
+	st, err := sqlite.Open(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	return st, nil
+}
+
+// WalletKey unseals the wallet key. It fails if the sealed bytes were
+// altered, moved to another record, or do not belong to the recorded
+// address.
+func (h *Home) WalletKey(ctx context.Context) (*secrets.PrivateKey, error) {
+	k, err := h.Store.GetKey(ctx, h.Config.WalletKeyID)
+	if err != nil {
+		return nil, fmt.Errorf("wallet key: %w", err)
+	}
+	if k.Kind != store.KeyKindWallet {
+		return nil, fmt.Errorf("wallet key: record %s is a %s key", k.ID, k.Kind)
+	}
+	raw, err := h.Master.Open(k.ID, k.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("wallet key: %w", err)
+	}
+	defer clear(raw)
+	pk, err := secrets.PrivateKeyFromBytes(raw)
+	if err != nil {
+		return nil, fmt.Errorf("wallet key: %w", err)
+	}
+	if a := pk.Address().Hex(); !strings.EqualFold(a, h.Config.WalletAddress) || !strings.EqualFold(a, k.Address) {
+		return nil, fmt.Errorf("wallet key: unsealed key is not %s, the recorded address", h.Config.WalletAddress)
+	}
+	return pk, nil
+}
+
+// VerifyAdmin returns nil if token is this home's admin credential, else
+// ErrBadAdminCredential. The secret is compared in constant time, and the
+// error never contains the token.
+func (h *Home) VerifyAdmin(token string) error {
+	id, secret, err := secrets.ParseAdminCredential(token)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadAdminCredential, err)
+	}
+	want, err := hex.DecodeString(h.admin.Hash)
+	if err != nil || len(want) == 0 {
+		return fmt.Errorf("%w: no admin credential is stored", ErrBadAdminCredential)
+	}
+	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(h.admin.ID)) == 1
+	secretOK := secrets.VerifySecret(want, secret)
+	if !idOK || !secretOK {
+		return ErrBadAdminCredential
+	}
+	return nil
+}
+
+// SaveConfig writes h.Config to config.json atomically, after the caller
+// changed a non-secret setting (upstream RPC, chain id, listen addresses).
+func (h *Home) SaveConfig() error {
+	if err := h.Config.validate(); err != nil {
+		return err
+	}
+	return writeConfig(h.Dir, h.Config)
+}
+
+// Close closes the store.
+func (h *Home) Close() error {
+	if h.Store == nil {
+		return nil
+	}
+	return h.Store.Close()
+}
