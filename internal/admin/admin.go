@@ -1,0 +1,212 @@
+// Package admin is the owner's HTTP API under /v1, behind its own
+// credential (akadm_...). The CLI and the dashboard use it; it calls the
+// service core for everything.
+package admin
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// Handler serves /v1/.
+type Handler struct {
+	svc    *service.Service
+	verify func(token string) error
+	now    func() time.Time
+	log    *slog.Logger
+	mux    *http.ServeMux
+}
+
+// New returns the admin API. verify checks an admin bearer token.
+func New(svc *service.Service, verify func(token string) error, now func() time.Time, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{svc: svc, verify: verify, now: now, log: log, mux: http.NewServeMux()}
+	h.mux.HandleFunc("POST /v1/grants", h.grant)
+	h.mux.HandleFunc("GET /v1/grants", h.list)
+	h.mux.HandleFunc("GET /v1/grants/{id}", h.show)
+	h.mux.HandleFunc("POST /v1/grants/{id}/revoke", h.revoke)
+	h.mux.HandleFunc("POST /v1/revoke-all", h.revokeAll)
+	return h
+}
+
+// ServeHTTP checks the admin credential, then routes.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if err := h.verify(strings.TrimSpace(tok)); err != nil {
+		writeError(w, http.StatusUnauthorized, "admin credential missing or not valid: send Authorization: Bearer akadm_...")
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// GrantView is a key as the API shows it. It never carries the
+// credential, except Token in the response that creates the key.
+type GrantView struct {
+	KeyID     string            `json:"key_id"`
+	Token     string            `json:"token,omitempty"`
+	Agent     string            `json:"agent"`
+	Mode      string            `json:"mode"`
+	Address   string            `json:"address"`
+	Status    string            `json:"status"`
+	Policy    string            `json:"policy"`
+	Profile   string            `json:"profile,omitempty"`
+	Warning   string            `json:"warning,omitempty"`
+	Limits    []LimitView       `json:"limits"`
+	CreatedAt time.Time         `json:"created_at"`
+	ExpiresAt time.Time         `json:"expires_at"`
+	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
+	Document  json.RawMessage   `json:"policy_document,omitempty"`
+	Meta      map[string]string `json:"meta,omitempty"`
+}
+
+// LimitView echoes a cap in whole units and base units.
+type LimitView struct {
+	Asset     string `json:"asset"`
+	Symbol    string `json:"symbol"`
+	PerTx     string `json:"per_tx,omitempty"`
+	PerPeriod string `json:"per_period,omitempty"`
+	Period    string `json:"period,omitempty"`
+	RawPerTx  string `json:"raw_per_tx,omitempty"`
+	RawPeriod string `json:"raw_per_period,omitempty"`
+}
+
+func (h *Handler) view(g store.Grant, withDoc bool) GrantView {
+	v := GrantView{KeyID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt,
+		RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: []LimitView{}}
+	switch {
+	case g.RevokedAt != nil:
+		v.Status = "revoked"
+	case !h.now().Before(g.ExpiresAt):
+		v.Status = "expired"
+	default:
+		v.Status = "active"
+	}
+	if p, err := policy.Parse(g.Policy, policy.Options{}); err == nil {
+		v.Policy, v.Profile, v.Warning = p.Name(), p.Document().Profile, p.Warning()
+		for _, l := range p.Limits() {
+			lv := LimitView{Asset: l.Asset, Symbol: l.Symbol}
+			if l.PerTx != nil {
+				lv.PerTx, lv.RawPerTx = policy.FormatAmount(l.PerTx, l.Decimals), l.PerTx.String()
+			}
+			if l.PerPeriod != nil {
+				lv.PerPeriod, lv.RawPeriod, lv.Period = policy.FormatAmount(l.PerPeriod, l.Decimals), l.PerPeriod.String(), l.Period.String()
+			}
+			v.Limits = append(v.Limits, lv)
+		}
+	}
+	if withDoc {
+		v.Document = g.Policy
+	}
+	return v
+}
+
+func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
+	var spec service.GrantSpec
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&spec); err != nil {
+		writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
+		return
+	}
+	doc, err := h.svc.Document(spec)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	var ttl time.Duration
+	if spec.TTL != "" {
+		if ttl, err = policy.ParseDuration(spec.TTL); err != nil || ttl <= 0 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("ttl: expected a positive duration like 1h or 7d, got %q", spec.TTL))
+			return
+		}
+	}
+	res, err := h.svc.Grant(r.Context(), service.GrantRequest{Agent: spec.Agent, Doc: doc, TTL: ttl})
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	v := h.view(res.Grant, true)
+	v.Token = res.Token.Reveal()
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
+	gs, err := h.svc.Grants(r.Context())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	out := make([]GrantView, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, h.view(g, false))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
+	g, err := h.svc.GetGrant(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.view(g, true))
+}
+
+func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
+	g, err := h.svc.Revoke(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.view(g, false))
+}
+
+func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request) {
+	n, err := h.svc.RevokeAll(r.Context())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+}
+
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	var (
+		param *service.ParamError
+		field *policy.FieldError
+	)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "no such key")
+	case errors.As(err, &param), errors.As(err, &field), errors.Is(err, service.ErrBadAgent):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		h.log.Error("admin", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

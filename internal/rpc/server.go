@@ -1,0 +1,416 @@
+// Package rpc is the agents' wallet endpoint: Ethereum JSON-RPC at POST
+// /rpc with a bearer credential. It parses requests, calls the service core
+// for every decision and maps outcomes to EIP-1193/EIP-1474 errors. Read
+// methods are forwarded to the upstream node after the key is checked.
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/request"
+	"github.com/agentkeys/agentkeys/internal/service"
+)
+
+// Error codes (EIP-1193, EIP-1474).
+const (
+	CodeRefused       = 4001
+	CodeUnauthorized  = 4100
+	CodeUnsupported   = 4200
+	CodeParse         = -32700
+	CodeInvalidReq    = -32600
+	CodeInvalidParams = -32602
+	CodeInternal      = -32603
+	CodeServer        = -32000
+)
+
+// Limits on what one HTTP request may carry.
+const (
+	maxBody  = 1 << 20
+	maxBatch = 100
+)
+
+// Upstream forwards read methods to the node.
+type Upstream interface {
+	CallContext(ctx context.Context, result any, method string, args ...any) error
+}
+
+// Server serves /rpc.
+type Server struct {
+	svc      *service.Service
+	upstream Upstream
+	log      *slog.Logger
+}
+
+// NewServer returns the handler for agents.
+func NewServer(svc *service.Service, upstream Upstream, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{svc: svc, upstream: upstream, log: log}
+}
+
+type rpcRequest struct {
+	JSONRPC string            `json:"jsonrpc"`
+	ID      json.RawMessage   `json:"id,omitempty"`
+	Method  string            `json:"method"`
+	Params  []json.RawMessage `json:"params"`
+}
+
+type rpcError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+type rpcResponse struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Result  any             `json:"result,omitempty"`
+	Error   *rpcError       `json:"error,omitempty"`
+}
+
+// readMethods are passed through to the node for any valid key.
+var readMethods = map[string]bool{
+	"eth_blockNumber": true, "eth_getBalance": true, "eth_call": true, "eth_estimateGas": true,
+	"eth_getTransactionReceipt": true, "eth_getTransactionByHash": true, "eth_getTransactionCount": true,
+	"eth_getCode": true, "eth_getStorageAt": true, "eth_getLogs": true, "eth_getBlockByNumber": true,
+	"eth_getBlockByHash": true, "eth_gasPrice": true, "eth_maxPriorityFeePerGas": true, "eth_feeHistory": true,
+	"eth_syncing": true, "net_version": true, "web3_clientVersion": true, "eth_getBlockReceipts": true,
+	"eth_getTransactionByBlockNumberAndIndex": true, "eth_getBlockTransactionCountByNumber": true,
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST JSON-RPC requests to /rpc", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeInvalidReq, Message: fmt.Sprintf("request body over %d bytes", maxBody)}})
+		return
+	}
+	info := service.RequestInfo{IP: remoteIP(r)}
+	token := bearer(r)
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var batch []json.RawMessage
+		if err := json.Unmarshal(trimmed, &batch); err != nil {
+			writeJSON(w, parseError())
+			return
+		}
+		if len(batch) == 0 || len(batch) > maxBatch {
+			writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeInvalidReq, Message: fmt.Sprintf("a batch holds 1 to %d requests", maxBatch)}})
+			return
+		}
+		out := make([]rpcResponse, 0, len(batch))
+		for _, raw := range batch {
+			out = append(out, s.one(r.Context(), token, info, raw))
+		}
+		writeJSON(w, out)
+		return
+	}
+	writeJSON(w, s.one(r.Context(), token, info, trimmed))
+}
+
+func parseError() rpcResponse {
+	return rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeParse, Message: "parse error: the body is not JSON"}}
+}
+
+func (s *Server) one(ctx context.Context, token string, info service.RequestInfo, raw json.RawMessage) rpcResponse {
+	var req rpcRequest
+	if err := json.Unmarshal(raw, &req); err != nil {
+		return parseError()
+	}
+	resp := rpcResponse{JSONRPC: "2.0", ID: req.ID}
+	if len(resp.ID) == 0 {
+		resp.ID = json.RawMessage("null")
+	}
+	if req.JSONRPC != "2.0" || req.Method == "" {
+		resp.Error = &rpcError{Code: CodeInvalidReq, Message: `invalid request: expected {"jsonrpc":"2.0","method":...}`}
+		return resp
+	}
+	info.Method = req.Method
+	result, err := s.dispatch(ctx, token, info, req)
+	if err != nil {
+		resp.Error = s.toRPCError(req.Method, err)
+		return resp
+	}
+	resp.Result = result
+	return resp
+}
+
+func (s *Server) dispatch(ctx context.Context, token string, info service.RequestInfo, req rpcRequest) (any, error) {
+	supported := readMethods[req.Method]
+	switch req.Method {
+	case "eth_chainId", "eth_accounts", "eth_requestAccounts", "eth_sendTransaction", "eth_signTransaction",
+		"eth_signTypedData_v4", "personal_sign", "eth_sign", "agentkeys_getPermissions":
+		supported = true
+	}
+	if !supported {
+		return nil, errUnsupported(req.Method)
+	}
+	sess, err := s.svc.Authenticate(ctx, token, info)
+	if err != nil {
+		return nil, err
+	}
+	owner := common.HexToAddress(sess.Grant.Address)
+	switch req.Method {
+	case "eth_chainId":
+		if err := s.svc.Read(ctx, sess, info); err != nil {
+			return nil, err
+		}
+		return hexutil.Uint64(s.svc.ChainID()), nil
+	case "eth_accounts", "eth_requestAccounts":
+		if err := s.svc.Read(ctx, sess, info); err != nil {
+			return nil, err
+		}
+		return []common.Address{owner}, nil
+	case "agentkeys_getPermissions":
+		return s.svc.Permissions(ctx, sess, info)
+	case "eth_sendTransaction", "eth_signTransaction":
+		if len(req.Params) != 1 {
+			return nil, &service.ParamError{Field: "params", Msg: "expected one transaction object"}
+		}
+		args, err := txArgs(req.Params[0])
+		if err != nil {
+			return nil, err
+		}
+		if args.From != nil && *args.From != owner {
+			return nil, &service.ParamError{Field: "from", Msg: fmt.Sprintf("this key acts as %s", owner.Hex())}
+		}
+		send := req.Method == "eth_sendTransaction"
+		res, err := s.svc.Transaction(ctx, sess, info, args, send)
+		if err != nil {
+			return nil, err
+		}
+		if send {
+			return res.Hash, nil
+		}
+		return hexutil.Bytes(res.Raw), nil
+	case "eth_signTypedData_v4":
+		if len(req.Params) != 2 {
+			return nil, &service.ParamError{Field: "params", Msg: "expected [address, typedData]"}
+		}
+		if err := sameAddress(req.Params[0], owner); err != nil {
+			return nil, err
+		}
+		td, err := request.ParseTypedData(req.Params[1])
+		if err != nil {
+			return nil, &service.ParamError{Field: "typedData", Msg: err.Error()}
+		}
+		sig, err := s.svc.SignTypedData(ctx, sess, info, td)
+		if err != nil {
+			return nil, err
+		}
+		return hexutil.Bytes(sig), nil
+	case "personal_sign":
+		if len(req.Params) < 2 {
+			return nil, &service.ParamError{Field: "params", Msg: "expected [message, address]"}
+		}
+		if err := sameAddress(req.Params[1], owner); err != nil {
+			return nil, err
+		}
+		msg, err := messageParam(req.Params[0])
+		if err != nil {
+			return nil, err
+		}
+		sig, err := s.svc.PersonalSign(ctx, sess, info, msg)
+		if err != nil {
+			return nil, err
+		}
+		return hexutil.Bytes(sig), nil
+	case "eth_sign":
+		return nil, s.svc.Refuse(ctx, sess, info, policy.KindEthSign)
+	}
+	// A read method: the key must be valid, in schedule, under its rate
+	// and from an allowed network; then the node answers.
+	if err := s.svc.Read(ctx, sess, info); err != nil {
+		return nil, err
+	}
+	args := make([]any, len(req.Params))
+	for i, p := range req.Params {
+		args[i] = p
+	}
+	var result json.RawMessage
+	if err := s.upstream.CallContext(ctx, &result, req.Method, args...); err != nil {
+		return nil, &service.UpstreamError{Op: req.Method, Err: err}
+	}
+	return result, nil
+}
+
+type unsupportedError struct{ method string }
+
+func (e *unsupportedError) Error() string {
+	return fmt.Sprintf("method %s is not supported by agentkeys", e.method)
+}
+
+func errUnsupported(m string) error { return &unsupportedError{m} }
+
+func (s *Server) toRPCError(method string, err error) *rpcError {
+	var (
+		refusal *service.Refusal
+		cred    *service.CredentialError
+		param   *service.ParamError
+		up      *service.UpstreamError
+		unsup   *unsupportedError
+		field   *policy.FieldError
+	)
+	switch {
+	case errors.As(err, &refusal):
+		return &rpcError{Code: CodeRefused, Message: "refused by policy: " + strings.Join(refusal.Reasons, "; "), Data: map[string]any{"reasons": refusal.Reasons}}
+	case errors.As(err, &cred):
+		return &rpcError{Code: CodeUnauthorized, Message: cred.Reason}
+	case errors.As(err, &param):
+		return &rpcError{Code: CodeInvalidParams, Message: "invalid params: " + param.Error()}
+	case errors.As(err, &field):
+		return &rpcError{Code: CodeInvalidParams, Message: "invalid params: " + field.Error()}
+	case errors.As(err, &unsup):
+		return &rpcError{Code: CodeUnsupported, Message: unsup.Error()}
+	case errors.As(err, &up):
+		e := &rpcError{Code: CodeServer, Message: up.Err.Error()}
+		var ec gethrpc.Error
+		if errors.As(up.Err, &ec) {
+			e.Code = ec.ErrorCode()
+		}
+		var de gethrpc.DataError
+		if errors.As(up.Err, &de) {
+			e.Data = de.ErrorData()
+		}
+		return e
+	}
+	// The cause is logged; the agent learns only that it failed, and
+	// nothing was signed.
+	s.log.Error("rpc internal error", "method", method, "err", err)
+	return &rpcError{Code: CodeInternal, Message: "internal error: the request was not signed"}
+}
+
+func txArgs(raw json.RawMessage) (service.TxArgs, error) {
+	var p struct {
+		From                 *common.Address `json:"from"`
+		To                   *common.Address `json:"to"`
+		Value                *hexutil.Big    `json:"value"`
+		Data                 *hexutil.Bytes  `json:"data"`
+		Input                *hexutil.Bytes  `json:"input"`
+		Gas                  *hexutil.Uint64 `json:"gas"`
+		GasPrice             *hexutil.Big    `json:"gasPrice"`
+		MaxFeePerGas         *hexutil.Big    `json:"maxFeePerGas"`
+		MaxPriorityFeePerGas *hexutil.Big    `json:"maxPriorityFeePerGas"`
+		Nonce                *hexutil.Uint64 `json:"nonce"`
+		ChainID              *hexutil.Big    `json:"chainId"`
+		Type                 *hexutil.Uint64 `json:"type"`
+		AccessList           json.RawMessage `json:"accessList"`
+		AuthorizationList    []any           `json:"authorizationList"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return service.TxArgs{}, &service.ParamError{Field: te.Field, Msg: "expected a 0x-prefixed hex value"}
+		}
+		return service.TxArgs{}, &service.ParamError{Field: "transaction", Msg: strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	if p.Data != nil && p.Input != nil && !bytes.Equal(*p.Data, *p.Input) {
+		return service.TxArgs{}, &service.ParamError{Field: "data", Msg: "data and input differ; give one of them"}
+	}
+	a := service.TxArgs{From: p.From, To: p.To, Authorizations: len(p.AuthorizationList)}
+	if p.Value != nil {
+		a.Value = p.Value.ToInt()
+	}
+	if p.Data != nil {
+		a.Data = *p.Data
+	} else if p.Input != nil {
+		a.Data = *p.Input
+	}
+	if p.Gas != nil {
+		g := uint64(*p.Gas)
+		a.Gas = &g
+	}
+	a.GasPrice, a.MaxFeePerGas, a.MaxPriorityFee, a.ChainID = bigOf(p.GasPrice), bigOf(p.MaxFeePerGas), bigOf(p.MaxPriorityFeePerGas), bigOf(p.ChainID)
+	if p.Nonce != nil {
+		n := uint64(*p.Nonce)
+		a.Nonce = &n
+	}
+	return a, nil
+}
+
+func bigOf(b *hexutil.Big) *big.Int {
+	if b == nil {
+		return nil
+	}
+	return b.ToInt()
+}
+
+func sameAddress(raw json.RawMessage, owner common.Address) error {
+	var a common.Address
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return &service.ParamError{Field: "address", Msg: "expected an address (0x followed by 40 hex digits)"}
+	}
+	if a != owner {
+		return &service.ParamError{Field: "address", Msg: fmt.Sprintf("this key signs only as %s", owner.Hex())}
+	}
+	return nil
+}
+
+// messageParam reads personal_sign's message: 0x-hex bytes, or text.
+func messageParam(raw json.RawMessage) ([]byte, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, &service.ParamError{Field: "message", Msg: "expected a string"}
+	}
+	if strings.HasPrefix(s, "0x") {
+		b, err := hexutil.Decode(s)
+		if err == nil {
+			return b, nil
+		}
+	}
+	if !utf8.ValidString(s) {
+		return nil, &service.ParamError{Field: "message", Msg: "expected 0x-hex bytes or UTF-8 text"}
+	}
+	return []byte(s), nil
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+func remoteIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ip.Unmap()
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}

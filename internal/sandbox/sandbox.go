@@ -1,0 +1,191 @@
+// Package sandbox runs the whole system on one machine: an embedded Prague
+// dev chain with demo tokens and a DEX, and the agentkeys daemon in front
+// of it, acting for a funded owner. The sandbox and demo commands and the
+// end-to-end tests use it.
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/agentkeys/agentkeys/internal/devchain"
+	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/server"
+	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/signer"
+)
+
+// InfoFile is written into the home so other commands and programs find
+// the sandbox.
+const InfoFile = "sandbox.json"
+
+// AdminTokenFile holds the sandbox's admin credential (mode 0600), so the
+// CLI on the same machine can administer it. Only sandboxes write it: a
+// production home shows its admin credential once and keeps only a hash.
+const AdminTokenFile = "admin.token"
+
+// Config starts a sandbox.
+type Config struct {
+	Home       string // created and initialised if it holds no home
+	Passphrase []byte // unlocks (or initialises) the home
+	Listen     string // daemon address; default 127.0.0.1:0
+	NodeListen string // dev chain JSON-RPC address; default 127.0.0.1:0
+	ChainID    uint64 // default devchain.DefaultChainID
+	Now        func() time.Time
+	Log        *slog.Logger
+	// KDF overrides the passphrase KDF for a new home (tests use a cheap
+	// one); nil means the production default.
+	KDF *secrets.KDFParams
+}
+
+// Info describes a running sandbox; it is what sandbox.json holds.
+type Info struct {
+	RPCURL   string            `json:"rpc_url"`   // agents' JSON-RPC endpoint (/rpc)
+	NodeURL  string            `json:"node_url"`  // the dev chain's own JSON-RPC
+	AdminURL string            `json:"admin_url"` // the admin API base URL
+	ChainID  uint64            `json:"chain_id"`
+	Owner    string            `json:"owner"` // the account agents act as
+	Tokens   map[string]string `json:"tokens"`
+	Decimals map[string]uint8  `json:"decimals"`
+	Router   string            `json:"router"`
+	WETH     string            `json:"weth"`
+	Home     string            `json:"home"`
+}
+
+// Sandbox is a running chain and daemon.
+type Sandbox struct {
+	Info       Info
+	Chain      *devchain.Chain
+	Service    *service.Service
+	Home       *home.Home
+	AdminToken string
+
+	server   *server.Server
+	upstream *gethrpc.Client
+}
+
+// Start brings up the chain and the daemon and writes sandbox.json.
+func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	if cfg.NodeListen == "" {
+		cfg.NodeListen = "127.0.0.1:0"
+	}
+	if cfg.ChainID == 0 {
+		cfg.ChainID = devchain.DefaultChainID
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	sb := &Sandbox{}
+	defer func() {
+		if err != nil {
+			sb.Close()
+		}
+	}()
+	if sb.Home, sb.AdminToken, err = openOrInit(ctx, cfg); err != nil {
+		return nil, err
+	}
+	wallet, err := sb.Home.WalletKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if sb.Chain, err = devchain.Start(ctx, devchain.Config{Listen: cfg.NodeListen, ChainID: cfg.ChainID, Fund: []common.Address{wallet.Address()}}); err != nil {
+		return nil, fmt.Errorf("start dev chain: %w", err)
+	}
+	if sb.upstream, err = gethrpc.DialContext(ctx, sb.Chain.URL()); err != nil {
+		return nil, fmt.Errorf("dial dev chain: %w", err)
+	}
+	var tokens []service.Token
+	info := Info{NodeURL: sb.Chain.URL(), ChainID: cfg.ChainID, Owner: wallet.Address().Hex(), Tokens: map[string]string{},
+		Decimals: map[string]uint8{}, Router: sb.Chain.Router().Hex(), WETH: sb.Chain.WETH().Hex(), Home: cfg.Home}
+	for sym, t := range sb.Chain.Tokens() {
+		tokens = append(tokens, service.Token{Symbol: sym, Address: t.Address, Decimals: t.Decimals})
+		info.Tokens[sym], info.Decimals[sym] = t.Address.Hex(), t.Decimals
+	}
+	sb.Service, err = service.New(service.Config{Store: sb.Home.Store, Chain: sb.Chain.Client(), ChainID: cfg.ChainID,
+		Wallet: signer.NewWallet(wallet), WalletKeyID: sb.Home.Config.WalletKeyID, Tokens: tokens, Now: cfg.Now, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	sb.server, err = server.Start(server.Config{Listen: cfg.Listen, Service: sb.Service, Upstream: sb.upstream,
+		VerifyAdmin: sb.Home.VerifyAdmin, Now: cfg.Now, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	info.RPCURL, info.AdminURL = sb.server.URL()+"/rpc", sb.server.AdminURL()
+	sb.Info = info
+	b, _ := json.MarshalIndent(info, "", "  ")
+	if err := writeFile(filepath.Join(cfg.Home, InfoFile), append(b, '\n')); err != nil {
+		return nil, err
+	}
+	return sb, nil
+}
+
+// openOrInit opens the home, initialising it (and saving the admin
+// credential for the CLI) on first use.
+func openOrInit(ctx context.Context, cfg Config) (*home.Home, string, error) {
+	h, err := home.Open(ctx, cfg.Home, cfg.Passphrase)
+	if errors.Is(err, home.ErrNotInitialized) {
+		h, cred, err := home.Init(ctx, cfg.Home, home.InitOptions{Passphrase: cfg.Passphrase, KDF: cfg.KDF, Clock: cfg.Now, ChainID: cfg.ChainID})
+		if err != nil {
+			return nil, "", err
+		}
+		token := cred.Reveal()
+		if err := writeFile(filepath.Join(cfg.Home, AdminTokenFile), []byte(token+"\n")); err != nil {
+			h.Close()
+			return nil, "", err
+		}
+		return h, token, nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := os.ReadFile(filepath.Join(cfg.Home, AdminTokenFile))
+	if err != nil {
+		h.Close()
+		return nil, "", fmt.Errorf("%s has a home that is not a sandbox's (no %s); use agentkeys serve for it, or another --home", cfg.Home, AdminTokenFile)
+	}
+	return h, strings.TrimSpace(string(b)), nil
+}
+
+func writeFile(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Close stops the daemon, the chain and the home.
+func (sb *Sandbox) Close() error {
+	var errs []error
+	if sb.server != nil {
+		errs = append(errs, sb.server.Close())
+	}
+	if sb.upstream != nil {
+		sb.upstream.Close()
+	}
+	if sb.Chain != nil {
+		errs = append(errs, sb.Chain.Close())
+	}
+	if sb.Home != nil {
+		errs = append(errs, sb.Home.Close())
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,133 @@
+// Package server puts the daemon's HTTP surfaces on one listener: the
+// agents' JSON-RPC wallet at /rpc, the owner's admin API at /v1/ and the
+// health check at /healthz. The serve, sandbox and demo commands use it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/rpc"
+	"github.com/agentkeys/agentkeys/internal/service"
+)
+
+// Config assembles the HTTP surfaces.
+type Config struct {
+	Listen string // host:port of /rpc and /healthz; port 0 picks a free one
+	// AdminListen is where /v1/ is served; empty serves it on Listen too.
+	// A separate listener lets the admin API bind to localhost only.
+	AdminListen string
+	Service     *service.Service
+	Upstream    rpc.Upstream
+	VerifyAdmin func(token string) error
+	Now         func() time.Time
+	Log         *slog.Logger
+}
+
+// Server is a running daemon: one or two listeners.
+type Server struct {
+	agent, admin *listener
+}
+
+type listener struct {
+	srv  *http.Server
+	ln   net.Listener
+	done chan error
+}
+
+// Start listens and serves until Close.
+func Start(cfg Config) (*Server, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	health := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"ok":true,"chain_id":%d}`+"\n", cfg.Service.ChainID())
+	}
+	adminAPI := admin.New(cfg.Service, cfg.VerifyAdmin, cfg.Now, cfg.Log)
+	mux := http.NewServeMux()
+	mux.Handle("/rpc", rpc.NewServer(cfg.Service, cfg.Upstream, cfg.Log))
+	mux.HandleFunc("GET /healthz", health)
+	s := &Server{}
+	if cfg.AdminListen == "" || cfg.AdminListen == cfg.Listen {
+		mux.Handle("/v1/", adminAPI)
+	} else {
+		amux := http.NewServeMux()
+		amux.Handle("/v1/", adminAPI)
+		amux.HandleFunc("GET /healthz", health)
+		var err error
+		if s.admin, err = listen(cfg.AdminListen, amux, cfg.Log); err != nil {
+			return nil, err
+		}
+	}
+	var err error
+	if s.agent, err = listen(cfg.Listen, mux, cfg.Log); err != nil {
+		if s.admin != nil {
+			s.admin.close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func listen(addr string, h http.Handler, log *slog.Logger) (*listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	l := &listener{
+		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+			WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
+		ln:   ln,
+		done: make(chan error, 1),
+	}
+	go func() {
+		err := l.srv.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		l.done <- err
+	}()
+	return l, nil
+}
+
+func (l *listener) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := l.srv.Shutdown(ctx)
+	if serveErr := <-l.done; err == nil {
+		err = serveErr
+	}
+	return err
+}
+
+// URL is the agents' base URL, like http://127.0.0.1:8645 (its /rpc).
+func (s *Server) URL() string { return "http://" + s.agent.ln.Addr().String() }
+
+// AdminURL is the base URL of the admin API (its /v1/).
+func (s *Server) AdminURL() string {
+	if s.admin == nil {
+		return s.URL()
+	}
+	return "http://" + s.admin.ln.Addr().String()
+}
+
+// Close stops accepting requests and waits for those in flight.
+func (s *Server) Close() error {
+	err := s.agent.close()
+	if s.admin != nil {
+		if aerr := s.admin.close(); err == nil {
+			err = aerr
+		}
+	}
+	return err
+}

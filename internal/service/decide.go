@@ -1,0 +1,365 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/signer"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// failure is a problem found before signing that is recorded as an
+// "error" decision (for example gas estimation reverting).
+type failure struct{ err error }
+
+func (f *failure) Error() string { return f.err.Error() }
+
+// signFunc produces the signature of an allowed request inside the
+// decision's transaction. It returns what to record as the transaction
+// hash (empty for non-transactions).
+type signFunc func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (txHash string, err error)
+
+// decide evaluates req for the session inside one store transaction:
+// fresh grant state, usage, evaluation, reservation, signing and the audit
+// record commit together or not at all.
+func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, req policy.Request, extra map[string]any, sign signFunc) (policy.Decision, error) {
+	req.Method = info.Method
+	req.SourceIP = info.IP
+	var (
+		d       policy.Decision
+		outcome error
+	)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
+	defer cancel()
+	err := s.cfg.Store.Decide(dctx, sess.Grant.ID, func(ctx context.Context, tx store.DecideTx) error {
+		now := s.now()
+		rec := audit.Record{Time: now, Method: info.Method, CallerIP: ipString(info.IP), RequestID: info.RequestID, Reasons: []string{}}
+		g := tx.Grant()
+		if reason := inactive(g, now); reason != "" {
+			outcome = &CredentialError{Reason: reason}
+			rec.Decision, rec.Reasons = audit.DecisionDeny, []string{reason}
+			_, err := tx.AppendAudit(ctx, rec)
+			return err
+		}
+		st, err := s.state(ctx, tx, g, sess.Policy, now)
+		if err != nil {
+			return err
+		}
+		d = sess.Policy.Evaluate(req, st)
+		rec.Call = callRecord(req, d, extra)
+		if !d.Allowed() {
+			outcome = &Refusal{Reasons: d.Reasons}
+			rec.Decision, rec.Reasons = audit.DecisionDeny, d.Reasons
+			_, err := tx.AppendAudit(ctx, rec)
+			return err
+		}
+		rec.Decision = audit.DecisionAllow
+		if sign != nil {
+			hash, err := sign(ctx, tx, &d)
+			var f *failure
+			if errors.As(err, &f) {
+				// Nothing was reserved or signed: record why and commit.
+				outcome = f.err
+				rec.Decision, rec.Reasons = audit.DecisionError, []string{f.err.Error()}
+				_, err := tx.AppendAudit(ctx, rec)
+				return err
+			}
+			if err != nil {
+				return err
+			}
+			rec.TxHash = hash
+		}
+		_, err = tx.AppendAudit(ctx, rec)
+		return err
+	})
+	if err != nil {
+		// Nothing committed, so nothing signed leaves. Record the failure
+		// if the store still takes writes, and fail closed.
+		s.cfg.Log.Error("decide", "key", sess.Grant.ID, "method", info.Method, "err", err)
+		return d, fmt.Errorf("decide: %w", err)
+	}
+	s.cfg.Log.Info("decision", "key", sess.Grant.ID, "method", info.Method, "decision", d.Verdict, "reasons", d.Reasons)
+	return d, outcome
+}
+
+// state gathers what the policy needs to know, read inside the
+// transaction so concurrent requests see each other's reservations.
+func (s *Service) state(ctx context.Context, tx store.DecideTx, g store.Grant, p *policy.Policy, now time.Time) (policy.State, error) {
+	st := policy.State{Now: now, IssuedAt: g.CreatedAt, Spent: map[string]*big.Int{},
+		Vars: policy.Variables{Owner: common.HexToAddress(g.Address)}}
+	for _, l := range p.Limits() {
+		spent, err := tx.Spent(ctx, l.Asset, policy.PeriodStart(g.CreatedAt, now, l.Period))
+		if err != nil {
+			return st, fmt.Errorf("read spend: %w", err)
+		}
+		st.Spent[l.Asset] = spent
+	}
+	if r, ok := p.RateLimit(); ok {
+		n, err := tx.Requests(ctx, now.Add(-r.Per))
+		if err != nil {
+			return st, fmt.Errorf("count requests: %w", err)
+		}
+		st.Requests = n
+	}
+	return st, nil
+}
+
+// callRecord is what the audit log keeps of a request: decoded calls and
+// spend, never secrets and never message contents (only their hash).
+func callRecord(req policy.Request, d policy.Decision, extra map[string]any) json.RawMessage {
+	m := map[string]any{"kind": req.Kind}
+	for k, v := range extra {
+		m[k] = v
+	}
+	if len(d.Calls) > 0 {
+		m["calls"] = d.Calls
+	}
+	if len(d.Spend) > 0 {
+		m["spend"] = d.Spend
+	}
+	if req.TypedData != nil {
+		m["typed_data"] = map[string]any{"primary_type": req.TypedData.PrimaryType, "domain": req.TypedData.Domain.Map()}
+	}
+	if req.Message != nil {
+		sum := sha256.Sum256(req.Message)
+		m["message_sha256"] = hex.EncodeToString(sum[:])
+		m["message_bytes"] = len(req.Message)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return json.RawMessage(`{}`)
+	}
+	return b
+}
+
+func reserve(ctx context.Context, tx store.DecideTx, at time.Time, d *policy.Decision) error {
+	var spends []store.Spend
+	for _, sp := range d.Spend {
+		spends = append(spends, store.Spend{Asset: sp.Asset, Amount: sp.Amount})
+	}
+	if len(spends) == 0 {
+		return nil
+	}
+	if err := tx.Reserve(ctx, at, spends); err != nil {
+		return fmt.Errorf("reserve budget: %w", err)
+	}
+	return nil
+}
+
+// TxArgs is an agent's transaction request (eth_sendTransaction's
+// parameter). Missing gas and fees are filled in; the nonce is always
+// allocated by the store.
+type TxArgs struct {
+	From           *common.Address
+	To             *common.Address
+	Value          *big.Int
+	Data           []byte
+	Gas            *uint64
+	GasPrice       *big.Int
+	MaxFeePerGas   *big.Int
+	MaxPriorityFee *big.Int
+	Nonce          *uint64
+	ChainID        *big.Int
+	Authorizations int
+}
+
+// TxResult is a signed transaction.
+type TxResult struct {
+	Hash common.Hash
+	Raw  []byte
+	Tx   *types.Transaction
+}
+
+// maxGas bounds a transaction's gas limit.
+const maxGas = 30_000_000
+
+// Transaction decides an eth_sendTransaction (send) or
+// eth_signTransaction request and returns the signed transaction. With
+// send, it is broadcast only after its decision is durably recorded.
+func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestInfo, args TxArgs, send bool) (*TxResult, error) {
+	if args.Nonce != nil {
+		return nil, &ParamError{Field: "nonce", Msg: "agentkeys allocates nonces; leave nonce out"}
+	}
+	if args.ChainID != nil && args.ChainID.Cmp(s.chainID) != 0 {
+		return nil, &ParamError{Field: "chainId", Msg: fmt.Sprintf("this daemon signs for chain %d, not %s", s.cfg.ChainID, args.ChainID)}
+	}
+	if args.Gas != nil && (*args.Gas < 21000 || *args.Gas > maxGas) {
+		return nil, &ParamError{Field: "gas", Msg: fmt.Sprintf("must be between 21000 and %d", maxGas)}
+	}
+	value := args.Value
+	if value == nil {
+		value = new(big.Int)
+	}
+	owner := common.HexToAddress(sess.Grant.Address)
+	req := policy.Request{Kind: policy.KindTransaction, ChainID: s.cfg.ChainID, From: args.From,
+		Tx: &policy.Tx{To: args.To, Value: value, Data: args.Data, Authorizations: args.Authorizations}}
+	// A first look without usage: requests that are refused anyway cost
+	// no node round trips. The decision that counts is made below.
+	pre := sess.Policy.Evaluate(req, policy.State{Now: s.now(), IssuedAt: sess.Grant.CreatedAt, Vars: policy.Variables{Owner: owner}})
+	var (
+		fill    *txFill
+		fillErr error
+	)
+	if pre.Allowed() {
+		fill, fillErr = s.fill(ctx, owner, args, value)
+	}
+	var result *TxResult
+	_, err := s.decide(ctx, sess, info, req, map[string]any{"send": send}, func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (string, error) {
+		if fillErr != nil {
+			return "", &failure{fillErr}
+		}
+		if fill == nil {
+			// The first look refused but the real decision allowed: state
+			// cannot widen a policy, so this is a bug; fail closed.
+			return "", errors.New("no gas and fee estimate for an allowed transaction")
+		}
+		if err := reserve(ctx, tx, s.now(), d); err != nil {
+			return "", err
+		}
+		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, owner.Hex(), fill.pendingNonce)
+		if err != nil {
+			return "", fmt.Errorf("allocate nonce: %w", err)
+		}
+		unsigned := types.NewTx(&types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: fill.tip, GasFeeCap: fill.feeCap,
+			Gas: fill.gas, To: args.To, Value: value, Data: args.Data})
+		signed, err := s.cfg.Wallet.SignTx(unsigned, s.chainID)
+		if err != nil {
+			return "", err
+		}
+		raw, err := signed.MarshalBinary()
+		if err != nil {
+			return "", err
+		}
+		result = &TxResult{Hash: signed.Hash(), Raw: raw, Tx: signed}
+		return signed.Hash().Hex(), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if send {
+		if err := s.cfg.Chain.SendTransaction(ctx, result.Tx); err != nil {
+			s.cfg.Log.Error("broadcast", "key", sess.Grant.ID, "tx", result.Hash.Hex(), "err", err)
+			s.adminAudit(ctx, "agentkeys_broadcastFailed", map[string]any{"key_id": sess.Grant.ID, "tx_hash": result.Hash.Hex(), "error": err.Error()})
+			return nil, &UpstreamError{Op: "send transaction", Err: err}
+		}
+	}
+	return result, nil
+}
+
+type txFill struct {
+	gas          uint64
+	tip, feeCap  *big.Int
+	pendingNonce uint64
+}
+
+// fill asks the node for what the agent left out. Agent-supplied fees are
+// kept only up to twice the node's suggestion, so a hijacked agent cannot
+// burn the account's ether on fees.
+func (s *Service) fill(ctx context.Context, owner common.Address, args TxArgs, value *big.Int) (*txFill, error) {
+	f := &txFill{}
+	var err error
+	if f.pendingNonce, err = s.cfg.Chain.PendingNonceAt(ctx, owner); err != nil {
+		return nil, fmt.Errorf("read pending nonce: %w", err)
+	}
+	head, err := s.cfg.Chain.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read latest block: %w", err)
+	}
+	if f.tip, err = s.cfg.Chain.SuggestGasTipCap(ctx); err != nil {
+		return nil, fmt.Errorf("suggest tip: %w", err)
+	}
+	base := head.BaseFee
+	if base == nil {
+		base = new(big.Int)
+	}
+	f.feeCap = new(big.Int).Add(new(big.Int).Mul(base, big.NewInt(2)), f.tip)
+	limit := new(big.Int).Mul(f.feeCap, big.NewInt(2))
+	agentFee, agentTip := args.MaxFeePerGas, args.MaxPriorityFee
+	if args.GasPrice != nil && agentFee == nil {
+		agentFee, agentTip = args.GasPrice, args.GasPrice
+	}
+	if agentFee != nil {
+		if agentFee.Cmp(limit) > 0 {
+			return nil, fmt.Errorf("maxFeePerGas %s is more than twice the network's %s; leave fees out to let agentkeys set them", agentFee, f.feeCap)
+		}
+		f.feeCap = agentFee
+	}
+	if agentTip != nil {
+		if agentTip.Cmp(f.feeCap) > 0 {
+			return nil, errors.New("maxPriorityFeePerGas is more than maxFeePerGas")
+		}
+		f.tip = agentTip
+	}
+	if f.tip.Cmp(f.feeCap) > 0 {
+		f.tip = new(big.Int).Set(f.feeCap)
+	}
+	if args.Gas != nil {
+		f.gas = *args.Gas
+		return f, nil
+	}
+	est, err := s.cfg.Chain.EstimateGas(ctx, ethereum.CallMsg{From: owner, To: args.To, Value: value, Data: args.Data})
+	if err != nil {
+		return nil, fmt.Errorf("gas estimation failed: %w", err)
+	}
+	f.gas = min(est+est/5, maxGas)
+	return f, nil
+}
+
+// SignTypedData decides an eth_signTypedData_v4 request and signs it.
+func (s *Service) SignTypedData(ctx context.Context, sess *Session, info RequestInfo, td *apitypes.TypedData) ([]byte, error) {
+	var sig []byte
+	_, err := s.decide(ctx, sess, info, policy.Request{Kind: policy.KindTypedData, ChainID: s.cfg.ChainID, TypedData: td}, nil,
+		func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (string, error) {
+			digest, err := signer.TypedDataHash(td)
+			if err != nil {
+				return "", &failure{err}
+			}
+			if err := reserve(ctx, tx, s.now(), d); err != nil {
+				return "", err
+			}
+			sig, err = s.cfg.Wallet.SignHash(digest)
+			return "", err
+		})
+	return sig, err
+}
+
+// PersonalSign decides a personal_sign request and signs it.
+func (s *Service) PersonalSign(ctx context.Context, sess *Session, info RequestInfo, msg []byte) ([]byte, error) {
+	var sig []byte
+	_, err := s.decide(ctx, sess, info, policy.Request{Kind: policy.KindMessage, ChainID: s.cfg.ChainID, Message: msg}, nil,
+		func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (string, error) {
+			var err error
+			sig, err = s.cfg.Wallet.SignHash(signer.MessageHash(msg))
+			return "", err
+		})
+	return sig, err
+}
+
+// Refuse records a request that is always refused (eth_sign) through the
+// policy, so its reason is the policy's.
+func (s *Service) Refuse(ctx context.Context, sess *Session, info RequestInfo, kind policy.Kind) error {
+	_, err := s.decide(ctx, sess, info, policy.Request{Kind: kind, ChainID: s.cfg.ChainID}, nil, nil)
+	if err == nil {
+		return errors.New("internal: an always-refused request was allowed")
+	}
+	return err
+}
+
+// Read decides a read method; on nil the transport forwards it to the node.
+func (s *Service) Read(ctx context.Context, sess *Session, info RequestInfo) error {
+	_, err := s.decide(ctx, sess, info, policy.Request{Kind: policy.KindRead, ChainID: s.cfg.ChainID}, nil, nil)
+	return err
+}

@@ -1,0 +1,45 @@
+package service
+
+import (
+	"errors"
+	"strings"
+)
+
+// Refusal is a request the policy refused. Transports map it to EIP-1193
+// error 4001 with the reasons as data.
+type Refusal struct {
+	Reasons []string
+}
+
+func (r *Refusal) Error() string { return "refused: " + strings.Join(r.Reasons, "; ") }
+
+// CredentialError is a credential that cannot act: missing, unknown,
+// expired or revoked. Transports map it to 4100. Reason never contains any
+// part of the credential.
+type CredentialError struct {
+	Reason string
+}
+
+func (e *CredentialError) Error() string { return e.Reason }
+
+// ParamError is a malformed request parameter. Transports map it to
+// -32602.
+type ParamError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ParamError) Error() string { return e.Field + ": " + e.Msg }
+
+// UpstreamError is a failure reported by the Ethereum node, passed on to
+// the agent in the node's own words.
+type UpstreamError struct {
+	Op  string
+	Err error
+}
+
+func (e *UpstreamError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *UpstreamError) Unwrap() error { return e.Err }
+
+// ErrBadAgent is returned for an agent name that is empty or unprintable.
+var ErrBadAgent = errors.New("agent: expected 1 to 64 letters, digits, '.', '_' or '-'")

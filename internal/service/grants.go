@@ -1,0 +1,205 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// GrantRequest asks for a new agent key.
+type GrantRequest struct {
+	Agent string
+	Doc   *policy.Document // a policy file's document or a profile's
+	// TTL, when set, replaces the policy's validity window.
+	TTL  time.Duration
+	Meta map[string]string
+}
+
+// GrantResult is a new key. Token is the only copy of the credential: it
+// is shown once and stored only as a hash.
+type GrantResult struct {
+	Grant  store.Grant
+	Token  secrets.Credential
+	Policy *policy.Policy
+}
+
+var agentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// Grant creates a key for an agent under a policy.
+func (s *Service) Grant(ctx context.Context, req GrantRequest) (*GrantResult, error) {
+	if !agentName.MatchString(req.Agent) {
+		return nil, ErrBadAgent
+	}
+	if req.Doc == nil {
+		return nil, errors.New("grant: no policy")
+	}
+	doc := *req.Doc
+	if req.TTL < 0 {
+		return nil, &ParamError{Field: "ttl", Msg: "must be positive"}
+	}
+	if req.TTL > 0 {
+		doc.ValidFor, doc.ValidUntil = req.TTL.String(), ""
+	}
+	pol, err := policy.Compile(&doc, policy.Options{TokenDecimals: s.tokenDecimals(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	onChain := false
+	for _, c := range pol.Chains() {
+		onChain = onChain || c == s.cfg.ChainID
+	}
+	if !onChain {
+		return nil, &ParamError{Field: "chains", Msg: fmt.Sprintf("the policy's chains %v do not include this daemon's chain %d", pol.Chains(), s.cfg.ChainID)}
+	}
+	cred, err := secrets.NewCredential()
+	if err != nil {
+		return nil, fmt.Errorf("grant: %w", err)
+	}
+	docJSON, err := json.Marshal(pol.Document())
+	if err != nil {
+		return nil, fmt.Errorf("grant: %w", err)
+	}
+	now := s.now()
+	_, notAfter := pol.Window(now)
+	g := store.Grant{
+		ID: cred.ID(), Agent: req.Agent, Mode: store.ModeWallet, Chains: pol.Chains(), Policy: docJSON,
+		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: s.cfg.WalletKeyID, CredentialHash: cred.Hash(),
+		CreatedAt: now, ExpiresAt: notAfter, Meta: req.Meta,
+	}
+	if err := s.cfg.Store.CreateGrant(ctx, g); err != nil {
+		return nil, fmt.Errorf("grant: %w", err)
+	}
+	s.adminAudit(ctx, "agentkeys_grant", map[string]any{"key_id": g.ID, "agent": g.Agent, "policy": pol.Name(), "expires_at": notAfter})
+	stored, err := s.cfg.Store.GetGrant(ctx, g.ID)
+	if err != nil {
+		return nil, fmt.Errorf("grant: %w", err)
+	}
+	return &GrantResult{Grant: stored, Token: cred, Policy: pol}, nil
+}
+
+// Grants lists keys, newest last.
+func (s *Service) Grants(ctx context.Context) ([]store.Grant, error) {
+	return s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
+}
+
+// GetGrant returns one key. Errors: store.ErrNotFound.
+func (s *Service) GetGrant(ctx context.Context, id string) (store.Grant, error) {
+	return s.cfg.Store.GetGrant(ctx, id)
+}
+
+// Revoke revokes a key; it takes effect on its next request.
+func (s *Service) Revoke(ctx context.Context, id string) (store.Grant, error) {
+	if err := s.cfg.Store.RevokeGrant(ctx, id, s.now()); err != nil {
+		return store.Grant{}, err
+	}
+	s.adminAudit(ctx, "agentkeys_revoke", map[string]any{"key_id": id})
+	return s.cfg.Store.GetGrant(ctx, id)
+}
+
+// RevokeAll revokes every key and returns how many were revoked.
+func (s *Service) RevokeAll(ctx context.Context) (int, error) {
+	n, err := s.cfg.Store.RevokeAll(ctx, s.now())
+	if err == nil {
+		s.adminAudit(ctx, "agentkeys_revokeAll", map[string]any{"revoked": n})
+	}
+	return n, err
+}
+
+// adminAudit records an owner's action. Admin records carry no key id so
+// they never count toward a key's rate limit.
+func (s *Service) adminAudit(ctx context.Context, method string, call map[string]any) {
+	b, _ := json.Marshal(call)
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
+	defer cancel()
+	if _, err := s.cfg.Store.AppendAudit(actx, audit.Record{Time: s.now(), Method: method, Call: b, Decision: audit.DecisionAllow, Reasons: []string{}}); err != nil {
+		s.cfg.Log.Error("audit admin action", "method", method, "err", err)
+	}
+}
+
+// Session is an authenticated key.
+type Session struct {
+	Grant  store.Grant
+	Policy *policy.Policy
+}
+
+// RequestInfo describes where a request came from, for policy and audit.
+type RequestInfo struct {
+	Method    string
+	IP        netip.Addr
+	RequestID string
+}
+
+// Authenticate checks an agent credential. Unknown, expired and revoked
+// credentials are refused with a CredentialError saying which, and the
+// refusal is audited; nothing of the token is recorded.
+func (s *Service) Authenticate(ctx context.Context, token string, info RequestInfo) (*Session, error) {
+	if token == "" {
+		return nil, s.credentialRefusal(ctx, "", info, "missing credential: send Authorization: Bearer ak_...")
+	}
+	id, secret, err := secrets.ParseCredential(token)
+	if err != nil {
+		return nil, s.credentialRefusal(ctx, "", info, "unknown credential")
+	}
+	g, err := s.cfg.Store.GetGrant(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && !secrets.VerifySecret(g.CredentialHash, secret) {
+		return nil, s.credentialRefusal(ctx, "", info, "unknown credential")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: %w", err)
+	}
+	if reason := inactive(g, s.now()); reason != "" {
+		return nil, s.credentialRefusal(ctx, g.ID, info, reason)
+	}
+	p, err := s.policyOf(g)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Grant: g, Policy: p}, nil
+}
+
+// inactive says why a grant cannot act now, or "".
+func inactive(g store.Grant, now time.Time) string {
+	switch {
+	case g.RevokedAt != nil:
+		return "credential revoked at " + g.RevokedAt.UTC().Format(time.RFC3339)
+	case !now.Before(g.ExpiresAt):
+		return "credential expired at " + g.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	return ""
+}
+
+func (s *Service) credentialRefusal(ctx context.Context, keyID string, info RequestInfo, reason string) error {
+	rec := audit.Record{Time: s.now(), KeyID: keyID, Method: info.Method, Decision: audit.DecisionDeny,
+		Reasons: []string{reason}, CallerIP: ipString(info.IP), RequestID: info.RequestID}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
+	defer cancel()
+	var err error
+	if keyID != "" {
+		err = s.cfg.Store.Decide(actx, keyID, func(ctx context.Context, tx store.DecideTx) error {
+			_, err := tx.AppendAudit(ctx, rec)
+			return err
+		})
+	} else {
+		_, err = s.cfg.Store.AppendAudit(actx, rec)
+	}
+	if err != nil {
+		s.cfg.Log.Error("audit credential refusal", "err", err)
+	}
+	return &CredentialError{Reason: reason}
+}
+
+func ipString(ip netip.Addr) string {
+	if !ip.IsValid() {
+		return ""
+	}
+	return ip.Unmap().String()
+}

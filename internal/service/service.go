@@ -1,0 +1,120 @@
+// Package service is the core of agentkeys: it grants keys and decides,
+// records and signs every agent request. Transports (rpc, admin, cli, mcp)
+// call it; it calls policy, store, audit and signer. Every invariant of
+// DESIGN.md that spans packages is kept here: a decision, its budget
+// reservation, its nonce and its audit record commit in one store
+// transaction before any signature leaves.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/signer"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// Chain is what the service needs from an Ethereum node. *ethclient.Client
+// implements it.
+type Chain interface {
+	ChainID(ctx context.Context) (*big.Int, error)
+	PendingNonceAt(ctx context.Context, account common.Address) (uint64, error)
+	EstimateGas(ctx context.Context, msg ethereum.CallMsg) (uint64, error)
+	SuggestGasTipCap(ctx context.Context) (*big.Int, error)
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+	CallContract(ctx context.Context, msg ethereum.CallMsg, block *big.Int) ([]byte, error)
+	SendTransaction(ctx context.Context, tx *types.Transaction) error
+}
+
+// Config assembles a Service.
+type Config struct {
+	Store       store.Store
+	Chain       Chain
+	ChainID     uint64
+	Wallet      signer.Signer // signs in wallet mode
+	WalletKeyID string        // the store key id of the wallet key
+	Tokens      []Token       // known tokens, for amounts like 250USDC
+	Now         func() time.Time
+	Log         *slog.Logger
+	// AuditTimeout bounds a decision's store transaction, which runs
+	// detached from the request's cancellation so a client that hangs up
+	// cannot leave a signature unrecorded. Default 10s.
+	AuditTimeout time.Duration
+}
+
+// Service grants keys and decides requests.
+type Service struct {
+	cfg      Config
+	chainID  *big.Int
+	policies sync.Map // grant id → *policy.Policy
+}
+
+// New checks the configuration and returns a Service.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("service: no store")
+	case cfg.Chain == nil:
+		return nil, errors.New("service: no chain")
+	case cfg.ChainID == 0:
+		return nil, errors.New("service: chain id 0")
+	case cfg.Wallet == nil:
+		return nil, errors.New("service: no wallet signer")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.AuditTimeout <= 0 {
+		cfg.AuditTimeout = 10 * time.Second
+	}
+	return &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID)}, nil
+}
+
+// ChainID is the chain this service signs for.
+func (s *Service) ChainID() uint64 { return s.cfg.ChainID }
+
+// Address is the account agents act as in wallet mode.
+func (s *Service) Address() common.Address { return s.cfg.Wallet.Address() }
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// policyOf compiles (once) the stored policy of a grant.
+func (s *Service) policyOf(g store.Grant) (*policy.Policy, error) {
+	if p, ok := s.policies.Load(g.ID); ok {
+		return p.(*policy.Policy), nil
+	}
+	p, err := policy.Parse(g.Policy, policy.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("compile stored policy of %s: %w", g.ID, err)
+	}
+	s.policies.Store(g.ID, p)
+	return p, nil
+}
+
+// tokenDecimals reads an ERC-20 token's decimals() from the chain, for
+// limits that do not state them.
+func (s *Service) tokenDecimals(ctx context.Context) func(common.Address) (uint8, error) {
+	return func(token common.Address) (uint8, error) {
+		out, err := s.cfg.Chain.CallContract(ctx, ethereum.CallMsg{To: &token, Data: common.FromHex("0x313ce567")}, nil)
+		if err != nil {
+			return 0, err
+		}
+		if len(out) != 32 || new(big.Int).SetBytes(out).Cmp(big.NewInt(77)) > 0 {
+			return 0, fmt.Errorf("%s does not answer decimals() like an ERC-20 token", token.Hex())
+		}
+		return uint8(out[31]), nil
+	}
+}
