@@ -32,15 +32,15 @@ type Permissions struct {
 
 // BudgetLine is one asset's cap and what is left of it.
 type BudgetLine struct {
-	Asset       string    `json:"asset"`
-	Symbol      string    `json:"symbol"`
-	PerTx       string    `json:"per_tx,omitempty"`
-	PerPeriod   string    `json:"per_period,omitempty"`
-	Period      string    `json:"period,omitempty"`
-	Spent       string    `json:"spent"`
-	Remaining   string    `json:"remaining,omitempty"`
-	PeriodEnds  time.Time `json:"period_ends"`
-	RawSpent    string    `json:"raw_spent"`
+	Asset        string    `json:"asset"`
+	Symbol       string    `json:"symbol"`
+	PerTx        string    `json:"per_tx,omitempty"`
+	PerPeriod    string    `json:"per_period,omitempty"`
+	Period       string    `json:"period,omitempty"`
+	Spent        string    `json:"spent"`
+	Remaining    string    `json:"remaining,omitempty"`
+	PeriodEnds   time.Time `json:"period_ends"`
+	RawSpent     string    `json:"raw_spent"`
 	RawRemaining string    `json:"raw_remaining,omitempty"`
 }
 
