@@ -245,7 +245,7 @@ func positiveDuration(field, s string) (time.Duration, error) {
 }
 
 func formatDuration(d time.Duration) string {
-	if d%(24*time.Hour) == 0 {
+	if d%(24*time.Hour) == 0 && d > 24*time.Hour {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))
 	}
 	s := d.String()

@@ -66,7 +66,7 @@ func TestDemoStoryOverHTTP(t *testing.T) {
 	wantRefused(t, err, 4001, "profile swap-only blocks token transfers")
 
 	wantRefused(t, swap(0.01, stranger), 4001, "to must be $owner")
-	wantRefused(t, swap(0.06, owner), 4001, "over the limit of 0.1 ETH per 1d")
+	wantRefused(t, swap(0.06, owner), 4001, "over the limit of 0.1 ETH per 24h")
 
 	var perms map[string]any
 	if err := agent.CallContext(ctx, &perms, "agentkeys_getPermissions"); err != nil {
