@@ -50,7 +50,8 @@ func newRoot(e *env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newPolicyCmd(e), newVersionCmd(e))
+	root.PersistentFlags().String("home", "", "agentkeys home `dir` (default $AGENTKEYS_HOME, else ~/.agentkeys)")
+	root.AddCommand(newPolicyCmd(e), newVersionCmd(e), newInitCmd(e), newAuditCmd(e))
 	return root
 }
 

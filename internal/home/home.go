@@ -194,6 +194,11 @@ func Init(ctx context.Context, dir string, opts InitOptions) (_ *Home, _ secrets
 	return &Home{Dir: dir, Config: cfg, Store: st, Master: master, admin: adminRec}, admin, nil
 }
 
+// CanInit returns nil if Init would accept dir, and Init's error wrapping
+// ErrAlreadyInitialized if dir already holds a home or a database. Callers
+// use it to fail before asking the owner for passphrases.
+func CanInit(dir string) error { return refuseExisting(dir) }
+
 // refuseExisting returns ErrAlreadyInitialized if dir holds a home or a
 // database.
 func refuseExisting(dir string) error {

@@ -1,0 +1,328 @@
+package cli
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// auditPageSize is how many records one store read returns; a variable so
+// tests can force several pages.
+var auditPageSize = 1000
+
+func newAuditCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Verify and read the tamper-evident audit log",
+	}
+	cmd.AddCommand(newAuditVerifyCmd(e), newAuditTailCmd(e))
+	return cmd
+}
+
+// openAuditStore opens the store of the home named by --home; the audit
+// commands need no passphrase.
+func openAuditStore(cmd *cobra.Command) (store.Store, error) {
+	dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return home.OpenStore(cmd.Context(), dir)
+}
+
+func newAuditVerifyCmd(e *env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the audit log's hash chain against its stored head",
+		Long: "Read every audit record of the home and check the hash chain, record by record, and that the log\n" +
+			"ends exactly at the head stored apart from it. Edited, deleted, reordered or truncated records are\n" +
+			"reported one per line and the command exits non-zero. Needs no passphrase.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFlag(output, "text", "json"); err != nil {
+				return err
+			}
+			st, err := openAuditStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rep, head, err := verifyAudit(cmd.Context(), st)
+			if err != nil {
+				return err
+			}
+			headHash := hex.EncodeToString(head.Hash)
+			if output == "json" {
+				problems := rep.Problems
+				if problems == nil {
+					problems = []audit.Problem{}
+				}
+				if err := writeJSON(e.io.Out, struct {
+					OK       bool            `json:"ok"`
+					Records  int             `json:"records"`
+					HeadSeq  int64           `json:"head_seq"`
+					HeadHash string          `json:"head_hash"`
+					Problems []audit.Problem `json:"problems"`
+				}{rep.OK(), rep.Records, head.Seq, headHash, problems}); err != nil {
+					return err
+				}
+				return rep.Err()
+			}
+			if rep.OK() {
+				fmt.Fprintf(e.io.Out, "audit log OK: %d records, head seq %d hash %s\n", rep.Records, head.Seq, headHash)
+				return nil
+			}
+			fmt.Fprintf(e.io.Out, "audit log FAILED: %d problem(s) in %d records (head seq %d hash %s)\n",
+				len(rep.Problems), rep.Records, head.Seq, headHash)
+			for _, p := range rep.Problems {
+				fmt.Fprintf(e.io.Out, "  %s\n", sanitize(p.String()))
+			}
+			return rep.Err()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// verifyAudit verifies the whole log page by page. The head is read after
+// the records (an append commits a record and the head together, so every
+// genuine record read is at or below it); if appends moved the head past
+// what was read, reading continues. A record beyond the final head can then
+// only have been inserted behind the store's back, and is reported.
+func verifyAudit(ctx context.Context, st store.Store) (audit.Report, audit.Head, error) {
+	v := audit.NewVerifier(audit.GenesisHead())
+	var after int64
+	for round := 0; ; round++ {
+		read := 0
+		for {
+			recs, err := st.AuditRecords(ctx, after, auditPageSize)
+			if err != nil {
+				return audit.Report{}, audit.Head{}, err
+			}
+			for _, r := range recs {
+				v.Add(r)
+				after = r.Seq
+			}
+			read += len(recs)
+			if len(recs) < auditPageSize {
+				break
+			}
+		}
+		head, err := st.AuditHead(ctx)
+		if err != nil {
+			return audit.Report{}, audit.Head{}, err
+		}
+		// Stop when everything up to the head was read, or when a further
+		// round found nothing new (records missing at the end: the report
+		// says truncated).
+		if head.Seq <= after || (round > 0 && read == 0) {
+			return v.Report(&head), head, nil
+		}
+	}
+}
+
+func newAuditTailCmd(e *env) *cobra.Command {
+	var (
+		output   string
+		n        int
+		follow   bool
+		interval time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "tail",
+		Short: "Print the newest audit records, and optionally follow new ones",
+		Long: "Print the last N audit records of the home, one line each: time, sequence number, key id, method,\n" +
+			"decision, transaction hash, caller IP and reasons. With --follow, keep printing records as they are\n" +
+			"appended until interrupted. --output json prints one JSON object per line. Needs no passphrase.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFlag(output, "text", "json"); err != nil {
+				return err
+			}
+			if n < 0 {
+				return fmt.Errorf("-n: must be 0 or more, got %d", n)
+			}
+			if interval <= 0 {
+				return fmt.Errorf("--interval: must be positive, got %s", interval)
+			}
+			st, err := openAuditStore(cmd)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := cmd.Context()
+			print := printRecordText
+			if output == "json" {
+				print = printRecordJSON
+			}
+
+			head, err := st.AuditHead(ctx)
+			if err != nil {
+				return err
+			}
+			after := max(head.Seq-int64(n), 0)
+			recs, err := readAudit(ctx, st, after)
+			if err != nil {
+				return err
+			}
+			after = max(head.Seq, after)
+			if len(recs) > 0 {
+				after = max(after, recs[len(recs)-1].Seq)
+			}
+			for _, r := range recs[max(len(recs)-n, 0):] {
+				if err := print(e.io.Out, r); err != nil {
+					return err
+				}
+			}
+			if !follow {
+				return nil
+			}
+			tick := time.NewTicker(interval)
+			defer tick.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-tick.C:
+				}
+				recs, err := readAudit(ctx, st, after)
+				if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				for _, r := range recs {
+					if err := print(e.io.Out, r); err != nil {
+						return err
+					}
+					after = r.Seq
+				}
+			}
+		},
+	}
+	cmd.Flags().IntVarP(&n, "lines", "n", 20, "number of records to print (0 with --follow: only new ones)")
+	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new records until interrupted")
+	cmd.Flags().DurationVar(&interval, "interval", 500*time.Millisecond, "how often --follow polls for new records")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (JSON Lines)")
+	return cmd
+}
+
+// readAudit returns every record with seq > after.
+func readAudit(ctx context.Context, st store.Store, after int64) ([]audit.Record, error) {
+	var out []audit.Record
+	for {
+		recs, err := st.AuditRecords(ctx, after, auditPageSize)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, recs...)
+		if len(recs) < auditPageSize {
+			return out, nil
+		}
+		after = recs[len(recs)-1].Seq
+	}
+}
+
+// printRecordText prints one record as a line. Fields can come from agents
+// (method names, reasons quoting their input), so control characters are
+// escaped rather than sent to the terminal.
+func printRecordText(w io.Writer, r audit.Record) error {
+	field := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return sanitize(s)
+	}
+	reasons := "-"
+	if len(r.Reasons) > 0 {
+		reasons = sanitize(strings.Join(r.Reasons, "; "))
+	}
+	_, err := fmt.Fprintf(w, "%s  #%d  key=%s  %s  %s  tx=%s  ip=%s  %s\n",
+		r.Time.UTC().Format("2006-01-02T15:04:05.000Z"), r.Seq, field(r.KeyID), field(r.Method),
+		field(r.Decision), field(r.TxHash), field(r.CallerIP), reasons)
+	return err
+}
+
+// recordJSON is one line of `audit tail --output json`.
+type recordJSON struct {
+	Seq       int64           `json:"seq"`
+	Time      time.Time       `json:"time"`
+	KeyID     string          `json:"key_id"`
+	Method    string          `json:"method"`
+	Decision  string          `json:"decision"`
+	Reasons   []string        `json:"reasons"`
+	TxHash    string          `json:"tx_hash,omitempty"`
+	CallerIP  string          `json:"caller_ip,omitempty"`
+	RequestID string          `json:"request_id,omitempty"`
+	Call      json.RawMessage `json:"call,omitempty"`
+	CallHex   string          `json:"call_hex,omitempty"` // a call that is not valid JSON, as hex
+	PrevHash  string          `json:"prev_hash"`
+	Hash      string          `json:"hash"`
+}
+
+func printRecordJSON(w io.Writer, r audit.Record) error {
+	out := recordJSON{
+		Seq: r.Seq, Time: r.Time.UTC(), KeyID: r.KeyID, Method: r.Method, Decision: r.Decision,
+		Reasons: r.Reasons, TxHash: r.TxHash, CallerIP: r.CallerIP, RequestID: r.RequestID,
+		PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash),
+	}
+	if out.Reasons == nil {
+		out.Reasons = []string{}
+	}
+	if len(r.Call) > 0 {
+		if json.Valid(r.Call) {
+			out.Call = r.Call
+		} else {
+			out.CallHex = hex.EncodeToString(r.Call)
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+// sanitize escapes control characters and invalid UTF-8 so that text from
+// the log cannot move the cursor, recolour or retitle the terminal.
+func sanitize(s string) string {
+	clean := true
+	for _, c := range s {
+		if c == utf8.RuneError || unicode.IsControl(c) || c == '\u2028' || c == '\u2029' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case c == utf8.RuneError && size <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(c) || c == '\u2028' || c == '\u2029':
+			q := strconv.QuoteRuneToASCII(c)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}

@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+)
+
+func newInitCmd(e *env) *cobra.Command {
+	var importEnv, keystoreFile, output string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Create the agentkeys home: wallet key, passphrase and admin credential",
+		Long: "Create the agentkeys home (--home, $AGENTKEYS_HOME or ~/.agentkeys): a wallet key sealed under a key\n" +
+			"derived from your passphrase ($AGENTKEYS_PASSPHRASE, or asked for without echo), and an admin\n" +
+			"credential that is printed once and never again. An existing home is never overwritten.\n\n" +
+			"By default a fresh wallet key is generated. --import-key-env VAR imports a hex private key from the\n" +
+			"environment variable VAR; --keystore FILE imports a go-ethereum V3 keystore file (password from\n" +
+			"$AGENTKEYS_KEYSTORE_PASSWORD, or asked for).",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFlag(output, "text", "json"); err != nil {
+				return err
+			}
+			dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
+			if err != nil {
+				return err
+			}
+			// Refuse before asking for any passphrase.
+			if err := home.CanInit(dir); err != nil {
+				return err
+			}
+			var imported *secrets.PrivateKey
+			switch {
+			case importEnv != "":
+				if imported, err = home.KeyFromEnv(os.Getenv, importEnv); err != nil {
+					return err
+				}
+			case keystoreFile != "":
+				pw, err := keystorePassword(e)
+				if err != nil {
+					return err
+				}
+				imported, err = home.KeyFromKeystore(keystoreFile, pw)
+				clear(pw)
+				if err != nil {
+					return err
+				}
+			}
+			pass, err := home.Passphrase(os.Getenv, confirmed(terminalPrompt(e)))
+			if err != nil {
+				return err
+			}
+			defer clear(pass)
+			h, admin, err := home.Init(cmd.Context(), dir, home.InitOptions{Passphrase: pass, ImportKey: imported, Clock: e.now})
+			if err != nil {
+				return err
+			}
+			if err := h.Close(); err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(e.io.Out, map[string]string{
+					"home":        h.Dir,
+					"address":     h.Config.WalletAddress,
+					"admin_token": admin.Reveal(),
+				})
+			}
+			origin := "a new key generated for this home"
+			if imported != nil {
+				origin = "imported"
+			}
+			w := e.io.Out
+			fmt.Fprintf(w, "agentkeys home created at %s\n\n", h.Dir)
+			fmt.Fprintf(w, "wallet address: %s (%s)\n", h.Config.WalletAddress, origin)
+			fmt.Fprintf(w, "  Agents act as this account in wallet mode: fund it with only what they may spend.\n\n")
+			fmt.Fprintf(w, "admin credential:\n  %s\n", admin.Reveal())
+			fmt.Fprintf(w, "  It will not be shown again: store it now (e.g. in a password manager).\n")
+			fmt.Fprintf(w, "  agentkeys keeps only its hash; the admin API and dashboard ask for it.\n")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&importEnv, "import-key-env", "", "import the wallet key (hex private key) from the environment variable `VAR`")
+	cmd.Flags().StringVar(&keystoreFile, "keystore", "", "import the wallet key from a go-ethereum V3 keystore `file`")
+	cmd.MarkFlagsMutuallyExclusive("import-key-env", "keystore")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// homeFlag returns the value of the persistent --home flag ("" if unset).
+func homeFlag(cmd *cobra.Command) string {
+	if f := cmd.Flag("home"); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
+// terminalPrompt returns a function that asks for a secret on the
+// terminal without echo, or nil when standard input is not a terminal (so
+// callers fail with advice instead of reading a secret from a pipe meant
+// for something else).
+func terminalPrompt(e *env) func(label string) ([]byte, error) {
+	f, ok := e.io.In.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return func(label string) ([]byte, error) {
+		fmt.Fprint(e.io.Err, label)
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(e.io.Err)
+		return b, err
+	}
+}
+
+// confirmed wraps prompt to ask twice, for a passphrase being chosen.
+func confirmed(prompt func(string) ([]byte, error)) func(string) ([]byte, error) {
+	if prompt == nil {
+		return nil
+	}
+	return func(label string) ([]byte, error) {
+		a, err := prompt("new " + label)
+		if err != nil {
+			return nil, err
+		}
+		b, err := prompt("repeat " + label)
+		if err != nil {
+			clear(a)
+			return nil, err
+		}
+		defer clear(b)
+		if !bytes.Equal(a, b) {
+			clear(a)
+			return nil, errors.New("the passphrases do not match")
+		}
+		return a, nil
+	}
+}
+
+// keystorePassword reads $AGENTKEYS_KEYSTORE_PASSWORD or asks for it.
+func keystorePassword(e *env) ([]byte, error) {
+	if v := os.Getenv(home.EnvKeystorePassword); v != "" {
+		return []byte(v), nil
+	}
+	prompt := terminalPrompt(e)
+	if prompt == nil {
+		return nil, fmt.Errorf("keystore password: set %s or run in a terminal", home.EnvKeystorePassword)
+	}
+	return prompt("keystore password: ")
+}
