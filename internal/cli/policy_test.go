@@ -30,7 +30,7 @@ func TestPolicyCheck(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"name: uniswap-swapper", "valid_for: 1d", "symbol: ETH", "eq: \"$owner\""} {
+	for _, want := range []string{"name: uniswap-swapper", "valid_for: 24h", "symbol: ETH", "eq: \"$owner\""} {
 		if !strings.Contains(out, want) {
 			t.Errorf("normalised output lacks %q:\n%s", want, out)
 		}

@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ethereum/go-ethereum/ethclient"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+	"github.com/spf13/cobra"
+
+	"github.com/agentkeys/agentkeys/internal/demo"
+	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/sandbox"
+	"github.com/agentkeys/agentkeys/internal/server"
+	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/signer"
+)
+
+// sandboxPassphrase seals sandbox homes when AGENTKEYS_PASSPHRASE is not
+// set. It is public: sandbox keys only ever hold play money.
+const sandboxPassphrase = "agentkeys-sandbox-passphrase"
+
+func newLogger(e *env) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(e.io.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+func newServeCmd(e *env) *cobra.Command {
+	var upstream, listen, adminListen string
+	cmd := &cobra.Command{
+		Use:   "serve --rpc-upstream URL",
+		Short: "Run the daemon in front of an Ethereum node",
+		Long: "Run the daemon: agents' JSON-RPC at /rpc, the admin API at /v1/, health at /healthz.\n" +
+			"The home (agentkeys init) is unlocked with $AGENTKEYS_PASSPHRASE or a prompt.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
+			if err != nil {
+				return err
+			}
+			pass, err := home.Passphrase(os.Getenv, terminalPrompt(e))
+			if err != nil {
+				return err
+			}
+			h, err := home.Open(ctx, dir, pass)
+			clear(pass)
+			if err != nil {
+				return err
+			}
+			defer h.Close()
+			if upstream == "" {
+				upstream = h.Config.UpstreamRPC
+			}
+			if upstream == "" {
+				return errors.New("--rpc-upstream is required: the URL of an Ethereum node's JSON-RPC")
+			}
+			if listen == "" {
+				listen = h.Config.Listen
+			}
+			if adminListen == "" {
+				adminListen = h.Config.AdminListen
+			}
+			wallet, err := h.WalletKey(ctx)
+			if err != nil {
+				return err
+			}
+			rc, err := gethrpc.DialContext(ctx, upstream)
+			if err != nil {
+				return fmt.Errorf("dial %s: %w", upstream, err)
+			}
+			defer rc.Close()
+			client := ethclient.NewClient(rc)
+			idCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			chainID, err := client.ChainID(idCtx)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("read chain id from %s: %w", upstream, err)
+			}
+			log := newLogger(e)
+			svc, err := service.New(service.Config{Store: h.Store, Chain: client, ChainID: chainID.Uint64(), Wallet: signer.NewWallet(wallet),
+				WalletKeyID: h.Config.WalletKeyID, Now: e.now, Log: log})
+			if err != nil {
+				return err
+			}
+			srv, err := server.Start(server.Config{Listen: listen, AdminListen: adminListen, Service: svc, Upstream: rc,
+				VerifyAdmin: h.VerifyAdmin, Now: e.now, Log: log})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.io.Out, "agentkeys serving chain %d for %s\n  agents: %s/rpc\n  admin:  %s/v1/\n", chainID, wallet.Address().Hex(), srv.URL(), srv.AdminURL())
+			<-ctx.Done()
+			return srv.Close()
+		},
+	}
+	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "Ethereum node JSON-RPC URL (default: the home's upstream_rpc)")
+	cmd.Flags().StringVar(&listen, "listen", "", "address for /rpc (default: the home's listen)")
+	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "address for the admin API (default: the home's admin_listen)")
+	return cmd
+}
+
+func newSandboxCmd(e *env) *cobra.Command {
+	var listen, nodeListen string
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Run a local Prague chain with demo tokens and a DEX, and the daemon in front of it",
+		Long: "Run an embedded dev chain (chain id 31337, Prague, blocks mined as transactions arrive) with a\n" +
+			"funded owner, demo tokens USDC and DAI, WETH and a Uniswap-V2-compatible router, and the daemon in\n" +
+			"front of it. Writes <home>/sandbox.json with the URLs and addresses. The home is created on first use;\n" +
+			"it is sealed with $AGENTKEYS_PASSPHRASE, or a public development passphrase if that is unset.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
+			if err != nil {
+				return err
+			}
+			pass := []byte(os.Getenv("AGENTKEYS_PASSPHRASE"))
+			if len(pass) == 0 {
+				pass = []byte(sandboxPassphrase)
+				fmt.Fprintln(e.io.Err, "note: AGENTKEYS_PASSPHRASE is not set; the sandbox home uses the public development passphrase")
+			}
+			sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: pass, Listen: listen, NodeListen: nodeListen, Now: e.now, Log: newLogger(e)})
+			if err != nil {
+				return err
+			}
+			i := sb.Info
+			w := e.io.Out
+			fmt.Fprintf(w, "agentkeys sandbox: chain %d\n  agents' JSON-RPC: %s\n  node JSON-RPC:    %s\n  admin API:        %s/v1/\n  owner:            %s\n  router:           %s\n  WETH:             %s\n",
+				i.ChainID, i.RPCURL, i.NodeURL, i.AdminURL, i.Owner, i.Router, i.WETH)
+			for sym, addr := range i.Tokens {
+				fmt.Fprintf(w, "  %-17s %s\n", sym+":", addr)
+			}
+			fmt.Fprintf(w, "  details:          %s\n\nGrant a key:  agentkeys key grant --home %s --agent trader --profile swap-only --daily-limit 0.1ETH\nStop with Ctrl-C.\n",
+				filepath.Join(dir, sandbox.InfoFile), dir)
+			<-ctx.Done()
+			return sb.Close()
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8645", "address of the daemon (/rpc and /v1/)")
+	cmd.Flags().StringVar(&nodeListen, "node-listen", "127.0.0.1:8545", "address of the dev chain's own JSON-RPC")
+	return cmd
+}
+
+func newDemoCmd(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole story on a throwaway sandbox: grant, trade, refusals, revoke, audit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+			defer cancel()
+			return demo.Run(ctx, e.io.Out, demo.Options{FastKDF: true})
+		},
+	}
+}

@@ -1,0 +1,317 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/sandbox"
+	"github.com/agentkeys/agentkeys/internal/service"
+)
+
+// adminClient talks to a running daemon's admin API.
+type adminClient struct {
+	url, token string
+	http       *http.Client
+}
+
+// newAdminClient finds the daemon: --admin-url or $AGENTKEYS_ADMIN_URL,
+// else the sandbox.json or config.json of the home; and the credential:
+// $AGENTKEYS_ADMIN_TOKEN, else a sandbox home's admin.token.
+func newAdminClient(cmd *cobra.Command) (*adminClient, error) {
+	dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	c := &adminClient{http: &http.Client{Timeout: 30 * time.Second}}
+	c.url, _ = cmd.Flags().GetString("admin-url")
+	if c.url == "" {
+		c.url = os.Getenv("AGENTKEYS_ADMIN_URL")
+	}
+	if c.url == "" {
+		var info sandbox.Info
+		if b, err := os.ReadFile(filepath.Join(dir, sandbox.InfoFile)); err == nil && json.Unmarshal(b, &info) == nil {
+			c.url = info.AdminURL
+		}
+	}
+	if c.url == "" {
+		if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
+			var cfg home.Config
+			if json.Unmarshal(b, &cfg) == nil && cfg.AdminListen != "" {
+				c.url = "http://" + cfg.AdminListen
+			}
+		}
+	}
+	if c.url == "" {
+		return nil, fmt.Errorf("no daemon found for home %s: start agentkeys serve or agentkeys sandbox, or pass --admin-url", dir)
+	}
+	c.token = os.Getenv("AGENTKEYS_ADMIN_TOKEN")
+	if c.token == "" {
+		if b, err := os.ReadFile(filepath.Join(dir, sandbox.AdminTokenFile)); err == nil {
+			c.token = strings.TrimSpace(string(b))
+		}
+	}
+	if c.token == "" {
+		return nil, errors.New("no admin credential: set AGENTKEYS_ADMIN_TOKEN to the akadm_... token agentkeys init printed")
+	}
+	return c, nil
+}
+
+func (c *adminClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.url, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach the daemon at %s: %w", c.url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(b, &e) != nil || e.Error == "" {
+			e.Error = http.StatusText(resp.StatusCode)
+		}
+		return errors.New(e.Error)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func newKeyCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "key", Short: "Grant, list, show and revoke agent keys (talks to the running daemon)"}
+	cmd.PersistentFlags().String("admin-url", "", "admin API base URL (default: $AGENTKEYS_ADMIN_URL, the home's sandbox.json or config.json)")
+	cmd.AddCommand(newKeyGrantCmd(e), newKeyListCmd(e), newKeyShowCmd(e), newKeyRevokeCmd(e))
+	return cmd
+}
+
+func newKeyGrantCmd(e *env) *cobra.Command {
+	var (
+		spec       service.GrantSpec
+		policyFile string
+		output     string
+	)
+	cmd := &cobra.Command{
+		Use:   "grant --agent NAME (--profile P | --policy FILE) [--ttl D] [--daily-limit AMOUNT]... [--router ADDR]...",
+		Short: "Grant an agent a key; the token is shown once",
+		Long: "Grant an agent a key under a built-in profile or a policy file. Amounts take a unit: 0.5ETH,\n" +
+			"250USDC (tokens the daemon knows), or raw base units like 1000units. In a sandbox, swap-only\n" +
+			"uses the sandbox's router unless --router is given. The token is printed once and never again.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFlag(output, "text", "json"); err != nil {
+				return err
+			}
+			if spec.Agent == "" {
+				return errors.New("--agent is required: a name for the agent, like trader-1")
+			}
+			if policyFile != "" {
+				b, err := os.ReadFile(policyFile)
+				if err != nil {
+					return fmt.Errorf("read policy: %w", err)
+				}
+				spec.Policy = string(b)
+			}
+			c, err := newAdminClient(cmd)
+			if err != nil {
+				return err
+			}
+			if spec.Profile == "swap-only" && len(spec.Routers) == 0 {
+				dir, _ := home.Resolve(homeFlag(cmd), os.Getenv)
+				var info sandbox.Info
+				if b, err := os.ReadFile(filepath.Join(dir, sandbox.InfoFile)); err == nil && json.Unmarshal(b, &info) == nil {
+					spec.Routers = []string{info.Router}
+				}
+			}
+			var v admin.GrantView
+			if err := c.do(cmd.Context(), "POST", "/v1/grants", spec, &v); err != nil {
+				return fmt.Errorf("grant: %w", err)
+			}
+			if output == "json" {
+				v.Document = nil
+				return writeJSON(e.io.Out, v)
+			}
+			w := e.io.Out
+			if v.Warning != "" {
+				fmt.Fprintf(w, "WARNING: %s\n\n", v.Warning)
+			}
+			fmt.Fprintf(w, "key_id:     %s\nagent:      %s\naddress:    %s (the account the agent acts as)\npolicy:     %s\nexpires_at: %s\n",
+				v.KeyID, v.Agent, v.Address, v.Policy, v.ExpiresAt.Format(time.RFC3339))
+			for _, l := range v.Limits {
+				fmt.Fprintf(w, "limit:      %s\n", limitText(l))
+			}
+			fmt.Fprintf(w, "token:      %s\n\nGive the token to the agent as Authorization: Bearer <token>. It is not stored and will not be shown again.\n", v.Token)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&spec.Agent, "agent", "", "name of the agent the key is for")
+	f.StringVar(&spec.Profile, "profile", "", "built-in profile: read-only, swap-only or full-access")
+	f.StringVar(&policyFile, "policy", "", "policy file (YAML or JSON)")
+	f.StringVar(&spec.TTL, "ttl", "", "how long the key lives, like 1h or 7d (default: the policy's, else 24h)")
+	f.StringArrayVar(&spec.DailyLimit, "daily-limit", nil, "profiles: a cap per 24h, like 0.5ETH or 250USDC (repeatable)")
+	f.StringArrayVar(&spec.Routers, "router", nil, "swap-only: DEX router address (repeatable)")
+	f.StringVar(&spec.Permit2, "permit2", "", "swap-only: Permit2 address, to allow PermitSingle to the routers")
+	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func limitText(l admin.LimitView) string {
+	var parts []string
+	if l.PerTx != "" {
+		parts = append(parts, fmt.Sprintf("%s %s per transaction", l.PerTx, l.Symbol))
+	}
+	if l.PerPeriod != "" {
+		parts = append(parts, fmt.Sprintf("%s %s per %s (%s base units)", l.PerPeriod, l.Symbol, l.Period, l.RawPeriod))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func newKeyListCmd(e *env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List agent keys",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFlag(output, "text", "json"); err != nil {
+				return err
+			}
+			c, err := newAdminClient(cmd)
+			if err != nil {
+				return err
+			}
+			var vs []admin.GrantView
+			if err := c.do(cmd.Context(), "GET", "/v1/grants", nil, &vs); err != nil {
+				return fmt.Errorf("list keys: %w", err)
+			}
+			if output == "json" {
+				return writeJSON(e.io.Out, vs)
+			}
+			tw := tabwriter.NewWriter(e.io.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KEY ID\tAGENT\tSTATUS\tPOLICY\tEXPIRES")
+			for _, v := range vs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.KeyID, v.Agent, v.Status, v.Policy, v.ExpiresAt.Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func newKeyShowCmd(e *env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show KEY_ID",
+		Short: "Show one agent key and its policy",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := outputFlag(output, "text", "json"); err != nil {
+				return err
+			}
+			c, err := newAdminClient(cmd)
+			if err != nil {
+				return err
+			}
+			var v admin.GrantView
+			if err := c.do(cmd.Context(), "GET", "/v1/grants/"+args[0], nil, &v); err != nil {
+				return fmt.Errorf("show %s: %w", args[0], err)
+			}
+			if output == "json" {
+				return writeJSON(e.io.Out, v)
+			}
+			w := e.io.Out
+			fmt.Fprintf(w, "key_id:     %s\nagent:      %s\nstatus:     %s\naddress:    %s\nmode:       %s\npolicy:     %s\ncreated_at: %s\nexpires_at: %s\n",
+				v.KeyID, v.Agent, v.Status, v.Address, v.Mode, v.Policy, v.CreatedAt.Format(time.RFC3339), v.ExpiresAt.Format(time.RFC3339))
+			if v.RevokedAt != nil {
+				fmt.Fprintf(w, "revoked_at: %s\n", v.RevokedAt.Format(time.RFC3339))
+			}
+			for _, l := range v.Limits {
+				fmt.Fprintf(w, "limit:      %s\n", limitText(l))
+			}
+			if v.Warning != "" {
+				fmt.Fprintf(w, "WARNING:    %s\n", v.Warning)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+func newKeyRevokeCmd(e *env) *cobra.Command {
+	var (
+		all    bool
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "revoke (KEY_ID | --all)",
+		Short: "Revoke a key, or every key; it stops working on its next request",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := outputFlag(output, "text", "json"); err != nil {
+				return err
+			}
+			if all == (len(args) == 1) || len(args) > 1 {
+				return errors.New("give one KEY_ID, or --all")
+			}
+			c, err := newAdminClient(cmd)
+			if err != nil {
+				return err
+			}
+			if all {
+				var out struct {
+					Revoked int `json:"revoked"`
+				}
+				if err := c.do(cmd.Context(), "POST", "/v1/revoke-all", nil, &out); err != nil {
+					return fmt.Errorf("revoke all: %w", err)
+				}
+				if output == "json" {
+					return writeJSON(e.io.Out, out)
+				}
+				fmt.Fprintf(e.io.Out, "revoked %d keys\n", out.Revoked)
+				return nil
+			}
+			var v admin.GrantView
+			if err := c.do(cmd.Context(), "POST", "/v1/grants/"+args[0]+"/revoke", nil, &v); err != nil {
+				return fmt.Errorf("revoke %s: %w", args[0], err)
+			}
+			if output == "json" {
+				return writeJSON(e.io.Out, v)
+			}
+			fmt.Fprintf(e.io.Out, "revoked %s (agent %s) at %s\n", v.KeyID, v.Agent, v.RevokedAt.Format(time.RFC3339))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "revoke every key")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}

@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/sandbox"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+)
+
+// startSandbox runs a sandbox in a fresh home for the key commands to
+// administer.
+func startSandbox(t *testing.T) (string, *sandbox.Sandbox) {
+	t.Helper()
+	kdf, err := secrets.NewKDFParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdf.N = 1 << 10
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte("key command test passphrase"), KDF: &kdf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	return dir, sb
+}
+
+func TestKeyCommands(t *testing.T) {
+	dir, sb := startSandbox(t)
+	t.Setenv("AGENTKEYS_ADMIN_URL", "")
+	t.Setenv("AGENTKEYS_ADMIN_TOKEN", "")
+	out, errOut, code := run(t, "", "key", "grant", "--home", dir, "--agent", "trader", "--profile", "swap-only",
+		"--daily-limit", "0.5ETH", "--daily-limit", "250USDC", "--ttl", "2h", "-o", "json")
+	if code != 0 {
+		t.Fatalf("grant: exit %d: %s", code, errOut)
+	}
+	var g struct {
+		KeyID                           string `json:"key_id"`
+		Token, Address, Status, Profile string
+		ExpiresAt                       time.Time `json:"expires_at"`
+		Limits                          []struct {
+			Symbol    string `json:"symbol"`
+			PerPeriod string `json:"per_period"`
+			RawPeriod string `json:"raw_per_period"`
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		t.Fatalf("grant output: %v\n%s", err, out)
+	}
+	if !strings.HasPrefix(g.Token, "ak_"+g.KeyID+"_") || g.Address != sb.Info.Owner || g.Status != "active" || g.Profile != "swap-only" {
+		t.Fatalf("grant = %+v", g)
+	}
+	if d := time.Until(g.ExpiresAt); d < time.Hour || d > 3*time.Hour {
+		t.Errorf("expires_at %s is not about 2h away", g.ExpiresAt)
+	}
+	echo := map[string][2]string{}
+	for _, l := range g.Limits {
+		echo[l.Symbol] = [2]string{l.PerPeriod, l.RawPeriod}
+	}
+	if echo["ETH"] != [2]string{"0.5", "500000000000000000"} || echo["USDC"] != [2]string{"250", "250000000"} {
+		t.Errorf("limits echoed as %v", echo)
+	}
+
+	text, _, code := run(t, "", "key", "grant", "--home", dir, "--agent", "second", "--profile", "read-only")
+	if code != 0 || !strings.Contains(text, "token:      ak_") || !strings.Contains(text, "will not be shown again") {
+		t.Fatalf("text grant (exit %d):\n%s", code, text)
+	}
+
+	out, _, code = run(t, "", "key", "list", "--home", dir, "-o", "json")
+	var list []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 {
+		t.Fatalf("list (exit %d): %s", code, out)
+	}
+	if strings.Contains(out, "ak_") {
+		t.Errorf("key list shows a token:\n%s", out)
+	}
+	out, _, code = run(t, "", "key", "show", "--home", dir, g.KeyID)
+	if code != 0 || !strings.Contains(out, "status:     active") || strings.Contains(out, g.Token) {
+		t.Fatalf("show (exit %d):\n%s", code, out)
+	}
+	out, _, code = run(t, "", "key", "revoke", "--home", dir, g.KeyID)
+	if code != 0 || !strings.Contains(out, "revoked "+g.KeyID) {
+		t.Fatalf("revoke (exit %d): %s", code, out)
+	}
+	out, _, code = run(t, "", "key", "revoke", "--home", dir, "--all", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"revoked": 1`) {
+		t.Fatalf("revoke --all (exit %d): %s", code, out)
+	}
+	out, _, _ = run(t, "", "key", "list", "--home", dir)
+	if strings.Count(out, "revoked") != 2 {
+		t.Errorf("after revoking everything:\n%s", out)
+	}
+}
+
+func TestKeyCommandErrors(t *testing.T) {
+	dir, _ := startSandbox(t)
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"no agent", []string{"key", "grant", "--profile", "read-only"}, "--agent is required"},
+		{"bad amount", []string{"key", "grant", "--agent", "a", "--profile", "full-access", "--daily-limit", "5GOLD"}, `daily_limit[0]: unknown unit "GOLD"`},
+		{"bad agent name", []string{"key", "grant", "--agent", "a b", "--profile", "read-only"}, "agent: expected"},
+		{"unknown profile", []string{"key", "grant", "--agent", "a", "--profile", "god-mode"}, `unknown profile "god-mode"`},
+		{"bad ttl", []string{"key", "grant", "--agent", "a", "--profile", "read-only", "--ttl", "forever"}, "ttl: expected a positive duration"},
+		{"unknown key", []string{"key", "show", "nope"}, "no such key"},
+		{"revoke needs one", []string{"key", "revoke"}, "give one KEY_ID, or --all"},
+		{"bad policy", []string{"key", "grant", "--agent", "a", "--policy", "../../examples/swap-to-owner.json"}, "unknown field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := run(t, "", append(tt.args, "--home", dir)...)
+			if code == 0 || !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("exit %d, stderr %q; want failure containing %q", code, errOut, tt.wantErr)
+			}
+		})
+	}
+	t.Run("wrong admin token", func(t *testing.T) {
+		t.Setenv("AGENTKEYS_ADMIN_TOKEN", "akadm_aaaaaaaaaaaa_"+strings.Repeat("0", 64))
+		_, errOut, code := run(t, "", "key", "list", "--home", dir)
+		if code == 0 || !strings.Contains(errOut, "admin credential missing or not valid") || strings.Contains(errOut, strings.Repeat("0", 64)) {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+}
