@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
@@ -58,7 +59,8 @@ func Start(cfg Config) (*Server, error) {
 	mux.Handle("/rpc", rpc.NewServer(cfg.Service, cfg.Upstream, cfg.Log))
 	mux.HandleFunc("GET /healthz", health)
 	s := &Server{}
-	if cfg.AdminListen == "" || cfg.AdminListen == cfg.Listen {
+	// The same fixed address means one listener; "host:0" twice means two.
+	if cfg.AdminListen == "" || cfg.AdminListen == cfg.Listen && !strings.HasSuffix(cfg.Listen, ":0") {
 		mux.Handle("/v1/", adminAPI)
 	} else {
 		amux := http.NewServeMux()
