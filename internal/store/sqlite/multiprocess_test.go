@@ -16,14 +16,18 @@ import (
 
 const helperEnv = "AGENTKEYS_STORE_HELPER_DB"
 
-// TestHelperProcess is not a test: run by TestMultiProcess as a child
-// process, it takes nonces from the database named in the environment and
-// prints them, one a line.
-func TestHelperProcess(t *testing.T) {
-	path := os.Getenv(helperEnv)
-	if path == "" {
-		t.Skip("helper process for TestMultiProcess")
+// TestMain turns the test binary into TestMultiProcess's child when the
+// environment says so, instead of running the tests.
+func TestMain(m *testing.M) {
+	if path := os.Getenv(helperEnv); path != "" {
+		helperProcess(path)
 	}
+	os.Exit(m.Run())
+}
+
+// helperProcess takes nonces from the database at path and prints them,
+// one a line, then exits.
+func helperProcess(path string) {
 	n, _ := strconv.Atoi(os.Getenv(helperEnv + "_N"))
 	s, err := Open(context.Background(), path)
 	if err != nil {
@@ -72,7 +76,7 @@ func TestMultiProcess(t *testing.T) {
 	}
 	var children []child
 	for range 2 {
-		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperProcess$")
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), helperEnv+"="+path, helperEnv+"_N="+strconv.Itoa(each))
 		cmd.Stderr = os.Stderr
 		stdout, err := cmd.StdoutPipe()
