@@ -89,7 +89,7 @@ func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, r
 		// Nothing committed, so nothing signed leaves. Record the failure
 		// if the store still takes writes, and fail closed.
 		s.cfg.Log.Error("decide", "key", sess.Grant.ID, "method", info.Method, "err", err)
-		return d, fmt.Errorf("decide: %w", err)
+		return d, fmt.Errorf("record decision: %w", err)
 	}
 	s.cfg.Log.Info("decision", "key", sess.Grant.ID, "method", info.Method, "decision", d.Verdict, "reasons", d.Reasons)
 	return d, outcome
@@ -272,14 +272,14 @@ func (s *Service) fill(ctx context.Context, owner common.Address, args TxArgs, v
 	f := &txFill{}
 	var err error
 	if f.pendingNonce, err = s.cfg.Chain.PendingNonceAt(ctx, owner); err != nil {
-		return nil, fmt.Errorf("read pending nonce: %w", err)
+		return nil, &UpstreamError{Op: "read pending nonce", Err: err}
 	}
 	head, err := s.cfg.Chain.HeaderByNumber(ctx, nil)
 	if err != nil {
-		return nil, fmt.Errorf("read latest block: %w", err)
+		return nil, &UpstreamError{Op: "read latest block", Err: err}
 	}
 	if f.tip, err = s.cfg.Chain.SuggestGasTipCap(ctx); err != nil {
-		return nil, fmt.Errorf("suggest tip: %w", err)
+		return nil, &UpstreamError{Op: "suggest tip", Err: err}
 	}
 	base := head.BaseFee
 	if base == nil {
@@ -293,13 +293,13 @@ func (s *Service) fill(ctx context.Context, owner common.Address, args TxArgs, v
 	}
 	if agentFee != nil {
 		if agentFee.Cmp(limit) > 0 {
-			return nil, fmt.Errorf("maxFeePerGas %s is more than twice the network's %s; leave fees out to let agentkeys set them", agentFee, f.feeCap)
+			return nil, &ParamError{Field: "maxFeePerGas", Msg: fmt.Sprintf("%s is more than twice the network's %s; leave fees out to let agentkeys set them", agentFee, f.feeCap)}
 		}
 		f.feeCap = agentFee
 	}
 	if agentTip != nil {
 		if agentTip.Cmp(f.feeCap) > 0 {
-			return nil, errors.New("maxPriorityFeePerGas is more than maxFeePerGas")
+			return nil, &ParamError{Field: "maxPriorityFeePerGas", Msg: "is more than maxFeePerGas"}
 		}
 		f.tip = agentTip
 	}
@@ -312,7 +312,7 @@ func (s *Service) fill(ctx context.Context, owner common.Address, args TxArgs, v
 	}
 	est, err := s.cfg.Chain.EstimateGas(ctx, ethereum.CallMsg{From: owner, To: args.To, Value: value, Data: args.Data})
 	if err != nil {
-		return nil, fmt.Errorf("gas estimation failed: %w", err)
+		return nil, &UpstreamError{Op: "gas estimation failed", Err: err}
 	}
 	f.gas = min(est+est/5, maxGas)
 	return f, nil
