@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -51,6 +52,55 @@ type env struct {
 	sb    *Sandbox
 	clock *clock
 	logs  *syncBuffer
+	// wire collects every HTTP response body the daemon sent to a client
+	// in this test (agents and admin), except the one response that
+	// creates a key and so legitimately carries its credential once.
+	wire *syncBuffer
+	// transport carries every request of this test to the daemon; its
+	// idle connections are closed before the daemon, whose graceful
+	// shutdown would otherwise wait up to 5s for connections a client
+	// dialed but never used.
+	transport *http.Transport
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// close stops the sandbox once; later calls (and the test's cleanup) do
+// nothing, because Sandbox.Close is not idempotent.
+func (e *env) close() error {
+	e.closeOnce.Do(func() {
+		e.transport.CloseIdleConnections()
+		e.closeErr = e.sb.Close()
+	})
+	return e.closeErr
+}
+
+// recorder is an http.RoundTripper that keeps a copy of every response
+// body in wire.
+type recorder struct {
+	next http.RoundTripper
+	wire *syncBuffer
+}
+
+func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r.wire.Write(b)
+	r.wire.Write([]byte("\n"))
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
+}
+
+func (e *env) httpClient() *http.Client {
+	return &http.Client{Transport: recorder{e.transport, e.wire}, Timeout: time.Minute}
 }
 
 // syncBuffer collects the daemon's logs for the secret scan.
@@ -87,8 +137,11 @@ func start(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sb.Close() })
-	return &env{t: t, sb: sb, clock: c, logs: logs}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	e := &env{t: t, sb: sb, clock: c, logs: logs, wire: &syncBuffer{}, transport: tr}
+	t.Cleanup(func() { e.close() })
+	return e
 }
 
 // grant asks the admin API for a key.
@@ -103,26 +156,116 @@ func (e *env) grant(spec map[string]any) map[string]any {
 
 func (e *env) admin(method, path string, body any, out any) int {
 	e.t.Helper()
-	var rd *bytes.Reader
-	b, _ := json.Marshal(body)
-	rd = bytes.NewReader(b)
-	req, _ := http.NewRequest(method, e.sb.Info.AdminURL+path, rd)
-	req.Header.Set("Authorization", "Bearer "+e.sb.AdminToken)
-	resp, err := http.DefaultClient.Do(req)
+	return e.adminAs(e.sb.AdminToken, method, path, body, out)
+}
+
+// adminAs calls the admin API with the given bearer token ("" sends no
+// Authorization header). Every response body goes to e.wire except a
+// successful key creation, the one response allowed to show a credential.
+func (e *env) adminAs(token, method, path string, body any, out any) int {
+	e.t.Helper()
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, e.sb.Info.AdminURL+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := (&http.Client{Transport: e.transport, Timeout: time.Minute}).Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	if out != nil {
-		json.NewDecoder(resp.Body).Decode(out)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if !(method == http.MethodPost && path == "/v1/grants" && resp.StatusCode == http.StatusCreated) {
+		e.wire.Write(append(b, '\n'))
+	}
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			e.t.Fatalf("%s %s: HTTP %d, body not JSON: %v\n%s", method, path, resp.StatusCode, err, b)
+		}
 	}
 	return resp.StatusCode
+}
+
+// rpcReply is one JSON-RPC response as the daemon wrote it.
+type rpcReply struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id"`
+	Result  json.RawMessage `json:"result"`
+	Error   *struct {
+		Code    int             `json:"code"`
+		Message string          `json:"message"`
+		Data    json.RawMessage `json:"data"`
+	} `json:"error"`
+}
+
+// post sends body to /rpc as it is, with Authorization: Bearer token
+// unless token is "", and returns the HTTP status and the body.
+func (e *env) post(token, body string) (int, []byte) {
+	e.t.Helper()
+	return e.do(http.MethodPost, token, body)
+}
+
+func (e *env) do(method, token, body string) (int, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.sb.Info.RPCURL, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.httpClient().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+// call makes one JSON-RPC request over raw HTTP and decodes the reply.
+func (e *env) call(token, method string, params ...any) rpcReply {
+	e.t.Helper()
+	if params == nil {
+		params = []any{}
+	}
+	b, err := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	status, body := e.post(token, string(b))
+	if status != http.StatusOK {
+		e.t.Fatalf("%s: HTTP %d: %s", method, status, body)
+	}
+	var r rpcReply
+	if err := json.Unmarshal(body, &r); err != nil {
+		e.t.Fatalf("%s: reply is not JSON-RPC: %v\n%s", method, err, body)
+	}
+	return r
 }
 
 // agent is an Ethereum JSON-RPC client holding only a bearer credential.
 func (e *env) agent(token string) *gethrpc.Client {
 	e.t.Helper()
-	c, err := gethrpc.DialOptions(context.Background(), e.sb.Info.RPCURL, gethrpc.WithHeader("Authorization", "Bearer "+token))
+	c, err := gethrpc.DialOptions(context.Background(), e.sb.Info.RPCURL, gethrpc.WithHeader("Authorization", "Bearer "+token),
+		gethrpc.WithHTTPClient(e.httpClient()))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -241,4 +384,76 @@ func (e *env) verifyAudit() audit.Report {
 		after = recs[len(recs)-1].Seq
 	}
 	return v.Report(&head)
+}
+
+// wantError checks that a raw reply is a JSON-RPC error with code whose
+// message (or data.reasons) contains substr, and returns the message.
+func wantError(t *testing.T, r rpcReply, code int, substr string) string {
+	t.Helper()
+	if r.Error == nil {
+		t.Fatalf("result %s, want error %d containing %q", r.Result, code, substr)
+	}
+	if r.Error.Code != code {
+		t.Fatalf("error %d %q, want code %d", r.Error.Code, r.Error.Message, code)
+	}
+	all := r.Error.Message + "\n" + string(r.Error.Data)
+	if !strings.Contains(all, substr) {
+		t.Fatalf("error %d %q (data %s): want %q", r.Error.Code, r.Error.Message, r.Error.Data, substr)
+	}
+	if code == 4001 {
+		var d struct {
+			Reasons []string `json:"reasons"`
+		}
+		if err := json.Unmarshal(r.Error.Data, &d); err != nil || len(d.Reasons) == 0 {
+			t.Fatalf("4001 without data.reasons: %q, data %s", r.Error.Message, r.Error.Data)
+		}
+	}
+	t.Logf("error %d: %s", r.Error.Code, r.Error.Message)
+	return r.Error.Message
+}
+
+// wantResult checks that a raw reply succeeded and decodes its result.
+func wantResult(t *testing.T, r rpcReply, out any) {
+	t.Helper()
+	if r.Error != nil {
+		t.Fatalf("error %d %q (data %s), want a result", r.Error.Code, r.Error.Message, r.Error.Data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Result, out); err != nil {
+			t.Fatalf("result %s: %v", r.Result, err)
+		}
+	}
+}
+
+// token returns the credential of a grant response.
+func token(t *testing.T, g map[string]any) string {
+	t.Helper()
+	tok, ok := g["token"].(string)
+	if !ok || !strings.HasPrefix(tok, "ak_") {
+		t.Fatalf("grant response without an ak_ token: %v", g)
+	}
+	return tok
+}
+
+// auditRecords returns every audit record, oldest first.
+func (e *env) auditRecords() []audit.Record {
+	e.t.Helper()
+	var out []audit.Record
+	for after := int64(0); ; {
+		recs, err := e.sb.Home.Store.AuditRecords(context.Background(), after, 500)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if len(recs) == 0 {
+			return out
+		}
+		out = append(out, recs...)
+		after = recs[len(recs)-1].Seq
+	}
+}
+
+// policyText is a YAML policy for the sandbox chain: the given lines
+// appended to a name and the chain.
+func policyText(name string, lines ...string) string {
+	return "name: " + name + "\nchains: [31337]\n" + strings.Join(lines, "\n") + "\n"
 }
