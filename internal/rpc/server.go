@@ -188,14 +188,17 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 		return s.svc.Permissions(ctx, sess, info)
 	case "eth_sendTransaction", "eth_signTransaction":
 		if len(req.Params) != 1 {
-			return nil, &service.ParamError{Field: "params", Msg: "expected one transaction object"}
+			return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "params", Msg: "expected one transaction object"})
 		}
 		args, err := txArgs(req.Params[0])
-		if err != nil {
-			return nil, err
+		if err == nil && args.From != nil && *args.From != owner {
+			err = &service.ParamError{Field: "from", Msg: fmt.Sprintf("this key acts as %s", owner.Hex())}
 		}
-		if args.From != nil && *args.From != owner {
-			return nil, &service.ParamError{Field: "from", Msg: fmt.Sprintf("this key acts as %s", owner.Hex())}
+		if err == nil {
+			err = checkTxArgs(args, s.svc.ChainID())
+		}
+		if err != nil {
+			return nil, s.invalid(ctx, sess, info, err)
 		}
 		send := req.Method == "eth_sendTransaction"
 		res, err := s.svc.Transaction(ctx, sess, info, args, send)
@@ -208,14 +211,14 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 		return hexutil.Bytes(res.Raw), nil
 	case "eth_signTypedData_v4":
 		if len(req.Params) != 2 {
-			return nil, &service.ParamError{Field: "params", Msg: "expected [address, typedData]"}
+			return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "params", Msg: "expected [address, typedData]"})
 		}
 		if err := sameAddress(req.Params[0], owner); err != nil {
-			return nil, err
+			return nil, s.invalid(ctx, sess, info, err)
 		}
 		td, err := request.ParseTypedData(req.Params[1])
 		if err != nil {
-			return nil, &service.ParamError{Field: "typedData", Msg: err.Error()}
+			return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "typedData", Msg: err.Error()})
 		}
 		sig, err := s.svc.SignTypedData(ctx, sess, info, td)
 		if err != nil {
@@ -224,14 +227,14 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 		return hexutil.Bytes(sig), nil
 	case "personal_sign":
 		if len(req.Params) < 2 {
-			return nil, &service.ParamError{Field: "params", Msg: "expected [message, address]"}
+			return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "params", Msg: "expected [message, address]"})
 		}
 		if err := sameAddress(req.Params[1], owner); err != nil {
-			return nil, err
+			return nil, s.invalid(ctx, sess, info, err)
 		}
 		msg, err := messageParam(req.Params[0])
 		if err != nil {
-			return nil, err
+			return nil, s.invalid(ctx, sess, info, err)
 		}
 		sig, err := s.svc.PersonalSign(ctx, sess, info, msg)
 		if err != nil {
@@ -255,6 +258,26 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 		return nil, &service.UpstreamError{Op: req.Method, Err: err}
 	}
 	return result, nil
+}
+
+// invalid records a malformed request from an authenticated key, so it is
+// audited and counts toward the key's rate, and returns err.
+func (s *Server) invalid(ctx context.Context, sess *service.Session, info service.RequestInfo, err error) error {
+	s.svc.Invalid(ctx, sess, info, err)
+	return err
+}
+
+// checkTxArgs refuses what the daemon decides itself.
+func checkTxArgs(a service.TxArgs, chainID uint64) error {
+	switch {
+	case a.Nonce != nil:
+		return &service.ParamError{Field: "nonce", Msg: "agentkeys allocates nonces; leave nonce out"}
+	case a.ChainID != nil && (!a.ChainID.IsUint64() || a.ChainID.Uint64() != chainID):
+		return &service.ParamError{Field: "chainId", Msg: fmt.Sprintf("this daemon signs for chain %d, not %s", chainID, a.ChainID)}
+	case a.Gas != nil && (*a.Gas < 21000 || *a.Gas > service.MaxGas):
+		return &service.ParamError{Field: "gas", Msg: fmt.Sprintf("must be between 21000 and %d", service.MaxGas)}
+	}
+	return nil
 }
 
 type unsupportedError struct{ method string }

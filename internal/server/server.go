@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
@@ -37,9 +38,11 @@ type Server struct {
 }
 
 type listener struct {
-	srv  *http.Server
-	ln   net.Listener
-	done chan error
+	srv       *http.Server
+	ln        net.Listener
+	done      chan error
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start listens and serves until Close.
@@ -102,14 +105,18 @@ func listen(addr string, h http.Handler, log *slog.Logger) (*listener, error) {
 	return l, nil
 }
 
+// close shuts the listener down once; later calls return the first
+// result.
 func (l *listener) close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := l.srv.Shutdown(ctx)
-	if serveErr := <-l.done; err == nil {
-		err = serveErr
-	}
-	return err
+	l.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		l.closeErr = l.srv.Shutdown(ctx)
+		if serveErr := <-l.done; l.closeErr == nil {
+			l.closeErr = serveErr
+		}
+	})
+	return l.closeErr
 }
 
 // URL is the agents' base URL, like http://127.0.0.1:8645 (its /rpc).

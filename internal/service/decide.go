@@ -41,18 +41,23 @@ func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, r
 	var (
 		d       policy.Decision
 		outcome error
+		logged  audit.Record // what was recorded, for the log line
 	)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
 	err := s.cfg.Store.Decide(dctx, sess.Grant.ID, func(ctx context.Context, tx store.DecideTx) error {
+		record := func(r audit.Record) error {
+			logged = r
+			_, err := tx.AppendAudit(ctx, r)
+			return err
+		}
 		now := s.now()
 		rec := audit.Record{Time: now, Method: info.Method, CallerIP: ipString(info.IP), RequestID: info.RequestID, Reasons: []string{}}
 		g := tx.Grant()
 		if reason := inactive(g, now); reason != "" {
 			outcome = &CredentialError{Reason: reason}
 			rec.Decision, rec.Reasons = audit.DecisionDeny, []string{reason}
-			_, err := tx.AppendAudit(ctx, rec)
-			return err
+			return record(rec)
 		}
 		st, err := s.state(ctx, tx, g, sess.Policy, now)
 		if err != nil {
@@ -63,8 +68,7 @@ func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, r
 		if !d.Allowed() {
 			outcome = &Refusal{Reasons: d.Reasons}
 			rec.Decision, rec.Reasons = audit.DecisionDeny, d.Reasons
-			_, err := tx.AppendAudit(ctx, rec)
-			return err
+			return record(rec)
 		}
 		rec.Decision = audit.DecisionAllow
 		if sign != nil {
@@ -74,16 +78,14 @@ func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, r
 				// Nothing was reserved or signed: record why and commit.
 				outcome = f.err
 				rec.Decision, rec.Reasons = audit.DecisionError, []string{f.err.Error()}
-				_, err := tx.AppendAudit(ctx, rec)
-				return err
+				return record(rec)
 			}
 			if err != nil {
 				return err
 			}
 			rec.TxHash = hash
 		}
-		_, err = tx.AppendAudit(ctx, rec)
-		return err
+		return record(rec)
 	})
 	if err != nil {
 		// Nothing committed, so nothing signed leaves. Record the failure
@@ -91,7 +93,7 @@ func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, r
 		s.cfg.Log.Error("decide", "key", sess.Grant.ID, "method", info.Method, "err", err)
 		return d, fmt.Errorf("record decision: %w", err)
 	}
-	s.cfg.Log.Info("decision", "key", sess.Grant.ID, "method", info.Method, "decision", d.Verdict, "reasons", d.Reasons)
+	s.cfg.Log.Info("decision", "key", sess.Grant.ID, "method", info.Method, "decision", logged.Decision, "reasons", logged.Reasons, "tx", logged.TxHash)
 	return d, outcome
 }
 
@@ -183,21 +185,17 @@ type TxResult struct {
 	Tx   *types.Transaction
 }
 
-// maxGas bounds a transaction's gas limit.
-const maxGas = 30_000_000
+// MaxGas bounds a transaction's gas limit.
+const MaxGas = 30_000_000
 
 // Transaction decides an eth_sendTransaction (send) or
 // eth_signTransaction request and returns the signed transaction. With
 // send, it is broadcast only after its decision is durably recorded.
 func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestInfo, args TxArgs, send bool) (*TxResult, error) {
-	if args.Nonce != nil {
-		return nil, &ParamError{Field: "nonce", Msg: "agentkeys allocates nonces; leave nonce out"}
-	}
-	if args.ChainID != nil && args.ChainID.Cmp(s.chainID) != 0 {
-		return nil, &ParamError{Field: "chainId", Msg: fmt.Sprintf("this daemon signs for chain %d, not %s", s.cfg.ChainID, args.ChainID)}
-	}
-	if args.Gas != nil && (*args.Gas < 21000 || *args.Gas > maxGas) {
-		return nil, &ParamError{Field: "gas", Msg: fmt.Sprintf("must be between 21000 and %d", maxGas)}
+	// Transports check nonce, chain id and gas bounds first (and audit a
+	// refusal); these checks keep the core safe on its own.
+	if args.Nonce != nil || args.ChainID != nil && args.ChainID.Cmp(s.chainID) != 0 || args.Gas != nil && (*args.Gas < 21000 || *args.Gas > MaxGas) {
+		return nil, &ParamError{Field: "transaction", Msg: "nonce, chainId or gas not acceptable"}
 	}
 	value := args.Value
 	if value == nil {
@@ -314,7 +312,7 @@ func (s *Service) fill(ctx context.Context, owner common.Address, args TxArgs, v
 	if err != nil {
 		return nil, &UpstreamError{Op: "gas estimation failed", Err: err}
 	}
-	f.gas = min(est+est/5, maxGas)
+	f.gas = min(est+est/5, MaxGas)
 	return f, nil
 }
 
@@ -362,4 +360,19 @@ func (s *Service) Refuse(ctx context.Context, sess *Session, info RequestInfo, k
 func (s *Service) Read(ctx context.Context, sess *Session, info RequestInfo) error {
 	_, err := s.decide(ctx, sess, info, policy.Request{Kind: policy.KindRead, ChainID: s.cfg.ChainID}, nil, nil)
 	return err
+}
+
+// Invalid records a malformed request from an authenticated key as a
+// refusal, so it is audited and counts toward the key's rate.
+func (s *Service) Invalid(ctx context.Context, sess *Session, info RequestInfo, cause error) {
+	rec := audit.Record{Time: s.now(), Method: info.Method, Decision: audit.DecisionDeny, Reasons: []string{"invalid params: " + cause.Error()},
+		CallerIP: ipString(info.IP), RequestID: info.RequestID}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
+	defer cancel()
+	if err := s.cfg.Store.Decide(dctx, sess.Grant.ID, func(ctx context.Context, tx store.DecideTx) error {
+		_, err := tx.AppendAudit(ctx, rec)
+		return err
+	}); err != nil {
+		s.cfg.Log.Error("audit invalid request", "key", sess.Grant.ID, "err", err)
+	}
 }
