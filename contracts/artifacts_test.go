@@ -94,12 +94,13 @@ func TestUniswapV2Interface(t *testing.T) {
 
 func TestArtifactsMatchBindings(t *testing.T) {
 	metas := map[string]*bind.MetaData{
-		"DemoPair":   &bindings.DemoPairMetaData,
-		"DemoRouter": &bindings.DemoRouterMetaData,
-		"DemoToken":  &bindings.DemoTokenMetaData,
-		"WETH9":      &bindings.WETH9MetaData,
+		"AgentKeyDelegate": &bindings.AgentKeyDelegateMetaData,
+		"DemoPair":         &bindings.DemoPairMetaData,
+		"DemoRouter":       &bindings.DemoRouterMetaData,
+		"DemoToken":        &bindings.DemoTokenMetaData,
+		"WETH9":            &bindings.WETH9MetaData,
 	}
-	if diff := cmp.Diff([]string{"DemoPair", "DemoRouter", "DemoToken", "WETH9"}, contracts.Names()); diff != "" {
+	if diff := cmp.Diff([]string{"AgentKeyDelegate", "DemoPair", "DemoRouter", "DemoToken", "WETH9"}, contracts.Names()); diff != "" {
 		t.Errorf("contracts.Names() (-want +got):\n%s", diff)
 	}
 	for name, meta := range metas {

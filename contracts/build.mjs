@@ -20,6 +20,7 @@ const CONTRACTS = [
   "WETH9",
   "DemoPair",
   "DemoRouter",
+  "AgentKeyDelegate",
 ];
 
 const SETTINGS = {
