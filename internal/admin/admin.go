@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -38,6 +39,9 @@ func New(svc *service.Service, verify func(token string) error, now func() time.
 	h.mux.HandleFunc("GET /v1/grants/{id}", h.show)
 	h.mux.HandleFunc("POST /v1/grants/{id}/revoke", h.revoke)
 	h.mux.HandleFunc("POST /v1/revoke-all", h.revokeAll)
+	h.mux.HandleFunc("GET /v1/wallet", h.wallet)
+	h.mux.HandleFunc("POST /v1/wallet/upgrade", h.walletChange)
+	h.mux.HandleFunc("POST /v1/wallet/downgrade", h.walletChange)
 	return h
 }
 
@@ -54,21 +58,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // GrantView is a key as the API shows it. It never carries the
 // credential, except Token in the response that creates the key.
 type GrantView struct {
-	KeyID     string            `json:"key_id"`
-	Token     string            `json:"token,omitempty"`
-	Agent     string            `json:"agent"`
-	Mode      string            `json:"mode"`
-	Address   string            `json:"address"`
-	Status    string            `json:"status"`
-	Policy    string            `json:"policy"`
-	Profile   string            `json:"profile,omitempty"`
-	Warning   string            `json:"warning,omitempty"`
-	Limits    []LimitView       `json:"limits"`
-	CreatedAt time.Time         `json:"created_at"`
-	ExpiresAt time.Time         `json:"expires_at"`
-	RevokedAt *time.Time        `json:"revoked_at,omitempty"`
-	Document  json.RawMessage   `json:"policy_document,omitempty"`
-	Meta      map[string]string `json:"meta,omitempty"`
+	KeyID     string          `json:"key_id"`
+	Token     string          `json:"token,omitempty"`
+	Agent     string          `json:"agent"`
+	Mode      string          `json:"mode"`
+	Address   string          `json:"address"`
+	Status    string          `json:"status"`
+	Policy    string          `json:"policy"`
+	Profile   string          `json:"profile,omitempty"`
+	Warning   string          `json:"warning,omitempty"`
+	Limits    []LimitView     `json:"limits"`
+	CreatedAt time.Time       `json:"created_at"`
+	ExpiresAt time.Time       `json:"expires_at"`
+	RevokedAt *time.Time      `json:"revoked_at,omitempty"`
+	Document  json.RawMessage `json:"policy_document,omitempty"`
+	Session   string          `json:"session,omitempty"` // 7702 mode: the session key's address
+	// Enforcement says which rules the chain holds (7702 grants, on
+	// creation).
+	Enforcement *onchain.Report   `json:"enforcement,omitempty"`
+	Meta        map[string]string `json:"meta,omitempty"`
 }
 
 // LimitView echoes a cap in whole units and base units.
@@ -84,7 +92,7 @@ type LimitView struct {
 
 func (h *Handler) view(g store.Grant, withDoc bool) GrantView {
 	v := GrantView{KeyID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt,
-		RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: []LimitView{}}
+		RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: []LimitView{}, Session: g.Meta[service.SessionAddress]}
 	switch {
 	case g.RevokedAt != nil:
 		v.Status = "revoked"
@@ -132,13 +140,14 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res, err := h.svc.Grant(r.Context(), service.GrantRequest{Agent: spec.Agent, Doc: doc, TTL: ttl})
+	res, err := h.svc.Grant(r.Context(), service.GrantRequest{Agent: spec.Agent, Mode: spec.Mode, Doc: doc, TTL: ttl})
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
 	v := h.view(res.Grant, true)
 	v.Token = res.Token.Reveal()
+	v.Enforcement = res.Report
 	writeJSON(w, http.StatusCreated, v)
 }
 
@@ -180,6 +189,29 @@ func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+}
+
+func (h *Handler) wallet(w http.ResponseWriter, r *http.Request) {
+	st, err := h.svc.Wallet(r.Context())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (h *Handler) walletChange(w http.ResponseWriter, r *http.Request) {
+	change := h.svc.Upgrade
+	if strings.HasSuffix(r.URL.Path, "/downgrade") {
+		change = h.svc.Downgrade
+	}
+	st, err := change(r.Context())
+	if err != nil {
+		h.log.Error("wallet", "err", err)
+		writeError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {

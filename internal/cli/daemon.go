@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/spf13/cobra"
@@ -30,7 +31,7 @@ func newLogger(e *env) *slog.Logger {
 }
 
 func newServeCmd(e *env) *cobra.Command {
-	var upstream, listen, adminListen string
+	var upstream, listen, adminListen, delegate string
 	cmd := &cobra.Command{
 		Use:   "serve --rpc-upstream URL",
 		Short: "Run the daemon in front of an Ethereum node",
@@ -82,8 +83,14 @@ func newServeCmd(e *env) *cobra.Command {
 				return fmt.Errorf("read chain id from %s: %w", upstream, err)
 			}
 			log := newLogger(e)
+			var delegateAddr common.Address
+			if delegate != "" {
+				if delegateAddr, err = flagAddress("--delegate", delegate, true); err != nil {
+					return err
+				}
+			}
 			svc, err := service.New(service.Config{Store: h.Store, Chain: client, ChainID: chainID.Uint64(), Wallet: signer.NewWallet(wallet),
-				WalletKeyID: h.Config.WalletKeyID, Now: e.now, Log: log})
+				WalletKeyID: h.Config.WalletKeyID, Now: e.now, Log: log, OwnerKey: wallet, Delegate: delegateAddr, Vault: h.Master})
 			if err != nil {
 				return err
 			}
@@ -100,6 +107,7 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "Ethereum node JSON-RPC URL (default: the home's upstream_rpc)")
 	cmd.Flags().StringVar(&listen, "listen", "", "address for /rpc (default: the home's listen)")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "address for the admin API (default: the home's admin_listen)")
+	cmd.Flags().StringVar(&delegate, "delegate", "", "address of the AgentKeyDelegate deployment on this chain, for 7702 keys")
 	return cmd
 }
 
@@ -147,14 +155,20 @@ func newSandboxCmd(e *env) *cobra.Command {
 }
 
 func newDemoCmd(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "demo",
+	var mode string
+	cmd := &cobra.Command{
+		Use:   "demo [--mode wallet|7702]",
 		Short: "Run the whole story on a throwaway sandbox: grant, trade, refusals, revoke, audit",
-		Args:  cobra.NoArgs,
+		Long: "Run the whole story on a throwaway sandbox. With --mode 7702 the owner first delegates to\n" +
+			"AgentKeyDelegate, the key is a session key registered on chain, and a thief using the session key\n" +
+			"directly is refused by the chain itself.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()
-			return demo.Run(ctx, e.io.Out, demo.Options{FastKDF: true})
+			return demo.Run(ctx, e.io.Out, demo.Options{FastKDF: true, Mode: mode})
 		},
 	}
+	cmd.Flags().StringVar(&mode, "mode", "wallet", "wallet or 7702")
+	return cmd
 }

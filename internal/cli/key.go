@@ -168,12 +168,26 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 			for _, l := range v.Limits {
 				fmt.Fprintf(w, "limit:      %s\n", limitText(l))
 			}
+			if v.Mode == "7702" {
+				fmt.Fprintf(w, "session:    %s (registered with the owner's AgentKeyDelegate)\n", v.Session)
+			}
+			if e := v.Enforcement; e != nil {
+				fmt.Fprintln(w, "enforced on chain:")
+				for _, l := range e.OnChain {
+					fmt.Fprintf(w, "  - %s\n", l)
+				}
+				fmt.Fprintln(w, "enforced by the daemon only:")
+				for _, l := range e.OffChainOnly {
+					fmt.Fprintf(w, "  - %s\n", l)
+				}
+			}
 			fmt.Fprintf(w, "token:      %s\n\nGive the token to the agent as Authorization: Bearer <token>. It is not stored and will not be shown again.\n", v.Token)
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&spec.Agent, "agent", "", "name of the agent the key is for")
+	f.StringVar(&spec.Mode, "mode", "wallet", "wallet (the daemon signs with the wallet key) or 7702 (a session key held to the grant on chain)")
 	f.StringVar(&spec.Profile, "profile", "", "built-in profile: read-only, swap-only or full-access")
 	f.StringVar(&policyFile, "policy", "", "policy file (YAML or JSON)")
 	f.StringVar(&spec.TTL, "ttl", "", "how long the key lives, like 1h or 7d (default: the policy's, else 24h)")

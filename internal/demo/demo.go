@@ -17,14 +17,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/delegation"
+	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/store"
 )
 
 // Options tune a demo run.
@@ -35,6 +41,10 @@ type Options struct {
 	// FastKDF derives the sandbox's passphrase key cheaply (the demo home
 	// is thrown away).
 	FastKDF bool
+	// Mode is "wallet" (default) or "7702": the owner delegates to
+	// AgentKeyDelegate and the key is a session key the chain holds to its
+	// grant.
+	Mode string
 }
 
 var stranger = common.HexToAddress("0x000000000000000000000000000000000000dEaD")
@@ -78,12 +88,49 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 		Address   string    `json:"address"`
 		ExpiresAt time.Time `json:"expires_at"`
 	}
-	spec := map[string]any{"agent": "demo-trader", "profile": "swap-only", "routers": []string{info.Router}, "daily_limit": []string{"0.1ETH"}, "ttl": "1h"}
-	if err := a.do(ctx, "POST", "/v1/grants", spec, &g); err != nil {
+	mode := opts.Mode
+	if mode == "" {
+		mode = "wallet"
+	}
+	if mode != "wallet" && mode != "7702" {
+		return fmt.Errorf("--mode: expected wallet or 7702, got %q", mode)
+	}
+	if mode == "7702" {
+		var st struct {
+			Delegated   bool   `json:"Delegated"`
+			IsAgentKeys bool   `json:"IsAgentKeys"`
+			Delegate    string `json:"Delegate"`
+		}
+		if err := a.do(ctx, "POST", "/v1/wallet/upgrade", nil, &st); err != nil {
+			return fmt.Errorf("wallet upgrade: %w", err)
+		}
+		if !st.Delegated || !st.IsAgentKeys {
+			return fmt.Errorf("wallet upgrade left the owner undelegated: %+v", st)
+		}
+		say("✓ owner %s delegated to AgentKeyDelegate %s with an EIP-7702 authorization for chain %d", short(info.Owner), short(st.Delegate), info.ChainID)
+	}
+	var enforcement struct {
+		Session     string `json:"session"`
+		Enforcement *struct {
+			OnChain      []string `json:"on_chain"`
+			OffChainOnly []string `json:"off_chain_only"`
+		} `json:"enforcement"`
+	}
+	spec := map[string]any{"agent": "demo-trader", "mode": mode, "profile": "swap-only", "routers": []string{info.Router}, "daily_limit": []string{"0.1ETH"}, "ttl": "1h"}
+	var raw json.RawMessage
+	if err := a.do(ctx, "POST", "/v1/grants", spec, &raw); err != nil {
 		return fmt.Errorf("grant: %w", err)
 	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		return err
+	}
+	_ = json.Unmarshal(raw, &enforcement)
 	say("✓ owner granted agent demo-trader a swap-only key %s: router %s only, recipient must be the owner, 0.1 ETH per day, expires %s",
 		g.KeyID, short(info.Router), g.ExpiresAt.Format(time.RFC3339))
+	if e := enforcement.Enforcement; e != nil {
+		say("✓ session key %s registered on chain and funded with a 0.005 ETH gas stipend from the budget: %d rules enforced on chain, %d by agentkeys only",
+			short(enforcement.Session), len(e.OnChain), len(e.OffChainOnly))
+	}
 
 	agent, err := gethrpc.DialOptions(ctx, info.RPCURL, gethrpc.WithHeader("Authorization", "Bearer "+g.Token))
 	if err != nil {
@@ -143,7 +190,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 			return agent.CallContext(ctx, &h, "eth_sendTransaction", map[string]any{"to": usdc, "data": hexutil.Bytes(transfer)})
 		}, 4001, "profile swap-only blocks token transfers"},
 		{"a swap paying out to a stranger", func() error { _, err := swap("0.01", stranger); return err }, 4001, "must be $owner"},
-		{"a swap over the daily cap", func() error { _, err := swap("0.06", owner); return err }, 4001, "over the limit of 0.1 ETH"},
+		{"a swap over the daily cap", func() error { _, err := swap("0.07", owner); return err }, 4001, "over the limit of 0.1 ETH"},
 	}
 	for _, s := range steps {
 		msg, err := expectRefusal(s.call(), s.code, s.want)
@@ -151,6 +198,14 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 			return fmt.Errorf("%s: %w", s.what, err)
 		}
 		say("✓ refused %s: %s", s.what, msg)
+	}
+
+	if mode == "7702" {
+		msg, err := bypass(ctx, sb, enforcement.Session, usdc, new(big.Int), transfer)
+		if err != nil {
+			return fmt.Errorf("the session key used directly: %w", err)
+		}
+		say("✓ the session key used directly, bypassing agentkeys, to send USDC to a stranger: refused by the chain (%s)", msg)
 	}
 
 	if err := a.do(ctx, "POST", "/v1/grants/"+g.KeyID+"/revoke", nil, nil); err != nil {
@@ -162,6 +217,17 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 		return fmt.Errorf("after revoking: %w", err)
 	}
 	say("✓ owner revoked the key; the agent's next request got 4100: %s", msg)
+	if mode == "7702" {
+		swapData, err := pack("swapExactETHForTokens(uint256,address[],address,uint256)", big.NewInt(1), []common.Address{weth, usdc}, owner, big.NewInt(time.Now().Add(time.Hour).Unix()))
+		if err != nil {
+			return err
+		}
+		msg, err := bypass(ctx, sb, enforcement.Session, router, big.NewInt(1e15), swapData)
+		if err != nil {
+			return fmt.Errorf("the revoked session key used directly: %w", err)
+		}
+		say("✓ the revoked session key used directly for a swap it was once allowed: refused by the chain (%s)", msg)
+	}
 
 	rep, err := verify(ctx, sb)
 	if err != nil {
@@ -319,4 +385,77 @@ func (a *adminClient) do(ctx context.Context, method, path string, body, out any
 		return json.Unmarshal(b, out)
 	}
 	return nil
+}
+
+// bypass plays a thief who stole the session key: it sends execute on the
+// owner's account straight to the chain, and returns the chain's refusal.
+func bypass(ctx context.Context, sb *sandbox.Sandbox, session string, target common.Address, value *big.Int, calldata []byte) (string, error) {
+	grants, err := sb.Home.Store.ListGrants(ctx, store.GrantFilter{})
+	if err != nil {
+		return "", err
+	}
+	var keyID string
+	for _, g := range grants {
+		if g.Meta[service.SessionAddress] == session {
+			keyID = g.SignerKeyID
+		}
+	}
+	k, err := sb.Home.Store.GetKey(ctx, keyID)
+	if err != nil {
+		return "", fmt.Errorf("find the session key: %w", err)
+	}
+	raw, err := sb.Home.Master.Open(k.ID, k.Sealed)
+	if err != nil {
+		return "", err
+	}
+	key, err := secrets.PrivateKeyFromBytes(raw)
+	if err != nil {
+		return "", err
+	}
+	owner := common.HexToAddress(sb.Info.Owner)
+	c := sb.Chain.Client()
+	data := onchain.PackExecute(target, value, calldata)
+	_, callErr := c.CallContract(ctx, ethereum.CallMsg{From: key.Address(), To: &owner, Data: data}, nil)
+	var de interface{ ErrorData() any }
+	reason := "reverted"
+	if errors.As(callErr, &de) {
+		if h, ok := de.ErrorData().(string); ok {
+			if name := onchain.DecodeError(common.FromHex(h)); name != "" {
+				reason = name
+			}
+		}
+	} else if callErr == nil {
+		return "", errors.New("the chain would have executed it")
+	}
+	// Send it anyway, with gas set by hand so no estimate stops it: the
+	// chain itself must revert it.
+	nonce, err := c.PendingNonceAt(ctx, key.Address())
+	if err != nil {
+		return "", err
+	}
+	head, err := c.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	tip, err := c.SuggestGasTipCap(ctx)
+	if err != nil {
+		return "", err
+	}
+	fee := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
+	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: sb.Chain.ChainID(), Nonce: nonce, GasTipCap: tip, GasFeeCap: fee, Gas: 300_000, To: &owner, Data: data}),
+		types.LatestSignerForChainID(sb.Chain.ChainID()), key.ECDSA())
+	if err != nil {
+		return "", err
+	}
+	if err := c.SendTransaction(ctx, tx); err != nil {
+		return "", err
+	}
+	rcpt, err := delegation.Wait(ctx, c, tx.Hash())
+	if err != nil {
+		return "", err
+	}
+	if rcpt.Status != types.ReceiptStatusFailed {
+		return "", fmt.Errorf("transaction %s succeeded", tx.Hash().Hex())
+	}
+	return fmt.Sprintf("%s; tx %s mined with status 0", reason, short(tx.Hash().Hex())), nil
 }

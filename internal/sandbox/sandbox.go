@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
@@ -60,6 +61,7 @@ type Info struct {
 	Decimals map[string]uint8  `json:"decimals"`
 	Router   string            `json:"router"`
 	WETH     string            `json:"weth"`
+	Delegate string            `json:"delegate"` // the AgentKeyDelegate deployment (EIP-7702)
 	Home     string            `json:"home"`
 }
 
@@ -118,8 +120,14 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		tokens = append(tokens, service.Token{Symbol: sym, Address: t.Address, Decimals: t.Decimals})
 		info.Tokens[sym], info.Decimals[sym] = t.Address.Hex(), t.Decimals
 	}
+	delegate, err := delegation.Deploy(ctx, sb.Chain.Client(), cfg.ChainID, wallet)
+	if err != nil {
+		return nil, err
+	}
+	info.Delegate = delegate.Hex()
 	sb.Service, err = service.New(service.Config{Store: sb.Home.Store, Chain: sb.Chain.Client(), ChainID: cfg.ChainID,
-		Wallet: signer.NewWallet(wallet), WalletKeyID: sb.Home.Config.WalletKeyID, Tokens: tokens, Now: cfg.Now, Log: cfg.Log})
+		Wallet: signer.NewWallet(wallet), WalletKeyID: sb.Home.Config.WalletKeyID, Tokens: tokens, Now: cfg.Now, Log: cfg.Log,
+		OwnerKey: wallet, Delegate: delegate, Vault: sb.Home.Master})
 	if err != nil {
 		return nil, err
 	}

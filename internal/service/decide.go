@@ -207,15 +207,33 @@ func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestIn
 	// A first look without usage: requests that are refused anyway cost
 	// no node round trips. The decision that counts is made below.
 	pre := sess.Policy.Evaluate(req, policy.State{Now: s.now(), IssuedAt: sess.Grant.CreatedAt, Vars: policy.Variables{Owner: owner}})
+	// What is actually signed: the call itself from the owner (wallet
+	// mode), or the session key's execute call on the owner (7702 mode).
+	from, to, data, txValue := owner, args.To, args.Data, value
+	var sign signer.Signer = s.cfg.Wallet
+	if sess.Grant.Mode == store.Mode7702 {
+		w, err := s.sessionSigner(ctx, sess.Grant)
+		if err != nil {
+			return nil, err
+		}
+		sign, from, txValue = w, w.Address(), new(big.Int)
+		if args.To != nil {
+			wrapped, wdata := wrap7702(owner, args, value)
+			to, data = &wrapped, wdata
+		}
+	}
 	var (
 		fill    *txFill
 		fillErr error
 	)
 	if pre.Allowed() {
-		fill, fillErr = s.fill(ctx, owner, args, value)
+		fill, fillErr = s.fill(ctx, from, to, txValue, data, args)
+		if fillErr != nil && sess.Grant.Mode == store.Mode7702 {
+			fillErr = explainRevert(fillErr)
+		}
 	}
 	var result *TxResult
-	_, err := s.decide(ctx, sess, info, req, map[string]any{"send": send}, func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (string, error) {
+	_, err := s.decide(ctx, sess, info, req, map[string]any{"send": send, "mode": sess.Grant.Mode}, func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (string, error) {
 		if fillErr != nil {
 			return "", &failure{fillErr}
 		}
@@ -227,13 +245,13 @@ func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestIn
 		if err := reserve(ctx, tx, s.now(), d); err != nil {
 			return "", err
 		}
-		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, owner.Hex(), fill.pendingNonce)
+		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, from.Hex(), fill.pendingNonce)
 		if err != nil {
 			return "", fmt.Errorf("allocate nonce: %w", err)
 		}
 		unsigned := types.NewTx(&types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: fill.tip, GasFeeCap: fill.feeCap,
-			Gas: fill.gas, To: args.To, Value: value, Data: args.Data})
-		signed, err := s.cfg.Wallet.SignTx(unsigned, s.chainID)
+			Gas: fill.gas, To: to, Value: txValue, Data: data})
+		signed, err := sign.SignTx(unsigned, s.chainID)
 		if err != nil {
 			return "", err
 		}
@@ -266,10 +284,10 @@ type txFill struct {
 // fill asks the node for what the agent left out. Agent-supplied fees are
 // kept only up to twice the node's suggestion, so a hijacked agent cannot
 // burn the account's ether on fees.
-func (s *Service) fill(ctx context.Context, owner common.Address, args TxArgs, value *big.Int) (*txFill, error) {
+func (s *Service) fill(ctx context.Context, from common.Address, to *common.Address, value *big.Int, data []byte, args TxArgs) (*txFill, error) {
 	f := &txFill{}
 	var err error
-	if f.pendingNonce, err = s.cfg.Chain.PendingNonceAt(ctx, owner); err != nil {
+	if f.pendingNonce, err = s.cfg.Chain.PendingNonceAt(ctx, from); err != nil {
 		return nil, &UpstreamError{Op: "read pending nonce", Err: err}
 	}
 	head, err := s.cfg.Chain.HeaderByNumber(ctx, nil)
@@ -308,7 +326,7 @@ func (s *Service) fill(ctx context.Context, owner common.Address, args TxArgs, v
 		f.gas = *args.Gas
 		return f, nil
 	}
-	est, err := s.cfg.Chain.EstimateGas(ctx, ethereum.CallMsg{From: owner, To: args.To, Value: value, Data: args.Data})
+	est, err := s.cfg.Chain.EstimateGas(ctx, ethereum.CallMsg{From: from, To: to, Value: value, Data: data})
 	if err != nil {
 		return nil, &UpstreamError{Op: "gas estimation failed", Err: err}
 	}

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"net/netip"
 	"regexp"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -18,6 +20,7 @@ import (
 // GrantRequest asks for a new agent key.
 type GrantRequest struct {
 	Agent string
+	Mode  string           // store.ModeWallet (default) or store.Mode7702
 	Doc   *policy.Document // a policy file's document or a profile's
 	// TTL, when set, replaces the policy's validity window.
 	TTL  time.Duration
@@ -30,6 +33,8 @@ type GrantResult struct {
 	Grant  store.Grant
 	Token  secrets.Credential
 	Policy *policy.Policy
+	// Report says which rules the chain enforces (7702 mode).
+	Report *onchain.Report
 }
 
 var agentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -60,6 +65,27 @@ func (s *Service) Grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	if !onChain {
 		return nil, &ParamError{Field: "chains", Msg: fmt.Sprintf("the policy's chains %v do not include this daemon's chain %d", pol.Chains(), s.cfg.ChainID)}
 	}
+	mode := req.Mode
+	if mode == "" {
+		mode = store.ModeWallet
+	}
+	if mode != store.ModeWallet && mode != store.Mode7702 {
+		return nil, &ParamError{Field: "mode", Msg: fmt.Sprintf("expected wallet or 7702, got %q", mode)}
+	}
+	signerKeyID, meta := s.cfg.WalletKeyID, req.Meta
+	var session *secrets.PrivateKey
+	if mode == store.Mode7702 {
+		if err := s.check7702(ctx, pol); err != nil {
+			return nil, err
+		}
+		if session, signerKeyID, err = s.newSessionKey(ctx); err != nil {
+			return nil, fmt.Errorf("grant: %w", err)
+		}
+		meta = map[string]string{SessionAddress: session.Address().Hex()}
+		for k, v := range req.Meta {
+			meta[k] = v
+		}
+	}
 	cred, err := secrets.NewCredential()
 	if err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
@@ -71,19 +97,29 @@ func (s *Service) Grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	now := s.now()
 	_, notAfter := pol.Window(now)
 	g := store.Grant{
-		ID: cred.ID(), Agent: req.Agent, Mode: store.ModeWallet, Chains: pol.Chains(), Policy: docJSON,
-		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: s.cfg.WalletKeyID, CredentialHash: cred.Hash(),
-		CreatedAt: now, ExpiresAt: notAfter, Meta: req.Meta,
+		ID: cred.ID(), Agent: req.Agent, Mode: mode, Chains: pol.Chains(), Policy: docJSON,
+		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: signerKeyID, CredentialHash: cred.Hash(),
+		CreatedAt: now, ExpiresAt: notAfter, Meta: meta,
 	}
 	if err := s.cfg.Store.CreateGrant(ctx, g); err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
 	}
-	s.adminAudit(ctx, "agentkeys_grant", map[string]any{"key_id": g.ID, "agent": g.Agent, "policy": pol.Name(), "expires_at": notAfter})
+	s.adminAudit(ctx, "agentkeys_grant", map[string]any{"key_id": g.ID, "agent": g.Agent, "mode": mode, "policy": pol.Name(), "expires_at": notAfter})
+	var report *onchain.Report
+	if mode == store.Mode7702 {
+		rep, err := s.grant7702(ctx, g, pol, session)
+		if err != nil {
+			// The key never works: revoke it before reporting.
+			_ = s.cfg.Store.RevokeGrant(context.WithoutCancel(ctx), g.ID, s.now())
+			return nil, fmt.Errorf("grant: %w", err)
+		}
+		report = &rep
+	}
 	stored, err := s.cfg.Store.GetGrant(ctx, g.ID)
 	if err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
 	}
-	return &GrantResult{Grant: stored, Token: cred, Policy: pol}, nil
+	return &GrantResult{Grant: stored, Token: cred, Policy: pol, Report: report}, nil
 }
 
 // Grants lists keys, newest last.
@@ -97,21 +133,40 @@ func (s *Service) GetGrant(ctx context.Context, id string) (store.Grant, error) 
 }
 
 // Revoke revokes a key; it takes effect on its next request.
+// In 7702 mode the session is then revoked on chain too; the error of
+// that second step is returned with the revoked grant.
 func (s *Service) Revoke(ctx context.Context, id string) (store.Grant, error) {
 	if err := s.cfg.Store.RevokeGrant(ctx, id, s.now()); err != nil {
 		return store.Grant{}, err
 	}
 	s.adminAudit(ctx, "agentkeys_revoke", map[string]any{"key_id": id})
-	return s.cfg.Store.GetGrant(ctx, id)
+	g, err := s.cfg.Store.GetGrant(ctx, id)
+	if err != nil {
+		return g, err
+	}
+	if g.Mode == store.Mode7702 {
+		if err := s.revokeOnChain(ctx, g, false); err != nil {
+			return g, fmt.Errorf("revoked here, but the on-chain revoke failed: %w", err)
+		}
+	}
+	return g, nil
 }
 
 // RevokeAll revokes every key and returns how many were revoked.
 func (s *Service) RevokeAll(ctx context.Context) (int, error) {
 	n, err := s.cfg.Store.RevokeAll(ctx, s.now())
-	if err == nil {
-		s.adminAudit(ctx, "agentkeys_revokeAll", map[string]any{"revoked": n})
+	if err != nil {
+		return n, err
 	}
-	return n, err
+	s.adminAudit(ctx, "agentkeys_revokeAll", map[string]any{"revoked": n})
+	// Bump the delegate's epoch when the owner is delegated, killing every
+	// session on chain at once.
+	if st, err := s.Wallet(ctx); err == nil && st.Delegated && st.Delegate == s.cfg.Delegate && s.cfg.Delegate != (common.Address{}) {
+		if err := s.revokeOnChain(ctx, store.Grant{}, true); err != nil {
+			return n, fmt.Errorf("revoked here, but the on-chain revokeAll failed: %w", err)
+		}
+	}
+	return n, nil
 }
 
 // adminAudit records an owner's action. Admin records carry no key id so

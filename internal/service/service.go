@@ -20,6 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/signer"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -34,6 +35,8 @@ type Chain interface {
 	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
 	CallContract(ctx context.Context, msg ethereum.CallMsg, block *big.Int) ([]byte, error)
 	SendTransaction(ctx context.Context, tx *types.Transaction) error
+	CodeAt(ctx context.Context, account common.Address, block *big.Int) ([]byte, error)
+	TransactionReceipt(ctx context.Context, hash common.Hash) (*types.Receipt, error)
 }
 
 // Config assembles a Service.
@@ -44,8 +47,15 @@ type Config struct {
 	Wallet      signer.Signer // signs in wallet mode
 	WalletKeyID string        // the store key id of the wallet key
 	Tokens      []Token       // known tokens, for amounts like 250USDC
-	Now         func() time.Time
-	Log         *slog.Logger
+	// 7702 mode: the owner's key (it signs delegations and owner
+	// transactions), the AgentKeyDelegate deployment, the vault sealing
+	// session keys, and the gas stipend (default DefaultGasStipend).
+	OwnerKey   *secrets.PrivateKey
+	Delegate   common.Address
+	Vault      Vault
+	GasStipend *big.Int
+	Now        func() time.Time
+	Log        *slog.Logger
 	// AuditTimeout bounds a decision's store transaction, which runs
 	// detached from the request's cancellation so a client that hangs up
 	// cannot leave a signature unrecorded. Default 10s.
@@ -57,6 +67,7 @@ type Service struct {
 	cfg      Config
 	chainID  *big.Int
 	policies sync.Map // grant id → *policy.Policy
+	sessions sync.Map // session key id → *signer.Wallet
 }
 
 // New checks the configuration and returns a Service.

@@ -20,6 +20,7 @@ type Token struct {
 // admin API: a profile with parameters, or a policy document.
 type GrantSpec struct {
 	Agent      string   `json:"agent"`
+	Mode       string   `json:"mode,omitempty"` // wallet (default) or 7702
 	Profile    string   `json:"profile,omitempty"`
 	Policy     string   `json:"policy,omitempty"` // YAML or JSON policy text
 	Routers    []string `json:"routers,omitempty"`
