@@ -130,3 +130,28 @@ func TestKeyCommandErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestWalletCommands(t *testing.T) {
+	dir, sb := startSandbox(t)
+	t.Setenv("AGENTKEYS_ADMIN_URL", "")
+	t.Setenv("AGENTKEYS_ADMIN_TOKEN", "")
+	steps := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"wallet", "status"}, "status:   a plain account (not delegated)"},
+		{[]string{"wallet", "upgrade"}, "status:   delegated to AgentKeyDelegate " + sb.Info.Delegate},
+		{[]string{"wallet", "status"}, "delegated to AgentKeyDelegate"},
+		{[]string{"wallet", "downgrade"}, "status:   a plain account (not delegated)"},
+	}
+	for _, s := range steps {
+		out, errOut, code := run(t, "", append(s.args, "--home", dir)...)
+		if code != 0 || !strings.Contains(out, s.want) || !strings.Contains(out, "chain:    31337") {
+			t.Fatalf("%v: exit %d %s\n%s", s.args, code, errOut, out)
+		}
+	}
+	out, _, code := run(t, "", "wallet", "status", "--home", dir, "-o", "json")
+	if code != 0 || !strings.Contains(out, `"delegated": false`) {
+		t.Fatalf("json status: %s", out)
+	}
+}

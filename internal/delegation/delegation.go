@@ -37,12 +37,12 @@ var designator = []byte{0xef, 0x01, 0x00}
 
 // Status is where an account's code points.
 type Status struct {
-	Account     common.Address
-	ChainID     uint64
-	Delegated   bool
-	Delegate    common.Address // when Delegated
-	IsAgentKeys bool           // the delegate runs AgentKeyDelegate's code
-	HasCode     bool           // the account has code that is not a delegation
+	Account     common.Address `json:"account"`
+	ChainID     uint64         `json:"chain_id"`
+	Delegated   bool           `json:"delegated"`
+	Delegate    common.Address `json:"delegate"`     // when Delegated
+	IsAgentKeys bool           `json:"is_agentkeys"` // the delegate runs AgentKeyDelegate's code
+	HasCode     bool           `json:"has_code"`     // the account has code that is not a delegation
 }
 
 // Read reports the delegation of account.

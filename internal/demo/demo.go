@@ -97,9 +97,9 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 	}
 	if mode == "7702" {
 		var st struct {
-			Delegated   bool   `json:"Delegated"`
-			IsAgentKeys bool   `json:"IsAgentKeys"`
-			Delegate    string `json:"Delegate"`
+			Delegated   bool   `json:"delegated"`
+			IsAgentKeys bool   `json:"is_agentkeys"`
+			Delegate    string `json:"delegate"`
 		}
 		if err := a.do(ctx, "POST", "/v1/wallet/upgrade", nil, &st); err != nil {
 			return fmt.Errorf("wallet upgrade: %w", err)

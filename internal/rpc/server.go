@@ -162,7 +162,7 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 	supported := readMethods[req.Method]
 	switch req.Method {
 	case "eth_chainId", "eth_accounts", "eth_requestAccounts", "eth_sendTransaction", "eth_signTransaction",
-		"eth_signTypedData_v4", "personal_sign", "eth_sign", "agentkeys_getPermissions":
+		"eth_signTypedData_v4", "personal_sign", "eth_sign", "agentkeys_getPermissions", "wallet_sendCalls", "wallet_getCallsStatus":
 		supported = true
 	}
 	if !supported {
@@ -243,6 +243,18 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 		return hexutil.Bytes(sig), nil
 	case "eth_sign":
 		return nil, s.svc.Refuse(ctx, sess, info, policy.KindEthSign)
+	case "wallet_sendCalls":
+		calls, err := sendCallsParams(req.Params, owner, s.svc.ChainID())
+		if err != nil {
+			return nil, s.invalid(ctx, sess, info, err)
+		}
+		res, err := s.svc.Batch(ctx, sess, info, calls)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"id": res.Hash}, nil
+	case "wallet_getCallsStatus":
+		return s.callsStatus(ctx, sess, info, req.Params)
 	}
 	// A read method: the key must be valid, in schedule, under its rate
 	// and from an allowed network; then the node answers.
@@ -436,4 +448,71 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// sendCallsParams reads EIP-5792 wallet_sendCalls parameters.
+func sendCallsParams(params []json.RawMessage, owner common.Address, chainID uint64) ([]service.TxArgs, error) {
+	if len(params) != 1 {
+		return nil, &service.ParamError{Field: "params", Msg: "expected one object with calls"}
+	}
+	var p struct {
+		Version string          `json:"version"`
+		ChainID *hexutil.Big    `json:"chainId"`
+		From    *common.Address `json:"from"`
+		Atomic  *bool           `json:"atomicRequired"`
+		Calls   []struct {
+			To    *common.Address `json:"to"`
+			Value *hexutil.Big    `json:"value"`
+			Data  *hexutil.Bytes  `json:"data"`
+		} `json:"calls"`
+		Capabilities json.RawMessage `json:"capabilities"`
+	}
+	if err := json.Unmarshal(params[0], &p); err != nil {
+		return nil, &service.ParamError{Field: "calls", Msg: strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	if p.From != nil && *p.From != owner {
+		return nil, &service.ParamError{Field: "from", Msg: fmt.Sprintf("this key acts as %s", owner.Hex())}
+	}
+	if p.ChainID != nil && (!p.ChainID.ToInt().IsUint64() || p.ChainID.ToInt().Uint64() != chainID) {
+		return nil, &service.ParamError{Field: "chainId", Msg: fmt.Sprintf("this daemon signs for chain %d", chainID)}
+	}
+	out := make([]service.TxArgs, len(p.Calls))
+	for i, c := range p.Calls {
+		if c.To == nil {
+			return nil, &service.ParamError{Field: fmt.Sprintf("calls[%d].to", i), Msg: "required"}
+		}
+		out[i] = service.TxArgs{To: c.To}
+		if c.Value != nil {
+			out[i].Value = c.Value.ToInt()
+		}
+		if c.Data != nil {
+			out[i].Data = *c.Data
+		}
+	}
+	return out, nil
+}
+
+// callsStatus answers EIP-5792 wallet_getCallsStatus for a batch id (the
+// executeBatch transaction's hash).
+func (s *Server) callsStatus(ctx context.Context, sess *service.Session, info service.RequestInfo, params []json.RawMessage) (any, error) {
+	var id common.Hash
+	if len(params) != 1 || json.Unmarshal(params[0], &id) != nil {
+		return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "id", Msg: "expected a batch id from wallet_sendCalls"})
+	}
+	if err := s.svc.Read(ctx, sess, info); err != nil {
+		return nil, err
+	}
+	var rcpt map[string]any
+	if err := s.upstream.CallContext(ctx, &rcpt, "eth_getTransactionReceipt", id); err != nil {
+		return nil, &service.UpstreamError{Op: "wallet_getCallsStatus", Err: err}
+	}
+	out := map[string]any{"version": "2.0.0", "id": id, "chainId": hexutil.Uint64(s.svc.ChainID()), "atomic": true, "status": 100}
+	if rcpt != nil {
+		out["status"] = 500
+		if rcpt["status"] == "0x1" {
+			out["status"] = 200
+		}
+		out["receipts"] = []any{rcpt}
+	}
+	return out, nil
 }

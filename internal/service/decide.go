@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -16,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/signer"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -36,8 +38,17 @@ type signFunc func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (
 // fresh grant state, usage, evaluation, reservation, signing and the audit
 // record commit together or not at all.
 func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, req policy.Request, extra map[string]any, sign signFunc) (policy.Decision, error) {
-	req.Method = info.Method
-	req.SourceIP = info.IP
+	return s.decideEach(ctx, sess, info, []policy.Request{req}, extra, sign)
+}
+
+// decideEach decides several requests as one, as for a batch: each is
+// evaluated with the spend of those before it counted, all must be
+// allowed, and the combined spend is reserved.
+func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInfo, reqs []policy.Request, extra map[string]any, sign signFunc) (policy.Decision, error) {
+	for i := range reqs {
+		reqs[i].Method, reqs[i].SourceIP = info.Method, info.IP
+	}
+	req := reqs[0]
 	var (
 		d       policy.Decision
 		outcome error
@@ -63,7 +74,7 @@ func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, r
 		if err != nil {
 			return err
 		}
-		d = sess.Policy.Evaluate(req, st)
+		d = evaluateEach(sess.Policy, reqs, st)
 		rec.Call = callRecord(req, d, extra)
 		if !d.Allowed() {
 			outcome = &Refusal{Reasons: d.Reasons}
@@ -101,7 +112,7 @@ func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, r
 // transaction so concurrent requests see each other's reservations.
 func (s *Service) state(ctx context.Context, tx store.DecideTx, g store.Grant, p *policy.Policy, now time.Time) (policy.State, error) {
 	st := policy.State{Now: now, IssuedAt: g.CreatedAt, Spent: map[string]*big.Int{},
-		Vars: policy.Variables{Owner: common.HexToAddress(g.Address)}}
+		Vars: policy.Variables{Owner: common.HexToAddress(g.Address), Session: sessionOf(g)}}
 	for _, l := range p.Limits() {
 		spent, err := tx.Spent(ctx, l.Asset, policy.PeriodStart(g.CreatedAt, now, l.Period))
 		if err != nil {
@@ -204,36 +215,88 @@ func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestIn
 	owner := common.HexToAddress(sess.Grant.Address)
 	req := policy.Request{Kind: policy.KindTransaction, ChainID: s.cfg.ChainID, From: args.From,
 		Tx: &policy.Tx{To: args.To, Value: value, Data: args.Data, Authorizations: args.Authorizations}}
-	// A first look without usage: requests that are refused anyway cost
-	// no node round trips. The decision that counts is made below.
-	pre := sess.Policy.Evaluate(req, policy.State{Now: s.now(), IssuedAt: sess.Grant.CreatedAt, Vars: policy.Variables{Owner: owner}})
 	// What is actually signed: the call itself from the owner (wallet
 	// mode), or the session key's execute call on the owner (7702 mode).
-	from, to, data, txValue := owner, args.To, args.Data, value
-	var sign signer.Signer = s.cfg.Wallet
+	out := outgoing{from: owner, to: args.To, data: args.Data, value: value, sign: s.cfg.Wallet}
 	if sess.Grant.Mode == store.Mode7702 {
 		w, err := s.sessionSigner(ctx, sess.Grant)
 		if err != nil {
 			return nil, err
 		}
-		sign, from, txValue = w, w.Address(), new(big.Int)
+		out.sign, out.from, out.value = w, w.Address(), new(big.Int)
 		if args.To != nil {
 			wrapped, wdata := wrap7702(owner, args, value)
-			to, data = &wrapped, wdata
+			out.to, out.data = &wrapped, wdata
 		}
 	}
+	return s.transact(ctx, sess, info, []policy.Request{req}, out, args, send)
+}
+
+// outgoing is the transaction that carries an agent's request.
+type outgoing struct {
+	from  common.Address
+	to    *common.Address
+	data  []byte
+	value *big.Int
+	sign  signer.Signer
+}
+
+// Batch decides a batch of calls (EIP-5792 wallet_sendCalls) and sends it
+// as one executeBatch transaction of the session key: all calls happen or
+// none. Batches need a 7702 key.
+func (s *Service) Batch(ctx context.Context, sess *Session, info RequestInfo, calls []TxArgs) (*TxResult, error) {
+	if sess.Grant.Mode != store.Mode7702 {
+		return nil, &ParamError{Field: "calls", Msg: "atomic batches need a 7702 key (key grant --mode 7702); send the calls one by one"}
+	}
+	if len(calls) == 0 || len(calls) > 16 {
+		return nil, &ParamError{Field: "calls", Msg: "a batch holds 1 to 16 calls"}
+	}
+	owner := common.HexToAddress(sess.Grant.Address)
+	reqs := make([]policy.Request, len(calls))
+	batch := make([]onchain.Call, len(calls))
+	for i, c := range calls {
+		value := c.Value
+		if value == nil {
+			value = new(big.Int)
+		}
+		if c.To == nil {
+			return nil, &ParamError{Field: fmt.Sprintf("calls[%d].to", i), Msg: "required"}
+		}
+		reqs[i] = policy.Request{Kind: policy.KindTransaction, ChainID: s.cfg.ChainID, Tx: &policy.Tx{To: c.To, Value: value, Data: c.Data}}
+		batch[i] = onchain.Call{Target: *c.To, Value: value, Data: c.Data}
+	}
+	w, err := s.sessionSigner(ctx, sess.Grant)
+	if err != nil {
+		return nil, err
+	}
+	out := outgoing{from: w.Address(), to: &owner, data: onchain.PackExecuteBatch(batch), value: new(big.Int), sign: w}
+	return s.transact(ctx, sess, info, reqs, out, TxArgs{}, true)
+}
+
+// transact decides reqs and, if allowed, signs out with a store nonce
+// inside the same transaction, then broadcasts it when send is set.
+func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo, reqs []policy.Request, out outgoing, args TxArgs, send bool) (*TxResult, error) {
+	owner := common.HexToAddress(sess.Grant.Address)
+	// A first look without usage: requests that are refused anyway cost
+	// no node round trips. The decision that counts is made below.
+	pre := evaluateEach(sess.Policy, reqs, policy.State{Now: s.now(), IssuedAt: sess.Grant.CreatedAt,
+		Vars: policy.Variables{Owner: owner, Session: sessionOf(sess.Grant)}})
 	var (
 		fill    *txFill
 		fillErr error
 	)
 	if pre.Allowed() {
-		fill, fillErr = s.fill(ctx, from, to, txValue, data, args)
+		fill, fillErr = s.fill(ctx, out.from, out.to, out.value, out.data, args)
 		if fillErr != nil && sess.Grant.Mode == store.Mode7702 {
 			fillErr = explainRevert(fillErr)
 		}
 	}
 	var result *TxResult
-	_, err := s.decide(ctx, sess, info, req, map[string]any{"send": send, "mode": sess.Grant.Mode}, func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (string, error) {
+	extra := map[string]any{"send": send, "mode": sess.Grant.Mode}
+	if len(reqs) > 1 {
+		extra["batch"] = len(reqs)
+	}
+	_, err := s.decideEach(ctx, sess, info, reqs, extra, func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (string, error) {
 		if fillErr != nil {
 			return "", &failure{fillErr}
 		}
@@ -245,13 +308,13 @@ func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestIn
 		if err := reserve(ctx, tx, s.now(), d); err != nil {
 			return "", err
 		}
-		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, from.Hex(), fill.pendingNonce)
+		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, out.from.Hex(), fill.pendingNonce)
 		if err != nil {
 			return "", fmt.Errorf("allocate nonce: %w", err)
 		}
 		unsigned := types.NewTx(&types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: fill.tip, GasFeeCap: fill.feeCap,
-			Gas: fill.gas, To: to, Value: txValue, Data: data})
-		signed, err := sign.SignTx(unsigned, s.chainID)
+			Gas: fill.gas, To: out.to, Value: out.value, Data: out.data})
+		signed, err := out.sign.SignTx(unsigned, s.chainID)
 		if err != nil {
 			return "", err
 		}
@@ -273,6 +336,11 @@ func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestIn
 		}
 	}
 	return result, nil
+}
+
+// sessionOf is a 7702 grant's session address ($session), or zero.
+func sessionOf(g store.Grant) common.Address {
+	return common.HexToAddress(g.Meta[SessionAddress])
 }
 
 type txFill struct {
@@ -393,4 +461,53 @@ func (s *Service) Invalid(ctx context.Context, sess *Session, info RequestInfo, 
 	}); err != nil {
 		s.cfg.Log.Error("audit invalid request", "key", sess.Grant.ID, "err", err)
 	}
+}
+
+// evaluateEach evaluates requests in order, each seeing the spend of the
+// ones before it, and combines the decisions: allowed only if all are.
+func evaluateEach(p *policy.Policy, reqs []policy.Request, st policy.State) policy.Decision {
+	if len(reqs) == 1 {
+		return p.Evaluate(reqs[0], st)
+	}
+	out := policy.Decision{Verdict: policy.Allow, Reasons: []string{}}
+	spent := map[string]*big.Int{}
+	for k, v := range st.Spent {
+		spent[k] = new(big.Int).Set(v)
+	}
+	total := map[string]*policy.Spend{}
+	var order, rules []string
+	for i, r := range reqs {
+		sti := st
+		sti.Spent = spent
+		d := p.Evaluate(r, sti)
+		for _, reason := range d.Reasons {
+			out.Reasons = append(out.Reasons, fmt.Sprintf("call %d: %s", i+1, reason))
+		}
+		if d.Allowed() {
+			rules = append(rules, fmt.Sprintf("call %d: %s", i+1, d.Rule))
+		}
+		out.Calls = append(out.Calls, d.Calls...)
+		for _, sp := range d.Spend {
+			if spent[sp.Asset] == nil {
+				spent[sp.Asset] = new(big.Int)
+			}
+			spent[sp.Asset].Add(spent[sp.Asset], sp.Amount)
+			if total[sp.Asset] == nil {
+				c := sp
+				c.Amount = new(big.Int)
+				total[sp.Asset] = &c
+				order = append(order, sp.Asset)
+			}
+			total[sp.Asset].Amount.Add(total[sp.Asset].Amount, sp.Amount)
+		}
+	}
+	for _, a := range order {
+		out.Spend = append(out.Spend, *total[a])
+	}
+	if len(out.Reasons) > 0 {
+		out.Verdict = policy.Deny
+	} else {
+		out.Rule = strings.Join(rules, "; ")
+	}
+	return out
 }
