@@ -48,7 +48,7 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	sb    *Sandbox
 	clock *clock
 	logs  *syncBuffer
@@ -121,7 +121,7 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-func start(t *testing.T) *env {
+func start(t testing.TB) *env {
 	t.Helper()
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
@@ -273,7 +273,7 @@ func (e *env) agent(token string) *gethrpc.Client {
 	return c
 }
 
-func calldata(t *testing.T, sig string, args ...any) hexutil.Bytes {
+func calldata(t testing.TB, sig string, args ...any) hexutil.Bytes {
 	t.Helper()
 	fn, err := policy.ParseSignature(sig)
 	if err != nil {
