@@ -62,7 +62,7 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			rep, head, err := verifyAudit(cmd.Context(), st)
+			rep, head, err := store.VerifyAudit(cmd.Context(), st, auditPageSize)
 			if err != nil {
 				return err
 			}
@@ -97,43 +97,6 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
-}
-
-// verifyAudit verifies the whole log page by page. The head is read after
-// the records (an append commits a record and the head together, so every
-// genuine record read is at or below it); if appends moved the head past
-// what was read, reading continues. A record beyond the final head can then
-// only have been inserted behind the store's back, and is reported.
-func verifyAudit(ctx context.Context, st store.Store) (audit.Report, audit.Head, error) {
-	v := audit.NewVerifier(audit.GenesisHead())
-	var after int64
-	for round := 0; ; round++ {
-		read := 0
-		for {
-			recs, err := st.AuditRecords(ctx, after, auditPageSize)
-			if err != nil {
-				return audit.Report{}, audit.Head{}, err
-			}
-			for _, r := range recs {
-				v.Add(r)
-				after = r.Seq
-			}
-			read += len(recs)
-			if len(recs) < auditPageSize {
-				break
-			}
-		}
-		head, err := st.AuditHead(ctx)
-		if err != nil {
-			return audit.Report{}, audit.Head{}, err
-		}
-		// Stop when everything up to the head was read, or when a further
-		// round found nothing new (records missing at the end: the report
-		// says truncated).
-		if head.Seq <= after || (round > 0 && read == 0) {
-			return v.Report(&head), head, nil
-		}
-	}
 }
 
 func newAuditTailCmd(e *env) *cobra.Command {

@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,88 +18,46 @@ import (
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
-// adminClient talks to a running daemon's admin API.
-type adminClient struct {
-	url, token string
-	http       *http.Client
-}
-
 // newAdminClient finds the daemon: --admin-url or $AGENTKEYS_ADMIN_URL,
 // else the sandbox.json or config.json of the home; and the credential:
 // $AGENTKEYS_ADMIN_TOKEN, else a sandbox home's admin.token.
-func newAdminClient(cmd *cobra.Command) (*adminClient, error) {
+func newAdminClient(cmd *cobra.Command) (*admin.Client, error) {
 	dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	c := &adminClient{http: &http.Client{Timeout: 30 * time.Second}}
-	c.url, _ = cmd.Flags().GetString("admin-url")
-	if c.url == "" {
-		c.url = os.Getenv("AGENTKEYS_ADMIN_URL")
+	c := &admin.Client{}
+	c.URL, _ = cmd.Flags().GetString("admin-url")
+	if c.URL == "" {
+		c.URL = os.Getenv("AGENTKEYS_ADMIN_URL")
 	}
-	if c.url == "" {
+	if c.URL == "" {
 		var info sandbox.Info
 		if b, err := os.ReadFile(filepath.Join(dir, sandbox.InfoFile)); err == nil && json.Unmarshal(b, &info) == nil {
-			c.url = info.AdminURL
+			c.URL = info.AdminURL
 		}
 	}
-	if c.url == "" {
+	if c.URL == "" {
 		if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
 			var cfg home.Config
 			if json.Unmarshal(b, &cfg) == nil && cfg.AdminListen != "" {
-				c.url = "http://" + cfg.AdminListen
+				c.URL = "http://" + cfg.AdminListen
 			}
 		}
 	}
-	if c.url == "" {
+	if c.URL == "" {
 		return nil, fmt.Errorf("no daemon found for home %s: start agentkeys serve or agentkeys sandbox, or pass --admin-url", dir)
 	}
-	c.token = os.Getenv("AGENTKEYS_ADMIN_TOKEN")
-	if c.token == "" {
+	c.Token = os.Getenv("AGENTKEYS_ADMIN_TOKEN")
+	if c.Token == "" {
 		if b, err := os.ReadFile(filepath.Join(dir, sandbox.AdminTokenFile)); err == nil {
-			c.token = strings.TrimSpace(string(b))
+			c.Token = strings.TrimSpace(string(b))
 		}
 	}
-	if c.token == "" {
+	if c.Token == "" {
 		return nil, errors.New("no admin credential: set AGENTKEYS_ADMIN_TOKEN to the akadm_... token agentkeys init printed")
 	}
 	return c, nil
-}
-
-func (c *adminClient) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.url, "/")+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach the daemon at %s: %w", c.url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(b, &e) != nil || e.Error == "" {
-			e.Error = http.StatusText(resp.StatusCode)
-		}
-		return errors.New(e.Error)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
 }
 
 func newKeyCmd(e *env) *cobra.Command {
@@ -152,7 +106,7 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 				}
 			}
 			var v admin.GrantView
-			if err := c.do(cmd.Context(), "POST", "/v1/grants", spec, &v); err != nil {
+			if err := c.Do(cmd.Context(), "POST", "/v1/grants", spec, &v); err != nil {
 				return fmt.Errorf("grant: %w", err)
 			}
 			if output == "json" {
@@ -224,7 +178,7 @@ func newKeyListCmd(e *env) *cobra.Command {
 				return err
 			}
 			var vs []admin.GrantView
-			if err := c.do(cmd.Context(), "GET", "/v1/grants", nil, &vs); err != nil {
+			if err := c.Do(cmd.Context(), "GET", "/v1/grants", nil, &vs); err != nil {
 				return fmt.Errorf("list keys: %w", err)
 			}
 			if output == "json" {
@@ -257,7 +211,7 @@ func newKeyShowCmd(e *env) *cobra.Command {
 				return err
 			}
 			var v admin.GrantView
-			if err := c.do(cmd.Context(), "GET", "/v1/grants/"+args[0], nil, &v); err != nil {
+			if err := c.Do(cmd.Context(), "GET", "/v1/grants/"+args[0], nil, &v); err != nil {
 				return fmt.Errorf("show %s: %w", args[0], err)
 			}
 			if output == "json" {
@@ -305,7 +259,7 @@ func newKeyRevokeCmd(e *env) *cobra.Command {
 				var out struct {
 					Revoked int `json:"revoked"`
 				}
-				if err := c.do(cmd.Context(), "POST", "/v1/revoke-all", nil, &out); err != nil {
+				if err := c.Do(cmd.Context(), "POST", "/v1/revoke-all", nil, &out); err != nil {
 					return fmt.Errorf("revoke all: %w", err)
 				}
 				if output == "json" {
@@ -315,7 +269,7 @@ func newKeyRevokeCmd(e *env) *cobra.Command {
 				return nil
 			}
 			var v admin.GrantView
-			if err := c.do(cmd.Context(), "POST", "/v1/grants/"+args[0]+"/revoke", nil, &v); err != nil {
+			if err := c.Do(cmd.Context(), "POST", "/v1/grants/"+args[0]+"/revoke", nil, &v); err != nil {
 				return fmt.Errorf("revoke %s: %w", args[0], err)
 			}
 			if output == "json" {

@@ -32,7 +32,7 @@ func newWalletCmd(e *env) *cobra.Command {
 					return err
 				}
 				var st service.WalletStatus
-				if err := a.do(cmd.Context(), c.method, c.path, nil, &st); err != nil {
+				if err := a.Do(cmd.Context(), c.method, c.path, nil, &st); err != nil {
 					return fmt.Errorf("wallet %s: %w", c.use, err)
 				}
 				if output == "json" {

@@ -5,14 +5,12 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -23,7 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
-	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
@@ -81,7 +79,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 	say("✓ sandbox up: chain %d (Prague) at %s; agentkeys at %s; owner %s", info.ChainID, info.NodeURL, info.RPCURL, info.Owner)
 
 	// The owner grants a swap-only key with a daily cap.
-	a := &adminClient{url: info.AdminURL, token: sb.AdminToken}
+	a := &admin.Client{URL: info.AdminURL, Token: sb.AdminToken}
 	var g struct {
 		KeyID     string    `json:"key_id"`
 		Token     string    `json:"token"`
@@ -101,7 +99,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 			IsAgentKeys bool   `json:"is_agentkeys"`
 			Delegate    string `json:"delegate"`
 		}
-		if err := a.do(ctx, "POST", "/v1/wallet/upgrade", nil, &st); err != nil {
+		if err := a.Do(ctx, "POST", "/v1/wallet/upgrade", nil, &st); err != nil {
 			return fmt.Errorf("wallet upgrade: %w", err)
 		}
 		if !st.Delegated || !st.IsAgentKeys {
@@ -118,7 +116,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 	}
 	spec := map[string]any{"agent": "demo-trader", "mode": mode, "profile": "swap-only", "routers": []string{info.Router}, "daily_limit": []string{"0.1ETH"}, "ttl": "1h"}
 	var raw json.RawMessage
-	if err := a.do(ctx, "POST", "/v1/grants", spec, &raw); err != nil {
+	if err := a.Do(ctx, "POST", "/v1/grants", spec, &raw); err != nil {
 		return fmt.Errorf("grant: %w", err)
 	}
 	if err := json.Unmarshal(raw, &g); err != nil {
@@ -208,7 +206,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 		say("✓ the session key used directly, bypassing agentkeys, to send USDC to a stranger: refused by the chain (%s)", msg)
 	}
 
-	if err := a.do(ctx, "POST", "/v1/grants/"+g.KeyID+"/revoke", nil, nil); err != nil {
+	if err := a.Do(ctx, "POST", "/v1/grants/"+g.KeyID+"/revoke", nil, nil); err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
 	var bn hexutil.Uint64
@@ -229,7 +227,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 		say("✓ the revoked session key used directly for a swap it was once allowed: refused by the chain (%s)", msg)
 	}
 
-	rep, err := verify(ctx, sb)
+	rep, _, err := store.VerifyAudit(ctx, sb.Home.Store, 0)
 	if err != nil {
 		return err
 	}
@@ -319,72 +317,11 @@ func waitMined(ctx context.Context, c *gethrpc.Client, hash common.Hash) (uint64
 	}
 }
 
-func verify(ctx context.Context, sb *sandbox.Sandbox) (audit.Report, error) {
-	head, err := sb.Home.Store.AuditHead(ctx)
-	if err != nil {
-		return audit.Report{}, err
-	}
-	v := audit.NewVerifier(audit.GenesisHead())
-	for after := int64(0); after < head.Seq; {
-		recs, err := sb.Home.Store.AuditRecords(ctx, after, 1000)
-		if err != nil {
-			return audit.Report{}, err
-		}
-		if len(recs) == 0 {
-			break
-		}
-		for _, r := range recs {
-			v.Add(r)
-		}
-		after = recs[len(recs)-1].Seq
-	}
-	return v.Report(&head), nil
-}
-
 func short(s string) string {
 	if len(s) < 12 {
 		return s
 	}
 	return s[:6] + "…" + s[len(s)-4:]
-}
-
-// adminClient calls the admin API.
-type adminClient struct {
-	url, token string
-}
-
-func (a *adminClient) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.url+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		json.Unmarshal(b, &e)
-		return fmt.Errorf("admin API: HTTP %d: %s", resp.StatusCode, e.Error)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
 }
 
 // bypass plays a thief who stole the session key: it sends execute on the

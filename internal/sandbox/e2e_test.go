@@ -23,6 +23,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/store"
 )
 
 const testPassphrase = "sandbox test passphrase"
@@ -363,27 +364,11 @@ func (e *env) tokenBalance(token, who common.Address) *big.Int {
 // verifyAudit checks the whole audit chain against the stored head.
 func (e *env) verifyAudit() audit.Report {
 	e.t.Helper()
-	ctx := context.Background()
-	st := e.sb.Home.Store
-	head, err := st.AuditHead(ctx)
+	rep, _, err := store.VerifyAudit(context.Background(), e.sb.Home.Store, 0)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	v := audit.NewVerifier(audit.GenesisHead())
-	for after := int64(0); after < head.Seq; {
-		recs, err := st.AuditRecords(ctx, after, 500)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		for _, r := range recs {
-			v.Add(r)
-		}
-		after = recs[len(recs)-1].Seq
-	}
-	return v.Report(&head)
+	return rep
 }
 
 // wantError checks that a raw reply is a JSON-RPC error with code whose
