@@ -18,8 +18,9 @@ import (
 	"github.com/agentkeys/agentkeys/internal/policy"
 )
 
-// txParam is the parameter of eth_sendTransaction.
-type txParam struct {
+// TxParam is the parameter of eth_sendTransaction and
+// eth_signTransaction, as wallets send it.
+type TxParam struct {
 	From                 *common.Address `json:"from"`
 	To                   *common.Address `json:"to"`
 	Value                *hexutil.Big    `json:"value"`
@@ -36,46 +37,83 @@ type txParam struct {
 	AuthorizationList    []any           `json:"authorizationList"`
 }
 
-// ParseTxParam reads an eth_sendTransaction parameter strictly: unknown
-// fields and malformed quantities are errors naming the field.
-func ParseTxParam(src []byte) (*policy.Tx, *common.Address, uint64, error) {
-	var p txParam
+// DecodeTxParam reads a transaction parameter. Strict refuses unknown
+// fields (for people typing them); wallets add fields of their own, so the
+// JSON-RPC endpoint is not strict. Errors name the field.
+func DecodeTxParam(src []byte, strict bool) (TxParam, error) {
+	var p TxParam
 	dec := json.NewDecoder(bytes.NewReader(src))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(&p); err != nil {
-		return nil, nil, 0, jsonFieldError(err)
+		return p, jsonFieldError(err)
 	}
 	if dec.More() {
-		return nil, nil, 0, errors.New("expected one JSON object")
+		return p, errors.New("expected one JSON object")
 	}
 	if p.Data != nil && p.Input != nil && !bytes.Equal(*p.Data, *p.Input) {
-		return nil, nil, 0, errors.New("data and input differ; give one of them")
+		return p, &FieldError{Field: "data", Msg: "data and input differ; give one of them"}
 	}
-	tx := &policy.Tx{To: p.To, Value: new(big.Int), Authorizations: len(p.AuthorizationList)}
-	if p.Value != nil {
-		tx.Value = p.Value.ToInt()
+	if p.ChainID != nil {
+		if c := p.ChainID.ToInt(); !c.IsUint64() || c.Sign() == 0 {
+			return p, &FieldError{Field: "chainId", Msg: fmt.Sprintf("expected a positive chain id, got %s", c)}
+		}
 	}
-	if p.Data != nil {
-		tx.Data = *p.Data
-	} else if p.Input != nil {
-		tx.Data = *p.Input
+	return p, nil
+}
+
+// FieldError names a field of a request and what is wrong with it.
+type FieldError struct {
+	Field, Msg string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// CallData is the call's data (data, or its alias input).
+func (p TxParam) CallData() []byte {
+	switch {
+	case p.Data != nil:
+		return *p.Data
+	case p.Input != nil:
+		return *p.Input
+	}
+	return nil
+}
+
+// Amount is the value sent, zero when absent.
+func (p TxParam) Amount() *big.Int {
+	if p.Value == nil {
+		return new(big.Int)
+	}
+	return p.Value.ToInt()
+}
+
+// PolicyTx is the transaction as the policy judges it.
+func (p TxParam) PolicyTx() *policy.Tx {
+	return &policy.Tx{To: p.To, Value: p.Amount(), Data: p.CallData(), Authorizations: len(p.AuthorizationList)}
+}
+
+// ParseTxParam reads an eth_sendTransaction parameter strictly and returns
+// the transaction, the sender it names and the chain id it names (0 when
+// absent).
+func ParseTxParam(src []byte) (*policy.Tx, *common.Address, uint64, error) {
+	p, err := DecodeTxParam(src, true)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 	var chainID uint64
 	if p.ChainID != nil {
-		c := p.ChainID.ToInt()
-		if !c.IsUint64() || c.Sign() == 0 {
-			return nil, nil, 0, fmt.Errorf("chainId: expected a positive chain id, got %s", c)
-		}
-		chainID = c.Uint64()
+		chainID = p.ChainID.ToInt().Uint64()
 	}
-	return tx, p.From, chainID, nil
+	return p.PolicyTx(), p.From, chainID, nil
 }
 
 // jsonFieldError rewrites encoding/json errors so they name the field.
 func jsonFieldError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return fmt.Errorf("%s: expected %s", te.Field, expectedFor(te.Field))
+		return &FieldError{Field: te.Field, Msg: "expected " + expectedFor(te.Field)}
 	}
 	msg := err.Error()
 	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {

@@ -339,41 +339,15 @@ func (s *Server) toRPCError(method string, err error) *rpcError {
 }
 
 func txArgs(raw json.RawMessage) (service.TxArgs, error) {
-	var p struct {
-		From                 *common.Address `json:"from"`
-		To                   *common.Address `json:"to"`
-		Value                *hexutil.Big    `json:"value"`
-		Data                 *hexutil.Bytes  `json:"data"`
-		Input                *hexutil.Bytes  `json:"input"`
-		Gas                  *hexutil.Uint64 `json:"gas"`
-		GasPrice             *hexutil.Big    `json:"gasPrice"`
-		MaxFeePerGas         *hexutil.Big    `json:"maxFeePerGas"`
-		MaxPriorityFeePerGas *hexutil.Big    `json:"maxPriorityFeePerGas"`
-		Nonce                *hexutil.Uint64 `json:"nonce"`
-		ChainID              *hexutil.Big    `json:"chainId"`
-		Type                 *hexutil.Uint64 `json:"type"`
-		AccessList           json.RawMessage `json:"accessList"`
-		AuthorizationList    []any           `json:"authorizationList"`
-	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return service.TxArgs{}, &service.ParamError{Field: te.Field, Msg: "expected a 0x-prefixed hex value"}
+	p, err := request.DecodeTxParam(raw, false)
+	if err != nil {
+		var fe *request.FieldError
+		if errors.As(err, &fe) {
+			return service.TxArgs{}, &service.ParamError{Field: fe.Field, Msg: fe.Msg}
 		}
-		return service.TxArgs{}, &service.ParamError{Field: "transaction", Msg: strings.TrimPrefix(err.Error(), "json: ")}
+		return service.TxArgs{}, &service.ParamError{Field: "transaction", Msg: err.Error()}
 	}
-	if p.Data != nil && p.Input != nil && !bytes.Equal(*p.Data, *p.Input) {
-		return service.TxArgs{}, &service.ParamError{Field: "data", Msg: "data and input differ; give one of them"}
-	}
-	a := service.TxArgs{From: p.From, To: p.To, Authorizations: len(p.AuthorizationList)}
-	if p.Value != nil {
-		a.Value = p.Value.ToInt()
-	}
-	if p.Data != nil {
-		a.Data = *p.Data
-	} else if p.Input != nil {
-		a.Data = *p.Input
-	}
+	a := service.TxArgs{From: p.From, To: p.To, Value: p.Amount(), Data: p.CallData(), Authorizations: len(p.AuthorizationList)}
 	if p.Gas != nil {
 		g := uint64(*p.Gas)
 		a.Gas = &g
