@@ -225,6 +225,9 @@ func compileFunction(r policy.RuleView, f policy.FunctionView) (Permission, []st
 			continue
 		}
 		perm.Conditions = append(perm.Conditions, cc)
+		if guard, ok := cleanWordGuard(c, cc); ok {
+			perm.Conditions = append(perm.Conditions, guard)
+		}
 	}
 	return perm, dropped
 }
@@ -257,6 +260,34 @@ func compileCondition(fn *policy.Function, c policy.ConditionView) (Condition, s
 		cc.Values = append(cc.Values, w)
 	}
 	return cc, ""
+}
+
+// cleanWordGuard backs a ne/not_in condition on a narrow argument with a
+// range check. A word with dirty upper bits differs from every clean value,
+// so it would pass ne/not_in on chain, while the callee might read it as
+// the very value refused; the guard refuses such words, as the daemon
+// refuses non-canonical calldata.
+func cleanWordGuard(c policy.ConditionView, cc Condition) (Condition, bool) {
+	if c.Op != "ne" && c.Op != "not_in" {
+		return Condition{}, false
+	}
+	var bits int
+	switch c.Type.T {
+	case abi.AddressTy:
+		bits = 160
+	case abi.BoolTy:
+		bits = 1
+	case abi.UintTy:
+		bits = c.Type.Size
+	default:
+		return Condition{}, false
+	}
+	if bits >= 256 {
+		return Condition{}, false
+	}
+	var w [32]byte
+	new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(bits)), big.NewInt(1)).FillBytes(w[:])
+	return Condition{Loc: cc.Loc, Op: OpLTE, Values: [][32]byte{w}}, true
 }
 
 func cc0Ordered(op string) bool { return op == "lt" || op == "lte" || op == "gt" || op == "gte" }

@@ -308,3 +308,59 @@ func mustJSON(d *policy.Document) string {
 	b, _ := d.JSON()
 	return string(b)
 }
+
+// TestDirtyAddressWordRefusedOnChain: a stolen session key sends a
+// transfer whose recipient word has junk in its upper bits and the
+// refused address in its lower 20 bytes. The word differs from the
+// refused address, so a bare ne would pass; the compiled guard refuses it.
+func TestDirtyAddressWordRefusedOnChain(t *testing.T) {
+	ctx := context.Background()
+	owner, _ := secrets.GenerateKey()
+	session, _ := secrets.GenerateKey()
+	chain, err := devchain.Start(ctx, devchain.Config{Fund: []common.Address{owner.Address(), session.Address()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	c, cid := chain.Client(), chain.ChainID().Uint64()
+	delegate, err := delegation.Deploy(ctx, c, cid, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := delegation.Delegate(ctx, c, cid, owner, delegate); err != nil {
+		t.Fatal(err)
+	}
+	dec := 0
+	p, err := policy.Compile(&policy.Document{Name: "ne", Chains: []uint64{cid},
+		Limits: []policy.LimitDoc{{Asset: pT1.Hex(), Decimals: &dec, PerPeriod: "100"}},
+		Allow: []policy.RuleDoc{{Contract: pT1.Hex(), Functions: []policy.FunctionDoc{{Sig: "transfer(address,uint256)",
+			Where: policy.Where{{Param: "to", Ops: []policy.OpDoc{{Op: "ne", Values: []string{pA1.Hex()}}}}}}}}}}, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := c.HeaderByNumber(ctx, nil)
+	cfg, _ := Compile(p, time.Unix(int64(head.Time), 0))
+	data, _ := PackGrant(session.Address(), cfg)
+	if _, err := delegation.Send(ctx, c, cid, owner, owner.Address(), nil, data); err != nil {
+		t.Fatal(err)
+	}
+	fn, _ := policy.ParseSignature("transfer(address,uint256)")
+	clean, _ := fn.Inputs.Pack(pA2, big.NewInt(1))
+	dirty, _ := fn.Inputs.Pack(pA1, big.NewInt(1))
+	dirty[0] = 0xff // junk above the 20 address bytes of the first word
+	own := owner.Address()
+	for _, tt := range []struct {
+		name string
+		args []byte
+		want bool
+	}{{"clean other recipient", clean, true}, {"dirty word hiding the refused recipient", dirty, false}} {
+		out, err := c.CallContract(ctx, ethereum.CallMsg{To: &own, Data: PackCheck(session.Address(), pT1, new(big.Int), append(fn.Selector[:], tt.args...))}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, reason, _ := UnpackCheck(out)
+		if ok != tt.want {
+			t.Errorf("%s: on-chain ok=%v (%s), want %v", tt.name, ok, DecodeError(reason), tt.want)
+		}
+	}
+}
