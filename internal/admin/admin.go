@@ -109,7 +109,7 @@ func (h *Handler) view(g store.Grant, withDoc bool) GrantView {
 				lv.PerTx, lv.RawPerTx = policy.FormatAmount(l.PerTx, l.Decimals), l.PerTx.String()
 			}
 			if l.PerPeriod != nil {
-				lv.PerPeriod, lv.RawPeriod, lv.Period = policy.FormatAmount(l.PerPeriod, l.Decimals), l.PerPeriod.String(), l.Period.String()
+				lv.PerPeriod, lv.RawPeriod, lv.Period = policy.FormatAmount(l.PerPeriod, l.Decimals), l.PerPeriod.String(), policy.FormatDuration(l.Period)
 			}
 			v.Limits = append(v.Limits, lv)
 		}

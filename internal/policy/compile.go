@@ -244,6 +244,9 @@ func positiveDuration(field, s string) (time.Duration, error) {
 	return v, nil
 }
 
+// FormatDuration prints a duration as policies write it: 30m, 24h, 7d.
+func FormatDuration(d time.Duration) string { return formatDuration(d) }
+
 func formatDuration(d time.Duration) string {
 	if d%(24*time.Hour) == 0 && d > 24*time.Hour {
 		return fmt.Sprintf("%dd", d/(24*time.Hour))

@@ -161,15 +161,17 @@ func (s *Server) one(ctx context.Context, token string, info service.RequestInfo
 func (s *Server) dispatch(ctx context.Context, token string, info service.RequestInfo, req rpcRequest) (any, error) {
 	supported := readMethods[req.Method]
 	switch req.Method {
-	case "eth_chainId", "eth_accounts", "eth_requestAccounts", "eth_sendTransaction", "eth_signTransaction",
+	case "eth_chainId", "eth_accounts", "eth_requestAccounts", "eth_sendTransaction", "eth_signTransaction", "wallet_sendTransaction",
 		"eth_signTypedData_v4", "personal_sign", "eth_sign", "agentkeys_getPermissions", "wallet_sendCalls", "wallet_getCallsStatus":
 		supported = true
 	}
-	if !supported {
-		return nil, errUnsupported(req.Method)
-	}
 	sess, err := s.svc.Authenticate(ctx, token, info)
 	if err != nil {
+		return nil, err
+	}
+	if !supported {
+		err := errUnsupported(req.Method)
+		s.svc.Invalid(ctx, sess, info, err.Error())
 		return nil, err
 	}
 	owner := common.HexToAddress(sess.Grant.Address)
@@ -186,7 +188,7 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 		return []common.Address{owner}, nil
 	case "agentkeys_getPermissions":
 		return s.svc.Permissions(ctx, sess, info)
-	case "eth_sendTransaction", "eth_signTransaction":
+	case "eth_sendTransaction", "eth_signTransaction", "wallet_sendTransaction":
 		if len(req.Params) != 1 {
 			return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "params", Msg: "expected one transaction object"})
 		}
@@ -200,7 +202,7 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 		if err != nil {
 			return nil, s.invalid(ctx, sess, info, err)
 		}
-		send := req.Method == "eth_sendTransaction"
+		send := req.Method != "eth_signTransaction"
 		res, err := s.svc.Transaction(ctx, sess, info, args, send)
 		if err != nil {
 			return nil, err
@@ -275,7 +277,7 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 // invalid records a malformed request from an authenticated key, so it is
 // audited and counts toward the key's rate, and returns err.
 func (s *Server) invalid(ctx context.Context, sess *service.Session, info service.RequestInfo, err error) error {
-	s.svc.Invalid(ctx, sess, info, err)
+	s.svc.Invalid(ctx, sess, info, "invalid params: "+err.Error())
 	return err
 }
 

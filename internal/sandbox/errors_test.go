@@ -33,7 +33,7 @@ func TestProtocolErrors(t *testing.T) {
 		want  string
 	}{
 		{"unsupported method", tok, req("eth_coinbase", `[]`), 4200, "method eth_coinbase is not supported"},
-		{"unsupported method without credential", "", req("debug_traceTransaction", `["0x00"]`), 4200, "not supported"},
+		{"unsupported method without credential: the credential is checked first", "", req("debug_traceTransaction", `["0x00"]`), 4100, "missing credential"},
 		{"value not hex", tok, req("eth_sendTransaction", `[{"to":"`+weth+`","value":"12"}]`), -32602, "value"},
 		{"gas not hex", tok, req("eth_signTransaction", `[{"to":"`+weth+`","gas":21000}]`), -32602, "gas"},
 		{"nonce given by the agent", tok, req("eth_signTransaction", `[{"to":"`+weth+`","nonce":"0x1"}]`), -32602, "nonce: agentkeys allocates nonces"},

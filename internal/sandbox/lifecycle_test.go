@@ -52,3 +52,32 @@ func TestMalformedRequestsAreAuditedAndRateLimited(t *testing.T) {
 	var bn hexutil.Uint64
 	wantRefused(t, agent.CallContext(ctx, &bn, "eth_blockNumber"), 4001, "rate limit reached")
 }
+
+// TestUnsupportedMethodIsAudited: a key asking for a method agentkeys does
+// not offer is refused with 4200 and the refusal is in the audit log.
+func TestUnsupportedMethodIsAudited(t *testing.T) {
+	e := start(t)
+	g := e.grant(map[string]any{"agent": "bot", "profile": "read-only"})
+	var out any
+	err := e.agent(g["token"].(string)).CallContext(context.Background(), &out, "debug_traceTransaction", "0x00")
+	if code, _, _ := rpcCode(err); code != 4200 {
+		t.Fatalf("got %v, want 4200", err)
+	}
+	head, _ := e.sb.Home.Store.AuditHead(context.Background())
+	recs, _ := e.sb.Home.Store.AuditRecords(context.Background(), head.Seq-1, 1)
+	if len(recs) != 1 || recs[0].KeyID != g["key_id"] || recs[0].Method != "debug_traceTransaction" || recs[0].Decision != "deny" {
+		t.Fatalf("last audit record = %+v", recs)
+	}
+}
+
+// TestWalletSendTransactionAlias: viem retries eth_sendTransaction as
+// wallet_sendTransaction on -32602; the alias keeps the original error.
+func TestWalletSendTransactionAlias(t *testing.T) {
+	e := start(t)
+	g := e.grant(map[string]any{"agent": "bot", "profile": "full-access"})
+	var out any
+	err := e.agent(g["token"].(string)).CallContext(context.Background(), &out, "wallet_sendTransaction", map[string]any{"to": stranger, "nonce": "0x1"})
+	if code, _, msg := rpcCode(err); code != -32602 || !strings.Contains(msg, "nonce") {
+		t.Fatalf("got %d %q", code, msg)
+	}
+}

@@ -448,10 +448,11 @@ func (s *Service) Read(ctx context.Context, sess *Session, info RequestInfo) err
 	return err
 }
 
-// Invalid records a malformed request from an authenticated key as a
-// refusal, so it is audited and counts toward the key's rate.
-func (s *Service) Invalid(ctx context.Context, sess *Session, info RequestInfo, cause error) {
-	rec := audit.Record{Time: s.now(), Method: info.Method, Decision: audit.DecisionDeny, Reasons: []string{"invalid params: " + cause.Error()},
+// Invalid records a malformed or unsupported request from an
+// authenticated key as a refusal with reason, so it is audited and counts
+// toward the key's rate.
+func (s *Service) Invalid(ctx context.Context, sess *Session, info RequestInfo, reason string) {
+	rec := audit.Record{Time: s.now(), Method: info.Method, Decision: audit.DecisionDeny, Reasons: []string{reason},
 		CallerIP: ipString(info.IP), RequestID: info.RequestID}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()

@@ -79,7 +79,7 @@ func describe(g store.Grant, p *policy.Policy, st policy.State, now time.Time) *
 		}
 		start := policy.PeriodStart(g.CreatedAt, now, l.Period)
 		line := BudgetLine{Asset: l.Asset, Symbol: l.Symbol, Spent: policy.FormatAmount(spent, l.Decimals), RawSpent: spent.String(),
-			PeriodEnds: start.Add(l.Period), Period: l.Period.String()}
+			PeriodEnds: start.Add(l.Period), Period: policy.FormatDuration(l.Period)}
 		if l.PerTx != nil {
 			line.PerTx = policy.FormatAmount(l.PerTx, l.Decimals)
 		}
@@ -94,7 +94,7 @@ func describe(g store.Grant, p *policy.Policy, st policy.State, now time.Time) *
 		out.Budget = append(out.Budget, line)
 	}
 	if r, ok := p.RateLimit(); ok {
-		out.Rate = &RateLine{Max: r.Max, Per: r.Per.String(), Used: st.Requests}
+		out.Rate = &RateLine{Max: r.Max, Per: policy.FormatDuration(r.Per), Used: st.Requests}
 	}
 	out.May, out.MayNot = plainTerms(doc)
 	return out
