@@ -26,10 +26,15 @@ func TestInterface(t *testing.T) {
 		"execute(address,uint256,bytes) payable",
 		"executeBatch((address,uint256,bytes)[]) payable",
 		"grant(address," + config + ") nonpayable",
+		"isValidSignature(bytes32,bytes) view",
+		"onERC1155BatchReceived(address,address,uint256[],uint256[],bytes) pure",
+		"onERC1155Received(address,address,uint256,uint256,bytes) pure",
+		"onERC721Received(address,address,uint256,bytes) pure",
 		"remaining(address) view",
 		"revoke(address) nonpayable",
 		"revokeAll() nonpayable",
 		"sessionInfo(address) view",
+		"supportsInterface(bytes4) pure",
 	}
 	var gotMethods []string
 	for _, m := range a.Methods {
@@ -44,11 +49,16 @@ func TestInterface(t *testing.T) {
 	}
 
 	wantOutputs := map[string]string{
-		"check":       "(bool,bytes)",
-		"sessionInfo": "(uint48,uint48,uint32,bool,uint256,uint256)",
-		"remaining":   "(uint256,address[],uint256[])",
-		"epoch":       "(uint32)",
-		"execute":     "(bytes)",
+		"check":                  "(bool,bytes)",
+		"sessionInfo":            "(uint48,uint48,uint32,bool,uint256,uint256)",
+		"remaining":              "(uint256,address[],uint256[])",
+		"epoch":                  "(uint32)",
+		"execute":                "(bytes)",
+		"isValidSignature":       "(bytes4)",
+		"onERC721Received":       "(bytes4)",
+		"onERC1155Received":      "(bytes4)",
+		"onERC1155BatchReceived": "(bytes4)",
+		"supportsInterface":      "(bool)",
 	}
 	for name, want := range wantOutputs {
 		got := "("

@@ -496,6 +496,95 @@ contract AgentKeyDelegate {
     }
 
     // ---------------------------------------------------------------------
+    // What other contracts expect of an account with code
+    // ---------------------------------------------------------------------
+    // Once delegated, the owner's address has code, so token contracts and
+    // signature verifiers treat it as a contract: safeTransfer of an ERC-721
+    // or ERC-1155 calls a receiver hook, and verifiers such as Permit2 ask
+    // isValidSignature (ERC-1271) instead of running ecrecover. These
+    // functions give the answers the plain EOA gave before delegation.
+
+    bytes4 private constant ERC1271_VALID = 0x1626ba7e; // isValidSignature.selector
+    bytes4 private constant ERC1271_INVALID = 0xffffffff;
+
+    /// @dev secp256k1n / 2. A signature (r, s) has a twin (r, n - s) with the
+    /// other v that recovers the same signer; only the low-s one is accepted
+    /// (as EIP-2 does for transactions), so a signature has one 65-byte form.
+    uint256 private constant HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+
+    /// @notice ERC-1271: 0x1626ba7e iff signature is the owner's own ECDSA
+    /// signature of hash, 0xffffffff otherwise (never reverts). signature is
+    /// r, s, v (65 bytes, v 27 or 28) or the EIP-2098 compact r, yParity|s
+    /// (64 bytes, as Permit2 accepts from EOAs); s must be low.
+    /// @dev Only the owner's key, address(this), can sign for the owner; a
+    /// session key cannot. A signature accepted here is the owner's word to
+    /// someone else's contract (a Permit2 permit, an off-chain order, a
+    /// login): it can move the owner's tokens without ever passing through
+    /// execute, so none of a grant's targets, conditions, caps, validity or
+    /// revocation would apply to it. Session keys act only through execute.
+    /// The hash is checked as given, not rehashed (ERC-7739): the key
+    /// controls exactly this one account, and ecrecover already accepted the
+    /// same signature of the same hash for the EOA before delegation, so
+    /// delegating neither adds nor removes a signer or a signature.
+    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+        address signer = _recover(hash, signature);
+        return signer != address(0) && signer == address(this) ? ERC1271_VALID : ERC1271_INVALID;
+    }
+
+    /// @notice ERC-721 safeTransfer hook: the owner accepts any token, as the
+    /// EOA did.
+    function onERC721Received(address, address, uint256, bytes calldata) external pure returns (bytes4) {
+        return this.onERC721Received.selector; // 0x150b7a02
+    }
+
+    /// @notice ERC-1155 safeTransfer hook: the owner accepts any token.
+    function onERC1155Received(address, address, uint256, uint256, bytes calldata) external pure returns (bytes4) {
+        return this.onERC1155Received.selector; // 0xf23a6e61
+    }
+
+    /// @notice ERC-1155 safeBatchTransfer hook: the owner accepts any tokens.
+    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
+        external
+        pure
+        returns (bytes4)
+    {
+        return this.onERC1155BatchReceived.selector; // 0xbc197c81
+    }
+
+    /// @notice ERC-165: ERC-165 itself, IERC721Receiver, IERC1155Receiver
+    /// and IERC1271 (whose id is its one selector; ERC-1271 does not require
+    /// ERC-165, but the answer is true).
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 // ERC-165
+            || interfaceId == 0x150b7a02 // IERC721Receiver
+            || interfaceId == 0x4e2312e0 // IERC1155Receiver
+            || interfaceId == ERC1271_VALID; // IERC1271
+    }
+
+    /// @return signer of hash, or address(0) if signature is not a
+    /// well-formed low-s signature (or ecrecover finds no signer).
+    function _recover(bytes32 hash, bytes calldata signature) private pure returns (address) {
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        if (signature.length == 65) {
+            r = bytes32(signature[0:32]);
+            s = bytes32(signature[32:64]);
+            v = uint8(signature[64]);
+        } else if (signature.length == 64) {
+            // EIP-2098: the top bit of the second word is yParity, the rest s.
+            r = bytes32(signature[0:32]);
+            uint256 vs = uint256(bytes32(signature[32:64]));
+            s = bytes32(vs & (type(uint256).max >> 1));
+            v = uint8(vs >> 255) + 27;
+        } else {
+            return address(0);
+        }
+        if (uint256(s) > HALF_ORDER || (v != 27 && v != 28)) return address(0);
+        return ecrecover(hash, v, r, s);
+    }
+
+    // ---------------------------------------------------------------------
     // Checks
     // ---------------------------------------------------------------------
 
