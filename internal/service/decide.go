@@ -102,6 +102,11 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 		// Nothing committed, so nothing signed leaves. Record the failure
 		// if the store still takes writes, and fail closed.
 		s.cfg.Log.Error("decide", "key", sess.Grant.ID, "method", info.Method, "err", err)
+		if _, aerr := s.cfg.Store.AppendAudit(dctx, audit.Record{Time: s.now(), Method: info.Method, Decision: audit.DecisionError,
+			Reasons: []string{"the decision could not be recorded; nothing was signed"}, CallerIP: ipString(info.IP), RequestID: info.RequestID,
+			Call: json.RawMessage(fmt.Sprintf(`{"key_id":%q}`, sess.Grant.ID))}); aerr != nil {
+			s.cfg.Log.Error("audit failed decision", "key", sess.Grant.ID, "err", aerr)
+		}
 		return d, fmt.Errorf("record decision: %w", err)
 	}
 	s.cfg.Log.Info("decision", "key", sess.Grant.ID, "method", info.Method, "decision", logged.Decision, "reasons", logged.Reasons, "tx", logged.TxHash)
