@@ -21,6 +21,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/policy"
@@ -162,7 +163,8 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 	supported := readMethods[req.Method]
 	switch req.Method {
 	case "eth_chainId", "eth_accounts", "eth_requestAccounts", "eth_sendTransaction", "eth_signTransaction", "wallet_sendTransaction",
-		"eth_signTypedData_v4", "personal_sign", "eth_sign", "agentkeys_getPermissions", "wallet_sendCalls", "wallet_getCallsStatus":
+		"eth_signTypedData_v4", "personal_sign", "eth_sign", "agentkeys_getPermissions", "wallet_sendCalls", "wallet_getCallsStatus",
+		"eth_sendRawTransaction":
 		supported = true
 	}
 	sess, err := s.svc.Authenticate(ctx, token, info)
@@ -257,6 +259,14 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 		return map[string]any{"id": res.Hash}, nil
 	case "wallet_getCallsStatus":
 		return s.callsStatus(ctx, sess, info, req.Params)
+	case "eth_sendRawTransaction":
+		// Relaying bytes that are already signed adds no power (anyone
+		// holding them can broadcast them anywhere), and lets an agent
+		// broadcast what eth_signTransaction gave it instead of leaving a
+		// nonce gap. Only this key's own transactions are relayed.
+		if err := s.ownTransaction(req.Params, sess); err != nil {
+			return nil, s.invalid(ctx, sess, info, err)
+		}
 	}
 	// A read method: the key must be valid, in schedule, under its rate
 	// and from an allowed network; then the node answers.
@@ -491,4 +501,30 @@ func (s *Server) callsStatus(ctx context.Context, sess *service.Session, info se
 		out["receipts"] = []any{rcpt}
 	}
 	return out, nil
+}
+
+// ownTransaction checks that a raw transaction is signed, for this chain,
+// by the account this key signs with (the owner, or its session key).
+func (s *Server) ownTransaction(params []json.RawMessage, sess *service.Session) error {
+	var raw hexutil.Bytes
+	if len(params) != 1 || json.Unmarshal(params[0], &raw) != nil {
+		return &service.ParamError{Field: "params", Msg: "expected one 0x-hex signed transaction"}
+	}
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return &service.ParamError{Field: "transaction", Msg: "not a signed transaction: " + err.Error()}
+	}
+	chainID := new(big.Int).SetUint64(s.svc.ChainID())
+	from, err := types.Sender(types.LatestSignerForChainID(chainID), tx)
+	if err != nil {
+		return &service.ParamError{Field: "transaction", Msg: fmt.Sprintf("not signed for chain %d", s.svc.ChainID())}
+	}
+	own := common.HexToAddress(sess.Grant.Address)
+	if sess.Grant.Mode == "7702" {
+		own = common.HexToAddress(sess.Grant.Meta[service.SessionAddress])
+	}
+	if from != own {
+		return &service.ParamError{Field: "transaction", Msg: "only transactions signed for this key are relayed"}
+	}
+	return nil
 }

@@ -2,12 +2,16 @@ package sandbox
 
 import (
 	"context"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
 func TestCloseTwiceReturns(t *testing.T) {
@@ -79,5 +83,34 @@ func TestWalletSendTransactionAlias(t *testing.T) {
 	err := e.agent(g["token"].(string)).CallContext(context.Background(), &out, "wallet_sendTransaction", map[string]any{"to": stranger, "nonce": "0x1"})
 	if code, _, msg := rpcCode(err); code != -32602 || !strings.Contains(msg, "nonce") {
 		t.Fatalf("got %d %q", code, msg)
+	}
+}
+
+// TestRelaySignedTransaction: what eth_signTransaction returned can be
+// broadcast through agentkeys, closing the nonce it holds; transactions
+// signed by anyone else are not relayed.
+func TestRelaySignedTransaction(t *testing.T) {
+	e := start(t)
+	g := e.grant(map[string]any{"agent": "bot", "profile": "full-access", "daily_limit": []string{"1ETH"}})
+	agent := e.agent(g["token"].(string))
+	ctx := context.Background()
+	var raw hexutil.Bytes
+	if err := agent.CallContext(ctx, &raw, "eth_signTransaction", txObj{To: &stranger, Value: wei(0.001)}); err != nil {
+		t.Fatal(err)
+	}
+	var hash common.Hash
+	if err := agent.CallContext(ctx, &hash, "eth_sendRawTransaction", raw); err != nil {
+		t.Fatalf("relay own transaction: %v", err)
+	}
+	if r := e.receipt(hash); r.Status != 1 || hash != decodeTx(t, raw).Hash() {
+		t.Fatalf("relayed transaction: %+v", r)
+	}
+	other, _ := secrets.GenerateKey()
+	foreign, _ := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: e.sb.Chain.ChainID(), Gas: 21000, To: &stranger, GasFeeCap: big.NewInt(1e9), Value: big.NewInt(1)}),
+		types.LatestSignerForChainID(e.sb.Chain.ChainID()), other.ECDSA())
+	b, _ := foreign.MarshalBinary()
+	err := agent.CallContext(ctx, &hash, "eth_sendRawTransaction", hexutil.Bytes(b))
+	if code, _, msg := rpcCode(err); code != -32602 || !strings.Contains(msg, "only transactions signed for this key") {
+		t.Fatalf("foreign transaction: %d %q", code, msg)
 	}
 }
