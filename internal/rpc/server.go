@@ -145,7 +145,8 @@ func (s *Server) one(ctx context.Context, token string, info service.RequestInfo
 	if len(resp.ID) == 0 {
 		resp.ID = json.RawMessage("null")
 	}
-	if req.JSONRPC != "2.0" || req.Method == "" {
+	// Method names go into the audit log; no real method is longer.
+	if req.JSONRPC != "2.0" || req.Method == "" || len(req.Method) > 64 {
 		resp.Error = &rpcError{Code: CodeInvalidReq, Message: `invalid request: expected {"jsonrpc":"2.0","method":...}`}
 		return resp
 	}

@@ -114,3 +114,17 @@ func TestRelaySignedTransaction(t *testing.T) {
 		t.Fatalf("foreign transaction: %d %q", code, msg)
 	}
 }
+
+func TestOverlongMethodNameIsNotAudited(t *testing.T) {
+	e := start(t)
+	g := e.grant(map[string]any{"agent": "bot", "profile": "read-only"})
+	before, _ := e.sb.Home.Store.AuditHead(context.Background())
+	var out any
+	err := e.agent(g["token"].(string)).CallContext(context.Background(), &out, strings.Repeat("x", 5000))
+	if code, _, _ := rpcCode(err); code != -32600 {
+		t.Fatalf("got %v, want -32600", err)
+	}
+	if after, _ := e.sb.Home.Store.AuditHead(context.Background()); after.Seq != before.Seq {
+		t.Fatalf("an overlong method name reached the audit log")
+	}
+}
