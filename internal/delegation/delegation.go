@@ -26,6 +26,7 @@ import (
 type Chain interface {
 	CodeAt(ctx context.Context, account common.Address, block *big.Int) ([]byte, error)
 	PendingNonceAt(ctx context.Context, account common.Address) (uint64, error)
+	NonceAt(ctx context.Context, account common.Address, block *big.Int) (uint64, error)
 	SuggestGasTipCap(ctx context.Context) (*big.Int, error)
 	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
 	EstimateGas(ctx context.Context, msg ethereum.CallMsg) (uint64, error)
@@ -86,7 +87,7 @@ func Delegate(ctx context.Context, c Chain, chainID uint64, owner *secrets.Priva
 	if chainID == 0 {
 		return nil, errors.New("refusing to sign an EIP-7702 authorization for chain id 0: it would be valid on every chain")
 	}
-	nonce, err := c.PendingNonceAt(ctx, owner.Address())
+	nonce, err := NextNonce(ctx, c, owner.Address())
 	if err != nil {
 		return nil, fmt.Errorf("read nonce: %w", err)
 	}
@@ -117,7 +118,7 @@ func sendValue(ctx context.Context, c Chain, chainID uint64, key *secrets.Privat
 	if value == nil {
 		value = new(big.Int)
 	}
-	nonce, err := c.PendingNonceAt(ctx, from)
+	nonce, err := NextNonce(ctx, c, from)
 	if err != nil {
 		return nil, err
 	}
@@ -178,4 +179,18 @@ func Wait(ctx context.Context, c Chain, hash common.Hash) (*types.Receipt, error
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// NextNonce is the larger of the node's pending and latest nonces: the
+// pending view can briefly miss an EIP-7702 authorization's nonce bump.
+func NextNonce(ctx context.Context, c Chain, account common.Address) (uint64, error) {
+	pending, err := c.PendingNonceAt(ctx, account)
+	if err != nil {
+		return 0, err
+	}
+	latest, err := c.NonceAt(ctx, account, nil)
+	if err != nil {
+		return 0, err
+	}
+	return max(pending, latest), nil
 }

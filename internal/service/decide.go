@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/signer"
@@ -360,8 +361,8 @@ type txFill struct {
 func (s *Service) fill(ctx context.Context, from common.Address, to *common.Address, value *big.Int, data []byte, args TxArgs) (*txFill, error) {
 	f := &txFill{}
 	var err error
-	if f.pendingNonce, err = s.cfg.Chain.PendingNonceAt(ctx, from); err != nil {
-		return nil, &UpstreamError{Op: "read pending nonce", Err: err}
+	if f.pendingNonce, err = delegation.NextNonce(ctx, s.cfg.Chain, from); err != nil {
+		return nil, &UpstreamError{Op: "read nonce", Err: err}
 	}
 	head, err := s.cfg.Chain.HeaderByNumber(ctx, nil)
 	if err != nil {
