@@ -101,7 +101,7 @@ func (h *Handler) view(g store.Grant, withDoc bool) GrantView {
 	default:
 		v.Status = "active"
 	}
-	if p, err := policy.Parse(g.Policy, policy.Options{}); err == nil {
+	if p, err := h.svc.Policy(g); err == nil {
 		v.Policy, v.Profile, v.Warning = p.Name(), p.Document().Profile, p.Warning()
 		for _, l := range p.Limits() {
 			lv := LimitView{Asset: l.Asset, Symbol: l.Symbol}
