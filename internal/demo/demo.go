@@ -43,6 +43,8 @@ type Options struct {
 	// AgentKeyDelegate and the key is a session key the chain holds to its
 	// grant.
 	Mode string
+	// Now is the clock of the daemon and the chain; nil means time.Now.
+	Now func() time.Time
 }
 
 var stranger = common.HexToAddress("0x000000000000000000000000000000000000dEaD")
@@ -53,6 +55,10 @@ const demoPassphrase = "agentkeys demo passphrase"
 // step does not turn out as the story says.
 func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 	began := time.Now()
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	dir := opts.Home
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "agentkeys-demo-*"); err != nil {
@@ -69,7 +75,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 		p.N = 1 << 12
 		kdf = &p
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(demoPassphrase), KDF: kdf})
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(demoPassphrase), KDF: kdf, Now: now})
 	if err != nil {
 		return fmt.Errorf("start sandbox: %w", err)
 	}
@@ -146,7 +152,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 		if err != nil {
 			return common.Hash{}, err
 		}
-		data, err := pack("swapExactETHForTokens(uint256,address[],address,uint256)", big.NewInt(1), []common.Address{weth, usdc}, to, big.NewInt(time.Now().Add(time.Hour).Unix()))
+		data, err := pack("swapExactETHForTokens(uint256,address[],address,uint256)", big.NewInt(1), []common.Address{weth, usdc}, to, big.NewInt(now().Add(time.Hour).Unix()))
 		if err != nil {
 			return common.Hash{}, err
 		}
@@ -216,7 +222,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 	}
 	say("✓ owner revoked the key; the agent's next request got 4100: %s", msg)
 	if mode == "7702" {
-		swapData, err := pack("swapExactETHForTokens(uint256,address[],address,uint256)", big.NewInt(1), []common.Address{weth, usdc}, owner, big.NewInt(time.Now().Add(time.Hour).Unix()))
+		swapData, err := pack("swapExactETHForTokens(uint256,address[],address,uint256)", big.NewInt(1), []common.Address{weth, usdc}, owner, big.NewInt(now().Add(time.Hour).Unix()))
 		if err != nil {
 			return err
 		}

@@ -1,9 +1,9 @@
 // Package devchain runs a throwaway Ethereum chain inside the process: the
 // chain behind `agentkeys sandbox` and `agentkeys demo`, and the real EVM
-// that tests use instead of a mocked node. It starts go-ethereum's simulated
-// beacon and execution client (the pieces of ethclient/simulated) with the
-// Prague and Osaka forks active, serves JSON-RPC over HTTP and WebSocket,
-// mines a block as soon as a transaction arrives, and deploys demo contracts:
+// that tests use instead of a mocked node. It starts go-ethereum's execution
+// client (as ethclient/simulated does) with the Prague and Osaka forks
+// active, serves JSON-RPC over HTTP and WebSocket, mines a block as soon as
+// a transaction arrives, and deploys demo contracts:
 // WETH9, two ERC-20 tokens (USDC with 6 decimals, DAI with 18) and a
 // Uniswap-V2-compatible router with seeded pools at 1 ETH = 3000 USDC =
 // 3000 DAI.
@@ -15,9 +15,11 @@
 // fixed and public, so the demo contracts have the same addresses on every
 // start; never send anything of value from a real network to them.
 //
-// Block timestamps must rise by at least a second per block, and a block is
-// mined per transaction, so a busy chain runs ahead of the wall clock: take
-// swap deadlines and similar from the latest block's time, not from now.
+// Blocks are stamped with Config.Now, the same clock the daemon in front of
+// the chain reads, so expiries and periods agree on and off chain whatever
+// today's date is. Timestamps must rise by at least a second per block, and
+// a block is mined per transaction, so a busy chain runs a little ahead of
+// its clock: take swap deadlines and similar from the latest block's time.
 package devchain
 
 import (
@@ -29,13 +31,13 @@ import (
 	"math/big"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth"
-	"github.com/ethereum/go-ethereum/eth/catalyst"
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/eth/filters"
 	"github.com/ethereum/go-ethereum/eth/tracers"
@@ -89,6 +91,10 @@ type Config struct {
 	// FundETH is the ether, in wei, for each address in Fund; nil means
 	// DefaultFundEther ether.
 	FundETH *big.Int
+
+	// Now is the clock that stamps blocks (genesis included); nil means
+	// time.Now. Give the chain the clock the daemon uses.
+	Now func() time.Time
 }
 
 // Token describes a token deployed on the chain.
@@ -109,7 +115,7 @@ func (t Token) Units(whole int64) *big.Int {
 type Chain struct {
 	stack   *node.Node
 	backend *eth.Ethereum
-	beacon  *catalyst.SimulatedBeacon
+	now     func() time.Time
 	client  *ethclient.Client
 	chainID *big.Int
 	url     string
@@ -126,9 +132,8 @@ type Chain struct {
 	// nonces Start and Fund assign.
 	deployMu sync.Mutex
 
-	// sealMu serialises block production: the simulated beacon keeps its
-	// fork-choice state without locking, so automine, Commit and AdjustTime
-	// must never seal at the same time.
+	// sealMu serialises block production: automine, Commit and AdjustTime
+	// must never build on the same head at the same time.
 	sealMu sync.Mutex
 	closed bool // guarded by sealMu
 
@@ -159,6 +164,10 @@ func Start(ctx context.Context, cfg Config) (_ *Chain, err error) {
 	chainID := cfg.ChainID
 	if chainID == 0 {
 		chainID = DefaultChainID
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
 	}
 	fundETH := cfg.FundETH
 	if fundETH == nil {
@@ -215,8 +224,9 @@ func Start(ctx context.Context, cfg Config) (_ *Chain, err error) {
 	ethConf := ethconfig.Defaults
 	ethConf.NetworkId = chainID
 	ethConf.Genesis = &core.Genesis{
-		Config:   chainConfig(chainID),
-		GasLimit: ethconfig.Defaults.Miner.GasCeil,
+		Config:    chainConfig(chainID),
+		GasLimit:  ethconfig.Defaults.Miner.GasCeil,
+		Timestamp: unixSeconds(now()),
 		Alloc:    alloc,
 	}
 	ethConf.SyncMode = ethconfig.FullSync
@@ -235,18 +245,11 @@ func Start(ctx context.Context, cfg Config) (_ *Chain, err error) {
 	if err := stack.Start(); err != nil {
 		return nil, fmt.Errorf("devchain: start node: %w", err)
 	}
-	beacon, err := catalyst.NewSimulatedBeacon(0, common.Address{}, backend)
-	if err != nil {
-		return nil, fmt.Errorf("devchain: start beacon: %w", err)
-	}
-	if err := beacon.Fork(backend.BlockChain().GetCanonicalHash(0)); err != nil {
-		return nil, fmt.Errorf("devchain: reset to genesis: %w", err)
-	}
 
 	c := &Chain{
 		stack:       stack,
 		backend:     backend,
-		beacon:      beacon,
+		now:         now,
 		client:      ethclient.NewClient(stack.Attach()),
 		chainID:     new(big.Int).SetUint64(chainID),
 		deployerKey: key,
@@ -257,7 +260,6 @@ func Start(ctx context.Context, cfg Config) (_ *Chain, err error) {
 	defer func() {
 		if err != nil {
 			c.client.Close()
-			beacon.Stop()
 		}
 	}()
 
@@ -348,7 +350,7 @@ func (c *Chain) Close() error {
 			serverErr = c.server.close()
 		}
 		c.client.Close()
-		c.closeErr = errors.Join(serverErr, c.beacon.Stop(), c.stack.Close())
+		c.closeErr = errors.Join(serverErr, c.stack.Close())
 	})
 	return c.closeErr
 }

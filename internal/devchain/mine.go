@@ -1,11 +1,17 @@
 package devchain
 
 import (
+	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/ethereum/go-ethereum/beacon/engine"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/miner"
 )
 
 // ErrClosed is returned by methods called after Close.
@@ -75,13 +81,63 @@ func (c *Chain) sealPendingLocked() {
 		if pending, _ := pool.Stats(); pending == 0 {
 			return
 		}
-		c.beacon.Commit()
+		if _, err := c.sealLocked(0); err != nil {
+			return
+		}
 		head := c.backend.BlockChain().CurrentBlock()
 		if b := c.backend.BlockChain().GetBlock(head.Hash(), head.Number.Uint64()); b == nil || len(b.Transactions()) == 0 {
 			return
 		}
 	}
 }
+
+// sealLocked builds and imports one block on the head with what the pool
+// holds. Its timestamp is the chain's clock, or head+after when after is
+// set, and at least a second past the head. The block is at once head,
+// safe and finalized: a dev chain has no reorgs to wait for. Callers hold
+// sealMu.
+func (c *Chain) sealLocked(after time.Duration) (common.Hash, error) {
+	pool := c.backend.TxPool()
+	if err := pool.Sync(); err != nil {
+		return common.Hash{}, fmt.Errorf("devchain: sync pool: %w", err)
+	}
+	bc := c.backend.BlockChain()
+	parent := bc.CurrentBlock()
+	stamp := unixSeconds(c.now())
+	if after > 0 {
+		stamp = parent.Time + uint64(after/time.Second)
+	}
+	stamp = max(stamp, parent.Time+1)
+	var random common.Hash
+	rand.Read(random[:])
+	payload, err := c.backend.Miner().BuildPayload(context.Background(), &miner.BuildPayloadArgs{
+		Parent:      parent.Hash(),
+		Timestamp:   stamp,
+		Random:      random,
+		Withdrawals: types.Withdrawals{},
+		BeaconRoot:  &common.Hash{},
+		Version:     engine.PayloadV3,
+	}, false)
+	if err != nil {
+		return common.Hash{}, fmt.Errorf("devchain: build block: %w", err)
+	}
+	if payload.ResolveFull() == nil {
+		return common.Hash{}, errors.New("devchain: block building stopped")
+	}
+	block, _, _, _ := payload.FullBlockAndReceipts()
+	if _, err := bc.InsertBlockWithoutSetHead(context.Background(), block, false); err != nil {
+		return common.Hash{}, fmt.Errorf("devchain: import block: %w", err)
+	}
+	if _, err := bc.SetCanonical(block); err != nil {
+		return common.Hash{}, fmt.Errorf("devchain: set head: %w", err)
+	}
+	bc.SetSafe(block.Header())
+	bc.SetFinalized(block.Header())
+	return block.Hash(), nil
+}
+
+// unixSeconds is t as a block timestamp (never before 1970).
+func unixSeconds(t time.Time) uint64 { return uint64(max(t.Unix(), 0)) }
 
 // Commit seals a block now with whatever transactions are pending (possibly
 // none) and returns its hash. With automine running, tests need it only to
@@ -92,10 +148,7 @@ func (c *Chain) Commit() (common.Hash, error) {
 	if c.closed {
 		return common.Hash{}, ErrClosed
 	}
-	if err := c.backend.TxPool().Sync(); err != nil {
-		return common.Hash{}, err
-	}
-	return c.beacon.Commit(), nil
+	return c.sealLocked(0)
 }
 
 // AdjustTime seals the pending transactions, then an empty block whose
@@ -112,8 +165,9 @@ func (c *Chain) AdjustTime(d time.Duration) error {
 		return ErrClosed
 	}
 	c.sealPendingLocked()
-	if err := c.backend.TxPool().Sync(); err != nil {
-		return err
+	if pending, _ := c.backend.TxPool().Stats(); pending != 0 {
+		return errors.New("devchain: cannot adjust time while transactions are pending")
 	}
-	return c.beacon.AdjustTime(d)
+	_, err := c.sealLocked(d)
+	return err
 }

@@ -420,3 +420,47 @@ func BenchmarkTransferRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+// TestBlocksFollowTheInjectedClock: blocks are stamped by Config.Now,
+// whether it is years behind or ahead of the wall clock, so a daemon
+// sharing that clock agrees with the chain on expiries (the bug behind a
+// 7702 grant that expired on chain the day after its test was written).
+func TestBlocksFollowTheInjectedClock(t *testing.T) {
+	for _, start := range []time.Time{
+		time.Date(2020, 2, 29, 12, 0, 0, 0, time.UTC),
+		time.Date(2041, 6, 5, 8, 30, 0, 0, time.UTC),
+	} {
+		t.Run(start.Format("2006"), func(t *testing.T) {
+			var mu sync.Mutex
+			now := start
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			key, addr := newKey(t)
+			c := startChain(t, devchain.Config{Fund: []common.Address{addr}, Now: clock})
+			genesis, err := c.Client().HeaderByNumber(testContext(t), common.Big0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if genesis.Time != uint64(start.Unix()) {
+				t.Errorf("genesis time %d, want the clock's %d", genesis.Time, start.Unix())
+			}
+			mu.Lock()
+			now = now.Add(48 * time.Hour)
+			mu.Unlock()
+			u := newUser(t, c, key)
+			_, sink := newKey(t)
+			r, err := u.send(sink, big.NewInt(1), nil, 21_000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			head, err := c.Client().HeaderByNumber(testContext(t), r.BlockNumber)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The deployments before the send each took a block a second
+			// apart; the send's block is at the advanced clock.
+			if want := uint64(clock().Unix()); head.Time != want {
+				t.Errorf("block %d stamped %s, want the clock's %s", r.BlockNumber, time.Unix(int64(head.Time), 0).UTC(), clock())
+			}
+		})
+	}
+}

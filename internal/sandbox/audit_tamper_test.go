@@ -37,7 +37,7 @@ func tamperHome(t *testing.T) (dir string, denied []int64) {
 		t.Fatal(err)
 	}
 	kdf.N = 1 << 10
-	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	now := sandbox.TestEpoch(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte("sandbox test passphrase"), KDF: &kdf,

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +31,27 @@ import (
 const testPassphrase = "sandbox test passphrase"
 
 var stranger = common.HexToAddress("0x9999999999999999999999999999999999999999")
+
+// EnvShiftWeeks moves the start of every sandbox test's clock by whole
+// weeks (weekday and time of day stay), so CI can run the end-to-end tests
+// years away from the date they were written on and catch any part that
+// reads the wall clock instead of the injected one.
+const EnvShiftWeeks = "AGENTKEYS_TEST_SHIFT_WEEKS"
+
+// testEpoch is when a sandbox test starts: Wednesday 2026-11-25 10:00 UTC,
+// shifted by $AGENTKEYS_TEST_SHIFT_WEEKS.
+func testEpoch(t testing.TB) time.Time {
+	t.Helper()
+	epoch := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) // a Wednesday
+	if v := os.Getenv(EnvShiftWeeks); v != "" {
+		weeks, err := strconv.Atoi(v)
+		if err != nil || weeks < -2000 || weeks > 2000 {
+			t.Fatalf("%s: expected a whole number of weeks between -2000 and 2000, got %q", EnvShiftWeeks, v)
+		}
+		epoch = epoch.AddDate(0, 0, 7*weeks)
+	}
+	return epoch
+}
 
 // clock is the injected time of a sandbox under test.
 type clock struct {
@@ -129,7 +152,7 @@ func start(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	kdf.N = 1 << 10
-	c := &clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)} // a Wednesday
+	c := &clock{now: testEpoch(t)}
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

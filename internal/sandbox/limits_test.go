@@ -46,7 +46,7 @@ func TestExpiryWithInjectedClock(t *testing.T) {
 	g := e.grant(map[string]any{"agent": "bot", "profile": "read-only", "ttl": "1h"})
 	tok := token(t, g)
 	keyID := g["key_id"].(string)
-	wantExpiry := "2026-11-25T11:00:00Z"
+	wantExpiry := e.clock.Now().Add(time.Hour).Format(time.RFC3339)
 	if g["expires_at"] != wantExpiry {
 		t.Fatalf("expires_at = %v, want %s", g["expires_at"], wantExpiry)
 	}
@@ -87,17 +87,18 @@ func TestExpiryWithInjectedClock(t *testing.T) {
 // until then, with a 4001 that says when it starts.
 func TestValidFromInTheFuture(t *testing.T) {
 	e := start(t)
-	g := e.grant(map[string]any{"agent": "bot", "policy": policyText("later", "valid_from: 2026-11-26T09:00:00Z", "valid_for: 2h")})
+	from := e.clock.Now().Add(23 * time.Hour) // the next day, 09:00
+	g := e.grant(map[string]any{"agent": "bot", "policy": policyText("later", "valid_from: "+from.Format(time.RFC3339), "valid_for: 2h")})
 	runSteps(t, e, token(t, g), []step{
-		{name: "before valid_from", code: 4001, want: "not valid until 2026-11-26T09:00:00Z"},
+		{name: "before valid_from", code: 4001, want: "not valid until " + from.Format(time.RFC3339)},
 		{name: "a minute before", advance: 22*time.Hour + 59*time.Minute, code: 4001, want: "not valid until"},
 		{name: "at valid_from", advance: time.Minute},
 		{name: "within the window", advance: time.Hour},
-		{name: "after valid_for", advance: time.Hour, code: 4100, want: "credential expired at 2026-11-26T11:00:00Z"},
+		{name: "after valid_for", advance: time.Hour, code: 4100, want: "credential expired at " + from.Add(2*time.Hour).Format(time.RFC3339)},
 	})
 }
 
-// TestScheduleWindow: the sandbox clock starts on Wednesday 2026-11-25
+// TestScheduleWindow: the sandbox clock starts on a Wednesday (testEpoch)
 // 10:00 UTC, inside wed 09:00-11:00.
 func TestScheduleWindow(t *testing.T) {
 	e := start(t)

@@ -107,7 +107,7 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if sb.Chain, err = devchain.Start(ctx, devchain.Config{Listen: cfg.NodeListen, ChainID: cfg.ChainID, Fund: []common.Address{wallet.Address()}}); err != nil {
+	if sb.Chain, err = devchain.Start(ctx, devchain.Config{Listen: cfg.NodeListen, ChainID: cfg.ChainID, Fund: []common.Address{wallet.Address()}, Now: cfg.Now}); err != nil {
 		return nil, fmt.Errorf("start dev chain: %w", err)
 	}
 	if sb.upstream, err = gethrpc.DialContext(ctx, sb.Chain.URL()); err != nil {
