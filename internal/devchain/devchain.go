@@ -227,7 +227,7 @@ func Start(ctx context.Context, cfg Config) (_ *Chain, err error) {
 		Config:    chainConfig(chainID),
 		GasLimit:  ethconfig.Defaults.Miner.GasCeil,
 		Timestamp: unixSeconds(now()),
-		Alloc:    alloc,
+		Alloc:     alloc,
 	}
 	ethConf.SyncMode = ethconfig.FullSync
 	ethConf.TxPool.NoLocals = true
