@@ -90,6 +90,21 @@ func loc(l Loc) bindings.AgentKeyDelegateLoc {
 	return bindings.AgentKeyDelegateLoc{Head: l.Head, Indirect: l.Indirect, Inner: l.Inner}
 }
 
+// CallFailedData returns what the called contract reverted with when data
+// is the delegate's CallFailed(bytes) wrapper of a target's revert.
+func CallFailedData(data []byte) ([]byte, bool) {
+	e, ok := delegateABI.GetABI().Errors["CallFailed"]
+	if !ok || len(data) < 4 || !bytes.Equal(e.ID[:4], data[:4]) {
+		return nil, false
+	}
+	vals, err := e.Inputs.Unpack(data[4:])
+	if err != nil || len(vals) != 1 {
+		return nil, false
+	}
+	inner, ok := vals[0].([]byte)
+	return inner, ok
+}
+
 // DecodeError names the delegate's custom error in revert data, with its
 // arguments, like "NoPermission(0x…, 0xa9059cbb)"; "" when it is not one.
 func DecodeError(data []byte) string {

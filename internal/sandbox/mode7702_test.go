@@ -2,16 +2,22 @@ package sandbox
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/contracts/bindings"
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/delegation"
 )
 
 // TestMode7702OverHTTP runs the 7702 story through the daemon: the owner
@@ -131,6 +137,71 @@ func TestMode7702OverHTTP(t *testing.T) {
 	}
 	if code, _ := e.sb.Chain.Client().CodeAt(ctx, owner, nil); len(code) != 0 {
 		t.Fatalf("owner still has code after downgrade: %x", code)
+	}
+	if rep := e.verifyAudit(); !rep.OK() {
+		t.Fatalf("audit: %s", rep)
+	}
+}
+
+// TestChainAnswersAreAnswers: when the chain refuses a call the daemon
+// allowed (here, the owner revoked the session on chain behind the
+// daemon's back), the agent gets a 4001 naming the delegate's reason and
+// the audit log records a refusal, not an internal error. A revert of the
+// called contract itself reaches the agent as a node reports it (code 3,
+// its revert data) in both modes.
+func TestChainAnswersAreAnswers(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	info := e.sb.Info
+	owner, router, usdc, weth := common.HexToAddress(info.Owner), common.HexToAddress(info.Router), common.HexToAddress(info.Tokens["USDC"]), common.HexToAddress(info.WETH)
+	if code := e.admin("POST", "/v1/wallet/upgrade", nil, nil); code != 200 {
+		t.Fatalf("upgrade: HTTP %d", code)
+	}
+	greedy := calldata(t, "swapExactETHForTokens(uint256,address[],address,uint256)", new(big.Int).Lsh(big.NewInt(1), 200), []common.Address{weth, usdc}, owner, big.NewInt(4_000_000_000))
+	swap := calldata(t, "swapExactETHForTokens(uint256,address[],address,uint256)", big.NewInt(1), []common.Address{weth, usdc}, owner, big.NewInt(4_000_000_000))
+	for _, mode := range []string{"wallet", "7702"} {
+		t.Run("target reverts/"+mode, func(t *testing.T) {
+			g := e.grant(map[string]any{"agent": "trader", "mode": mode, "profile": "swap-only", "routers": []string{info.Router}, "daily_limit": []string{"0.1ETH"}})
+			var hash common.Hash
+			err := e.agent(g["token"].(string)).CallContext(ctx, &hash, "eth_sendTransaction", txObj{To: &router, Value: wei(0.01), Data: greedy})
+			code, _, msg := rpcCode(err)
+			if code != 3 || msg != "execution reverted: DemoRouter: INSUFFICIENT_OUTPUT_AMOUNT" {
+				t.Fatalf("got code %d %q, want 3 with the router's reason", code, msg)
+			}
+			var de gethrpc.DataError
+			if !errors.As(err, &de) {
+				t.Fatalf("no revert data in %v", err)
+			}
+			reason, uerr := abi.UnpackRevert(common.FromHex(fmt.Sprint(de.ErrorData())))
+			if uerr != nil || reason != "DemoRouter: INSUFFICIENT_OUTPUT_AMOUNT" {
+				t.Fatalf("revert data %v decodes to %q, %v", de.ErrorData(), reason, uerr)
+			}
+		})
+	}
+
+	g := e.grant(map[string]any{"agent": "trader", "mode": "7702", "profile": "swap-only", "routers": []string{info.Router}, "daily_limit": []string{"0.1ETH"}})
+	agent := e.agent(g["token"].(string))
+	var hash common.Hash
+	if err := agent.CallContext(ctx, &hash, "eth_sendTransaction", txObj{To: &router, Value: wei(0.01), Data: swap}); err != nil {
+		t.Fatalf("swap before the chain revokes: %v", err)
+	}
+	e.receipt(hash)
+
+	// The owner revokes every session on chain directly, so only the
+	// chain knows.
+	ownerKey, err := e.sb.Home.WalletKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := delegation.Send(ctx, e.sb.Chain.Client(), info.ChainID, ownerKey, owner, new(big.Int), bindings.NewAgentKeyDelegate().PackRevokeAll()); err != nil || r.Status != 1 {
+		t.Fatalf("revokeAll on chain: %v %+v", err, r)
+	}
+	err = agent.CallContext(ctx, &hash, "eth_sendTransaction", txObj{To: &router, Value: wei(0.01), Data: swap})
+	wantRefused(t, err, 4001, "refused on chain by AgentKeyDelegate: Revoked()")
+	recs := e.auditRecords()
+	last := recs[len(recs)-1]
+	if last.Decision != audit.DecisionDeny || len(last.Reasons) != 1 || last.Reasons[0] != "refused on chain by AgentKeyDelegate: Revoked()" {
+		t.Fatalf("audit record of the chain's refusal: %s %q", last.Decision, last.Reasons)
 	}
 	if rep := e.verifyAudit(); !rep.OK() {
 		t.Fatalf("audit: %s", rep)

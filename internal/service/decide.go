@@ -46,9 +46,6 @@ func (s *Service) decide(ctx context.Context, sess *Session, info RequestInfo, r
 // evaluated with the spend of those before it counted, all must be
 // allowed, and the combined spend is reserved.
 func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInfo, reqs []policy.Request, extra map[string]any, sign signFunc) (policy.Decision, error) {
-	for i := range reqs {
-		reqs[i].Method, reqs[i].SourceIP = info.Method, info.IP
-	}
 	req := reqs[0]
 	var (
 		d       policy.Decision
@@ -71,11 +68,11 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 			rec.Decision, rec.Reasons = audit.DecisionDeny, []string{reason}
 			return record(rec)
 		}
-		st, err := s.state(ctx, tx, g, sess.Policy, now)
+		u, err := usageOf(ctx, tx, g, sess.Policy, now)
 		if err != nil {
 			return err
 		}
-		d = evaluateEach(sess.Policy, reqs, st)
+		d = evaluate(sess.Policy, g, info, reqs, now, u)
 		rec.Call = callRecord(req, d, extra)
 		if !d.Allowed() {
 			outcome = &Refusal{Reasons: d.Reasons}
@@ -89,7 +86,12 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 			if errors.As(err, &f) {
 				// Nothing was reserved or signed: record why and commit.
 				outcome = f.err
-				rec.Decision, rec.Reasons = audit.DecisionError, []string{f.err.Error()}
+				var refusal *Refusal
+				if errors.As(f.err, &refusal) {
+					rec.Decision, rec.Reasons = audit.DecisionDeny, refusal.Reasons
+				} else {
+					rec.Decision, rec.Reasons = audit.DecisionError, []string{f.err.Error()}
+				}
 				return record(rec)
 			}
 			if err != nil {
@@ -114,26 +116,49 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 	return d, outcome
 }
 
-// state gathers what the policy needs to know, read inside the
-// transaction so concurrent requests see each other's reservations.
-func (s *Service) state(ctx context.Context, tx store.DecideTx, g store.Grant, p *policy.Policy, now time.Time) (policy.State, error) {
-	st := policy.State{Now: now, IssuedAt: g.CreatedAt, Spent: map[string]*big.Int{},
-		Vars: policy.Variables{Owner: common.HexToAddress(g.Address), Session: sessionOf(g)}}
+// usage is what a key has done lately, as far as its policy cares.
+type usage struct {
+	spent    map[string]*big.Int // per asset, in the current period of its limit
+	requests int                 // within the rate window, not counting this one
+}
+
+// usageOf reads a key's usage inside the decision's transaction, so
+// concurrent requests see each other's reservations.
+func usageOf(ctx context.Context, tx store.DecideTx, g store.Grant, p *policy.Policy, now time.Time) (usage, error) {
+	u := usage{spent: map[string]*big.Int{}}
 	for _, l := range p.Limits() {
 		spent, err := tx.Spent(ctx, l.Asset, policy.PeriodStart(g.CreatedAt, now, l.Period))
 		if err != nil {
-			return st, fmt.Errorf("read spend: %w", err)
+			return u, fmt.Errorf("read spend: %w", err)
 		}
-		st.Spent[l.Asset] = spent
+		u.spent[l.Asset] = spent
 	}
 	if r, ok := p.RateLimit(); ok {
 		n, err := tx.Requests(ctx, now.Add(-r.Per))
 		if err != nil {
-			return st, fmt.Errorf("count requests: %w", err)
+			return u, fmt.Errorf("count requests: %w", err)
 		}
-		st.Requests = n
+		u.requests = n
 	}
-	return st, nil
+	return u, nil
+}
+
+// evaluate is the one way a request is judged against a key's policy. The
+// first look before any node round trip (with no usage) and the decision
+// inside the store transaction (with the key's usage) both call it with
+// the same request information, so they cannot drift apart: usage can
+// only narrow what the first look allowed.
+func evaluate(p *policy.Policy, g store.Grant, info RequestInfo, reqs []policy.Request, now time.Time, u usage) policy.Decision {
+	for i := range reqs {
+		reqs[i].Method, reqs[i].SourceIP = info.Method, info.IP
+	}
+	spent := u.spent
+	if spent == nil {
+		spent = map[string]*big.Int{}
+	}
+	st := policy.State{Now: now, IssuedAt: g.CreatedAt, Spent: spent, Requests: u.requests,
+		Vars: policy.Variables{Owner: common.HexToAddress(g.Address), Session: sessionOf(g)}}
+	return evaluateEach(p, reqs, st)
 }
 
 // callRecord is what the audit log keeps of a request: decoded calls and
@@ -282,11 +307,9 @@ func (s *Service) Batch(ctx context.Context, sess *Session, info RequestInfo, ca
 // transact decides reqs and, if allowed, signs out with a store nonce
 // inside the same transaction, then broadcasts it when send is set.
 func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo, reqs []policy.Request, out outgoing, args TxArgs, send bool) (*TxResult, error) {
-	owner := common.HexToAddress(sess.Grant.Address)
 	// A first look without usage: requests that are refused anyway cost
 	// no node round trips. The decision that counts is made below.
-	pre := evaluateEach(sess.Policy, reqs, policy.State{Now: s.now(), IssuedAt: sess.Grant.CreatedAt,
-		Vars: policy.Variables{Owner: owner, Session: sessionOf(sess.Grant)}})
+	pre := evaluate(sess.Policy, sess.Grant, info, reqs, s.now(), usage{})
 	var (
 		fill    *txFill
 		fillErr error

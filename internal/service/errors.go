@@ -3,6 +3,9 @@ package service
 import (
 	"errors"
 	"strings"
+
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 )
 
 // Refusal is a request the policy refused. Transports map it to EIP-1193
@@ -40,6 +43,26 @@ type UpstreamError struct {
 
 func (e *UpstreamError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *UpstreamError) Unwrap() error { return e.Err }
+
+// RevertError is a call that reverted, reported as go-ethereum's nodes
+// report one (JSON-RPC code 3, the revert data as hex), so clients decode
+// it as they would from a node.
+type RevertError struct {
+	Data []byte
+}
+
+func (e *RevertError) Error() string {
+	if reason, err := abi.UnpackRevert(e.Data); err == nil {
+		return "execution reverted: " + reason
+	}
+	return "execution reverted"
+}
+
+// ErrorCode is the JSON-RPC error code of a revert.
+func (e *RevertError) ErrorCode() int { return 3 }
+
+// ErrorData is the revert data as 0x-prefixed hex.
+func (e *RevertError) ErrorData() any { return hexutil.Encode(e.Data) }
 
 // ErrBadAgent is returned for an agent name that is empty or unprintable.
 var ErrBadAgent = errors.New("agent: expected 1 to 64 letters, digits, '.', '_' or '-'")

@@ -258,15 +258,25 @@ func (s *Service) revokeOnChain(ctx context.Context, g store.Grant, all bool) er
 	return err
 }
 
-// explainRevert turns a delegate's custom error into words.
+// explainRevert reads why a 7702 call's gas estimation reverted. A
+// refusal by AgentKeyDelegate is the chain's answer to the request, so it
+// becomes a Refusal naming the delegate's reason (4001 for the agent, a
+// deny in the audit log). A revert of the called contract itself, which
+// the delegate wraps in CallFailed(bytes), is unwrapped and passed on as a
+// node would report it (code 3, "execution reverted", the target's revert
+// data), so viem and ethers decode it as they would without agentkeys.
 func explainRevert(err error) error {
 	var de interface{ ErrorData() any }
 	if !errors.As(err, &de) {
 		return err
 	}
 	hexData, _ := de.ErrorData().(string)
-	if name := onchain.DecodeError(common.FromHex(hexData)); name != "" {
-		return fmt.Errorf("refused on chain by AgentKeyDelegate: %s", name)
+	data := common.FromHex(hexData)
+	if inner, ok := onchain.CallFailedData(data); ok {
+		return &UpstreamError{Op: "gas estimation failed", Err: &RevertError{Data: inner}}
+	}
+	if name := onchain.DecodeError(data); name != "" {
+		return &Refusal{Reasons: []string{"refused on chain by AgentKeyDelegate: " + name}}
 	}
 	return err
 }

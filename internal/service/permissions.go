@@ -58,22 +58,22 @@ func (s *Service) Permissions(ctx context.Context, sess *Session, info RequestIn
 	_, err := s.decide(ctx, sess, info, policy.Request{Kind: policy.KindRead, ChainID: s.cfg.ChainID}, nil,
 		func(ctx context.Context, tx store.DecideTx, _ *policy.Decision) (string, error) {
 			g, now := tx.Grant(), s.now()
-			st, err := s.state(ctx, tx, g, sess.Policy, now)
+			u, err := usageOf(ctx, tx, g, sess.Policy, now)
 			if err != nil {
 				return "", err
 			}
-			out = describe(g, sess.Policy, st, now)
+			out = describe(g, sess.Policy, u, now)
 			return "", nil
 		})
 	return out, err
 }
 
-func describe(g store.Grant, p *policy.Policy, st policy.State, now time.Time) *Permissions {
+func describe(g store.Grant, p *policy.Policy, u usage, now time.Time) *Permissions {
 	doc := p.Document()
 	out := &Permissions{KeyID: g.ID, Agent: g.Agent, Address: g.Address, Mode: g.Mode, Chains: p.Chains(), Policy: p.Name(),
 		Profile: doc.Profile, Warning: p.Warning(), ExpiresAt: g.ExpiresAt, Document: doc, Budget: []BudgetLine{}}
 	for _, l := range p.Limits() {
-		spent := st.Spent[l.Asset]
+		spent := u.spent[l.Asset]
 		if spent == nil {
 			spent = new(big.Int)
 		}
@@ -94,7 +94,7 @@ func describe(g store.Grant, p *policy.Policy, st policy.State, now time.Time) *
 		out.Budget = append(out.Budget, line)
 	}
 	if r, ok := p.RateLimit(); ok {
-		out.Rate = &RateLine{Max: r.Max, Per: policy.FormatDuration(r.Per), Used: st.Requests}
+		out.Rate = &RateLine{Max: r.Max, Per: policy.FormatDuration(r.Per), Used: u.requests}
 	}
 	out.May, out.MayNot = plainTerms(doc)
 	return out
