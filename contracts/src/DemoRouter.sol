@@ -39,6 +39,24 @@ contract DemoRouter {
         require(msg.sender == WETH, "DemoRouter: ONLY_WETH");
     }
 
+    /// @notice Runs each call on this router in order, as Uniswap V3's
+    /// periphery multicall does, so one transaction can hold several swaps.
+    /// Reverts with the first failing call's revert data.
+    /// @dev delegatecall keeps msg.sender and msg.value: an ETH-in swap
+    /// inside spends the value sent with the multicall.
+    function multicall(bytes[] calldata data) external payable returns (bytes[] memory results) {
+        results = new bytes[](data.length);
+        for (uint256 i = 0; i < data.length; i++) {
+            (bool ok, bytes memory ret) = address(this).delegatecall(data[i]);
+            if (!ok) {
+                assembly {
+                    revert(add(ret, 32), mload(ret))
+                }
+            }
+            results[i] = ret;
+        }
+    }
+
     // ---- factory ----
 
     function factory() external view returns (address) {
