@@ -20,8 +20,8 @@ func run(t *testing.T, stdin string, args ...string) (stdout, stderr string, cod
 
 const (
 	owner    = "0x1111111111111111111111111111111111111111"
-	router   = "0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D"
-	usdc     = "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"
+	router   = "0xc317d3c0B3666A6BF430ABBB834D151DA55C646B" // the sandbox's DemoRouter, as in examples/
+	usdc     = "0x7512195096df8a1b347efA439F7994b78494d72A" // the sandbox's USDC
 	stranger = "0x9999999999999999999999999999999999999999"
 )
 
@@ -81,7 +81,7 @@ func TestPolicyExplain(t *testing.T) {
 		{"swap to stranger refused", []string{"--policy", "../../examples/swapper.yaml", "--tx", "@../../examples/swap-to-stranger.json"}, "deny",
 			[]string{"to must be $owner (0x1111…1111), got 0x9999…9999"}},
 		{"transfer refused by swap-only", []string{"--profile", "swap-only", "--router", router, "--token-limit", usdc + ":6:1000", "--tx", transfer}, "deny",
-			[]string{"transfer(address,uint256) on 0xA0b8…eB48 is not allowed: profile swap-only blocks token transfers"}},
+			[]string{"transfer(address,uint256) on 0x7512…d72A is not allowed: profile swap-only blocks token transfers"}},
 		{"permit to stranger refused", []string{"--policy", "../../examples/swapper.yaml", "--typed-data", "../../examples/permit-to-stranger.json"}, "deny",
 			[]string{"no typed_data rule allows this domain and primary type"}},
 		{"eth_sign refused", []string{"--profile", "full-access", "--eth-sign"}, "deny", []string{"eth_sign is always refused"}},
