@@ -367,6 +367,7 @@ func TestDailyLimitUnits(t *testing.T) {
 	}{
 		{"1000units", `daily_limit[0]: "1000units": units are base units of a named asset; write 1000units@0xTOKEN`},
 		{"100@" + s.owner.Hex(), "daily_limit[0]: \"100@" + s.owner.Hex() + "\": " + s.owner.Hex() + " does not answer decimals() like an ERC-20 token"},
+		{"100@" + s.chain.Router().Hex(), "daily_limit[0]: \"100@" + s.chain.Router().Hex() + "\": " + s.chain.Router().Hex() + " does not answer decimals() like an ERC-20 token (the call failed)"},
 		{"100@0x1234", "after @ expected a token address"},
 		{"0.0000001@" + usdc.Hex(), "more than 6 decimal places"},
 		{"1.5units@" + usdc.Hex(), "whole number of base units"},
@@ -381,8 +382,15 @@ func TestDailyLimitUnits(t *testing.T) {
 			}
 		})
 	}
+	// A node that does not answer is not mistaken for a token that is not
+	// an ERC-20, and its URL is not echoed.
+	s.chain.Close()
+	_, errOut, code := run(t, "", "token", "add", "--home", s.dir, usdc.Hex())
+	if code == 0 || !strings.Contains(errOut, "could not read decimals() of "+usdc.Hex()+": the node did not answer") || strings.Contains(errOut, s.chain.URL()) {
+		t.Errorf("token add with the node down: exit %d, %s", code, errOut)
+	}
 	// policy explain refuses a bare units cap in the same words.
-	_, errOut, code := run(t, "", "policy", "explain", "--profile", "full-access", "--owner", owner, "--daily-limit", "1000units", "--tx", "{}")
+	_, errOut, code = run(t, "", "policy", "explain", "--profile", "full-access", "--owner", owner, "--daily-limit", "1000units", "--tx", "{}")
 	if code == 0 || !strings.Contains(errOut, "--daily-limit: \"1000units\": units are base units of a named asset") {
 		t.Errorf("explain 1000units: exit %d, %s", code, errOut)
 	}
