@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -42,6 +44,10 @@ func New(svc *service.Service, verify func(token string) error, now func() time.
 	h.mux.HandleFunc("GET /v1/wallet", h.wallet)
 	h.mux.HandleFunc("POST /v1/wallet/upgrade", h.walletChange)
 	h.mux.HandleFunc("POST /v1/wallet/downgrade", h.walletChange)
+	h.mux.HandleFunc("GET /v1/tokens", h.tokens)
+	h.mux.HandleFunc("POST /v1/tokens", h.tokenAdd)
+	h.mux.HandleFunc("GET /v1/tokens/{address}", h.tokenLookup)
+	h.mux.HandleFunc("DELETE /v1/tokens/{ref}", h.tokenRemove)
 	return h
 }
 
@@ -128,7 +134,7 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
 		return
 	}
-	doc, err := h.svc.Document(spec)
+	doc, err := h.svc.Document(r.Context(), spec)
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -214,12 +220,99 @@ func (h *Handler) walletChange(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
+// TokenView is a token of the home's list as the API shows it.
+type TokenView struct {
+	Symbol   string `json:"symbol,omitempty"`
+	Address  string `json:"address"`
+	Decimals uint8  `json:"decimals"`
+	ChainID  uint64 `json:"chain_id"`
+}
+
+func (h *Handler) tokenView(t service.Token) TokenView {
+	return TokenView{Symbol: t.Symbol, Address: t.Address.Hex(), Decimals: t.Decimals, ChainID: h.svc.ChainID()}
+}
+
+func (h *Handler) tokens(w http.ResponseWriter, r *http.Request) {
+	ts, err := h.svc.Tokens(r.Context())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	out := make([]TokenView, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, h.tokenView(t))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// TokenAdd is the body of POST /v1/tokens.
+type TokenAdd struct {
+	Address string `json:"address"`
+	Symbol  string `json:"symbol,omitempty"` // default: the token's symbol()
+}
+
+func (h *Handler) tokenAdd(w http.ResponseWriter, r *http.Request) {
+	var req TokenAdd
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
+		return
+	}
+	a, err := tokenAddress("address", req.Address)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	t, err := h.svc.AddToken(r.Context(), a, req.Symbol)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, h.tokenView(t))
+}
+
+func (h *Handler) tokenLookup(w http.ResponseWriter, r *http.Request) {
+	a, err := tokenAddress("address", r.PathValue("address"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	t, err := h.svc.LookupToken(r.Context(), a)
+	if err != nil {
+		h.fail(w, &service.ParamError{Field: "address", Msg: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, h.tokenView(t))
+}
+
+func (h *Handler) tokenRemove(w http.ResponseWriter, r *http.Request) {
+	t, err := h.svc.RemoveToken(r.Context(), r.PathValue("ref"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.tokenView(t))
+}
+
+func tokenAddress(field, s string) (common.Address, error) {
+	if !strings.HasPrefix(s, "0x") || len(s) != 42 || !common.IsHexAddress(s) {
+		if len(s) > 64 {
+			s = s[:64] + "…"
+		}
+		return common.Address{}, &service.ParamError{Field: field, Msg: fmt.Sprintf("expected a token address (0x followed by 40 hex digits), got %q", s)}
+	}
+	return common.HexToAddress(s), nil
+}
+
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	var (
 		param *service.ParamError
 		field *policy.FieldError
 	)
 	switch {
+	case errors.Is(err, service.ErrNoToken):
+		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such key")
 	case errors.As(err, &param), errors.As(err, &field), errors.Is(err, service.ErrBadAgent):

@@ -76,9 +76,11 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "grant --agent NAME (--profile P | --policy FILE) [--ttl D] [--daily-limit AMOUNT]... [--router ADDR]...",
 		Short: "Grant an agent a key; the token is shown once",
-		Long: "Grant an agent a key under a built-in profile or a policy file. Amounts take a unit: 0.5ETH,\n" +
-			"250USDC (tokens the daemon knows), or raw base units like 1000units. In a sandbox, swap-only\n" +
-			"uses the sandbox's router unless --router is given. The token is printed once and never again.",
+		Long: "Grant an agent a key under a built-in profile or a policy file. --daily-limit caps one asset per\n" +
+			"24h: 0.5ETH (or 0.5), 250USDC (a symbol in agentkeys token list), 100@0xTOKEN (whole tokens of\n" +
+			"any ERC-20; the daemon reads its decimals from the chain) or 1000units@0xTOKEN (base units). In a\n" +
+			"sandbox, swap-only uses the sandbox's router unless --router is given. The token is printed once\n" +
+			"and never again.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
@@ -145,7 +147,7 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 	f.StringVar(&spec.Profile, "profile", "", "built-in profile: read-only, swap-only or full-access")
 	f.StringVar(&policyFile, "policy", "", "policy file (YAML or JSON)")
 	f.StringVar(&spec.TTL, "ttl", "", "how long the key lives, like 1h or 7d (default: the policy's, else 24h)")
-	f.StringArrayVar(&spec.DailyLimit, "daily-limit", nil, "profiles: a cap per 24h, like 0.5ETH or 250USDC (repeatable)")
+	f.StringArrayVar(&spec.DailyLimit, "daily-limit", nil, "profiles: a cap per 24h, like 0.5ETH, 250USDC or 100@0xTOKEN (repeatable)")
 	f.StringArrayVar(&spec.Routers, "router", nil, "swap-only: DEX router address (repeatable)")
 	f.StringVar(&spec.Permit2, "permit2", "", "swap-only: Permit2 address, to allow PermitSingle to the routers")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")

@@ -9,13 +9,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 
+	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/request"
 )
@@ -99,7 +99,7 @@ type explainFlags struct {
 	policyFile, profile      string
 	routers                  []string
 	permit2                  string
-	dailyLimit               string
+	dailyLimits              []string
 	tokenLimits              []string
 	owner, session           string
 	chainID                  uint64
@@ -125,15 +125,16 @@ func newPolicyExplainCmd(e *env) *cobra.Command {
 The exit code is 0 whenever a decision was made, allow or deny, and
 non-zero only for bad input.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runExplain(e, f) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runExplain(e, f, daemonTokens(cmd)) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.policyFile, "policy", "", "policy file (YAML or JSON)")
 	fl.StringVar(&f.profile, "profile", "", "built-in profile: "+strings.Join(policy.Profiles, ", "))
 	fl.StringSliceVar(&f.routers, "router", nil, "swap-only: DEX router address (repeatable)")
 	fl.StringVar(&f.permit2, "permit2", "", "swap-only: Permit2 address, to allow PermitSingle signatures to the routers")
-	fl.StringVar(&f.dailyLimit, "daily-limit", "", "profiles: ETH the key may spend per 24h, e.g. 0.5 or 0.5ETH (default "+policy.DefaultNativeCap+")")
-	fl.StringArrayVar(&f.tokenLimits, "token-limit", nil, "profiles: ADDRESS:DECIMALS:AMOUNT a token may spend per 24h (repeatable)")
+	fl.StringArrayVar(&f.dailyLimits, "daily-limit", nil, "profiles: a cap per 24h as for key grant: 0.5ETH, 250USDC, 100@0xTOKEN or 0xTOKEN:DECIMALS:AMOUNT (repeatable; default "+policy.DefaultNativeCap+"ETH)")
+	fl.StringArrayVar(&f.tokenLimits, "token-limit", nil, "profiles: same as --daily-limit (kept for 0xTOKEN:DECIMALS:AMOUNT, which needs no daemon)")
+	fl.String("admin-url", "", "admin API base URL, to resolve token symbols and @0xTOKEN through the running daemon")
 	fl.StringVar(&f.owner, "owner", "", "the account the agent acts as ($owner)")
 	fl.StringVar(&f.session, "session", "", "the session key address ($session), if any")
 	fl.Uint64Var(&f.chainID, "chain-id", 0, "chain of the request (default: the policy's first chain)")
@@ -150,11 +151,53 @@ non-zero only for bad input.`,
 	return cmd
 }
 
-func runExplain(e *env, f *explainFlags) error {
+// daemonTokens resolves the tokens named in explain's caps as key grant
+// does: through the running daemon, which knows the home's token list and
+// reads decimals from its chain. It is only reached when a cap names a
+// token by symbol or @0xTOKEN.
+func daemonTokens(cmd *cobra.Command) policy.TokenSource {
+	client := func() (*admin.Client, error) {
+		c, err := newAdminClient(cmd)
+		if err != nil {
+			return nil, fmt.Errorf("token symbols and @0xTOKEN are resolved by the running daemon (%w); or write 0xTOKEN:DECIMALS:AMOUNT", err)
+		}
+		return c, nil
+	}
+	return policy.TokenSource{
+		Known: func() ([]policy.Token, error) {
+			c, err := client()
+			if err != nil {
+				return nil, err
+			}
+			var vs []admin.TokenView
+			if err := c.Do(cmd.Context(), "GET", "/v1/tokens", nil, &vs); err != nil {
+				return nil, err
+			}
+			out := make([]policy.Token, 0, len(vs))
+			for _, v := range vs {
+				out = append(out, policy.Token{Symbol: v.Symbol, Address: common.HexToAddress(v.Address), Decimals: v.Decimals})
+			}
+			return out, nil
+		},
+		Lookup: func(a common.Address) (policy.Token, error) {
+			c, err := client()
+			if err != nil {
+				return policy.Token{}, err
+			}
+			var v admin.TokenView
+			if err := c.Do(cmd.Context(), "GET", "/v1/tokens/"+a.Hex(), nil, &v); err != nil {
+				return policy.Token{}, err
+			}
+			return policy.Token{Symbol: v.Symbol, Address: a, Decimals: v.Decimals}, nil
+		},
+	}
+}
+
+func runExplain(e *env, f *explainFlags, tokens policy.TokenSource) error {
 	if err := outputFlag(f.output, "text", "json"); err != nil {
 		return err
 	}
-	p, err := explainPolicy(e, f)
+	p, err := explainPolicy(e, f, tokens)
 	if err != nil {
 		return err
 	}
@@ -205,12 +248,12 @@ func runExplain(e *env, f *explainFlags) error {
 	return nil
 }
 
-func explainPolicy(e *env, f *explainFlags) (*policy.Policy, error) {
+func explainPolicy(e *env, f *explainFlags, tokens policy.TokenSource) (*policy.Policy, error) {
 	switch {
 	case f.policyFile != "" && f.profile != "":
 		return nil, errors.New("give --policy or --profile, not both")
 	case f.policyFile != "":
-		if len(f.routers) > 0 || f.dailyLimit != "" || len(f.tokenLimits) > 0 || f.permit2 != "" {
+		if len(f.routers) > 0 || len(f.dailyLimits) > 0 || len(f.tokenLimits) > 0 || f.permit2 != "" {
 			return nil, errors.New("--router, --permit2, --daily-limit and --token-limit only apply to --profile")
 		}
 		return loadPolicy(e, f.policyFile)
@@ -235,23 +278,17 @@ func explainPolicy(e *env, f *explainFlags) (*policy.Policy, error) {
 		}
 		pp.Permit2 = &a
 	}
-	if f.dailyLimit != "" {
-		if _, err := policy.ParseAmount(f.dailyLimit, 18, "ETH"); err != nil {
-			return nil, fmt.Errorf("--daily-limit: %v", err)
+	for _, c := range []struct {
+		flag string
+		caps []string
+	}{{"--daily-limit", f.dailyLimits}, {"--token-limit", f.tokenLimits}} {
+		for _, cp := range c.caps {
+			l, err := policy.ParseCap(cp, tokens)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.flag, err)
+			}
+			pp.Limits = append(pp.Limits, l)
 		}
-		amount, _ := policy.ParseAmount(f.dailyLimit, 18, "ETH")
-		pp.Limits = append(pp.Limits, policy.LimitDoc{Asset: policy.Native, PerPeriod: policy.FormatAmount(amount, 18), Period: "24h"})
-	}
-	for _, tl := range f.tokenLimits {
-		parts := strings.Split(tl, ":")
-		if len(parts) != 3 || !common.IsHexAddress(parts[0]) {
-			return nil, fmt.Errorf("--token-limit: expected ADDRESS:DECIMALS:AMOUNT like 0xA0b8...eB48:6:1000, got %q", tl)
-		}
-		dec, err := strconv.Atoi(parts[1])
-		if err != nil || dec < 0 || dec > 77 {
-			return nil, fmt.Errorf("--token-limit: decimals must be 0..77, got %q", parts[1])
-		}
-		pp.Limits = append(pp.Limits, policy.LimitDoc{Asset: parts[0], Decimals: &dec, PerPeriod: parts[2], Period: "24h"})
 	}
 	doc, err := policy.ProfileDocument(f.profile, pp)
 	if err != nil {

@@ -126,9 +126,14 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	}
 	info.Delegate = delegate.Hex()
 	sb.Service, err = service.New(service.Config{Store: sb.Home.Store, Chain: sb.Chain.Client(), ChainID: cfg.ChainID,
-		Wallet: signer.NewWallet(wallet), WalletKeyID: sb.Home.Config.WalletKeyID, Tokens: tokens, Now: cfg.Now, Log: cfg.Log,
+		Wallet: signer.NewWallet(wallet), WalletKeyID: sb.Home.Config.WalletKeyID, Now: cfg.Now, Log: cfg.Log,
 		OwnerKey: wallet, Delegate: delegate, Vault: sb.Home.Master})
 	if err != nil {
+		return nil, err
+	}
+	// The demo tokens join the home's token list, so caps like 100USDC
+	// and agentkeys token list work as for tokens an owner added.
+	if err := sb.Service.SaveTokens(ctx, tokens); err != nil {
 		return nil, err
 	}
 	sb.server, err = server.Start(server.Config{Listen: cfg.Listen, Service: sb.Service, Upstream: sb.upstream,

@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
@@ -47,7 +48,6 @@ type Config struct {
 	ChainID     uint64
 	Wallet      signer.Signer // signs in wallet mode
 	WalletKeyID string        // the store key id of the wallet key
-	Tokens      []Token       // known tokens, for amounts like 250USDC
 	// 7702 mode: the owner's key (it signs delegations and owner
 	// transactions), the AgentKeyDelegate deployment, the vault sealing
 	// session keys, and the gas stipend (default DefaultGasStipend).
@@ -67,8 +67,9 @@ type Config struct {
 type Service struct {
 	cfg      Config
 	chainID  *big.Int
-	policies sync.Map // grant id → *policy.Policy
-	sessions sync.Map // session key id → *signer.Wallet
+	policies sync.Map   // grant id → *policy.Policy
+	sessions sync.Map   // session key id → *signer.Wallet
+	tokenMu  sync.Mutex // serialises changes to the home's token list
 }
 
 // New checks the configuration and returns a Service.
@@ -124,11 +125,18 @@ func (s *Service) policyOf(g store.Grant) (*policy.Policy, error) {
 func (s *Service) tokenDecimals(ctx context.Context) func(common.Address) (uint8, error) {
 	return func(token common.Address) (uint8, error) {
 		out, err := s.cfg.Chain.CallContract(ctx, ethereum.CallMsg{To: &token, Data: common.FromHex("0x313ce567")}, nil)
+		var nodeAnswer rpc.Error
+		if err != nil && !errors.As(err, &nodeAnswer) {
+			// A transport error may carry the upstream URL, which can hold
+			// an API key: log it, and say only what happened.
+			s.cfg.Log.Error("read decimals()", "token", token.Hex(), "err", err)
+			return 0, fmt.Errorf("could not read decimals() of %s: the node did not answer (see the daemon's log)", token.Hex())
+		}
 		if err != nil {
-			return 0, err
+			return 0, fmt.Errorf("%s does not answer decimals() like an ERC-20 token (the call failed); give the address of a token contract on chain %d", token.Hex(), s.cfg.ChainID)
 		}
 		if len(out) != 32 || new(big.Int).SetBytes(out).Cmp(big.NewInt(77)) > 0 {
-			return 0, fmt.Errorf("%s does not answer decimals() like an ERC-20 token", token.Hex())
+			return 0, fmt.Errorf("%s does not answer decimals() like an ERC-20 token; give the address of a token contract on chain %d", token.Hex(), s.cfg.ChainID)
 		}
 		return uint8(out[31]), nil
 	}

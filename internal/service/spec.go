@@ -1,6 +1,7 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -8,13 +9,6 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/policy"
 )
-
-// Token is a known ERC-20 token, so owners can write amounts like 250USDC.
-type Token struct {
-	Symbol   string
-	Address  common.Address
-	Decimals uint8
-}
 
 // GrantSpec is a grant as an owner writes it on the command line or in the
 // admin API: a profile with parameters, or a policy document.
@@ -25,12 +19,13 @@ type GrantSpec struct {
 	Policy     string   `json:"policy,omitempty"` // YAML or JSON policy text
 	Routers    []string `json:"routers,omitempty"`
 	Permit2    string   `json:"permit2,omitempty"`
-	DailyLimit []string `json:"daily_limit,omitempty"` // amounts like 0.5ETH or 250USDC
+	DailyLimit []string `json:"daily_limit,omitempty"` // caps like 0.5ETH, 250USDC or 100@0xTOKEN (policy.ParseCap)
 	TTL        string   `json:"ttl,omitempty"`         // like 1h or 7d
 }
 
-// Document builds the policy document a spec describes.
-func (s *Service) Document(spec GrantSpec) (*policy.Document, error) {
+// Document builds the policy document a spec describes. Caps naming a
+// token are resolved through the home's token list and the chain.
+func (s *Service) Document(ctx context.Context, spec GrantSpec) (*policy.Document, error) {
 	switch {
 	case spec.Profile != "" && spec.Policy != "":
 		return nil, &ParamError{Field: "policy", Msg: "give a profile or a policy, not both"}
@@ -57,39 +52,15 @@ func (s *Service) Document(spec GrantSpec) (*policy.Document, error) {
 		}
 		pp.Permit2 = &a
 	}
+	src := s.tokenSource(ctx)
 	for i, amount := range spec.DailyLimit {
-		l, err := s.dailyLimit(amount)
+		l, err := policy.ParseCap(amount, src)
 		if err != nil {
 			return nil, &ParamError{Field: fmt.Sprintf("daily_limit[%d]", i), Msg: err.Error()}
 		}
 		pp.Limits = append(pp.Limits, l)
 	}
 	return policy.ProfileDocument(spec.Profile, pp)
-}
-
-// dailyLimit turns "0.5ETH", "0.5", "250USDC" or "1000units" (ETH) into a
-// 24h limit.
-func (s *Service) dailyLimit(amount string) (policy.LimitDoc, error) {
-	a := strings.TrimSpace(amount)
-	for _, t := range s.cfg.Tokens {
-		if len(a) > len(t.Symbol) && strings.EqualFold(a[len(a)-len(t.Symbol):], t.Symbol) {
-			v, err := policy.ParseAmount(a, t.Decimals, t.Symbol)
-			if err != nil {
-				return policy.LimitDoc{}, err
-			}
-			dec := int(t.Decimals)
-			return policy.LimitDoc{Asset: t.Address.Hex(), Symbol: t.Symbol, Decimals: &dec, PerPeriod: policy.FormatAmount(v, t.Decimals), Period: "24h"}, nil
-		}
-	}
-	v, err := policy.ParseAmount(a, 18, "ETH")
-	if err != nil {
-		known := []string{"ETH"}
-		for _, t := range s.cfg.Tokens {
-			known = append(known, t.Symbol)
-		}
-		return policy.LimitDoc{}, fmt.Errorf("%v (known symbols: %s)", err, strings.Join(known, ", "))
-	}
-	return policy.LimitDoc{Asset: policy.Native, PerPeriod: policy.FormatAmount(v, 18), Period: "24h"}, nil
 }
 
 func hexAddress(field, s string) (common.Address, error) {
