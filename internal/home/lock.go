@@ -27,6 +27,7 @@ const LockFile = "agentkeys.lock"
 // ends, even on a crash: there is never a stale lock to clean up.
 type Lock struct {
 	fl   *flock.Flock
+	dir  string
 	path string
 }
 
@@ -69,8 +70,11 @@ func Acquire(dir, command string, now time.Time) (*Lock, error) {
 	// locked file cannot be written through another handle).
 	note, _ := json.Marshal(holderNote{Command: command, PID: os.Getpid(), Since: now.UTC().Truncate(time.Second)})
 	_ = os.WriteFile(path, append(note, '\n'), fileMode)
-	return &Lock{fl: fl, path: path}, nil
+	return &Lock{fl: fl, dir: dir, path: path}, nil
 }
+
+// Dir is the home directory the lock holds.
+func (l *Lock) Dir() string { return l.dir }
 
 // inUse is the error for a home whose lock another process holds.
 func inUse(dir, path string) error {
