@@ -87,14 +87,20 @@ func inUse(dir, path string) error {
 	}
 	if err != nil || n.PID <= 0 || !printable(n.Command) {
 		// The holder has not written its note yet, or it is unreadable.
-		return fmt.Errorf("%w: home %s is in use by another agentkeys daemon%s", ErrInUse, dir, todo)
+		return &inUseError{fmt.Sprintf("home %s is in use by another agentkeys daemon%s", dir, todo)}
 	}
 	since := ""
 	if !n.Since.IsZero() {
 		since = " since " + n.Since.UTC().Format(time.RFC3339)
 	}
-	return fmt.Errorf("%w: home %s is in use by %s (pid %s)%s%s", ErrInUse, dir, n.Command, strconv.Itoa(n.PID), since, todo)
+	return &inUseError{fmt.Sprintf("home %s is in use by %s (pid %s)%s%s", dir, n.Command, strconv.Itoa(n.PID), since, todo)}
 }
+
+// inUseError is ErrInUse with a message that reads as one sentence.
+type inUseError struct{ msg string }
+
+func (e *inUseError) Error() string        { return e.msg }
+func (e *inUseError) Is(target error) bool { return target == ErrInUse }
 
 // printable reports whether s is a short, plain command name fit for an
 // error message.
