@@ -44,6 +44,12 @@ func newServeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Before the passphrase: a home already served is refused at once.
+			lock, err := home.Acquire(dir, "agentkeys serve", e.now())
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			pass, err := home.Passphrase(os.Getenv, terminalPrompt(e))
 			if err != nil {
 				return err

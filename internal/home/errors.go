@@ -41,4 +41,8 @@ var (
 	// ErrConfig: config.json is unreadable, malformed or from a newer
 	// agentkeys.
 	ErrConfig = errors.New("home: bad config")
+
+	// ErrInUse: another process (serve or sandbox) holds the home's lock.
+	// Acquire.
+	ErrInUse = errors.New("home: in use")
 )

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -75,9 +76,22 @@ type Sandbox struct {
 
 	server   *server.Server
 	upstream *gethrpc.Client
+	lock     *home.Lock // held from Start to Close: one daemon per home
 }
 
-// Start brings up the chain and the daemon and writes sandbox.json.
+// Start brings up the chain and the daemon and writes sandbox.json. It
+// fails at once, touching nothing, if another sandbox or serve holds the
+// home (home.ErrInUse).
+//
+// The chain lives in memory and every start is a new one, so a home opened
+// again resets its chain-bound state (Service.ResetChain, audited): nonce
+// counters, budget reserved for the old chain's transactions, and 7702
+// keys, whose sessions were registered only there. Keeping the chain's
+// state in the home instead was considered and not done: it would need an
+// on-disk database under the simulated backend, kept compatible across
+// go-ethereum upgrades and consistent with the store after a crash, while a
+// sandbox is play money whose users expect a fresh chain with known
+// balances and pool prices at every start.
 func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
@@ -100,7 +114,11 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 			sb.Close()
 		}
 	}()
-	if sb.Home, sb.AdminToken, err = openOrInit(ctx, cfg); err != nil {
+	if sb.lock, err = lockHome(cfg); err != nil {
+		return nil, err
+	}
+	var created bool
+	if sb.Home, sb.AdminToken, created, err = openOrInit(ctx, cfg); err != nil {
 		return nil, err
 	}
 	wallet, err := sb.Home.WalletKey(ctx)
@@ -131,6 +149,11 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if !created {
+		if _, err := sb.Service.ResetChain(ctx, "agentkeys sandbox started a new in-process chain"); err != nil {
+			return nil, err
+		}
+	}
 	// The demo tokens join the home's token list, so caps like 100USDC
 	// and agentkeys token list work as for tokens an owner added.
 	if err := sb.Service.SaveTokens(ctx, tokens); err != nil {
@@ -150,31 +173,40 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	return sb, nil
 }
 
+// lockHome creates the home's directory if needed and locks it, so that a
+// second sandbox or serve on it fails at once.
+func lockHome(cfg Config) (*home.Lock, error) {
+	if err := os.MkdirAll(cfg.Home, 0o700); err != nil {
+		return nil, err
+	}
+	return home.Acquire(cfg.Home, "agentkeys sandbox", cfg.Now())
+}
+
 // openOrInit opens the home, initialising it (and saving the admin
-// credential for the CLI) on first use.
-func openOrInit(ctx context.Context, cfg Config) (*home.Home, string, error) {
+// credential for the CLI) on first use, which it reports as created.
+func openOrInit(ctx context.Context, cfg Config) (_ *home.Home, token string, created bool, _ error) {
 	h, err := home.Open(ctx, cfg.Home, cfg.Passphrase)
 	if errors.Is(err, home.ErrNotInitialized) {
 		h, cred, err := home.Init(ctx, cfg.Home, home.InitOptions{Passphrase: cfg.Passphrase, KDF: cfg.KDF, Clock: cfg.Now, ChainID: cfg.ChainID})
 		if err != nil {
-			return nil, "", err
+			return nil, "", false, err
 		}
 		token := cred.Reveal()
 		if err := writeFile(filepath.Join(cfg.Home, AdminTokenFile), []byte(token+"\n")); err != nil {
 			h.Close()
-			return nil, "", err
+			return nil, "", false, err
 		}
-		return h, token, nil
+		return h, token, true, nil
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", false, err
 	}
 	b, err := os.ReadFile(filepath.Join(cfg.Home, AdminTokenFile))
 	if err != nil {
 		h.Close()
-		return nil, "", fmt.Errorf("%s has a home that is not a sandbox's (no %s); use agentkeys serve for it, or another --home", cfg.Home, AdminTokenFile)
+		return nil, "", false, fmt.Errorf("%s has a home that is not a sandbox's (no %s); use agentkeys serve for it, or another --home", cfg.Home, AdminTokenFile)
 	}
-	return h, strings.TrimSpace(string(b)), nil
+	return h, strings.TrimSpace(string(b)), false, nil
 }
 
 func writeFile(path string, data []byte) error {
@@ -185,7 +217,8 @@ func writeFile(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
-// Close stops the daemon, the chain and the home.
+// Close stops the daemon and the chain, removes sandbox.json, closes the
+// home and releases its lock.
 func (sb *Sandbox) Close() error {
 	var errs []error
 	if sb.server != nil {
@@ -197,8 +230,16 @@ func (sb *Sandbox) Close() error {
 	if sb.Chain != nil {
 		errs = append(errs, sb.Chain.Close())
 	}
+	if sb.lock != nil {
+		// Only the holder of the lock may remove it: otherwise it is the
+		// running sandbox's.
+		if err := os.Remove(filepath.Join(sb.lock.Dir(), InfoFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
 	if sb.Home != nil {
 		errs = append(errs, sb.Home.Close())
 	}
+	errs = append(errs, sb.lock.Release())
 	return errors.Join(errs...)
 }

@@ -187,6 +187,10 @@ func TestNoSecretLeaks(t *testing.T) {
 		"responses to clients":  []byte(e.wire.String()),
 		"audit records as JSON": audited,
 	}
+	// sandbox.json is removed on Close: scan it while it exists.
+	if sources["file "+InfoFile], err = os.ReadFile(filepath.Join(info.Home, InfoFile)); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.close(); err != nil {
 		t.Fatal(err)
 	}

@@ -225,7 +225,11 @@ func (s *Service) Authenticate(ctx context.Context, token string, info RequestIn
 func inactive(g store.Grant, now time.Time) string {
 	switch {
 	case g.RevokedAt != nil:
-		return "credential revoked at " + g.RevokedAt.UTC().Format(time.RFC3339)
+		r := "credential revoked at " + g.RevokedAt.UTC().Format(time.RFC3339)
+		if why := g.Meta[store.MetaRevokedReason]; why != "" {
+			r += ": " + why
+		}
+		return r
 	case !now.Before(g.ExpiresAt):
 		return "credential expired at " + g.ExpiresAt.UTC().Format(time.RFC3339)
 	}

@@ -103,6 +103,23 @@ type Store interface {
 	// I/O. Errors: ErrNotFound (fn is not called), or fn's error.
 	Decide(ctx context.Context, grantID string, fn func(ctx context.Context, tx DecideTx) error) error
 
+	// ResetChain forgets what the store holds about a chain that is gone
+	// for good (the sandbox's in-process chain, which ends with its
+	// process), so that what is signed next fits the chain replacing it. In
+	// one transaction it deletes every nonce counter of req.ChainID; deletes
+	// the budget reservations of every grant whose Chains include
+	// req.ChainID, since they were charged for transactions that can no
+	// longer land (reservations do not record their chain, so a grant on
+	// several chains loses all of them: use it only where a home serves one
+	// chain); revokes at req.At every 7702 grant on that chain not yet
+	// revoked, storing req.RevokeReason in its Meta under MetaRevokedReason,
+	// because its session key was registered only on the old chain; and
+	// appends req.Audit(result) to the audit log. Wallet-mode grants stay
+	// active. It returns what it did. Errors: ErrInvalid for a chain id of 0
+	// or beyond the int64 range, a zero time, an empty reason, a nil Audit
+	// or a record that fails Validate; then nothing is changed.
+	ResetChain(ctx context.Context, req ChainResetRequest) (ChainReset, error)
+
 	// GetMeta returns the setting stored under key. Errors: ErrNotFound.
 	GetMeta(ctx context.Context, key string) (string, error)
 	// SetMeta stores value under key, replacing any previous value.
@@ -131,7 +148,8 @@ type DecideTx interface {
 	Requests(ctx context.Context, since time.Time) (int, error)
 	// Reserve records spends against this grant at time at. They count
 	// toward Spent from then on, for good: a signed transaction is spent
-	// whether or not it is ever mined. Errors: ErrInvalid if a spend fails
+	// whether or not it is ever mined (only Store.ResetChain, for a chain
+	// that is gone, releases them). Errors: ErrInvalid if a spend fails
 	// Spend.Validate or at is zero.
 	Reserve(ctx context.Context, at time.Time, spends []Spend) error
 	// NextNonce allocates the next nonce of address on chainID: it returns
@@ -154,6 +172,45 @@ type DecideTx interface {
 // that a nonce is unused. Handing it out again could put two different
 // signed transactions under one nonce. A nonce left unused leaves a gap the
 // owner closes by sending a (self-)transaction with it.
+
+// MetaRevokedReason is the Grant.Meta key under which ResetChain says why
+// it revoked a grant.
+const MetaRevokedReason = "revoked_reason"
+
+// ChainResetRequest asks Store.ResetChain to forget a chain.
+type ChainResetRequest struct {
+	ChainID      uint64
+	At           time.Time // when the 7702 grants are revoked
+	RevokeReason string    // stored with each revoked grant, for the agent and the owner
+	// Audit builds the record of the reset from what was reset; it is
+	// appended in the same transaction, so there is no reset without it.
+	Audit func(ChainReset) audit.Record
+}
+
+// ChainReset is what Store.ResetChain removed. Lists are ordered (nonces by
+// address, released reservations by grant then asset, revoked grants by
+// creation then id) and empty, not nil, when nothing was removed.
+type ChainReset struct {
+	ChainID  uint64
+	Nonces   []NonceCounter  // the counters deleted
+	Released []ReleasedSpend // the reservations deleted, summed per grant and asset
+	Revoked  []string        // ids of the 7702 grants revoked
+}
+
+// NonceCounter is a stored nonce counter: the next nonce of an address.
+type NonceCounter struct {
+	Address string // lowercase 0x address
+	Next    uint64
+}
+
+// ReleasedSpend sums the reservations of one grant and asset that
+// ResetChain deleted.
+type ReleasedSpend struct {
+	GrantID      string
+	Asset        string // AssetNative or a lowercase 0x token address
+	Amount       *big.Int
+	Reservations int // how many reservations made up Amount
+}
 
 // Grant modes.
 const (

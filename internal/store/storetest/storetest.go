@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SpentWindow", testSpentWindow},
 		{"Requests", testRequests},
 		{"NextNonce", testNextNonce},
+		{"ResetChain", testResetChain},
+		{"ResetChainInvalid", testResetChainInvalid},
 		{"DecideRollbackOnError", testDecideRollback},
 		{"DecideRollbackOnPanic", testDecidePanic},
 		{"DecideCancelledContext", testDecideCancelled},
@@ -1133,5 +1135,184 @@ func testConcurrentSharedNonce(t *testing.T, s store.Store) {
 	recs, head := allRecords(t, s, 1000)
 	if rep := audit.Verify(recs, &head); !rep.OK() {
 		t.Error(rep)
+	}
+}
+
+// resetSetup stores grants on the chain and off it, with reservations and
+// nonce counters, for the ResetChain tests:
+//
+//	wallet  wallet mode, chains [chainID, 1]
+//	s7702   7702 mode, chain [chainID], with a label
+//	gone    7702 mode, chain [chainID], revoked before the reset
+//	elsewhere  7702 mode, chain [1] only
+func resetSetup(t *testing.T, s store.Store) {
+	t.Helper()
+	mustPutKey(t, s, "key-1")
+	add := func(id, mode string, chains []uint64, meta map[string]string) {
+		g := grant(id, "key-1")
+		g.Mode, g.Chains, g.Meta = mode, chains, meta
+		if err := s.CreateGrant(ctx(t), g); err != nil {
+			t.Fatalf("CreateGrant(%s): %v", id, err)
+		}
+	}
+	add("wallet", store.ModeWallet, []uint64{chainID, 1}, nil)
+	add("s7702", store.Mode7702, []uint64{chainID}, map[string]string{"session": owner})
+	add("gone", store.Mode7702, []uint64{chainID}, nil)
+	add("elsewhere", store.Mode7702, []uint64{1}, nil)
+	if err := s.RevokeGrant(ctx(t), "gone", t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	n := func(v int64) store.Spend { return store.Spend{Asset: "native", Amount: big.NewInt(v)} }
+	reserve(t, s, "wallet", t0, n(1), store.Spend{Asset: token, Amount: big.NewInt(1000)})
+	reserve(t, s, "wallet", t0.Add(time.Hour), n(10))
+	reserve(t, s, "s7702", t0, n(5))
+	reserve(t, s, "elsewhere", t0, n(7))
+	for _, c := range []struct {
+		chain uint64
+		addr  string
+		floor uint64
+	}{{chainID, wallet, 20}, {chainID, owner, 3}, {1, wallet, 9}} {
+		if _, err := nextNonce(t, s, "wallet", c.chain, c.addr, c.floor); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// testResetChain: a reset forgets the chain's nonce counters and the
+// reservations of grants on it, revokes its live 7702 grants with the
+// reason, leaves everything of other chains alone, and records itself in
+// the audit log in the same transaction.
+func testResetChain(t *testing.T, s store.Store) {
+	resetSetup(t, s)
+	at := t0.Add(2 * time.Hour)
+	const reason = "the chain was replaced"
+	var seen store.ChainReset
+	got, err := s.ResetChain(ctx(t), store.ChainResetRequest{ChainID: chainID, At: at, RevokeReason: reason,
+		Audit: func(r store.ChainReset) audit.Record {
+			seen = r
+			return audit.Record{Time: at, Method: "agentkeys_chainReset", Decision: audit.DecisionAllow, Reasons: []string{fmt.Sprintf("%d counters", len(r.Nonces))}}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := store.ChainReset{
+		ChainID: chainID,
+		Nonces:  []store.NonceCounter{{Address: owner, Next: 4}, {Address: strings.ToLower(wallet), Next: 21}},
+		// Grants in creation order (all at t0, so by id), then assets.
+		Released: []store.ReleasedSpend{
+			{GrantID: "s7702", Asset: "native", Amount: big.NewInt(5), Reservations: 1},
+			{GrantID: "wallet", Asset: strings.ToLower(token), Amount: big.NewInt(1000), Reservations: 1},
+			{GrantID: "wallet", Asset: "native", Amount: big.NewInt(11), Reservations: 2},
+		},
+		Revoked: []string{"s7702"},
+	}
+	bigCmp := cmp.Comparer(func(a, b *big.Int) bool { return a.Cmp(b) == 0 })
+	if diff := cmp.Diff(want, got, cmpOpts, bigCmp); diff != "" {
+		t.Errorf("ResetChain (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(got, seen, cmpOpts, bigCmp); diff != "" {
+		t.Errorf("Audit saw another result (-returned +seen):\n%s", diff)
+	}
+
+	head, err := s.AuditHead(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.AuditRecords(ctx(t), head.Seq-1, 1)
+	if err != nil || len(recs) != 1 || recs[0].Method != "agentkeys_chainReset" || recs[0].Reasons[0] != "2 counters" {
+		t.Fatalf("last audit record = %+v, %v; want the reset's", recs, err)
+	}
+
+	for _, tt := range []struct {
+		grant, asset string
+		want         int64
+	}{
+		{"wallet", "native", 0}, {"wallet", token, 0}, {"s7702", "native", 0}, {"elsewhere", "native", 7},
+	} {
+		if got := spent(t, s, tt.grant, tt.asset, t0.Add(-time.Hour)); got.Cmp(big.NewInt(tt.want)) != 0 {
+			t.Errorf("Spent(%s, %s) after reset = %s, want %d", tt.grant, tt.asset, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		name        string
+		chain       uint64
+		addr        string
+		floor, want uint64
+	}{
+		{"reset counter starts at the floor", chainID, wallet, 1, 1},
+		{"and counts on", chainID, wallet, 0, 2},
+		{"other address too", chainID, owner, 0, 0},
+		{"other chain keeps its counter", 1, wallet, 0, 10},
+	} {
+		if n, err := nextNonce(t, s, "wallet", tt.chain, tt.addr, tt.floor); err != nil || n != tt.want {
+			t.Errorf("%s: NextNonce = %d, %v; want %d", tt.name, n, err, tt.want)
+		}
+	}
+
+	g, _ := s.GetGrant(ctx(t), "s7702")
+	wantMeta := map[string]string{"session": owner, store.MetaRevokedReason: reason}
+	if g.RevokedAt == nil || !g.RevokedAt.Equal(msUTC(at)) || !cmp.Equal(g.Meta, wantMeta) {
+		t.Errorf("7702 grant after reset: revoked %v, meta %v; want revoked at %v with %v", g.RevokedAt, g.Meta, msUTC(at), wantMeta)
+	}
+	if g, _ := s.GetGrant(ctx(t), "gone"); g.RevokedAt == nil || !g.RevokedAt.Equal(msUTC(t0.Add(time.Minute))) || g.Meta[store.MetaRevokedReason] != "" {
+		t.Errorf("grant revoked earlier: revoked %v, meta %v; want untouched", g.RevokedAt, g.Meta)
+	}
+	if g, _ := s.GetGrant(ctx(t), "wallet"); g.RevokedAt != nil {
+		t.Error("reset revoked a wallet-mode grant")
+	}
+	if g, _ := s.GetGrant(ctx(t), "elsewhere"); g.RevokedAt != nil {
+		t.Error("reset revoked a grant of another chain")
+	}
+
+	// A second reset finds nothing left of the chain.
+	again, err := s.ResetChain(ctx(t), store.ChainResetRequest{ChainID: chainID, At: at.Add(time.Hour), RevokeReason: reason,
+		Audit: func(r store.ChainReset) audit.Record {
+			return audit.Record{Time: at, Method: "agentkeys_chainReset", Decision: audit.DecisionAllow}
+		}})
+	wantAgain := store.ChainReset{ChainID: chainID, Nonces: []store.NonceCounter{{Address: owner, Next: 1}, {Address: strings.ToLower(wallet), Next: 3}}}
+	if err != nil || !cmp.Equal(wantAgain, again, cmpOpts, bigCmp) {
+		t.Errorf("second reset = %+v, %v; want %+v", again, err, wantAgain)
+	}
+}
+
+// testResetChainInvalid: a reset with a bad argument, or whose audit record
+// is invalid, changes nothing.
+func testResetChainInvalid(t *testing.T, s store.Store) {
+	resetSetup(t, s)
+	good := store.ChainResetRequest{ChainID: chainID, At: t0.Add(time.Hour), RevokeReason: "replaced",
+		Audit: func(store.ChainReset) audit.Record {
+			return audit.Record{Time: t0, Method: "agentkeys_chainReset", Decision: audit.DecisionAllow}
+		}}
+	headBefore, _ := s.AuditHead(ctx(t))
+	tests := []struct {
+		name   string
+		mutate func(*store.ChainResetRequest)
+	}{
+		{"chain id zero", func(r *store.ChainResetRequest) { r.ChainID = 0 }},
+		{"chain id beyond int64", func(r *store.ChainResetRequest) { r.ChainID = 1 << 63 }},
+		{"zero time", func(r *store.ChainResetRequest) { r.At = time.Time{} }},
+		{"no reason", func(r *store.ChainResetRequest) { r.RevokeReason = "" }},
+		{"no audit", func(r *store.ChainResetRequest) { r.Audit = nil }},
+		{"invalid audit record", func(r *store.ChainResetRequest) {
+			r.Audit = func(store.ChainReset) audit.Record { return audit.Record{Time: t0, Decision: audit.DecisionAllow} }
+		}},
+	}
+	for _, tt := range tests {
+		req := good
+		tt.mutate(&req)
+		_, err := s.ResetChain(ctx(t), req)
+		wantErr(t, tt.name, err, store.ErrInvalid)
+	}
+	if h, _ := s.AuditHead(ctx(t)); h.Seq != headBefore.Seq {
+		t.Errorf("audit head moved from %d to %d", headBefore.Seq, h.Seq)
+	}
+	if got := spent(t, s, "wallet", "native", t0.Add(-time.Hour)); got.Cmp(big.NewInt(11)) != 0 {
+		t.Errorf("Spent after failed resets = %s, want 11", got)
+	}
+	if g, _ := s.GetGrant(ctx(t), "s7702"); g.RevokedAt != nil {
+		t.Error("a failed reset revoked a grant")
+	}
+	if n, err := nextNonce(t, s, "wallet", chainID, wallet, 0); err != nil || n != 21 {
+		t.Errorf("NextNonce after failed resets = %d, %v; want 21", n, err)
 	}
 }

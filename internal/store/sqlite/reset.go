@@ -1,0 +1,162 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// ResetChain implements store.Store.
+func (s *Store) ResetChain(ctx context.Context, req store.ChainResetRequest) (store.ChainReset, error) {
+	switch {
+	case req.ChainID == 0 || req.ChainID > math.MaxInt64:
+		return store.ChainReset{}, fmt.Errorf("reset chain: %w: chain id %d out of range", store.ErrInvalid, req.ChainID)
+	case req.At.IsZero():
+		return store.ChainReset{}, fmt.Errorf("reset chain: %w: zero time", store.ErrInvalid)
+	case req.RevokeReason == "":
+		return store.ChainReset{}, fmt.Errorf("reset chain: %w: empty revoke reason", store.ErrInvalid)
+	case req.Audit == nil:
+		return store.ChainReset{}, fmt.Errorf("reset chain: %w: no audit record", store.ErrInvalid)
+	}
+	res := store.ChainReset{ChainID: req.ChainID, Nonces: []store.NonceCounter{}, Released: []store.ReleasedSpend{}, Revoked: []string{}}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if res.Nonces, err = deleteNonces(ctx, tx, req.ChainID); err != nil {
+			return err
+		}
+		grants, err := grantsOnChain(ctx, tx, req.ChainID)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			released, err := releaseReservations(ctx, tx, g.ID)
+			if err != nil {
+				return err
+			}
+			res.Released = append(res.Released, released...)
+			if g.Mode != store.Mode7702 || g.RevokedAt != nil {
+				continue
+			}
+			if err := revokeWithReason(ctx, tx, g, req.At, req.RevokeReason); err != nil {
+				return err
+			}
+			res.Revoked = append(res.Revoked, g.ID)
+		}
+		_, err = appendAudit(ctx, tx, req.Audit(res))
+		return err
+	})
+	if err != nil {
+		return store.ChainReset{}, fmt.Errorf("reset chain: %w", err)
+	}
+	return res, nil
+}
+
+func deleteNonces(ctx context.Context, tx *sql.Tx, chainID uint64) ([]store.NonceCounter, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT address, next FROM nonces WHERE chain_id = ? ORDER BY address`, int64(chainID))
+	if err != nil {
+		return nil, fmt.Errorf("read nonces: %w", err)
+	}
+	defer rows.Close()
+	out := []store.NonceCounter{}
+	for rows.Next() {
+		var (
+			c    store.NonceCounter
+			next int64
+		)
+		if err := rows.Scan(&c.Address, &next); err != nil {
+			return nil, fmt.Errorf("read nonces: %w", err)
+		}
+		c.Next = uint64(next)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read nonces: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM nonces WHERE chain_id = ?`, int64(chainID)); err != nil {
+		return nil, fmt.Errorf("delete nonces: %w", err)
+	}
+	return out, nil
+}
+
+// grantsOnChain returns the grants whose chains include chainID, ordered
+// by creation then id. Chains are a JSON array, so they are matched here.
+func grantsOnChain(ctx context.Context, tx *sql.Tx, chainID uint64) ([]store.Grant, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM grants ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("read grants: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Grant
+	for rows.Next() {
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read grants: %w", err)
+		}
+		if slices.Contains(g.Chains, chainID) {
+			out = append(out, g)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read grants: %w", err)
+	}
+	return out, nil
+}
+
+// releaseReservations deletes a grant's reservations and returns their
+// sums per asset, in asset order.
+func releaseReservations(ctx context.Context, tx *sql.Tx, grantID string) ([]store.ReleasedSpend, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT asset, amount FROM reservations WHERE grant_id = ? ORDER BY asset`, grantID)
+	if err != nil {
+		return nil, fmt.Errorf("read reservations: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ReleasedSpend
+	for rows.Next() {
+		var asset, amount string
+		if err := rows.Scan(&asset, &amount); err != nil {
+			return nil, fmt.Errorf("read reservations: %w", err)
+		}
+		v, ok := new(big.Int).SetString(amount, 10)
+		if !ok {
+			return nil, errors.New("read reservations: stored amount is not a decimal integer")
+		}
+		if n := len(out); n == 0 || out[n-1].Asset != asset {
+			out = append(out, store.ReleasedSpend{GrantID: grantID, Asset: asset, Amount: new(big.Int)})
+		}
+		last := &out[len(out)-1]
+		last.Amount.Add(last.Amount, v)
+		last.Reservations++
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read reservations: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM reservations WHERE grant_id = ?`, grantID); err != nil {
+		return nil, fmt.Errorf("delete reservations: %w", err)
+	}
+	return out, nil
+}
+
+func revokeWithReason(ctx context.Context, tx *sql.Tx, g store.Grant, at time.Time, reason string) error {
+	meta := map[string]string{store.MetaRevokedReason: reason}
+	for k, v := range g.Meta {
+		if k != store.MetaRevokedReason {
+			meta[k] = v
+		}
+	}
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ?, meta = ? WHERE id = ? AND revoked_at IS NULL`, ms(at), string(b), g.ID); err != nil {
+		return fmt.Errorf("revoke grant %q: %w", g.ID, err)
+	}
+	return nil
+}
