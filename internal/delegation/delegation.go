@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -170,7 +171,7 @@ func Wait(ctx context.Context, c Chain, hash common.Hash) (*types.Receipt, error
 		if err == nil {
 			return r, nil
 		}
-		if !errors.Is(err, ethereum.NotFound) {
+		if !errors.Is(err, ethereum.NotFound) && !IndexingInProgress(err) {
 			return nil, err
 		}
 		select {
@@ -179,6 +180,13 @@ func Wait(ctx context.Context, c Chain, hash common.Hash) (*types.Receipt, error
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// IndexingInProgress reports a go-ethereum node's answer to a receipt
+// lookup while it is still indexing transactions (after a start, or on a
+// fresh chain): not an error, only "not yet".
+func IndexingInProgress(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "transaction indexing is in progress")
 }
 
 // NextNonce is the larger of the node's pending and latest nonces: the
