@@ -42,6 +42,7 @@ func New(svc *service.Service, verify func(token string) error, now func() time.
 	h.mux.HandleFunc("GET /v1/wallet", h.wallet)
 	h.mux.HandleFunc("POST /v1/wallet/upgrade", h.walletChange)
 	h.mux.HandleFunc("POST /v1/wallet/downgrade", h.walletChange)
+	h.mux.HandleFunc("POST /v1/wallet/deploy-delegate", h.deployDelegate)
 	return h
 }
 
@@ -212,6 +213,23 @@ func (h *Handler) walletChange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+func (h *Handler) deployDelegate(w http.ResponseWriter, r *http.Request) {
+	var opts service.DeployOptions
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&opts); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
+		return
+	}
+	res, err := h.svc.DeployDelegate(r.Context(), opts)
+	if err != nil {
+		h.log.Error("deploy delegate", "err", err)
+		writeError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {

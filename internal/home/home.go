@@ -368,6 +368,28 @@ func (h *Home) SaveConfig() error {
 	return writeConfig(h.Dir, h.Config)
 }
 
+// SetDelegate records addr as the AgentKeyDelegate deployment on chainID.
+// It rereads config.json first so a setting changed on disk since Open is
+// kept, then writes it atomically.
+func (h *Home) SetDelegate(chainID uint64, addr string) error {
+	if chainID == 0 {
+		return errors.New("record delegate: chain id 0")
+	}
+	cfg, err := readConfig(h.Dir)
+	if err != nil {
+		return fmt.Errorf("record delegate: %w", err)
+	}
+	if cfg.Delegates == nil {
+		cfg.Delegates = map[uint64]string{}
+	}
+	cfg.Delegates[chainID] = addr
+	if err := writeConfig(h.Dir, cfg); err != nil {
+		return fmt.Errorf("record delegate: %w", err)
+	}
+	h.Config = cfg
+	return nil
+}
+
 // Close closes the store.
 func (h *Home) Close() error {
 	if h.Store == nil {
