@@ -53,6 +53,7 @@ func newRoot(e *env) *cobra.Command {
 	root.PersistentFlags().String("home", "", "agentkeys home `dir` (default $AGENTKEYS_HOME, else ~/.agentkeys)")
 	root.AddCommand(newPolicyCmd(e), newVersionCmd(e), newInitCmd(e), newAuditCmd(e))
 	root.AddCommand(newKeyCmd(e), newWalletCmd(e), newServeCmd(e), newSandboxCmd(e), newDemoCmd(e))
+	root.AddCommand(newDoctorCmd(e))
 	return root
 }
 

@@ -368,6 +368,31 @@ func (h *Home) SaveConfig() error {
 	return writeConfig(h.Dir, h.Config)
 }
 
+// ReadConfig reads and checks dir/config.json without unlocking anything,
+// for commands that need only settings (doctor).
+func ReadConfig(dir string) (Config, error) { return readConfig(dir) }
+
+// CheckAdminToken reports whether token is the admin credential of the
+// home in dir, like VerifyAdmin but without the passphrase: only the
+// credential's hash is read from the store. The error never contains the
+// token.
+func CheckAdminToken(ctx context.Context, dir, token string) error {
+	st, err := OpenStore(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := st.GetMeta(ctx, metaAdminCredential)
+	if err != nil {
+		return fmt.Errorf("admin credential: %w", err)
+	}
+	h := &Home{}
+	if err := json.Unmarshal([]byte(v), &h.admin); err != nil {
+		return fmt.Errorf("admin credential: %w", err)
+	}
+	return h.VerifyAdmin(token)
+}
+
 // SetDelegate records addr as the AgentKeyDelegate deployment on chainID.
 // It rereads config.json first so a setting changed on disk since Open is
 // kept, then writes it atomically.
