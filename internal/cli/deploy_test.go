@@ -190,7 +190,10 @@ func TestDeployDelegateCreate2(t *testing.T) {
 	if !strings.Contains(a.out.String(), "no AgentKeyDelegate on this chain yet (agentkeys wallet deploy-delegate)") {
 		t.Fatalf("serve output does not say how to get a delegate: %s", a.out.String())
 	}
-	// Before any deployment, the refusal says what to do.
+	// Before any deployment, status and the refusal say what to do.
+	if out, _, code := a.cli(t, credA, dirA, "wallet", "status"); code != 0 || !strings.Contains(out, "run agentkeys wallet deploy-delegate") {
+		t.Fatalf("wallet status without a delegate: exit %d, %q", code, out)
+	}
 	_, errOut, code := a.cli(t, credA, dirA, "wallet", "upgrade")
 	if code == 0 || !strings.Contains(errOut, "agentkeys wallet deploy-delegate") {
 		t.Fatalf("upgrade without a delegate: exit %d, %q", code, errOut)
@@ -284,5 +287,38 @@ func TestDeployDelegatePlain(t *testing.T) {
 	bal, _ := chain.Client().BalanceAt(ctx, owner, nil)
 	if bal.Cmp(new(big.Int).Mul(big.NewInt(devchain.DefaultFundEther), big.NewInt(1e18))) >= 0 {
 		t.Fatalf("the owner did not pay for the deployment: balance %s", bal)
+	}
+}
+
+// TestServeDelegateChoice: --delegate overrides the home's entry, the
+// home's entry for the node's chain is used otherwise, and a bad entry is
+// an error naming the field.
+func TestServeDelegateChoice(t *testing.T) {
+	flagAddr := "0x00000000000000000000000000000000000000f1"
+	homeAddr := "0x00000000000000000000000000000000000000e1"
+	cfg := home.Config{Delegates: map[uint64]string{1337: homeAddr, 5: "0xnot-an-address"}}
+	cases := []struct {
+		flag    string
+		chainID uint64
+		want    string
+		err     string
+	}{
+		{flagAddr, 1337, flagAddr, ""},
+		{"", 1337, homeAddr, ""},
+		{"", 1, "0x0000000000000000000000000000000000000000", ""},
+		{"", 5, "", "delegates[5]: expected a 0x address"},
+		{"0x12", 1337, "", "--delegate: expected an address"},
+	}
+	for _, c := range cases {
+		got, err := serveDelegate(c.flag, cfg, c.chainID)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("serveDelegate(%q, %d) error %v, want %q", c.flag, c.chainID, err, c.err)
+			}
+			continue
+		}
+		if err != nil || !strings.EqualFold(got.Hex(), c.want) {
+			t.Errorf("serveDelegate(%q, %d) = %s, %v; want %s", c.flag, c.chainID, got.Hex(), err, c.want)
+		}
 	}
 }

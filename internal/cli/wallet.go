@@ -51,6 +51,9 @@ func newWalletCmd(e *env) *cobra.Command {
 				default:
 					fmt.Fprintln(w, "status:   a plain account (not delegated)")
 				}
+				if st.Expected == (common.Address{}) {
+					fmt.Fprintln(w, "7702:     no AgentKeyDelegate deployment is configured on this chain; run agentkeys wallet deploy-delegate")
+				}
 				if st.Expected != (common.Address{}) && (!st.Delegated || st.Delegate != st.Expected) {
 					fmt.Fprintf(w, "expected: AgentKeyDelegate at %s; run agentkeys wallet upgrade for 7702 keys\n", st.Expected.Hex())
 				}
