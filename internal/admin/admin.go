@@ -48,6 +48,7 @@ func New(svc *service.Service, verify func(token string) error, now func() time.
 	h.mux.HandleFunc("POST /v1/tokens", h.tokenAdd)
 	h.mux.HandleFunc("GET /v1/tokens/{address}", h.tokenLookup)
 	h.mux.HandleFunc("DELETE /v1/tokens/{ref}", h.tokenRemove)
+	h.mux.HandleFunc("POST /v1/wallet/deploy-delegate", h.deployDelegate)
 	return h
 }
 
@@ -303,6 +304,23 @@ func tokenAddress(field, s string) (common.Address, error) {
 		return common.Address{}, &service.ParamError{Field: field, Msg: fmt.Sprintf("expected a token address (0x followed by 40 hex digits), got %q", s)}
 	}
 	return common.HexToAddress(s), nil
+}
+
+func (h *Handler) deployDelegate(w http.ResponseWriter, r *http.Request) {
+	var opts service.DeployOptions
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&opts); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
+		return
+	}
+	res, err := h.svc.DeployDelegate(r.Context(), opts)
+	if err != nil {
+		h.log.Error("deploy delegate", "err", err)
+		writeError(w, http.StatusBadGateway, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {

@@ -89,14 +89,14 @@ func newServeCmd(e *env) *cobra.Command {
 				return fmt.Errorf("read chain id from %s: %w", upstream, err)
 			}
 			log := newLogger(e)
-			var delegateAddr common.Address
-			if delegate != "" {
-				if delegateAddr, err = flagAddress("--delegate", delegate, true); err != nil {
-					return err
-				}
+			delegateAddr, err := serveDelegate(delegate, h.Config, chainID.Uint64())
+			if err != nil {
+				return err
 			}
+			record := func(id uint64, addr common.Address) error { return h.SetDelegate(id, addr.Hex()) }
 			svc, err := service.New(service.Config{Store: h.Store, Chain: client, ChainID: chainID.Uint64(), Wallet: signer.NewWallet(wallet),
-				WalletKeyID: h.Config.WalletKeyID, Now: e.now, Log: log, OwnerKey: wallet, Delegate: delegateAddr, Vault: h.Master})
+				WalletKeyID: h.Config.WalletKeyID, Now: e.now, Log: log, OwnerKey: wallet, Delegate: delegateAddr, Vault: h.Master,
+				RecordDelegate: record})
 			if err != nil {
 				return err
 			}
@@ -106,6 +106,11 @@ func newServeCmd(e *env) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(e.io.Out, "agentkeys serving chain %d for %s\n  agents: %s/rpc\n  admin:  %s/v1/\n", chainID, wallet.Address().Hex(), srv.URL(), srv.AdminURL())
+			if delegateAddr != (common.Address{}) {
+				fmt.Fprintf(e.io.Out, "  7702:   AgentKeyDelegate %s\n", delegateAddr.Hex())
+			} else {
+				fmt.Fprintln(e.io.Out, "  7702:   no AgentKeyDelegate on this chain yet (agentkeys wallet deploy-delegate)")
+			}
 			<-ctx.Done()
 			return srv.Close()
 		},
@@ -113,8 +118,24 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "Ethereum node JSON-RPC URL (default: the home's upstream_rpc)")
 	cmd.Flags().StringVar(&listen, "listen", "", "address for /rpc (default: the home's listen)")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "address for the admin API (default: the home's admin_listen)")
-	cmd.Flags().StringVar(&delegate, "delegate", "", "address of the AgentKeyDelegate deployment on this chain, for 7702 keys")
+	cmd.Flags().StringVar(&delegate, "delegate", "", "address of the AgentKeyDelegate deployment on this chain, for 7702 keys (default: the home's, from agentkeys wallet deploy-delegate)")
 	return cmd
+}
+
+// serveDelegate is the AgentKeyDelegate serve uses: --delegate if given,
+// else the one the home records for the chain, else none.
+func serveDelegate(flag string, cfg home.Config, chainID uint64) (common.Address, error) {
+	if flag != "" {
+		return flagAddress("--delegate", flag, true)
+	}
+	v, ok := cfg.Delegates[chainID]
+	if !ok {
+		return common.Address{}, nil
+	}
+	if !common.IsHexAddress(v) || common.HexToAddress(v) == (common.Address{}) {
+		return common.Address{}, fmt.Errorf("config.json: delegates[%d]: expected a 0x address of 40 hex digits; run agentkeys wallet deploy-delegate again or pass --delegate", chainID)
+	}
+	return common.HexToAddress(v), nil
 }
 
 func newSandboxCmd(e *env) *cobra.Command {

@@ -9,13 +9,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/agentkeys/agentkeys/internal/devchain"
-	"github.com/agentkeys/agentkeys/internal/home"
-	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
 type lockedBuffer struct {
@@ -38,41 +35,14 @@ func (l *lockedBuffer) String() string {
 // TestServeAgainstANode runs agentkeys serve against a separately started
 // node, grants a key through the admin listener and uses it on /rpc.
 func TestServeAgainstANode(t *testing.T) {
-	const pass = "serve test passphrase"
-	kdf, _ := secrets.NewKDFParams()
-	kdf.N = 1 << 10
-	dir := t.TempDir()
-	h, adminCred, err := home.Init(context.Background(), dir, home.InitOptions{Passphrase: []byte(pass), KDF: &kdf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := common.HexToAddress(h.Config.WalletAddress)
-	h.Close()
+	dir, adminCred, owner := testHome(t)
 	chain, err := devchain.Start(context.Background(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer chain.Close()
-
-	t.Setenv("AGENTKEYS_PASSPHRASE", pass)
-	ctx, cancel := context.WithCancel(context.Background())
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--home", dir, "--rpc-upstream", chain.URL(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"},
-			IO{In: strings.NewReader(""), Out: out, Err: errOut})
-	}()
-	urls := regexp.MustCompile(`agents: (http://\S+)/rpc\n  admin:  (http://\S+)/v1/`)
-	var m []string
-	for deadline := time.Now().Add(30 * time.Second); m == nil; {
-		if m = urls.FindStringSubmatch(out.String()); m == nil {
-			if time.Now().After(deadline) {
-				t.Fatalf("serve did not start: %s %s", out.String(), errOut.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	agentURL, adminURL := m[1], m[2]
+	srv := runServe(t, dir, chain.URL())
+	agentURL, adminURL := srv.agentURL, srv.adminURL
 	if agentURL == adminURL {
 		t.Fatalf("admin API shares the agents' listener: %s", agentURL)
 	}
@@ -103,16 +73,8 @@ func TestServeAgainstANode(t *testing.T) {
 	if !strings.Contains(resp, `"code":4001`) || !strings.Contains(resp, "profile read-only never signs transactions") {
 		t.Fatalf("read-only send: %s", resp)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Fatalf("serve exited %d: %s", code, errOut.String())
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not stop")
-	}
-	if strings.Contains(errOut.String(), tok[1]) || strings.Contains(errOut.String(), adminCred.Reveal()) {
+	srv.stop()
+	if strings.Contains(srv.errOut.String(), tok[1]) || strings.Contains(srv.errOut.String(), adminCred.Reveal()) {
 		t.Fatal("serve logged a credential")
 	}
 }

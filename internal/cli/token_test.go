@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,89 +17,41 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/agentkeys/agentkeys/internal/devchain"
-	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/policy"
-	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
-// served is `agentkeys serve` running in-process against a dev chain that
-// is not a sandbox: the home's token list starts empty, so every token a
-// test names is found through the chain.
-type served struct {
-	dir, agentURL string
-	chain         *devchain.Chain
-	owner         common.Address
-	stop          func()
+// chainServed is `agentkeys serve` running in-process against a dev chain
+// that is not a sandbox: the home's token list starts empty, so every token
+// a test names is found through the chain.
+type chainServed struct {
+	*served
+	dir   string
+	chain *devchain.Chain
+	owner common.Address
 }
-
-const servedPassphrase = "token test passphrase"
 
 // serveOnDevchain initialises a home, starts a dev chain funding its
 // wallet, and serves the home against the chain. The CLI's admin commands
 // find the daemon through AGENTKEYS_ADMIN_URL and AGENTKEYS_ADMIN_TOKEN.
-func serveOnDevchain(t *testing.T) *served {
+func serveOnDevchain(t *testing.T) *chainServed {
 	t.Helper()
-	kdf, _ := secrets.NewKDFParams()
-	kdf.N = 1 << 10
-	dir := t.TempDir()
-	h, adminCred, err := home.Init(context.Background(), dir, home.InitOptions{Passphrase: []byte(servedPassphrase), KDF: &kdf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := common.HexToAddress(h.Config.WalletAddress)
-	h.Close()
+	dir, adminCred, owner := testHome(t)
 	chain, err := devchain.Start(context.Background(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { chain.Close() })
 	t.Setenv("AGENTKEYS_ADMIN_TOKEN", adminCred.Reveal())
-	s := &served{dir: dir, chain: chain, owner: owner}
+	s := &chainServed{dir: dir, chain: chain, owner: owner}
 	s.start(t)
 	return s
 }
 
 // start runs serve on s's home and chain until s.stop.
-func (s *served) start(t *testing.T) {
+func (s *chainServed) start(t *testing.T) {
 	t.Helper()
-	t.Setenv("AGENTKEYS_PASSPHRASE", servedPassphrase)
-	ctx, cancel := context.WithCancel(context.Background())
-	out, errOut := &lockedBuffer{}, &lockedBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, []string{"serve", "--home", s.dir, "--rpc-upstream", s.chain.URL(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"},
-			IO{In: strings.NewReader(""), Out: out, Err: errOut})
-	}()
-	urls := regexp.MustCompile(`agents: (http://\S+)/rpc\n  admin:  (http://\S+)/v1/`)
-	var m []string
-	for deadline := time.Now().Add(30 * time.Second); m == nil; {
-		if m = urls.FindStringSubmatch(out.String()); m == nil {
-			if time.Now().After(deadline) {
-				cancel()
-				t.Fatalf("serve did not start: %s %s", out.String(), errOut.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	s.agentURL = m[1]
-	t.Setenv("AGENTKEYS_ADMIN_URL", m[2])
-	stopped := false
-	s.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited %d: %s", code, errOut.String())
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}
-	t.Cleanup(s.stop)
+	s.served = runServe(t, s.dir, s.chain.URL())
+	t.Setenv("AGENTKEYS_ADMIN_URL", s.adminURL)
 }
 
 func (s *served) agent(t *testing.T, token string) *gethrpc.Client {
@@ -113,7 +64,7 @@ func (s *served) agent(t *testing.T, token string) *gethrpc.Client {
 	return c
 }
 
-func (s *served) receipt(t *testing.T, hash common.Hash) *types.Receipt {
+func (s *chainServed) receipt(t *testing.T, hash common.Hash) *types.Receipt {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -130,7 +81,7 @@ func (s *served) receipt(t *testing.T, hash common.Hash) *types.Receipt {
 	}
 }
 
-func (s *served) balance(t *testing.T, token common.Address) *big.Int {
+func (s *chainServed) balance(t *testing.T, token common.Address) *big.Int {
 	t.Helper()
 	out, err := s.chain.Client().CallContract(context.Background(), ethereum.CallMsg{To: &token, Data: pack(t, "balanceOf(address)", s.owner)}, nil)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -50,6 +51,9 @@ func newWalletCmd(e *env) *cobra.Command {
 				default:
 					fmt.Fprintln(w, "status:   a plain account (not delegated)")
 				}
+				if st.Expected == (common.Address{}) {
+					fmt.Fprintln(w, "7702:     no AgentKeyDelegate deployment is configured on this chain; run agentkeys wallet deploy-delegate")
+				}
 				if st.Expected != (common.Address{}) && (!st.Delegated || st.Delegate != st.Expected) {
 					fmt.Fprintf(w, "expected: AgentKeyDelegate at %s; run agentkeys wallet upgrade for 7702 keys\n", st.Expected.Hex())
 				}
@@ -59,5 +63,60 @@ func newWalletCmd(e *env) *cobra.Command {
 		sub.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 		cmd.AddCommand(sub)
 	}
+	cmd.AddCommand(newDeployDelegateCmd(e))
+	return cmd
+}
+
+func newDeployDelegateCmd(e *env) *cobra.Command {
+	var (
+		output string
+		opts   service.DeployOptions
+	)
+	cmd := &cobra.Command{
+		Use:   "deploy-delegate [--plain]",
+		Short: "Deploy AgentKeyDelegate on the daemon's chain from the owner account and record it in the home",
+		Long: "Deploy the AgentKeyDelegate contract that 7702 keys need, from the owner account, through the running\n" +
+			"daemon (which holds the unlocked owner key). Where the chain has the deterministic deployment proxy\n" +
+			"(0x4e59b44847b379578588920cA78FbF26c0B4956C) the contract is created with CREATE2 and has the same\n" +
+			"address on every such chain; if it is already there, nothing is sent. Otherwise (or with --plain) it is\n" +
+			"a plain contract creation. The address is recorded in the home's config.json, so agentkeys serve uses\n" +
+			"it without --delegate. The owner pays the gas; the transaction is audited before it is sent.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFlag(output, "text", "json"); err != nil {
+				return err
+			}
+			a, err := newAdminClient(cmd)
+			if err != nil {
+				return err
+			}
+			var res service.DeployResult
+			if err := a.Do(cmd.Context(), "POST", "/v1/wallet/deploy-delegate", opts, &res); err != nil {
+				return fmt.Errorf("wallet deploy-delegate: %w", err)
+			}
+			if output == "json" {
+				return writeJSON(e.io.Out, res)
+			}
+			w := e.io.Out
+			switch {
+			case res.AlreadyDeployed:
+				fmt.Fprintf(w, "AgentKeyDelegate is already deployed on chain %d at %s; nothing was sent\n", res.ChainID, res.Address.Hex())
+			case res.Method == delegation.MethodCreate2:
+				fmt.Fprintf(w, "AgentKeyDelegate deployed on chain %d at %s\n  with CREATE2 through the deterministic deployment proxy (the same address on every chain that has it)\n  tx: %s\n",
+					res.ChainID, res.Address.Hex(), res.TxHash)
+			default:
+				fmt.Fprintf(w, "AgentKeyDelegate deployed on chain %d at %s\n  with a plain contract creation from the owner\n  tx: %s\n", res.ChainID, res.Address.Hex(), res.TxHash)
+			}
+			if res.Recorded {
+				fmt.Fprintln(w, "recorded in the home: agentkeys serve uses it without --delegate")
+			} else {
+				fmt.Fprintf(w, "NOT recorded in the home (%s): start serve with --delegate %s\n", res.RecordError, res.Address.Hex())
+			}
+			fmt.Fprintln(w, "next: agentkeys wallet upgrade, then agentkeys key grant --mode 7702 ...")
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Plain, "plain", false, "a plain contract creation even where the deterministic deployment proxy exists")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -114,17 +115,45 @@ func send(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey,
 }
 
 func sendValue(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey, to *common.Address, data []byte, auths []types.SetCodeAuthorization, value *big.Int) (*types.Receipt, error) {
+	nonce, err := NextNonce(ctx, c, key.Address())
+	if err != nil {
+		return nil, err
+	}
+	signed, err := signTx(ctx, c, chainID, key, nonce, to, data, auths, value)
+	if err != nil {
+		return nil, err
+	}
+	return SendAndWait(ctx, c, signed)
+}
+
+// SendAndWait broadcasts a signed transaction and waits for its receipt; a
+// reverted transaction is an error.
+func SendAndWait(ctx context.Context, c Chain, signed *types.Transaction) (*types.Receipt, error) {
+	if err := c.SendTransaction(ctx, signed); err != nil {
+		return nil, err
+	}
+	rcpt, err := Wait(ctx, c, signed.Hash())
+	if err != nil {
+		return nil, err
+	}
+	if rcpt.Status != types.ReceiptStatusSuccessful {
+		return rcpt, fmt.Errorf("transaction %s reverted", signed.Hash().Hex())
+	}
+	return rcpt, nil
+}
+
+// signTx fills fees and gas from the node and signs, without sending.
+func signTx(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey, nonce uint64, to *common.Address, data []byte, auths []types.SetCodeAuthorization, value *big.Int) (*types.Transaction, error) {
 	from := key.Address()
 	if value == nil {
 		value = new(big.Int)
 	}
-	nonce, err := NextNonce(ctx, c, from)
-	if err != nil {
-		return nil, err
-	}
 	head, err := c.HeaderByNumber(ctx, nil)
 	if err != nil {
 		return nil, err
+	}
+	if head.BaseFee == nil {
+		return nil, errors.New("the node's latest block has no base fee: the chain is before London (EIP-1559), which agentkeys does not support")
 	}
 	tip, err := c.SuggestGasTipCap(ctx)
 	if err != nil {
@@ -144,21 +173,7 @@ func sendValue(ctx context.Context, c Chain, chainID uint64, key *secrets.Privat
 	} else {
 		tx = types.NewTx(&types.DynamicFeeTx{ChainID: cid, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas, To: to, Value: value, Data: data})
 	}
-	signed, err := types.SignTx(tx, types.LatestSignerForChainID(cid), key.ECDSA())
-	if err != nil {
-		return nil, err
-	}
-	if err := c.SendTransaction(ctx, signed); err != nil {
-		return nil, err
-	}
-	rcpt, err := Wait(ctx, c, signed.Hash())
-	if err != nil {
-		return nil, err
-	}
-	if rcpt.Status != types.ReceiptStatusSuccessful {
-		return rcpt, fmt.Errorf("transaction %s reverted", signed.Hash().Hex())
-	}
-	return rcpt, nil
+	return types.SignTx(tx, types.LatestSignerForChainID(cid), key.ECDSA())
 }
 
 // Wait polls for a receipt.
@@ -170,7 +185,7 @@ func Wait(ctx context.Context, c Chain, hash common.Hash) (*types.Receipt, error
 		if err == nil {
 			return r, nil
 		}
-		if !errors.Is(err, ethereum.NotFound) {
+		if !errors.Is(err, ethereum.NotFound) && !IndexingInProgress(err) {
 			return nil, err
 		}
 		select {
@@ -179,6 +194,13 @@ func Wait(ctx context.Context, c Chain, hash common.Hash) (*types.Receipt, error
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// IndexingInProgress reports a go-ethereum node's answer to a receipt
+// lookup while it is still indexing transactions (after a start, or on a
+// fresh chain): not an error, only "not yet".
+func IndexingInProgress(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "transaction indexing is in progress")
 }
 
 // NextNonce is the larger of the node's pending and latest nonces: the

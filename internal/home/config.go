@@ -55,6 +55,11 @@ type Config struct {
 	// ChainID is the upstream chain's id, if known.
 	ChainID   uint64    `json:"chain_id,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+
+	// Delegates maps a chain id to the address of the AgentKeyDelegate
+	// deployment serve uses there for 7702 keys (written by agentkeys
+	// wallet deploy-delegate; serve's --delegate overrides it).
+	Delegates map[uint64]string `json:"delegates,omitempty"`
 }
 
 func (c Config) validate() error {

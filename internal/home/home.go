@@ -368,6 +368,53 @@ func (h *Home) SaveConfig() error {
 	return writeConfig(h.Dir, h.Config)
 }
 
+// ReadConfig reads and checks dir/config.json without unlocking anything,
+// for commands that need only settings (doctor).
+func ReadConfig(dir string) (Config, error) { return readConfig(dir) }
+
+// CheckAdminToken reports whether token is the admin credential of the
+// home in dir, like VerifyAdmin but without the passphrase: only the
+// credential's hash is read from the store. The error never contains the
+// token.
+func CheckAdminToken(ctx context.Context, dir, token string) error {
+	st, err := OpenStore(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := st.GetMeta(ctx, metaAdminCredential)
+	if err != nil {
+		return fmt.Errorf("admin credential: %w", err)
+	}
+	h := &Home{}
+	if err := json.Unmarshal([]byte(v), &h.admin); err != nil {
+		return fmt.Errorf("admin credential: %w", err)
+	}
+	return h.VerifyAdmin(token)
+}
+
+// SetDelegate records addr as the AgentKeyDelegate deployment on chainID.
+// It rereads config.json first so a setting changed on disk since Open is
+// kept, then writes it atomically.
+func (h *Home) SetDelegate(chainID uint64, addr string) error {
+	if chainID == 0 {
+		return errors.New("record delegate: chain id 0")
+	}
+	cfg, err := readConfig(h.Dir)
+	if err != nil {
+		return fmt.Errorf("record delegate: %w", err)
+	}
+	if cfg.Delegates == nil {
+		cfg.Delegates = map[uint64]string{}
+	}
+	cfg.Delegates[chainID] = addr
+	if err := writeConfig(h.Dir, cfg); err != nil {
+		return fmt.Errorf("record delegate: %w", err)
+	}
+	h.Config = cfg
+	return nil
+}
+
 // Close closes the store.
 func (h *Home) Close() error {
 	if h.Store == nil {

@@ -25,6 +25,11 @@ type CredentialError struct {
 
 func (e *CredentialError) Error() string { return e.Reason }
 
+// ErrNoDelegate is returned by 7702 operations when the daemon knows no
+// AgentKeyDelegate deployment on its chain.
+var ErrNoDelegate = errors.New("an AgentKeyDelegate deployment on this chain, and none is configured: " +
+	"run agentkeys wallet deploy-delegate (it deploys one and records it in the home), or start serve with --delegate ADDR")
+
 // ParamError is a malformed request parameter. Transports map it to
 // -32602.
 type ParamError struct {

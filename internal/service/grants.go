@@ -161,7 +161,7 @@ func (s *Service) RevokeAll(ctx context.Context) (int, error) {
 	s.adminAudit(ctx, "agentkeys_revokeAll", map[string]any{"revoked": n})
 	// Bump the delegate's epoch when the owner is delegated, killing every
 	// session on chain at once.
-	if st, err := s.Wallet(ctx); err == nil && st.Delegated && st.Delegate == s.cfg.Delegate && s.cfg.Delegate != (common.Address{}) {
+	if st, err := s.Wallet(ctx); err == nil && st.Delegated && st.Delegate == s.delegate() && s.delegate() != (common.Address{}) {
 		if err := s.revokeOnChain(ctx, store.Grant{}, true); err != nil {
 			return n, fmt.Errorf("revoked here, but the on-chain revokeAll failed: %w", err)
 		}

@@ -43,16 +43,20 @@ type WalletStatus struct {
 // Wallet reports whether the owner is delegated, to what, on which chain.
 func (s *Service) Wallet(ctx context.Context) (WalletStatus, error) {
 	st, err := delegation.Read(ctx, s.cfg.Chain, s.cfg.ChainID, s.Address())
-	return WalletStatus{Status: st, Expected: s.cfg.Delegate}, err
+	return WalletStatus{Status: st, Expected: s.delegate()}, err
 }
 
 // Upgrade delegates the owner account to AgentKeyDelegate (EIP-7702).
 func (s *Service) Upgrade(ctx context.Context) (WalletStatus, error) {
-	if s.cfg.Delegate == (common.Address{}) || s.cfg.OwnerKey == nil {
-		return WalletStatus{}, errors.New("no AgentKeyDelegate deployment is configured for this chain")
+	if s.cfg.OwnerKey == nil {
+		return WalletStatus{}, errors.New("the owner key is not available")
 	}
-	rcpt, err := delegation.Delegate(ctx, s.cfg.Chain, s.cfg.ChainID, s.cfg.OwnerKey, s.cfg.Delegate)
-	s.adminAudit(ctx, "agentkeys_walletUpgrade", map[string]any{"delegate": s.cfg.Delegate, "tx_hash": txHashOf(rcpt), "error": errString(err)})
+	delegate := s.delegate()
+	if delegate == (common.Address{}) {
+		return WalletStatus{}, ErrNoDelegate
+	}
+	rcpt, err := delegation.Delegate(ctx, s.cfg.Chain, s.cfg.ChainID, s.cfg.OwnerKey, delegate)
+	s.adminAudit(ctx, "agentkeys_walletUpgrade", map[string]any{"delegate": delegate, "tx_hash": txHashOf(rcpt), "error": errString(err)})
 	if err != nil {
 		return WalletStatus{}, fmt.Errorf("upgrade: %w", err)
 	}
@@ -215,15 +219,16 @@ func (s *Service) newSessionKey(ctx context.Context) (*secrets.PrivateKey, strin
 
 // check7702 refuses a 7702 grant the chain could not hold.
 func (s *Service) check7702(ctx context.Context, pol *policy.Policy) error {
-	if s.cfg.Delegate == (common.Address{}) {
-		return &ParamError{Field: "mode", Msg: "7702 mode needs an AgentKeyDelegate deployment on this chain"}
+	delegate := s.delegate()
+	if delegate == (common.Address{}) {
+		return &ParamError{Field: "mode", Msg: "7702 mode needs " + ErrNoDelegate.Error()}
 	}
 	st, err := delegation.Read(ctx, s.cfg.Chain, s.cfg.ChainID, s.Address())
 	if err != nil {
 		return err
 	}
-	if !st.Delegated || st.Delegate != s.cfg.Delegate {
-		return &ParamError{Field: "mode", Msg: fmt.Sprintf("the owner %s is not delegated to AgentKeyDelegate %s; run agentkeys wallet upgrade", s.Address().Hex(), s.cfg.Delegate.Hex())}
+	if !st.Delegated || st.Delegate != delegate {
+		return &ParamError{Field: "mode", Msg: fmt.Sprintf("the owner %s is not delegated to AgentKeyDelegate %s; run agentkeys wallet upgrade", s.Address().Hex(), delegate.Hex())}
 	}
 	lim, ok := pol.Limit(policy.Native)
 	if !ok || lim.PerPeriod != nil && lim.PerPeriod.Cmp(s.stipend()) < 0 {
@@ -241,7 +246,7 @@ func wrap7702(owner common.Address, args TxArgs, value *big.Int) (common.Address
 // revokeOnChain revokes a 7702 session (or every session) on chain after
 // the daemon has stopped honouring it.
 func (s *Service) revokeOnChain(ctx context.Context, g store.Grant, all bool) error {
-	if s.cfg.Delegate == (common.Address{}) || s.cfg.OwnerKey == nil {
+	if s.delegate() == (common.Address{}) || s.cfg.OwnerKey == nil {
 		return nil
 	}
 	data := onchain.PackRevokeAll()

@@ -61,6 +61,11 @@ type Config struct {
 	// detached from the request's cancellation so a client that hangs up
 	// cannot leave a signature unrecorded. Default 10s.
 	AuditTimeout time.Duration
+
+	// RecordDelegate, if set, keeps the address of an AgentKeyDelegate
+	// that DeployDelegate deployed or adopted (serve writes it to the
+	// home's config, so the next start uses it without --delegate).
+	RecordDelegate func(chainID uint64, addr common.Address) error
 }
 
 // Service grants keys and decides requests.
@@ -70,6 +75,12 @@ type Service struct {
 	policies sync.Map   // grant id → *policy.Policy
 	sessions sync.Map   // session key id → *signer.Wallet
 	tokenMu  sync.Mutex // serialises changes to the home's token list
+
+	// delegateAddr starts as cfg.Delegate and changes when DeployDelegate
+	// deploys one; deployMu keeps two deployments from racing.
+	delegateMu   sync.RWMutex
+	delegateAddr common.Address
+	deployMu     sync.Mutex
 }
 
 // New checks the configuration and returns a Service.
@@ -93,7 +104,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AuditTimeout <= 0 {
 		cfg.AuditTimeout = 10 * time.Second
 	}
-	return &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID)}, nil
+	return &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate}, nil
+}
+
+// delegate is the AgentKeyDelegate deployment 7702 keys use, or the zero
+// address.
+func (s *Service) delegate() common.Address {
+	s.delegateMu.RLock()
+	defer s.delegateMu.RUnlock()
+	return s.delegateAddr
 }
 
 // ChainID is the chain this service signs for.

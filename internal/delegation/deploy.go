@@ -1,0 +1,114 @@
+package delegation
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+
+	"github.com/agentkeys/agentkeys/contracts"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+)
+
+// How a deployment creates the contract.
+const (
+	// MethodCreate2 deploys through the deterministic deployment proxy
+	// (EIP-7997's factory, 0x4e59b448…4956C): the same address on every
+	// chain that has the proxy, whoever deploys it.
+	MethodCreate2 = "create2"
+	// MethodCreate is a plain contract-creation transaction: the address
+	// follows from the owner's address and nonce.
+	MethodCreate = "create"
+)
+
+// Factory is the deterministic deployment proxy's address; FactoryCode is
+// its runtime code, which must match exactly before it is trusted.
+var (
+	Factory     = params.DeterministicFactoryAddress
+	FactoryCode = params.DeterministicFactoryCode
+)
+
+// Salt is the CREATE2 salt of AgentKeyDelegate. It is fixed, so the
+// delegate of a given build has one address on every chain with the
+// factory; a contract change changes the init code and so the address.
+var Salt = crypto.Keccak256Hash([]byte("agentkeys AgentKeyDelegate v1"))
+
+// DeterministicAddress is where the factory puts AgentKeyDelegate.
+func DeterministicAddress() common.Address {
+	return crypto.CreateAddress2(Factory, Salt, crypto.Keccak256(initCode()))
+}
+
+func initCode() []byte {
+	// AgentKeyDelegate has no constructor arguments; Bytecode is immutable.
+	return contracts.MustLoad("AgentKeyDelegate").Bytecode
+}
+
+// HasFactory reports whether the chain has the deterministic deployment
+// proxy with its well-known code (other code at that address is not
+// trusted).
+func HasFactory(ctx context.Context, c Chain) (bool, error) {
+	code, err := c.CodeAt(ctx, Factory, nil)
+	if err != nil {
+		return false, fmt.Errorf("read code of the deployment proxy %s: %w", Factory.Hex(), err)
+	}
+	return bytes.Equal(code, FactoryCode), nil
+}
+
+// IsAgentKeyDelegate reports whether addr holds AgentKeyDelegate's runtime
+// code, byte for byte.
+func IsAgentKeyDelegate(ctx context.Context, c Chain, addr common.Address) (bool, error) {
+	code, err := c.CodeAt(ctx, addr, nil)
+	if err != nil {
+		return false, fmt.Errorf("read code of %s: %w", addr.Hex(), err)
+	}
+	return len(code) > 0 && bytes.Equal(code, contracts.MustLoad("AgentKeyDelegate").DeployedBytecode), nil
+}
+
+// Deployment is a signed, not yet broadcast, transaction that deploys
+// AgentKeyDelegate, and the address the contract will have. The caller
+// audits it before it sends it (SendAndWait).
+type Deployment struct {
+	Address common.Address
+	Method  string // MethodCreate2 or MethodCreate
+	Tx      *types.Transaction
+}
+
+// PrepareDeploy signs a deployment of AgentKeyDelegate from key: through
+// the factory when method is MethodCreate2, else a plain creation with the
+// node's next nonce of key.
+func PrepareDeploy(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey, method string) (Deployment, error) {
+	if chainID == 0 {
+		return Deployment{}, errors.New("refusing to sign for chain id 0")
+	}
+	nonce, err := NextNonce(ctx, c, key.Address())
+	if err != nil {
+		return Deployment{}, fmt.Errorf("read nonce: %w", err)
+	}
+	d := Deployment{Method: method}
+	var (
+		to   *common.Address
+		data []byte
+	)
+	switch method {
+	case MethodCreate2:
+		f := Factory
+		to = &f
+		// The proxy takes the salt followed by the init code.
+		data = append(Salt.Bytes(), initCode()...)
+		d.Address = DeterministicAddress()
+	case MethodCreate:
+		data = initCode()
+		d.Address = crypto.CreateAddress(key.Address(), nonce)
+	default:
+		return Deployment{}, fmt.Errorf("deployment method: expected %q or %q, got %q", MethodCreate2, MethodCreate, method)
+	}
+	if d.Tx, err = signTx(ctx, c, chainID, key, nonce, to, data, nil, nil); err != nil {
+		return Deployment{}, fmt.Errorf("deploy AgentKeyDelegate: %w", err)
+	}
+	return d, nil
+}
