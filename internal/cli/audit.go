@@ -52,7 +52,7 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 		Long: "Read every audit record of the home and check the hash chain, record by record, and that the log\n" +
 			"ends exactly at the head stored apart from it. Edited, deleted, reordered or truncated records are\n" +
 			"reported one per line and the command exits non-zero. Needs no passphrase.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
@@ -112,7 +112,7 @@ func newAuditTailCmd(e *env) *cobra.Command {
 		Long: "Print the last N audit records of the home, one line each: time, sequence number, key id, method,\n" +
 			"decision, transaction hash, caller IP and reasons. With --follow, keep printing records as they are\n" +
 			"appended until interrupted. --output json prints one JSON object per line. Needs no passphrase.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err

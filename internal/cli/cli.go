@@ -37,7 +37,7 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stdio.Err, "error:", err)
+		fmt.Fprintln(stdio.Err, "error:", redactForDisplay(err.Error()))
 		return 1
 	}
 	return 0
@@ -53,6 +53,7 @@ func newRoot(e *env) *cobra.Command {
 	root.PersistentFlags().String("home", "", "agentkeys home `dir` (default $AGENTKEYS_HOME, else ~/.agentkeys)")
 	root.AddCommand(newPolicyCmd(e), newVersionCmd(e), newInitCmd(e), newAuditCmd(e))
 	root.AddCommand(newKeyCmd(e), newWalletCmd(e), newServeCmd(e), newSandboxCmd(e), newDemoCmd(e))
+	root.AddCommand(newConfigCmd(e))
 	return root
 }
 
@@ -73,7 +74,7 @@ func newVersionCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version of agentkeys",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err

@@ -79,7 +79,7 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 		Long: "Grant an agent a key under a built-in profile or a policy file. Amounts take a unit: 0.5ETH,\n" +
 			"250USDC (tokens the daemon knows), or raw base units like 1000units. In a sandbox, swap-only\n" +
 			"uses the sandbox's router unless --router is given. The token is printed once and never again.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
@@ -168,7 +168,7 @@ func newKeyListCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List agent keys",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
