@@ -137,19 +137,20 @@ func splitForwarded(v string) ([]string, bool) {
 		found := false
 		for _, pair := range splitOutsideQuotes(elem, ';') {
 			name, value, ok := strings.Cut(strings.TrimSpace(pair), "=")
-			if !ok || name == "" {
+			if !ok || !isToken(name) {
 				return nil, false
 			}
-			if !strings.EqualFold(strings.TrimSpace(name), "for") {
+			value, ok = unquote(value)
+			if !ok {
+				return nil, false
+			}
+			if !strings.EqualFold(name, "for") {
 				continue
 			}
 			if found {
 				return nil, false // two for= in one element
 			}
-			if forValue, ok = unquote(strings.TrimSpace(value)); !ok {
-				return nil, false
-			}
-			found = true
+			forValue, found = value, true
 		}
 		if !found {
 			return nil, false
@@ -183,10 +184,11 @@ func splitOutsideQuotes(s string, sep byte) []string {
 }
 
 // unquote returns a token as is, and a quoted string without its quotes
-// and escapes.
+// and escapes. Anything else (an IPv6 address or a port outside quotes)
+// does not follow RFC 7239 and fails.
 func unquote(v string) (string, bool) {
 	if !strings.HasPrefix(v, `"`) {
-		return v, v != "" && !strings.ContainsAny(v, "\" \t")
+		return v, isToken(v)
 	}
 	if len(v) < 2 || !strings.HasSuffix(v, `"`) {
 		return "", false
@@ -206,6 +208,20 @@ func unquote(v string) (string, bool) {
 		}
 	}
 	return b.String(), true
+}
+
+// isToken reports whether s is an RFC 7230 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // parseHop reads one hop: "192.0.2.1", "192.0.2.1:4711", "2001:db8::1",
