@@ -33,11 +33,11 @@ import (
 
 // daemon is an `agentkeys serve` run in-process by a test.
 type daemon struct {
-	dir, owner       string
-	admin            string // admin credential
+	dir, owner         string
+	admin              string // admin credential
 	agentURL, adminURL string
-	out, errOut      *lockedBuffer
-	stop             func()
+	out, errOut        *lockedBuffer
+	stop               func()
 }
 
 // newServeHome creates a home with a cheap KDF and a funded dev chain for
