@@ -299,66 +299,15 @@ func TestServeFromSavedSettingsWithTLS(t *testing.T) {
 	if got := postJSON(t, tlsClient, d.agentURL+"/rpc", tok[1], `{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}`, nil); !strings.Contains(got, `"result":"0x7a69"`) {
 		t.Errorf("eth_chainId over TLS: %s", got)
 	}
+	// The key commands find the certificate in the home and trust it.
+	t.Setenv("AGENTKEYS_ADMIN_TOKEN", adminCred.Reveal())
+	if out, errOut, code := run(t, "", "key", "list", "--home", dir, "--admin-url", d.adminURL); code != 0 || !strings.Contains(out, "bot") {
+		t.Errorf("key list over TLS: exit %d: %s %s", code, out, errOut)
+	}
 	// A flag wins over the saved setting.
 	d.stop()
-	d2 := startServe(t, dir, "--tls-cert", "", "--listen", "127.0.0.1:0")
-	if !strings.HasPrefix(d2.agentURL, "https://") {
-		t.Errorf("an empty --tls-cert should keep the saved one: %s", d2.agentURL)
-	}
-}
-
-// TestUpstreamURLNeverShown: the node's URL carries an API key in its
-// path and query. serve's output, its logs, an agent's error when the node
-// is down, and serve's start-up error when the node cannot be reached name
-// only the node's host.
-func TestUpstreamURLNeverShown(t *testing.T) {
-	const apiKey = "k3yfr0mtheprovider0123456789"
-	dir, adminCred, chain := newServeHome(t)
-	target, _ := url.Parse(chain.URL())
-	node := httputil.NewSingleHostReverseProxy(target)
-	mux := http.NewServeMux()
-	mux.Handle("/v3/"+apiKey, http.StripPrefix("/v3/"+apiKey, node))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	nodeSrv := &http.Server{Handler: mux}
-	go nodeSrv.Serve(ln)
-	upstream := "http://" + ln.Addr().String() + "/v3/" + apiKey + "?apikey=" + apiKey
-
-	d := startServe(t, dir, "--rpc-upstream", upstream, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
-	if !strings.Contains(d.out.String(), "node:   http://"+ln.Addr().String()+"/…") {
-		t.Errorf("start-up output does not name the node by host: %s", d.out.String())
-	}
-	grant := postJSON(t, http.DefaultClient, d.adminURL+"/v1/grants", adminCred.Reveal(), `{"agent":"bot","profile":"read-only"}`, nil)
-	tok := regexp.MustCompile(`"token": ?"(ak_[^"]+)"`).FindStringSubmatch(grant)
-	if tok == nil {
-		t.Fatalf("grant: %s", grant)
-	}
-	blockNumber := `{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber"}`
-	if got := postJSON(t, http.DefaultClient, d.agentURL+"/rpc", tok[1], blockNumber, nil); !strings.Contains(got, `"result":"0x`) {
-		t.Fatalf("eth_blockNumber through the node: %s", got)
-	}
-	nodeSrv.Close() // the node goes away
-	got := postJSON(t, http.DefaultClient, d.agentURL+"/rpc", tok[1], blockNumber, nil)
-	if !strings.Contains(got, `"error"`) {
-		t.Fatalf("eth_blockNumber with the node down: %s", got)
-	}
-	if strings.Contains(got, apiKey) {
-		t.Errorf("the agent was shown the upstream URL: %s", got)
-	}
-	d.stop()
-	if all := d.out.String() + d.errOut.String(); strings.Contains(all, apiKey) {
-		t.Errorf("serve printed or logged the upstream URL:\n%s", all)
-	}
-
-	// The node is gone: serve cannot read the chain id and says so
-	// without the URL.
-	out, errOut, code := run(t, "", "serve", "--home", dir, "--rpc-upstream", upstream, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
-	if code == 0 {
-		t.Fatalf("serve started without a node: %s", out)
-	}
-	if !strings.Contains(errOut, "read chain id from http://"+ln.Addr().String()+"/…") || strings.Contains(out+errOut, apiKey) {
-		t.Errorf("start-up failure: %s", errOut)
+	d2 := startServe(t, dir, "--trusted-proxy", "127.0.0.9")
+	if !strings.HasPrefix(d2.agentURL, "https://") || !strings.Contains(d2.out.String(), "trusted proxies: 127.0.0.9\n") {
+		t.Errorf("--trusted-proxy should replace the saved list and keep the rest: %s", d2.out.String())
 	}
 }
