@@ -1,5 +1,5 @@
 // Package admin is the owner's HTTP API under /v1, behind its own
-// credential (akadm_...). The CLI and the dashboard use it; it calls the
+// credential (akadm_...). The CLI (key, wallet) uses it; it calls the
 // service core for everything.
 package admin
 

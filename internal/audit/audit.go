@@ -5,7 +5,7 @@
 //
 // It is pure: no I/O, no clock, no other agentkeys imports. The store
 // persists records and the head; the service core builds records; the CLI's
-// `audit verify` and the dashboard verify them. Any package may import it.
+// `audit verify` and `audit tail` verify them. Any package may import it.
 package audit
 
 import (

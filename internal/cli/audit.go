@@ -52,7 +52,7 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 		Long: "Read every audit record of the home and check the hash chain, record by record, and that the log\n" +
 			"ends exactly at the head stored apart from it. Edited, deleted, reordered or truncated records are\n" +
 			"reported one per line and the command exits non-zero. Needs no passphrase.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
@@ -112,7 +112,7 @@ func newAuditTailCmd(e *env) *cobra.Command {
 		Long: "Print the last N audit records of the home, one line each: time, sequence number, key id, method,\n" +
 			"decision, transaction hash, caller IP and reasons. With --follow, keep printing records as they are\n" +
 			"appended until interrupted. --output json prints one JSON object per line. Needs no passphrase.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
@@ -216,27 +216,49 @@ func printRecordText(w io.Writer, r audit.Record) error {
 	if len(r.Reasons) > 0 {
 		reasons = sanitize(strings.Join(r.Reasons, "; "))
 	}
+	key := r.KeyID
+	if key == "" {
+		key = actedOn(r)
+	}
 	_, err := fmt.Fprintf(w, "%s  #%d  key=%s  %s  %s  tx=%s  ip=%s  %s\n",
-		r.Time.UTC().Format("2006-01-02T15:04:05.000Z"), r.Seq, field(r.KeyID), field(r.Method),
+		r.Time.UTC().Format("2006-01-02T15:04:05.000Z"), r.Seq, field(key), field(r.Method),
 		field(r.Decision), field(r.TxHash), field(r.CallerIP), reasons)
 	return err
 }
 
+// actedOn returns the key_id in the call of an owner's action (admin
+// records carry no KeyID, so they never count toward a key's rate), or "".
+func actedOn(r audit.Record) string {
+	if r.KeyID != "" || len(r.Call) == 0 {
+		return ""
+	}
+	var c struct {
+		KeyID string `json:"key_id"`
+	}
+	if json.Unmarshal(r.Call, &c) != nil || len(c.KeyID) > 64 {
+		return ""
+	}
+	return c.KeyID
+}
+
 // recordJSON is one line of `audit tail --output json`.
 type recordJSON struct {
-	Seq       int64           `json:"seq"`
-	Time      time.Time       `json:"time"`
-	KeyID     string          `json:"key_id"`
-	Method    string          `json:"method"`
-	Decision  string          `json:"decision"`
-	Reasons   []string        `json:"reasons"`
-	TxHash    string          `json:"tx_hash,omitempty"`
-	CallerIP  string          `json:"caller_ip,omitempty"`
-	RequestID string          `json:"request_id,omitempty"`
-	Call      json.RawMessage `json:"call,omitempty"`
-	CallHex   string          `json:"call_hex,omitempty"` // a call that is not valid JSON, as hex
-	PrevHash  string          `json:"prev_hash"`
-	Hash      string          `json:"hash"`
+	Seq       int64     `json:"seq"`
+	Time      time.Time `json:"time"`
+	KeyID     string    `json:"key_id"`
+	Method    string    `json:"method"`
+	Decision  string    `json:"decision"`
+	Reasons   []string  `json:"reasons"`
+	TxHash    string    `json:"tx_hash,omitempty"`
+	CallerIP  string    `json:"caller_ip,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+	// ActedOn is the key an owner's action (grant, revoke, ...) concerned;
+	// KeyID stays empty for those, as recorded.
+	ActedOn  string          `json:"acted_on,omitempty"`
+	Call     json.RawMessage `json:"call,omitempty"`
+	CallHex  string          `json:"call_hex,omitempty"` // a call that is not valid JSON, as hex
+	PrevHash string          `json:"prev_hash"`
+	Hash     string          `json:"hash"`
 }
 
 func printRecordJSON(w io.Writer, r audit.Record) error {
@@ -244,6 +266,9 @@ func printRecordJSON(w io.Writer, r audit.Record) error {
 		Seq: r.Seq, Time: r.Time.UTC(), KeyID: r.KeyID, Method: r.Method, Decision: r.Decision,
 		Reasons: r.Reasons, TxHash: r.TxHash, CallerIP: r.CallerIP, RequestID: r.RequestID,
 		PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash),
+	}
+	if r.KeyID == "" {
+		out.ActedOn = actedOn(r)
 	}
 	if out.Reasons == nil {
 		out.Reasons = []string{}

@@ -382,3 +382,35 @@ func TestAuditTailFollow(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditTailShowsTheKeyOfAdminActions: an owner's action is recorded
+// without a key id (it must not count toward the key's rate), but tail
+// shows the key it acted on from its call.
+func TestAuditTailShowsTheKeyOfAdminActions(t *testing.T) {
+	dir := newAuditHome(t, 0)
+	st, err := home.OpenStore(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []audit.Record{
+		{Time: auditT0, Method: "agentkeys_revoke", Decision: audit.DecisionAllow, Call: []byte(`{"key_id":"grant_0123456789abcdef"}`)},
+		{Time: auditT0, Method: "agentkeys_revokeAll", Decision: audit.DecisionAllow, Call: []byte(`{"revoked":2}`)},
+	} {
+		if _, err := st.AppendAudit(t.Context(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	out, _, code := run(t, "", "audit", "tail", "--home", dir)
+	want := "2026-05-06T07:08:09.000Z  #1  key=grant_0123456789abcdef  agentkeys_revoke  allow  tx=-  ip=-  -\n" +
+		"2026-05-06T07:08:09.000Z  #2  key=-  agentkeys_revokeAll  allow  tx=-  ip=-  -\n"
+	if code != 0 || out != want {
+		t.Errorf("exit %d\n got %q\nwant %q", code, out, want)
+	}
+	out, _, _ = run(t, "", "audit", "tail", "--home", dir, "-n", "2", "-o", "json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[0], `"key_id":"","method":"agentkeys_revoke"`) ||
+		!strings.Contains(lines[0], `"acted_on":"grant_0123456789abcdef"`) || strings.Contains(lines[1], "acted_on") {
+		t.Errorf("json:\n%s", out)
+	}
+}

@@ -37,7 +37,7 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	root.SetOut(stdio.Out)
 	root.SetErr(stdio.Err)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stdio.Err, "error:", err)
+		fmt.Fprintln(stdio.Err, "error:", redactForDisplay(err.Error()))
 		return 1
 	}
 	return 0
@@ -55,6 +55,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newKeyCmd(e), newWalletCmd(e), newServeCmd(e), newSandboxCmd(e), newDemoCmd(e))
 	root.AddCommand(newTokenCmd(e))
 	root.AddCommand(newDoctorCmd(e))
+	root.AddCommand(newConfigCmd(e))
 	return root
 }
 
@@ -74,17 +75,17 @@ func newVersionCmd(e *env) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version of agentkeys",
-		Args:  cobra.NoArgs,
+		Short: "Print the version of agentkeys and the commit it was built from",
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
 			}
-			v := version()
+			v := readVersion(debug.ReadBuildInfo)
 			if output == "json" {
-				return writeJSON(e.io.Out, map[string]string{"version": v})
+				return writeJSON(e.io.Out, v)
 			}
-			fmt.Fprintln(e.io.Out, "agentkeys", v)
+			fmt.Fprintln(e.io.Out, v.String())
 			return nil
 		},
 	}
@@ -92,16 +93,48 @@ func newVersionCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-func version() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)"
-	}
-	v := info.Main.Version
-	for _, s := range info.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " " + s.Value[:12]
+// buildVersion is what the build information says about this binary.
+type buildVersion struct {
+	Version  string `json:"version"`          // module version, e.g. v0.3.1 or a pseudo-version
+	Commit   string `json:"commit,omitempty"` // vcs.revision
+	Time     string `json:"commit_time,omitempty"`
+	Modified bool   `json:"modified"` // built from a work tree with uncommitted changes
+	Go       string `json:"go"`
+}
+
+func (v buildVersion) String() string {
+	s := "agentkeys " + v.Version
+	if v.Commit != "" {
+		s += " (commit " + v.Commit
+		if v.Modified {
+			s += ", with uncommitted changes"
 		}
+		s += ")"
+	}
+	return s + " " + v.Go
+}
+
+// readVersion reads the module version and the VCS stamp go build
+// records. A binary built outside a repository, or by go run, has no
+// commit; go build in a git checkout always has one.
+func readVersion(read func() (*debug.BuildInfo, bool)) buildVersion {
+	info, ok := read()
+	if !ok {
+		return buildVersion{Version: "unknown"}
+	}
+	v := buildVersion{Version: info.Main.Version, Go: info.GoVersion}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v.Commit = s.Value
+		case "vcs.time":
+			v.Time = s.Value
+		case "vcs.modified":
+			v.Modified = s.Value == "true"
+		}
+	}
+	if v.Version == "" || v.Version == "(devel)" {
+		v.Version = "devel"
 	}
 	return v
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -14,9 +15,11 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/spf13/cobra"
 
+	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/demo"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
+	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/server"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/signer"
@@ -26,23 +29,51 @@ import (
 // set. It is public: sandbox keys only ever hold play money.
 const sandboxPassphrase = "agentkeys-sandbox-passphrase"
 
+// newLogger writes JSON lines to stderr. Every string and error in them
+// loses the path and query of any URL it quotes: the upstream node's URL
+// may carry a provider's API key, and go-ethereum's and net/http's errors
+// repeat it.
 func newLogger(e *env) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(e.io.Err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	return slog.New(slog.NewJSONHandler(e.io.Err, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: redactAttr}))
+}
+
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Resolve(); v.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(secrets.RedactURLs(v.String()))
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok && err != nil {
+			a.Value = slog.StringValue(secrets.RedactURLs(err.Error()))
+		}
+	}
+	return a
 }
 
 func newServeCmd(e *env) *cobra.Command {
-	var upstream, listen, adminListen, delegate string
+	var upstream, listen, adminListen, delegate, tlsCert, tlsKey string
+	var trusted []string
 	cmd := &cobra.Command{
-		Use:   "serve --rpc-upstream URL",
+		Use:   "serve [--rpc-upstream URL]",
 		Short: "Run the daemon in front of an Ethereum node",
 		Long: "Run the daemon: agents' JSON-RPC at /rpc, the admin API at /v1/, health at /healthz.\n" +
-			"The home (agentkeys init) is unlocked with $AGENTKEYS_PASSPHRASE or a prompt.",
-		Args: cobra.NoArgs,
+			"The home (agentkeys init) is unlocked with $AGENTKEYS_PASSPHRASE or a prompt. Flags not given\n" +
+			"are taken from the home's saved settings (agentkeys config get); a flag always wins.",
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
 			if err != nil {
 				return err
+			}
+			// Check the flags before asking for the passphrase.
+			if upstream != "" {
+				if err := checkUpstreamURL(upstream); err != nil {
+					return fmt.Errorf("--%w", err)
+				}
+			}
+			trustedFlag := splitList(strings.Join(trusted, ","))
+			if _, err := clientip.ParseTrusted(trustedFlag); err != nil {
+				return fmt.Errorf("--trusted-proxy: %w", err)
 			}
 			// Before the passphrase: a home already served is refused at once.
 			lock, err := home.Acquire(dir, "agentkeys serve", e.now())
@@ -64,7 +95,8 @@ func newServeCmd(e *env) *cobra.Command {
 				upstream = h.Config.UpstreamRPC
 			}
 			if upstream == "" {
-				return errors.New("--rpc-upstream is required: the URL of an Ethereum node's JSON-RPC")
+				return errors.New("--rpc-upstream is required: the URL of an Ethereum node's JSON-RPC " +
+					"(or save it once: agentkeys config set rpc-upstream URL)")
 			}
 			if listen == "" {
 				listen = h.Config.Listen
@@ -72,13 +104,29 @@ func newServeCmd(e *env) *cobra.Command {
 			if adminListen == "" {
 				adminListen = h.Config.AdminListen
 			}
+			if !cmd.Flags().Changed("trusted-proxy") {
+				trustedFlag = h.Config.TrustedProxies
+			}
+			proxies, err := clientip.ParseTrusted(trustedFlag)
+			if err != nil {
+				return fmt.Errorf("trusted proxies in %s: %w", home.ConfigFile, err)
+			}
+			if tlsCert == "" {
+				tlsCert = h.Config.TLSCert
+			}
+			if tlsKey == "" {
+				tlsKey = h.Config.TLSKey
+			}
 			wallet, err := h.WalletKey(ctx)
 			if err != nil {
 				return err
 			}
+			// The upstream URL may carry a provider's API key: errors and
+			// output name only its scheme and host.
+			shownUpstream := secrets.RedactURL(upstream)
 			rc, err := gethrpc.DialContext(ctx, upstream)
 			if err != nil {
-				return fmt.Errorf("dial %s: %w", upstream, err)
+				return fmt.Errorf("dial %s: %s", shownUpstream, secrets.RedactURLs(err.Error()))
 			}
 			defer rc.Close()
 			client := ethclient.NewClient(rc)
@@ -86,7 +134,7 @@ func newServeCmd(e *env) *cobra.Command {
 			chainID, err := client.ChainID(idCtx)
 			cancel()
 			if err != nil {
-				return fmt.Errorf("read chain id from %s: %w", upstream, err)
+				return fmt.Errorf("read chain id from %s: %s", shownUpstream, secrets.RedactURLs(err.Error()))
 			}
 			log := newLogger(e)
 			delegateAddr, err := serveDelegate(delegate, h.Config, chainID.Uint64())
@@ -101,11 +149,15 @@ func newServeCmd(e *env) *cobra.Command {
 				return err
 			}
 			srv, err := server.Start(server.Config{Listen: listen, AdminListen: adminListen, Service: svc, Upstream: rc,
-				VerifyAdmin: h.VerifyAdmin, Now: e.now, Log: log})
+				VerifyAdmin: h.VerifyAdmin, Now: e.now, Log: log, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.io.Out, "agentkeys serving chain %d for %s\n  agents: %s/rpc\n  admin:  %s/v1/\n", chainID, wallet.Address().Hex(), srv.URL(), srv.AdminURL())
+			fmt.Fprintf(e.io.Out, "agentkeys serving chain %d for %s\n  agents: %s/rpc\n  admin:  %s/v1/\n  node:   %s\n",
+				chainID, wallet.Address().Hex(), srv.URL(), srv.AdminURL(), shownUpstream)
+			if len(proxies) > 0 {
+				fmt.Fprintf(e.io.Out, "  trusted proxies: %s\n", strings.Join(trustedFlag, ", "))
+			}
 			if delegateAddr != (common.Address{}) {
 				fmt.Fprintf(e.io.Out, "  7702:   AgentKeyDelegate %s\n", delegateAddr.Hex())
 			} else {
@@ -119,6 +171,9 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&listen, "listen", "", "address for /rpc (default: the home's listen)")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "address for the admin API (default: the home's admin_listen)")
 	cmd.Flags().StringVar(&delegate, "delegate", "", "address of the AgentKeyDelegate deployment on this chain, for 7702 keys (default: the home's, from agentkeys wallet deploy-delegate)")
+	cmd.Flags().StringArrayVar(&trusted, "trusted-proxy", nil, "`CIDR` or IP of a reverse proxy whose X-Forwarded-For/Forwarded is believed (repeatable; default: the home's trusted-proxy)")
+	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate `file`: serve HTTPS on both listeners (with --tls-key; default: the home's tls-cert)")
+	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert (default: the home's tls-key)")
 	return cmd
 }
 
@@ -147,7 +202,7 @@ func newSandboxCmd(e *env) *cobra.Command {
 			"funded owner, demo tokens USDC and DAI, WETH and a Uniswap-V2-compatible router, and the daemon in\n" +
 			"front of it. Writes <home>/sandbox.json with the URLs and addresses. The home is created on first use;\n" +
 			"it is sealed with $AGENTKEYS_PASSPHRASE, or a public development passphrase if that is unset.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
@@ -189,7 +244,7 @@ func newDemoCmd(e *env) *cobra.Command {
 		Long: "Run the whole story on a throwaway sandbox. With --mode 7702 the owner first delegates to\n" +
 			"AgentKeyDelegate, the key is a session key registered on chain, and a thief using the session key\n" +
 			"directly is refused by the chain itself.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 			defer cancel()

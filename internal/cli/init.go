@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -14,7 +15,7 @@ import (
 )
 
 func newInitCmd(e *env) *cobra.Command {
-	var importEnv, keystoreFile, output string
+	var importEnv, keystoreFile, upstream, output string
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the agentkeys home: wallet key, passphrase and admin credential",
@@ -24,10 +25,15 @@ func newInitCmd(e *env) *cobra.Command {
 			"By default a fresh wallet key is generated. --import-key-env VAR imports a hex private key from the\n" +
 			"environment variable VAR; --keystore FILE imports a go-ethereum V3 keystore file (password from\n" +
 			"$AGENTKEYS_KEYSTORE_PASSWORD, or asked for).",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
+			}
+			if upstream != "" {
+				if err := checkUpstreamURL(upstream); err != nil {
+					return fmt.Errorf("--%w", err)
+				}
 			}
 			dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
 			if err != nil {
@@ -41,9 +47,13 @@ func newInitCmd(e *env) *cobra.Command {
 			switch {
 			case importEnv != "":
 				if imported, err = home.KeyFromEnv(os.Getenv, importEnv); err != nil {
-					return err
+					return fmt.Errorf("--import-key-env: %w", err)
 				}
 			case keystoreFile != "":
+				// Check the path's shape before asking for a password.
+				if err := home.CheckKeystorePath(keystoreFile); err != nil {
+					return fmt.Errorf("--keystore: %w", err)
+				}
 				pw, err := keystorePassword(e)
 				if err != nil {
 					return err
@@ -51,7 +61,7 @@ func newInitCmd(e *env) *cobra.Command {
 				imported, err = home.KeyFromKeystore(keystoreFile, pw)
 				clear(pw)
 				if err != nil {
-					return err
+					return fmt.Errorf("--keystore: %w", err)
 				}
 			}
 			pass, err := home.Passphrase(os.Getenv, confirmed(terminalPrompt(e)))
@@ -59,7 +69,8 @@ func newInitCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer clear(pass)
-			h, admin, err := home.Init(cmd.Context(), dir, home.InitOptions{Passphrase: pass, ImportKey: imported, Clock: e.now})
+			h, admin, err := home.Init(cmd.Context(), dir, home.InitOptions{Passphrase: pass, ImportKey: imported, Clock: e.now,
+				UpstreamRPC: strings.TrimSpace(upstream)})
 			if err != nil {
 				return err
 			}
@@ -83,13 +94,14 @@ func newInitCmd(e *env) *cobra.Command {
 			fmt.Fprintf(w, "  Agents act as this account in wallet mode: fund it with only what they may spend.\n\n")
 			fmt.Fprintf(w, "admin credential:\n  %s\n", admin.Reveal())
 			fmt.Fprintf(w, "  It will not be shown again: store it now (e.g. in a password manager).\n")
-			fmt.Fprintf(w, "  agentkeys keeps only its hash; the admin API and dashboard ask for it.\n")
+			fmt.Fprintf(w, "  agentkeys keeps only its hash; the admin API (agentkeys key, wallet; AGENTKEYS_ADMIN_TOKEN) asks for it.\n")
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&importEnv, "import-key-env", "", "import the wallet key (hex private key) from the environment variable `VAR`")
 	cmd.Flags().StringVar(&keystoreFile, "keystore", "", "import the wallet key from a go-ethereum V3 keystore `file`")
 	cmd.MarkFlagsMutuallyExclusive("import-key-env", "keystore")
+	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "save the Ethereum node's JSON-RPC `URL` for agentkeys serve (see agentkeys config)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,12 +40,18 @@ func newAdminClient(cmd *cobra.Command) (*admin.Client, error) {
 			c.URL = info.AdminURL
 		}
 	}
-	if c.URL == "" {
-		if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil {
-			var cfg home.Config
-			if json.Unmarshal(b, &cfg) == nil && cfg.AdminListen != "" {
-				c.URL = "http://" + cfg.AdminListen
-			}
+	var cfg home.Config
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.TLSCert != "" {
+		// serve answers HTTPS with this certificate: trust it as well as
+		// the system's roots, so a self-signed one works.
+		if c.HTTP, err = httpsClient(cfg.TLSCert); err != nil {
+			return nil, err
+		}
+	}
+	if c.URL == "" && cfg.AdminListen != "" {
+		c.URL = "http://" + cfg.AdminListen
+		if cfg.TLSCert != "" {
+			c.URL = "https://" + cfg.AdminListen
 		}
 	}
 	if c.URL == "" {
@@ -58,6 +67,22 @@ func newAdminClient(cmd *cobra.Command) (*admin.Client, error) {
 		return nil, errors.New("no admin credential: set AGENTKEYS_ADMIN_TOKEN to the akadm_... token agentkeys init printed")
 	}
 	return c, nil
+}
+
+// httpsClient trusts the certificates in certFile besides the system's.
+func httpsClient(certFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls-cert: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("tls-cert: %s holds no PEM certificate", certFile)
+	}
+	return &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}, nil
 }
 
 func newKeyCmd(e *env) *cobra.Command {
@@ -81,7 +106,7 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 			"any ERC-20; the daemon reads its decimals from the chain) or 1000units@0xTOKEN (base units). In a\n" +
 			"sandbox, swap-only uses the sandbox's router unless --router is given. The token is printed once\n" +
 			"and never again.",
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
@@ -170,7 +195,7 @@ func newKeyListCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List agent keys",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err

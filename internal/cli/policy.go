@@ -124,7 +124,7 @@ func newPolicyExplainCmd(e *env) *cobra.Command {
 
 The exit code is 0 whenever a decision was made, allow or deny, and
 non-zero only for bad input.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runExplain(e, f, daemonTokens(cmd)) },
 	}
 	fl := cmd.Flags()

@@ -165,8 +165,8 @@ func TestPolicyExplainBadInput(t *testing.T) {
 
 func TestVersion(t *testing.T) {
 	out, _, code := run(t, "", "version", "-o", "json")
-	var v map[string]string
-	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["version"] == "" {
+	var v buildVersion
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" || v.Go == "" {
 		t.Errorf("version: exit %d %q", code, out)
 	}
 }

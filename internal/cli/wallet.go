@@ -23,7 +23,7 @@ func newWalletCmd(e *env) *cobra.Command {
 		sub := &cobra.Command{
 			Use:   c.use,
 			Short: c.short,
-			Args:  cobra.NoArgs,
+			Args:  noArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				if err := outputFlag(output, "text", "json"); err != nil {
 					return err

@@ -47,7 +47,7 @@ type Config struct {
 	WalletAddress string `json:"wallet_address"`
 	// Listen is the default address of the agent-facing listener (/rpc).
 	Listen string `json:"listen"`
-	// AdminListen is the default address of the admin API and dashboard.
+	// AdminListen is the default address of the admin API (/v1/).
 	AdminListen string `json:"admin_listen"`
 	// UpstreamRPC is the Ethereum node to forward reads and broadcasts to,
 	// if set.
@@ -60,6 +60,13 @@ type Config struct {
 	// deployment serve uses there for 7702 keys (written by agentkeys
 	// wallet deploy-delegate; serve's --delegate overrides it).
 	Delegates map[uint64]string `json:"delegates,omitempty"`
+	// TrustedProxies are the CIDRs (or addresses) of reverse proxies whose
+	// X-Forwarded-For and Forwarded headers serve believes.
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
+	// TLSCert and TLSKey are PEM files with which serve answers HTTPS on
+	// its listeners.
+	TLSCert string `json:"tls_cert,omitempty"`
+	TLSKey  string `json:"tls_key,omitempty"`
 }
 
 func (c Config) validate() error {
@@ -178,4 +185,27 @@ func syncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// ReadConfig reads and validates dir/config.json without unlocking the
+// home; a missing file is ErrNotInitialized.
+func ReadConfig(dir string) (Config, error) { return readConfig(dir) }
+
+// UpdateConfig reads dir/config.json, lets change edit the non-secret
+// settings, validates the result and writes it back atomically. It needs
+// no passphrase: nothing in the config is secret, and anyone who may write
+// the file could edit it by hand. An error from change is returned as is
+// and nothing is written.
+func UpdateConfig(dir string, change func(*Config) error) error {
+	c, err := readConfig(dir)
+	if err != nil {
+		return err
+	}
+	if err := change(&c); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	return writeConfig(dir, c)
 }

@@ -368,10 +368,6 @@ func (h *Home) SaveConfig() error {
 	return writeConfig(h.Dir, h.Config)
 }
 
-// ReadConfig reads and checks dir/config.json without unlocking anything,
-// for commands that need only settings (doctor).
-func ReadConfig(dir string) (Config, error) { return readConfig(dir) }
-
 // CheckAdminToken reports whether token is the admin credential of the
 // home in dir, like VerifyAdmin but without the passphrase: only the
 // credential's hash is read from the store. The error never contains the
@@ -393,22 +389,25 @@ func CheckAdminToken(ctx context.Context, dir, token string) error {
 	return h.VerifyAdmin(token)
 }
 
-// SetDelegate records addr as the AgentKeyDelegate deployment on chainID.
-// It rereads config.json first so a setting changed on disk since Open is
-// kept, then writes it atomically.
+// SetDelegate records addr as the AgentKeyDelegate deployment on chainID,
+// keeping any setting changed on disk since Open (UpdateConfig rereads the
+// file).
 func (h *Home) SetDelegate(chainID uint64, addr string) error {
 	if chainID == 0 {
 		return errors.New("record delegate: chain id 0")
 	}
-	cfg, err := readConfig(h.Dir)
+	err := UpdateConfig(h.Dir, func(c *Config) error {
+		if c.Delegates == nil {
+			c.Delegates = map[uint64]string{}
+		}
+		c.Delegates[chainID] = addr
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("record delegate: %w", err)
 	}
-	if cfg.Delegates == nil {
-		cfg.Delegates = map[uint64]string{}
-	}
-	cfg.Delegates[chainID] = addr
-	if err := writeConfig(h.Dir, cfg); err != nil {
+	cfg, err := readConfig(h.Dir)
+	if err != nil {
 		return fmt.Errorf("record delegate: %w", err)
 	}
 	h.Config = cfg

@@ -507,7 +507,7 @@ func TestImportErrors(t *testing.T) {
 			return KeyFromKeystore(ksPath, []byte("wrong password"))
 		}},
 		{"not a keystore", "is not a V3 keystore file", func() (*secrets.PrivateKey, error) { return KeyFromKeystore(notKS, nil) }},
-		{"missing keystore", "no such file", func() (*secrets.PrivateKey, error) {
+		{"missing keystore", "no keystore file at the path given", func() (*secrets.PrivateKey, error) {
 			return KeyFromKeystore(filepath.Join(t.TempDir(), "nope.json"), nil)
 		}},
 	}

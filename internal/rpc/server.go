@@ -13,9 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
 	"unicode/utf8"
 
@@ -24,8 +22,10 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/request"
+	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -109,7 +109,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeInvalidReq, Message: fmt.Sprintf("request body over %d bytes", maxBody)}})
 		return
 	}
-	info := service.RequestInfo{IP: remoteIP(r)}
+	info := service.RequestInfo{IP: clientip.FromRequest(r)}
 	token := bearer(r)
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) > 0 && trimmed[0] == '[' {
@@ -334,7 +334,10 @@ func (s *Server) toRPCError(method string, err error) *rpcError {
 	case errors.As(err, &unsup):
 		return &rpcError{Code: CodeUnsupported, Message: unsup.Error()}
 	case errors.As(err, &up):
-		e := &rpcError{Code: CodeServer, Message: up.Err.Error()}
+		// The node's words, without the path and query of any URL in them:
+		// a transport error quotes the upstream URL, which may carry the
+		// provider's API key.
+		e := &rpcError{Code: CodeServer, Message: secrets.RedactURLs(up.Err.Error())}
 		var ec gethrpc.Error
 		if errors.As(up.Err, &ec) {
 			e.Code = ec.ErrorCode()
@@ -416,18 +419,6 @@ func bearer(r *http.Request) string {
 		return ""
 	}
 	return strings.TrimSpace(tok)
-}
-
-func remoteIP(r *http.Request) netip.Addr {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ip.Unmap()
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

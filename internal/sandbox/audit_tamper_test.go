@@ -149,7 +149,7 @@ func verifyCLI(t *testing.T, dir string) (exit int, ok bool, found []finding, ou
 }
 
 // verifyStore checks the same home with audit.Verifier against the
-// stored head, as the dashboard would.
+// stored head, as `audit verify` does.
 func verifyStore(t *testing.T, dir string) []finding {
 	t.Helper()
 	ctx := context.Background()

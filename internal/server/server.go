@@ -1,20 +1,25 @@
 // Package server puts the daemon's HTTP surfaces on one listener: the
 // agents' JSON-RPC wallet at /rpc, the owner's admin API at /v1/ and the
-// health check at /healthz. The serve, sandbox and demo commands use it.
+// health check at /healthz. It resolves each request's client address
+// (behind trusted reverse proxies, see package clientip) and can serve
+// TLS itself. The serve, sandbox and demo commands use it.
 package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/rpc"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
@@ -30,11 +35,19 @@ type Config struct {
 	VerifyAdmin func(token string) error
 	Now         func() time.Time
 	Log         *slog.Logger
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// Forwarded headers are believed; none means the client is always the
+	// TCP peer.
+	TrustedProxies []netip.Prefix
+	// TLSCert and TLSKey, both or neither, are PEM files; with them every
+	// listener serves HTTPS only.
+	TLSCert, TLSKey string
 }
 
 // Server is a running daemon: one or two listeners.
 type Server struct {
 	agent, admin *listener
+	scheme       string
 }
 
 type listener struct {
@@ -57,11 +70,26 @@ func Start(cfg Config) (*Server, error) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"ok":true,"chain_id":%d}`+"\n", cfg.Service.ChainID())
 	}
+	var tlsConfig *tls.Config
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("tls: give both a certificate file and a key file, or neither")
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("tls: load certificate %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	withClientIP := clientip.New(cfg.TrustedProxies).Middleware
 	adminAPI := admin.New(cfg.Service, cfg.VerifyAdmin, cfg.Now, cfg.Log)
 	mux := http.NewServeMux()
 	mux.Handle("/rpc", rpc.NewServer(cfg.Service, cfg.Upstream, cfg.Log))
 	mux.HandleFunc("GET /healthz", health)
-	s := &Server{}
+	s := &Server{scheme: "http"}
+	if tlsConfig != nil {
+		s.scheme = "https"
+	}
 	// The same fixed address means one listener; "host:0" twice means two.
 	if cfg.AdminListen == "" || cfg.AdminListen == cfg.Listen && !strings.HasSuffix(cfg.Listen, ":0") {
 		mux.Handle("/v1/", adminAPI)
@@ -70,12 +98,12 @@ func Start(cfg Config) (*Server, error) {
 		amux.Handle("/v1/", adminAPI)
 		amux.HandleFunc("GET /healthz", health)
 		var err error
-		if s.admin, err = listen(cfg.AdminListen, amux, cfg.Log); err != nil {
+		if s.admin, err = listen(cfg.AdminListen, withClientIP(amux), tlsConfig, cfg.Log); err != nil {
 			return nil, err
 		}
 	}
 	var err error
-	if s.agent, err = listen(cfg.Listen, mux, cfg.Log); err != nil {
+	if s.agent, err = listen(cfg.Listen, withClientIP(mux), tlsConfig, cfg.Log); err != nil {
 		if s.admin != nil {
 			s.admin.close()
 		}
@@ -84,19 +112,25 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func listen(addr string, h http.Handler, log *slog.Logger) (*listener, error) {
+func listen(addr string, h http.Handler, tlsConfig *tls.Config, log *slog.Logger) (*listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	l := &listener{
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)},
+			WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			TLSConfig: tlsConfig},
 		ln:   ln,
 		done: make(chan error, 1),
 	}
 	go func() {
-		err := l.srv.Serve(ln)
+		var err error
+		if tlsConfig != nil {
+			err = l.srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+		} else {
+			err = l.srv.Serve(ln)
+		}
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
@@ -119,15 +153,16 @@ func (l *listener) close() error {
 	return l.closeErr
 }
 
-// URL is the agents' base URL, like http://127.0.0.1:8645 (its /rpc).
-func (s *Server) URL() string { return "http://" + s.agent.ln.Addr().String() }
+// URL is the agents' base URL, like http://127.0.0.1:8645 (its /rpc), or
+// https://... when serving TLS.
+func (s *Server) URL() string { return s.scheme + "://" + s.agent.ln.Addr().String() }
 
 // AdminURL is the base URL of the admin API (its /v1/).
 func (s *Server) AdminURL() string {
 	if s.admin == nil {
 		return s.URL()
 	}
-	return "http://" + s.admin.ln.Addr().String()
+	return s.scheme + "://" + s.admin.ln.Addr().String()
 }
 
 // Close stops accepting requests and waits for those in flight.

@@ -148,7 +148,7 @@ func (s *Service) ownerTx(ctx context.Context, g store.Grant, method string, to 
 			return err
 		}
 		_, err = tx.AppendAudit(ctx, audit.Record{Time: now, Method: method, Decision: audit.DecisionAllow, Reasons: []string{}, TxHash: signed.Hash().Hex(),
-			Call: callRecord(policy.Request{Kind: policy.KindTransaction}, policy.Decision{}, map[string]any{"to": to, "value": value.String()})})
+			Call: callRecord(policy.Request{Kind: policy.KindTransaction}, policy.Decision{}, map[string]any{"key_id": g.ID, "to": to, "value": value.String()})})
 		return err
 	})
 	if err != nil {
