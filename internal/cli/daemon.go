@@ -143,7 +143,7 @@ func newServeCmd(e *env) *cobra.Command {
 			}
 			record := func(id uint64, addr common.Address) error { return h.SetDelegate(id, addr.Hex()) }
 			svc, err := service.New(service.Config{Store: h.Store, Chain: client, ChainID: chainID.Uint64(), Wallet: signer.NewWallet(wallet),
-				WalletKeyID: h.Config.WalletKeyID, Now: e.now, Log: log, OwnerKey: wallet, Delegate: delegateAddr, Vault: h.Master,
+				WalletKeyID: h.Config.WalletKeyID, Now: e.now, Log: log, Delegate: delegateAddr, Vault: h.Master,
 				RecordDelegate: record})
 			if err != nil {
 				return err

@@ -176,7 +176,7 @@ func TestDeployDelegateCreate2(t *testing.T) {
 	ctx := context.Background()
 	dirA, credA, ownerA := testHome(t)
 	dirB, credB, ownerB := testHome(t)
-	chain, err := devchain.Start(ctx, devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{ownerA, ownerB}})
+	chain, err := devchain.Start(ctx, devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{ownerA, ownerB}, WithoutDelegate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestDeployDelegateCreate2(t *testing.T) {
 func TestDeployDelegatePlain(t *testing.T) {
 	ctx := context.Background()
 	dir, cred, owner := testHome(t)
-	chain, err := devchain.Start(ctx, devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
+	chain, err := devchain.Start(ctx, devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}, WithoutDelegate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,10 @@
-// Package delegation manages the owner account's EIP-7702 delegation to
-// the AgentKeyDelegate contract: deploying the contract, signing the
-// authorization (never for chain id 0) and sending the type-0x04
-// transaction, and reading where an account is delegated. The service core
-// and the wallet commands use it.
+// Package delegation knows the owner account's EIP-7702 delegation to the
+// AgentKeyDelegate contract: where an account is delegated, how the
+// contract is deployed (the call, its deterministic address), and how to
+// wait for a transaction. It signs nothing: the service core signs every
+// transaction through its one pipeline (signer.Signer), and the dev chain
+// signs for the accounts that act outside agentkeys in the sandbox and in
+// tests.
 package delegation
 
 import (
@@ -17,10 +19,8 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
-	"github.com/holiman/uint256"
 
 	"github.com/agentkeys/agentkeys/contracts"
-	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
 // Chain is what delegation needs from a node.
@@ -66,114 +66,6 @@ func Read(ctx context.Context, c Chain, chainID uint64, account common.Address) 
 		st.HasCode = true
 	}
 	return st, nil
-}
-
-// Deploy deploys AgentKeyDelegate from key and waits for it.
-func Deploy(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey) (common.Address, error) {
-	data, err := contracts.MustLoad("AgentKeyDelegate").DeployData()
-	if err != nil {
-		return common.Address{}, err
-	}
-	rcpt, err := send(ctx, c, chainID, key, nil, data, nil)
-	if err != nil {
-		return common.Address{}, fmt.Errorf("deploy AgentKeyDelegate: %w", err)
-	}
-	return rcpt.ContractAddress, nil
-}
-
-// Delegate points the owner's account at delegate (the zero address
-// removes the delegation) with a type-0x04 transaction the owner sends
-// itself, and waits for it.
-func Delegate(ctx context.Context, c Chain, chainID uint64, owner *secrets.PrivateKey, delegate common.Address) (*types.Receipt, error) {
-	if chainID == 0 {
-		return nil, errors.New("refusing to sign an EIP-7702 authorization for chain id 0: it would be valid on every chain")
-	}
-	nonce, err := NextNonce(ctx, c, owner.Address())
-	if err != nil {
-		return nil, fmt.Errorf("read nonce: %w", err)
-	}
-	// The sender's nonce is bumped before authorizations are processed, so
-	// a self-sponsored authorization carries nonce+1.
-	auth, err := types.SignSetCode(owner.ECDSA(), types.SetCodeAuthorization{
-		ChainID: *uint256.NewInt(chainID), Address: delegate, Nonce: nonce + 1,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sign authorization: %w", err)
-	}
-	to := owner.Address()
-	return send(ctx, c, chainID, owner, &to, nil, []types.SetCodeAuthorization{auth})
-}
-
-// Send signs and sends a transaction from key and waits for its receipt;
-// a reverted transaction is an error.
-func Send(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey, to common.Address, value *big.Int, data []byte) (*types.Receipt, error) {
-	return sendValue(ctx, c, chainID, key, &to, data, nil, value)
-}
-
-func send(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey, to *common.Address, data []byte, auths []types.SetCodeAuthorization) (*types.Receipt, error) {
-	return sendValue(ctx, c, chainID, key, to, data, auths, nil)
-}
-
-func sendValue(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey, to *common.Address, data []byte, auths []types.SetCodeAuthorization, value *big.Int) (*types.Receipt, error) {
-	nonce, err := NextNonce(ctx, c, key.Address())
-	if err != nil {
-		return nil, err
-	}
-	signed, err := signTx(ctx, c, chainID, key, nonce, to, data, auths, value)
-	if err != nil {
-		return nil, err
-	}
-	return SendAndWait(ctx, c, signed)
-}
-
-// SendAndWait broadcasts a signed transaction and waits for its receipt; a
-// reverted transaction is an error.
-func SendAndWait(ctx context.Context, c Chain, signed *types.Transaction) (*types.Receipt, error) {
-	if err := c.SendTransaction(ctx, signed); err != nil {
-		return nil, err
-	}
-	rcpt, err := Wait(ctx, c, signed.Hash())
-	if err != nil {
-		return nil, err
-	}
-	if rcpt.Status != types.ReceiptStatusSuccessful {
-		return rcpt, fmt.Errorf("transaction %s reverted", signed.Hash().Hex())
-	}
-	return rcpt, nil
-}
-
-// signTx fills fees and gas from the node and signs, without sending.
-func signTx(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey, nonce uint64, to *common.Address, data []byte, auths []types.SetCodeAuthorization, value *big.Int) (*types.Transaction, error) {
-	from := key.Address()
-	if value == nil {
-		value = new(big.Int)
-	}
-	head, err := c.HeaderByNumber(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	if head.BaseFee == nil {
-		return nil, errors.New("the node's latest block has no base fee: the chain is before London (EIP-1559), which agentkeys does not support")
-	}
-	tip, err := c.SuggestGasTipCap(ctx)
-	if err != nil {
-		return nil, err
-	}
-	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
-	gas, err := c.EstimateGas(ctx, ethereum.CallMsg{From: from, To: to, Value: value, Data: data, AuthorizationList: auths, GasFeeCap: feeCap, GasTipCap: tip})
-	if err != nil {
-		return nil, fmt.Errorf("estimate gas: %w", err)
-	}
-	gas += gas / 5
-	cid := new(big.Int).SetUint64(chainID)
-	var tx *types.Transaction
-	if auths != nil {
-		tx = types.NewTx(&types.SetCodeTx{ChainID: uint256.MustFromBig(cid), Nonce: nonce, GasTipCap: uint256.MustFromBig(tip), GasFeeCap: uint256.MustFromBig(feeCap),
-			Gas: gas, To: *to, Value: uint256.MustFromBig(value), Data: data, AuthList: auths})
-	} else {
-		tx = types.NewTx(&types.DynamicFeeTx{ChainID: cid, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas, To: to, Value: value, Data: data})
-	}
-	return types.SignTx(tx, types.LatestSignerForChainID(cid), key.ECDSA())
 }
 
 // Wait polls for a receipt.

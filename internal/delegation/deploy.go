@@ -3,16 +3,13 @@ package delegation
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
 
 	"github.com/agentkeys/agentkeys/contracts"
-	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
 // How a deployment creates the contract.
@@ -69,46 +66,18 @@ func IsAgentKeyDelegate(ctx context.Context, c Chain, addr common.Address) (bool
 	return len(code) > 0 && bytes.Equal(code, contracts.MustLoad("AgentKeyDelegate").DeployedBytecode), nil
 }
 
-// Deployment is a signed, not yet broadcast, transaction that deploys
-// AgentKeyDelegate, and the address the contract will have. The caller
-// audits it before it sends it (SendAndWait).
-type Deployment struct {
-	Address common.Address
-	Method  string // MethodCreate2 or MethodCreate
-	Tx      *types.Transaction
-}
-
-// PrepareDeploy signs a deployment of AgentKeyDelegate from key: through
-// the factory when method is MethodCreate2, else a plain creation with the
-// node's next nonce of key.
-func PrepareDeploy(ctx context.Context, c Chain, chainID uint64, key *secrets.PrivateKey, method string) (Deployment, error) {
-	if chainID == 0 {
-		return Deployment{}, errors.New("refusing to sign for chain id 0")
-	}
-	nonce, err := NextNonce(ctx, c, key.Address())
-	if err != nil {
-		return Deployment{}, fmt.Errorf("read nonce: %w", err)
-	}
-	d := Deployment{Method: method}
-	var (
-		to   *common.Address
-		data []byte
-	)
+// DeployCall is the transaction that deploys AgentKeyDelegate: to the
+// factory with the salt and init code for MethodCreate2, a contract
+// creation (nil to) with the init code for MethodCreate. The daemon signs
+// and sends it through its pipeline like any owner transaction.
+func DeployCall(method string) (to *common.Address, data []byte, err error) {
 	switch method {
 	case MethodCreate2:
 		f := Factory
-		to = &f
 		// The proxy takes the salt followed by the init code.
-		data = append(Salt.Bytes(), initCode()...)
-		d.Address = DeterministicAddress()
+		return &f, append(Salt.Bytes(), initCode()...), nil
 	case MethodCreate:
-		data = initCode()
-		d.Address = crypto.CreateAddress(key.Address(), nonce)
-	default:
-		return Deployment{}, fmt.Errorf("deployment method: expected %q or %q, got %q", MethodCreate2, MethodCreate, method)
+		return nil, initCode(), nil
 	}
-	if d.Tx, err = signTx(ctx, c, chainID, key, nonce, to, data, nil, nil); err != nil {
-		return Deployment{}, fmt.Errorf("deploy AgentKeyDelegate: %w", err)
-	}
-	return d, nil
+	return nil, nil, fmt.Errorf("deployment method: expected %q or %q, got %q", MethodCreate2, MethodCreate, method)
 }

@@ -22,7 +22,7 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
-	"github.com/agentkeys/agentkeys/internal/delegation"
+	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
@@ -372,33 +372,12 @@ func bypass(ctx context.Context, sb *sandbox.Sandbox, session string, target com
 	}
 	// Send it anyway, with gas set by hand so no estimate stops it: the
 	// chain itself must revert it.
-	nonce, err := c.PendingNonceAt(ctx, key.Address())
-	if err != nil {
-		return "", err
-	}
-	head, err := c.HeaderByNumber(ctx, nil)
-	if err != nil {
-		return "", err
-	}
-	tip, err := c.SuggestGasTipCap(ctx)
-	if err != nil {
-		return "", err
-	}
-	fee := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
-	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: sb.Chain.ChainID(), Nonce: nonce, GasTipCap: tip, GasFeeCap: fee, Gas: 300_000, To: &owner, Data: data}),
-		types.LatestSignerForChainID(sb.Chain.ChainID()), key.ECDSA())
-	if err != nil {
-		return "", err
-	}
-	if err := c.SendTransaction(ctx, tx); err != nil {
-		return "", err
-	}
-	rcpt, err := delegation.Wait(ctx, c, tx.Hash())
-	if err != nil {
+	rcpt, err := sb.Chain.SendAs(ctx, key, devchain.Tx{To: &owner, Data: data, Gas: 300_000})
+	if rcpt == nil {
 		return "", err
 	}
 	if rcpt.Status != types.ReceiptStatusFailed {
-		return "", fmt.Errorf("transaction %s succeeded", tx.Hash().Hex())
+		return "", fmt.Errorf("transaction %s succeeded", rcpt.TxHash.Hex())
 	}
-	return fmt.Sprintf("%s; tx %s mined with status 0", reason, short(tx.Hash().Hex())), nil
+	return fmt.Sprintf("%s; tx %s mined with status 0", reason, short(rcpt.TxHash.Hex())), nil
 }

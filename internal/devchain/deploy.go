@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/contracts"
 	"github.com/agentkeys/agentkeys/contracts/bindings"
+	"github.com/agentkeys/agentkeys/internal/delegation"
 )
 
 // Pool sizes, in whole units. Deep pools keep demo-sized trades close to
@@ -35,7 +36,7 @@ type call struct {
 // deployDemo deploys WETH9, the demo tokens and the router, seeds the three
 // pools and mints demo tokens to fund. Batches are ordered so that every
 // call's gas can be estimated against already-sealed state.
-func (c *Chain) deployDemo(ctx context.Context, fund []common.Address) error {
+func (c *Chain) deployDemo(ctx context.Context, fund []common.Address, withDelegate bool) error {
 	weth9 := contracts.MustLoad("WETH9")
 	token := contracts.MustLoad("DemoToken")
 	router := contracts.MustLoad("DemoRouter")
@@ -104,6 +105,23 @@ func (c *Chain) deployDemo(ctx context.Context, fund []common.Address) error {
 			data: r.PackAddLiquidity(usdc.Address, dai.Address, usdc.Units(poolStables), dai.Units(poolStables), common.Big0, common.Big0, c.deployer, deadline)},
 	}); err != nil {
 		return err
+	}
+
+	if withDelegate {
+		// Through the deterministic deployment proxy, so it has the
+		// address `agentkeys wallet deploy-delegate` gives it on any chain
+		// with the proxy.
+		to, data, err := delegation.DeployCall(delegation.MethodCreate2)
+		if err != nil {
+			return err
+		}
+		if _, err := c.transact(ctx, []call{{what: "deploy AgentKeyDelegate", to: to, data: data}}); err != nil {
+			return err
+		}
+		c.delegate = delegation.DeterministicAddress()
+		if ok, err := delegation.IsAgentKeyDelegate(ctx, c.client, c.delegate); err != nil || !ok {
+			return fmt.Errorf("deploy AgentKeyDelegate: no contract code at %s (%v)", c.delegate.Hex(), err)
+		}
 	}
 
 	_, err = c.transact(ctx, c.fundCalls(fund, false))

@@ -6,7 +6,8 @@
 // a transaction arrives, and deploys demo contracts:
 // WETH9, two ERC-20 tokens (USDC with 6 decimals, DAI with 18) and a
 // Uniswap-V2-compatible router with seeded pools at 1 ETH = 3000 USDC =
-// 3000 DAI.
+// 3000 DAI, and AgentKeyDelegate at its deterministic address. SendAs lets
+// any account act on the chain as a wallet outside agentkeys would.
 //
 // Only the sandbox and demo commands and tests may import it; the daemon
 // talks to any chain, this one included, through its JSON-RPC URL.
@@ -95,6 +96,10 @@ type Config struct {
 	// Now is the clock that stamps blocks (genesis included); nil means
 	// time.Now. Give the chain the clock the daemon uses.
 	Now func() time.Time
+
+	// WithoutDelegate leaves AgentKeyDelegate out, as on a real chain
+	// where nobody has deployed it yet.
+	WithoutDelegate bool
 }
 
 // Token describes a token deployed on the chain.
@@ -126,6 +131,7 @@ type Chain struct {
 	fundETH     *big.Int
 	weth        common.Address
 	router      common.Address
+	delegate    common.Address
 	tokens      map[string]Token
 
 	// deployMu serialises transactions from the deployer account, whose
@@ -263,7 +269,7 @@ func Start(ctx context.Context, cfg Config) (_ *Chain, err error) {
 		}
 	}()
 
-	if err := c.deployDemo(ctx, cfg.Fund); err != nil {
+	if err := c.deployDemo(ctx, cfg.Fund, !cfg.WithoutDelegate); err != nil {
 		return nil, fmt.Errorf("devchain: deploy demo contracts: %w", err)
 	}
 	if ln != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
@@ -189,11 +188,8 @@ func TestParityOffChainOnChain(t *testing.T) {
 	defer chain.Close()
 	c := chain.Client()
 	cid := chain.ChainID().Uint64()
-	delegate, err := delegation.Deploy(ctx, c, cid, owner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := delegation.Delegate(ctx, c, cid, owner, delegate); err != nil {
+	ownerAddr := owner.Address()
+	if _, err := chain.DelegateAs(ctx, owner, chain.AgentKeyDelegate()); err != nil {
 		t.Fatal(err)
 	}
 	seed := uint64(2026)
@@ -221,7 +217,7 @@ func TestParityOffChainOnChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := delegation.Send(ctx, c, cid, owner, owner.Address(), nil, data); err != nil {
+		if _, err := chain.SendAs(ctx, owner, devchain.Tx{To: &ownerAddr, Data: data}); err != nil {
 			t.Fatalf("policy %d: grant: %v", pi, err)
 		}
 		var history []spent
@@ -283,7 +279,7 @@ func TestParityOffChainOnChain(t *testing.T) {
 			if r.IntN(2) == 0 {
 				continue
 			}
-			rcpt, err := delegation.Send(ctx, c, cid, session, owner.Address(), nil, PackExecute(target, value, calldata))
+			rcpt, err := chain.SendAs(ctx, session, devchain.Tx{To: &ownerAddr, Data: PackExecute(target, value, calldata)})
 			if err != nil {
 				t.Fatalf("policy %d call %d: execute of an allowed call failed: %v", pi, ci, err)
 			}
@@ -323,11 +319,8 @@ func TestDirtyAddressWordRefusedOnChain(t *testing.T) {
 	}
 	defer chain.Close()
 	c, cid := chain.Client(), chain.ChainID().Uint64()
-	delegate, err := delegation.Deploy(ctx, c, cid, owner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := delegation.Delegate(ctx, c, cid, owner, delegate); err != nil {
+	ownerAddr := owner.Address()
+	if _, err := chain.DelegateAs(ctx, owner, chain.AgentKeyDelegate()); err != nil {
 		t.Fatal(err)
 	}
 	dec := 0
@@ -341,7 +334,7 @@ func TestDirtyAddressWordRefusedOnChain(t *testing.T) {
 	head, _ := c.HeaderByNumber(ctx, nil)
 	cfg, _ := Compile(p, time.Unix(int64(head.Time), 0))
 	data, _ := PackGrant(session.Address(), cfg)
-	if _, err := delegation.Send(ctx, c, cid, owner, owner.Address(), nil, data); err != nil {
+	if _, err := chain.SendAs(ctx, owner, devchain.Tx{To: &ownerAddr, Data: data}); err != nil {
 		t.Fatal(err)
 	}
 	fn, _ := policy.ParseSignature("transfer(address,uint256)")

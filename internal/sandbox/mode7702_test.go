@@ -17,7 +17,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/contracts/bindings"
 	"github.com/agentkeys/agentkeys/internal/audit"
-	"github.com/agentkeys/agentkeys/internal/delegation"
+	"github.com/agentkeys/agentkeys/internal/devchain"
 )
 
 // TestMode7702OverHTTP runs the 7702 story through the daemon: the owner
@@ -193,7 +193,7 @@ func TestChainAnswersAreAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, err := delegation.Send(ctx, e.sb.Chain.Client(), info.ChainID, ownerKey, owner, new(big.Int), bindings.NewAgentKeyDelegate().PackRevokeAll()); err != nil || r.Status != 1 {
+	if r, err := e.sb.Chain.SendAs(ctx, ownerKey, devchain.Tx{To: &owner, Data: bindings.NewAgentKeyDelegate().PackRevokeAll()}); err != nil || r.Status != 1 {
 		t.Fatalf("revokeAll on chain: %v %+v", err, r)
 	}
 	err = agent.CallContext(ctx, &hash, "eth_sendTransaction", txObj{To: &router, Value: wei(0.01), Data: swap})

@@ -144,7 +144,7 @@ func TestSandboxRestartResetsTheChainBoundState(t *testing.T) {
 	want := map[string]any{
 		"chain_id":               float64(31337),
 		"why":                    "agentkeys sandbox started a new in-process chain",
-		"nonce_counters_deleted": []any{map[string]any{"address": owner, "next": float64(3)}},
+		"nonce_counters_deleted": []any{map[string]any{"address": owner, "next": float64(2)}}, // the two swaps, nonces 0 and 1
 		"reservations_released":  []any{map[string]any{"key_id": keyID, "asset": "native", "amount": "50000000000000000", "reservations": float64(2)}},
 		"revoked_7702_keys":      []any{},
 	}

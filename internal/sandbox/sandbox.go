@@ -19,7 +19,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
-	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
@@ -138,14 +137,11 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 		tokens = append(tokens, service.Token{Symbol: sym, Address: t.Address, Decimals: t.Decimals})
 		info.Tokens[sym], info.Decimals[sym] = t.Address.Hex(), t.Decimals
 	}
-	delegate, err := delegation.Deploy(ctx, sb.Chain.Client(), cfg.ChainID, wallet)
-	if err != nil {
-		return nil, err
-	}
+	delegate := sb.Chain.AgentKeyDelegate()
 	info.Delegate = delegate.Hex()
 	sb.Service, err = service.New(service.Config{Store: sb.Home.Store, Chain: sb.Chain.Client(), ChainID: cfg.ChainID,
 		Wallet: signer.NewWallet(wallet), WalletKeyID: sb.Home.Config.WalletKeyID, Now: cfg.Now, Log: cfg.Log,
-		OwnerKey: wallet, Delegate: delegate, Vault: sb.Home.Master})
+		Delegate: delegate, Vault: sb.Home.Master})
 	if err != nil {
 		return nil, err
 	}

@@ -2,13 +2,10 @@ package service
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/delegation"
 )
 
@@ -48,13 +45,9 @@ type DeployResult struct {
 // It runs inside the daemon rather than from the home because the daemon
 // already holds the unlocked owner key and is the one process signing as
 // the owner: a second process signing with the same key would race it for
-// nonces. Like the other owner transactions without a grant (upgrade,
-// downgrade, on-chain revocation) it takes the node's next nonce, since the
-// store allocates nonces only inside a grant's decision.
+// nonces. Like every owner transaction it goes through sendOwner: a store
+// nonce, the signer, and the audit record committed before the broadcast.
 func (s *Service) DeployDelegate(ctx context.Context, opts DeployOptions) (DeployResult, error) {
-	if s.cfg.OwnerKey == nil {
-		return DeployResult{}, errors.New("the owner key is not available")
-	}
 	s.deployMu.Lock()
 	defer s.deployMu.Unlock()
 	res := DeployResult{ChainID: s.cfg.ChainID}
@@ -92,29 +85,32 @@ func (s *Service) DeployDelegate(ctx context.Context, opts DeployOptions) (Deplo
 		}
 	}
 
-	d, err := delegation.PrepareDeploy(ctx, s.cfg.Chain, s.cfg.ChainID, s.cfg.OwnerKey, method)
+	to, data, err := delegation.DeployCall(method)
 	if err != nil {
 		return res, err
 	}
-	res.Address, res.Method, res.TxHash = d.Address, d.Method, d.Tx.Hash().Hex()
-	call, _ := json.Marshal(map[string]any{"chain_id": s.cfg.ChainID, "address": d.Address, "method": d.Method, "nonce": d.Tx.Nonce()})
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
-	_, err = s.cfg.Store.AppendAudit(actx, audit.Record{Time: s.now(), Method: "agentkeys_deployDelegate", Call: call,
-		Decision: audit.DecisionAllow, Reasons: []string{}, TxHash: res.TxHash})
-	cancel()
+	res.Method = method
+	detail := map[string]any{"chain_id": s.cfg.ChainID, "deploy_method": method}
+	if method == delegation.MethodCreate2 {
+		res.Address = delegation.DeterministicAddress()
+		detail["address"] = res.Address.Hex()
+	} // a plain creation's address follows from the nonce: sendOwner records it
+	signed, rcpt, err := s.sendOwner(ctx, ownerCall{method: "agentkeys_deployDelegate", to: to, data: data, detail: detail})
+	if signed != nil {
+		res.TxHash = signed.Hash().Hex()
+	}
 	if err != nil {
-		return res, fmt.Errorf("audit the deployment (nothing was sent): %w", err)
+		return res, fmt.Errorf("deploy AgentKeyDelegate: %w", err)
 	}
-	if _, err := delegation.SendAndWait(ctx, s.cfg.Chain, d.Tx); err != nil {
-		s.adminAudit(ctx, "agentkeys_deployDelegate", map[string]any{"address": d.Address, "tx_hash": res.TxHash, "error": errString(err)})
-		return res, fmt.Errorf("deploy AgentKeyDelegate (tx %s): %w", res.TxHash, err)
+	if method == delegation.MethodCreate {
+		res.Address = rcpt.ContractAddress
 	}
-	ok, err := delegation.IsAgentKeyDelegate(ctx, s.cfg.Chain, d.Address)
+	ok, err := delegation.IsAgentKeyDelegate(ctx, s.cfg.Chain, res.Address)
 	if err != nil {
 		return res, err
 	}
 	if !ok {
-		return res, fmt.Errorf("deploy AgentKeyDelegate: transaction %s was mined but %s does not hold the contract's code", res.TxHash, d.Address.Hex())
+		return res, fmt.Errorf("deploy AgentKeyDelegate: transaction %s was mined but %s does not hold the contract's code", res.TxHash, res.Address.Hex())
 	}
 	return s.adopt(ctx, res), nil
 }

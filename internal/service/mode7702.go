@@ -9,9 +9,7 @@ import (
 	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/core/types"
 
-	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
@@ -48,16 +46,12 @@ func (s *Service) Wallet(ctx context.Context) (WalletStatus, error) {
 
 // Upgrade delegates the owner account to AgentKeyDelegate (EIP-7702).
 func (s *Service) Upgrade(ctx context.Context) (WalletStatus, error) {
-	if s.cfg.OwnerKey == nil {
-		return WalletStatus{}, errors.New("the owner key is not available")
-	}
 	delegate := s.delegate()
 	if delegate == (common.Address{}) {
 		return WalletStatus{}, ErrNoDelegate
 	}
-	rcpt, err := delegation.Delegate(ctx, s.cfg.Chain, s.cfg.ChainID, s.cfg.OwnerKey, delegate)
-	s.adminAudit(ctx, "agentkeys_walletUpgrade", map[string]any{"delegate": delegate, "tx_hash": txHashOf(rcpt), "error": errString(err)})
-	if err != nil {
+	owner := s.Address()
+	if _, _, err := s.sendOwner(ctx, ownerCall{method: "agentkeys_walletUpgrade", to: &owner, authorize: &delegate}); err != nil {
 		return WalletStatus{}, fmt.Errorf("upgrade: %w", err)
 	}
 	return s.Wallet(ctx)
@@ -65,29 +59,11 @@ func (s *Service) Upgrade(ctx context.Context) (WalletStatus, error) {
 
 // Downgrade removes the owner's delegation (delegates to the zero address).
 func (s *Service) Downgrade(ctx context.Context) (WalletStatus, error) {
-	if s.cfg.OwnerKey == nil {
-		return WalletStatus{}, errors.New("the owner key is not available")
-	}
-	rcpt, err := delegation.Delegate(ctx, s.cfg.Chain, s.cfg.ChainID, s.cfg.OwnerKey, common.Address{})
-	s.adminAudit(ctx, "agentkeys_walletDowngrade", map[string]any{"tx_hash": txHashOf(rcpt), "error": errString(err)})
-	if err != nil {
+	owner := s.Address()
+	if _, _, err := s.sendOwner(ctx, ownerCall{method: "agentkeys_walletDowngrade", to: &owner, authorize: &common.Address{}}); err != nil {
 		return WalletStatus{}, fmt.Errorf("downgrade: %w", err)
 	}
 	return s.Wallet(ctx)
-}
-
-func txHashOf(r *types.Receipt) string {
-	if r == nil {
-		return ""
-	}
-	return r.TxHash.Hex()
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }
 
 // grant7702 registers a fresh session key on chain for a grant already
@@ -98,11 +74,11 @@ func (s *Service) grant7702(ctx context.Context, g store.Grant, pol *policy.Poli
 	if err != nil {
 		return rep, fmt.Errorf("encode grant: %w", err)
 	}
-	owner := s.Address()
-	if _, err := s.ownerTx(ctx, g, "agentkeys_registerSession", owner, nil, data, false); err != nil {
+	owner, sessionAddr := s.Address(), session.Address()
+	if _, _, err := s.sendOwner(ctx, ownerCall{method: "agentkeys_registerSession", grant: &g, to: &owner, data: data}); err != nil {
 		return rep, fmt.Errorf("register the session key on chain: %w", err)
 	}
-	if _, err := s.ownerTx(ctx, g, "agentkeys_fundSession", session.Address(), s.stipend(), nil, true); err != nil {
+	if _, _, err := s.sendOwner(ctx, ownerCall{method: "agentkeys_fundSession", grant: &g, spend: true, to: &sessionAddr, value: s.stipend()}); err != nil {
 		return rep, fmt.Errorf("fund the session key's gas: %w", err)
 	}
 	rep.OnChain = append(rep.OnChain, fmt.Sprintf("session key %s registered with the owner's AgentKeyDelegate", session.Address().Hex()))
@@ -114,57 +90,6 @@ func (s *Service) stipend() *big.Int {
 		return s.cfg.GasStipend
 	}
 	return DefaultGasStipend
-}
-
-// ownerTx sends a transaction from the owner for a grant: its nonce comes
-// from the store and it is audited before it is broadcast. spend reserves
-// value against the grant's native budget.
-func (s *Service) ownerTx(ctx context.Context, g store.Grant, method string, to common.Address, value *big.Int, data []byte, spend bool) (*types.Receipt, error) {
-	if value == nil {
-		value = new(big.Int)
-	}
-	owner := s.Address()
-	fill, err := s.fill(ctx, owner, &to, value, data, TxArgs{})
-	if err != nil {
-		return nil, err
-	}
-	var signed *types.Transaction
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
-	defer cancel()
-	err = s.cfg.Store.Decide(dctx, g.ID, func(ctx context.Context, tx store.DecideTx) error {
-		now := s.now()
-		if spend && value.Sign() > 0 {
-			if err := tx.Reserve(ctx, now, []store.Spend{{Asset: store.AssetNative, Amount: value}}); err != nil {
-				return err
-			}
-		}
-		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, owner.Hex(), fill.pendingNonce)
-		if err != nil {
-			return err
-		}
-		signed, err = s.cfg.Wallet.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: fill.tip, GasFeeCap: fill.feeCap,
-			Gas: fill.gas, To: &to, Value: value, Data: data}), s.chainID)
-		if err != nil {
-			return err
-		}
-		_, err = tx.AppendAudit(ctx, audit.Record{Time: now, Method: method, Decision: audit.DecisionAllow, Reasons: []string{}, TxHash: signed.Hash().Hex(),
-			Call: callRecord(policy.Request{Kind: policy.KindTransaction}, policy.Decision{}, map[string]any{"key_id": g.ID, "to": to, "value": value.String()})})
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := s.cfg.Chain.SendTransaction(ctx, signed); err != nil {
-		return nil, &UpstreamError{Op: "send transaction", Err: err}
-	}
-	rcpt, err := delegation.Wait(ctx, s.cfg.Chain, signed.Hash())
-	if err != nil {
-		return nil, err
-	}
-	if rcpt.Status != types.ReceiptStatusSuccessful {
-		return rcpt, fmt.Errorf("transaction %s reverted", signed.Hash().Hex())
-	}
-	return rcpt, nil
 }
 
 // sessionSigner unseals a 7702 grant's session key.
@@ -246,20 +171,15 @@ func wrap7702(owner common.Address, args TxArgs, value *big.Int) (common.Address
 // revokeOnChain revokes a 7702 session (or every session) on chain after
 // the daemon has stopped honouring it.
 func (s *Service) revokeOnChain(ctx context.Context, g store.Grant, all bool) error {
-	if s.delegate() == (common.Address{}) || s.cfg.OwnerKey == nil {
+	if s.delegate() == (common.Address{}) {
 		return nil
 	}
-	data := onchain.PackRevokeAll()
-	if !all {
-		data = onchain.PackRevoke(common.HexToAddress(g.Meta[SessionAddress]))
-	}
 	owner := s.Address()
-	rcpt, err := delegation.Send(ctx, s.cfg.Chain, s.cfg.ChainID, s.cfg.OwnerKey, owner, nil, data)
-	method := "agentkeys_revokeSession"
-	if all {
-		method = "agentkeys_revokeAllSessions"
+	c := ownerCall{method: "agentkeys_revokeAllSessions", to: &owner, data: onchain.PackRevokeAll()}
+	if !all {
+		c.method, c.grant, c.data = "agentkeys_revokeSession", &g, onchain.PackRevoke(common.HexToAddress(g.Meta[SessionAddress]))
 	}
-	s.adminAudit(ctx, method, map[string]any{"key_id": g.ID, "tx_hash": txHashOf(rcpt), "error": errString(err)})
+	_, _, err := s.sendOwner(ctx, c)
 	return err
 }
 

@@ -21,7 +21,6 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/policy"
-	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/signer"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -43,15 +42,16 @@ type Chain interface {
 
 // Config assembles a Service.
 type Config struct {
-	Store       store.Store
-	Chain       Chain
-	ChainID     uint64
-	Wallet      signer.Signer // signs in wallet mode
-	WalletKeyID string        // the store key id of the wallet key
-	// 7702 mode: the owner's key (it signs delegations and owner
-	// transactions), the AgentKeyDelegate deployment, the vault sealing
+	Store   store.Store
+	Chain   Chain
+	ChainID uint64
+	// Wallet is the owner's account: it signs in wallet mode, and every
+	// owner transaction (delegation, session registration and funding,
+	// on-chain revocation, deploying the delegate).
+	Wallet      signer.Signer
+	WalletKeyID string // the store key id of the wallet key
+	// 7702 mode: the AgentKeyDelegate deployment, the vault sealing
 	// session keys, and the gas stipend (default DefaultGasStipend).
-	OwnerKey   *secrets.PrivateKey
 	Delegate   common.Address
 	Vault      Vault
 	GasStipend *big.Int

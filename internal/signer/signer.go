@@ -4,6 +4,7 @@
 package signer
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 
@@ -25,6 +26,10 @@ type Signer interface {
 	// SignHash signs a 32-byte digest, returning r||s||v with v in {27, 28}
 	// as wallets do for personal_sign and EIP-712.
 	SignHash(digest []byte) ([]byte, error)
+	// SignAuthorization signs an EIP-7702 authorization of this account.
+	// An authorization for chain id 0 is refused: it would be valid on
+	// every chain.
+	SignAuthorization(auth types.SetCodeAuthorization) (types.SetCodeAuthorization, error)
 }
 
 // Wallet signs with a private key held in memory.
@@ -59,6 +64,18 @@ func (w *Wallet) SignHash(digest []byte) ([]byte, error) {
 	}
 	sig[64] += 27
 	return sig, nil
+}
+
+// SignAuthorization implements Signer.
+func (w *Wallet) SignAuthorization(auth types.SetCodeAuthorization) (types.SetCodeAuthorization, error) {
+	if auth.ChainID.IsZero() {
+		return types.SetCodeAuthorization{}, errors.New("sign authorization: refusing chain id 0, which would be valid on every chain")
+	}
+	signed, err := types.SignSetCode(w.key.ECDSA(), auth)
+	if err != nil {
+		return types.SetCodeAuthorization{}, fmt.Errorf("sign authorization: %w", err)
+	}
+	return signed, nil
 }
 
 // TypedDataHash is the EIP-712 digest of a document.

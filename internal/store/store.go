@@ -103,6 +103,14 @@ type Store interface {
 	// I/O. Errors: ErrNotFound (fn is not called), or fn's error.
 	Decide(ctx context.Context, grantID string, fn func(ctx context.Context, tx DecideTx) error) error
 
+	// Owner runs fn in one transaction for a transaction the owner's
+	// account sends that charges no grant's budget (wallet upgrade and
+	// downgrade, on-chain revocation, deploying the delegate): its nonce and
+	// its audit record commit together, or not at all. It is serialised like
+	// Decide (with every use of the same nonce counter and every audit
+	// append), and has Decide's contract otherwise: fn must use only tx,
+	// must not keep it, and should do no network I/O. Errors: fn's error.
+	Owner(ctx context.Context, fn func(ctx context.Context, tx OwnerTx) error) error
 	// ResetChain forgets what the store holds about a chain that is gone
 	// for good (the sandbox's in-process chain, which ends with its
 	// process), so that what is signed next fits the chain replacing it. In
@@ -163,6 +171,17 @@ type DecideTx interface {
 	// commits with the reservations and nonces, or not at all. An empty
 	// KeyID is set to the grant's id. Errors: ErrInvalid if r.Validate
 	// fails or r.KeyID names another grant.
+	AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error)
+}
+
+// OwnerTx is the view of the store inside Owner. Its methods fail with
+// ErrTxDone once fn has returned.
+type OwnerTx interface {
+	// NextNonce is DecideTx.NextNonce.
+	NextNonce(ctx context.Context, chainID uint64, address string, floor uint64) (uint64, error)
+	// AppendAudit is Store.AppendAudit inside the transaction. KeyID names
+	// the grant the owner acted on, if any; it is kept as given. Errors:
+	// ErrInvalid if r.Validate fails.
 	AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error)
 }
 

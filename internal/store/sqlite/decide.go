@@ -121,12 +121,31 @@ func (s *Store) AuditHead(ctx context.Context) (audit.Head, error) {
 }
 
 // Decide implements store.Store.
-func (s *Store) Decide(ctx context.Context, grantID string, fn func(ctx context.Context, tx store.DecideTx) error) (err error) {
+func (s *Store) Decide(ctx context.Context, grantID string, fn func(ctx context.Context, tx store.DecideTx) error) error {
+	err := s.inTx(ctx, &grantID, func(ctx context.Context, d *decideTx) error { return fn(ctx, d) })
+	if err != nil {
+		return fmt.Errorf("decide: %w", err)
+	}
+	return nil
+}
+
+// Owner implements store.Store.
+func (s *Store) Owner(ctx context.Context, fn func(ctx context.Context, tx store.OwnerTx) error) error {
+	err := s.inTx(ctx, nil, func(ctx context.Context, d *decideTx) error { return fn(ctx, d) })
+	if err != nil {
+		return fmt.Errorf("owner transaction: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in one IMMEDIATE transaction, on the grant with *grantID,
+// or for the owner when grantID is nil.
+func (s *Store) inTx(ctx context.Context, grantID *string, fn func(ctx context.Context, d *decideTx) error) (err error) {
 	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: holds the write lock from here
 	if err != nil {
-		return fmt.Errorf("decide: begin: %w", err)
+		return fmt.Errorf("begin: %w", err)
 	}
-	dtx := &decideTx{tx: tx}
+	dtx := &decideTx{tx: tx, owner: grantID == nil}
 	defer func() {
 		dtx.end()
 		if p := recover(); p != nil {
@@ -137,30 +156,35 @@ func (s *Store) Decide(ctx context.Context, grantID string, fn func(ctx context.
 			tx.Rollback()
 		}
 	}()
-	g, err := getGrant(ctx, tx, grantID)
-	if err != nil {
-		return fmt.Errorf("decide: %w", err)
+	if grantID != nil {
+		if dtx.grant, err = getGrant(ctx, tx, *grantID); err != nil {
+			return err
+		}
 	}
-	dtx.grant = g
 	if err := fn(ctx, dtx); err != nil {
-		return fmt.Errorf("decide: %w", err)
+		return err
 	}
 	dtx.end()
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("decide: commit: %w", err)
+		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }
 
-// decideTx is store.DecideTx on an open transaction.
+// decideTx is store.DecideTx (and, with owner set, store.OwnerTx, which
+// uses only its nonce and audit methods) on an open transaction.
 type decideTx struct {
 	mu    sync.Mutex
 	tx    *sql.Tx
 	grant store.Grant
+	owner bool // an Owner transaction: no grant, audit records keep their KeyID
 	done  bool
 }
 
-var _ store.DecideTx = (*decideTx)(nil)
+var (
+	_ store.DecideTx = (*decideTx)(nil)
+	_ store.OwnerTx  = (*decideTx)(nil)
+)
 
 func (d *decideTx) end() {
 	d.mu.Lock()
@@ -280,10 +304,10 @@ func (d *decideTx) NextNonce(ctx context.Context, chainID uint64, address string
 }
 
 func (d *decideTx) AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error) {
-	if r.KeyID == "" {
+	if r.KeyID == "" && !d.owner {
 		r.KeyID = d.grant.ID
 	}
-	if r.KeyID != d.grant.ID {
+	if r.KeyID != d.grant.ID && !d.owner {
 		return audit.Record{}, fmt.Errorf("append audit: %w: record names key %q inside a decision on grant %q",
 			store.ErrInvalid, r.KeyID, d.grant.ID)
 	}

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ResetChain", testResetChain},
 		{"ResetChainInvalid", testResetChainInvalid},
 		{"DecideRollbackOnError", testDecideRollback},
+		{"Owner", testOwner},
 		{"DecideRollbackOnPanic", testDecidePanic},
 		{"DecideCancelledContext", testDecideCancelled},
 		{"DecideNotFound", testDecideNotFound},
@@ -740,6 +741,59 @@ func assertNothingStored(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(audit.GenesisHead(), head); diff != "" {
 		t.Errorf("audit head moved on rollback (-want +got):\n%s", diff)
 	}
+}
+
+// testOwner: an owner transaction shares the account's nonce counter with
+// decisions, keeps the KeyID it is given (or none), and stores nothing when
+// its callback fails.
+func testOwner(t *testing.T, s store.Store) {
+	setup(t, s, "g")
+	if n, err := nextNonce(t, s, "g", chainID, wallet, 0); err != nil || n != 0 {
+		t.Fatalf("agent nonce = %d, %v", n, err)
+	}
+	err := s.Owner(ctx(t), func(ctx context.Context, tx store.OwnerTx) error {
+		_, err := tx.NextNonce(ctx, chainID, wallet, 0)
+		wantErr(t, "nonce", err, nil)
+		_, err = tx.AppendAudit(ctx, record("", t0, audit.DecisionAllow))
+		wantErr(t, "audit without a key", err, nil)
+		return errRefused
+	})
+	wantErr(t, "failed Owner", err, errRefused)
+	if n := peekNonce(t, s, "g", chainID, wallet); n != 1 {
+		t.Errorf("a failed owner transaction moved the nonce: next = %d, want 1", n)
+	}
+	if recs, _ := s.AuditRecords(ctx(t), 0, 10); len(recs) != 0 {
+		t.Errorf("a failed owner transaction left %d audit records", len(recs))
+	}
+
+	var got uint64
+	err = s.Owner(ctx(t), func(ctx context.Context, tx store.OwnerTx) error {
+		var err error
+		if got, err = tx.NextNonce(ctx, chainID, wallet, 0); err != nil {
+			return err
+		}
+		if _, err := tx.AppendAudit(ctx, record("", t0, audit.DecisionAllow)); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, record("g", t0, audit.DecisionAllow))
+		return err
+	})
+	if err != nil || got != 1 {
+		t.Fatalf("Owner: nonce %d, %v; want 1 (after the agent's 0)", got, err)
+	}
+	if n, _ := nextNonce(t, s, "g", chainID, wallet, 0); n != 2 {
+		t.Errorf("agent nonce after the owner's = %d, want 2", n)
+	}
+	recs, err := s.AuditRecords(ctx(t), 0, 10)
+	if err != nil || len(recs) != 2 || recs[0].KeyID != "" || recs[1].KeyID != "g" {
+		t.Fatalf("owner audit records = %+v, %v; want key ids \"\" and \"g\"", recs, err)
+	}
+	var kept store.OwnerTx
+	if err := s.Owner(ctx(t), func(ctx context.Context, tx store.OwnerTx) error { kept = tx; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, err = kept.NextNonce(ctx(t), chainID, wallet, 0)
+	wantErr(t, "NextNonce after Owner returned", err, store.ErrTxDone)
 }
 
 func testDecideRollback(t *testing.T, s store.Store) {

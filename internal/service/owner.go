@@ -1,0 +1,146 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/holiman/uint256"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/delegation"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// ownerCall is a transaction of the owner's own account: a wallet upgrade
+// or downgrade, registering, funding or revoking a session on chain, or
+// deploying the delegate.
+type ownerCall struct {
+	method string       // what the audit record calls it, e.g. agentkeys_walletUpgrade
+	grant  *store.Grant // the grant acted on, if any; with spend, its native budget pays value
+	spend  bool
+	to     *common.Address // nil creates a contract
+	value  *big.Int
+	data   []byte
+	// authorize, when set, makes a type-0x04 transaction whose one
+	// authorization points the owner's account at this code (the zero
+	// address removes the delegation).
+	authorize *common.Address
+	detail    map[string]any // more for the audit record
+}
+
+// sendOwner takes an owner transaction through the pipeline every
+// transaction of the daemon takes: gas and fees from fill, then, in one
+// store transaction, the reservation (if it spends a grant's budget), a
+// store nonce shared with the agents' transactions of the account, the
+// signature by signer.Signer and the audit record. Only after that commits
+// is the transaction broadcast. It waits for the receipt; a revert is an
+// error (the receipt is returned with it).
+func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transaction, *types.Receipt, error) {
+	value := c.value
+	if value == nil {
+		value = new(big.Int)
+	}
+	owner := s.Address()
+	fill, err := s.fill(ctx, owner, c.to, value, c.data, TxArgs{})
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.authorize != nil {
+		// Estimated without the authorization, which is signed only once
+		// the store has given its nonce; the authorization itself costs at
+		// most this much more (EIP-7702's PER_EMPTY_ACCOUNT_COST).
+		fill.gas += params.CallNewAccountGas
+	}
+	var signed *types.Transaction
+	// sign runs inside the store transaction; a decision on a grant offers
+	// the same nonce and audit methods as an owner transaction.
+	sign := func(ctx context.Context, tx store.OwnerTx) error {
+		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, owner.Hex(), fill.pendingNonce)
+		if err != nil {
+			return fmt.Errorf("allocate nonce: %w", err)
+		}
+		if signed, err = s.signOwner(c, value, nonce, fill); err != nil {
+			return err
+		}
+		detail := map[string]any{"nonce": nonce, "value": value.String()}
+		if c.to != nil {
+			detail["to"] = c.to.Hex()
+		} else {
+			detail["creates"] = crypto.CreateAddress(owner, nonce).Hex()
+		}
+		if c.authorize != nil {
+			detail["authorize"] = c.authorize.Hex()
+		}
+		keyID := ""
+		if c.grant != nil {
+			keyID, detail["key_id"] = c.grant.ID, c.grant.ID
+		}
+		for k, v := range c.detail {
+			detail[k] = v
+		}
+		call, err := json.Marshal(detail)
+		if err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, audit.Record{Time: s.now(), KeyID: keyID, Method: c.method, Decision: audit.DecisionAllow,
+			Reasons: []string{}, TxHash: signed.Hash().Hex(), Call: call})
+		return err
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
+	defer cancel()
+	if c.grant != nil {
+		err = s.cfg.Store.Decide(dctx, c.grant.ID, func(ctx context.Context, tx store.DecideTx) error {
+			if c.spend && value.Sign() > 0 {
+				if err := tx.Reserve(ctx, s.now(), []store.Spend{{Asset: store.AssetNative, Amount: value}}); err != nil {
+					return fmt.Errorf("reserve budget: %w", err)
+				}
+			}
+			return sign(ctx, tx)
+		})
+	} else {
+		err = s.cfg.Store.Owner(dctx, sign)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: record the owner's transaction (nothing was sent): %w", c.method, err)
+	}
+	if err := s.cfg.Chain.SendTransaction(ctx, signed); err != nil {
+		s.cfg.Log.Error("broadcast", "method", c.method, "tx", signed.Hash().Hex(), "err", err)
+		s.adminAudit(ctx, "agentkeys_broadcastFailed", map[string]any{"method": c.method, "tx_hash": signed.Hash().Hex(), "error": err.Error()})
+		return signed, nil, &UpstreamError{Op: "send transaction", Err: err}
+	}
+	rcpt, err := delegation.Wait(ctx, s.cfg.Chain, signed.Hash())
+	if err != nil {
+		return signed, nil, err
+	}
+	if rcpt.Status != types.ReceiptStatusSuccessful {
+		return signed, rcpt, fmt.Errorf("transaction %s reverted", signed.Hash().Hex())
+	}
+	return signed, rcpt, nil
+}
+
+// signOwner builds and signs an owner transaction with its store nonce.
+// A delegation's authorization carries nonce+1: the sender's nonce is
+// bumped before authorizations are processed.
+func (s *Service) signOwner(c ownerCall, value *big.Int, nonce uint64, fill *txFill) (*types.Transaction, error) {
+	if c.authorize == nil {
+		return s.cfg.Wallet.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: fill.tip, GasFeeCap: fill.feeCap,
+			Gas: fill.gas, To: c.to, Value: value, Data: c.data}), s.chainID)
+	}
+	if c.to == nil {
+		return nil, errors.New("an EIP-7702 transaction needs a recipient")
+	}
+	auth, err := s.cfg.Wallet.SignAuthorization(types.SetCodeAuthorization{ChainID: *uint256.NewInt(s.cfg.ChainID), Address: *c.authorize, Nonce: nonce + 1})
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Wallet.SignTx(types.NewTx(&types.SetCodeTx{ChainID: uint256.NewInt(s.cfg.ChainID), Nonce: nonce,
+		GasTipCap: uint256.MustFromBig(fill.tip), GasFeeCap: uint256.MustFromBig(fill.feeCap), Gas: fill.gas, To: *c.to,
+		Value: uint256.MustFromBig(value), Data: c.data, AuthList: []types.SetCodeAuthorization{auth}}), s.chainID)
+}
