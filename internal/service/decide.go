@@ -325,6 +325,8 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 	if len(reqs) > 1 {
 		extra["batch"] = len(reqs)
 	}
+	release := func() {}
+	defer func() { release() }()
 	_, err := s.decideEach(ctx, sess, info, reqs, extra, func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (string, error) {
 		if fillErr != nil {
 			return "", &failure{fillErr}
@@ -340,6 +342,9 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, out.from.Hex(), fill.pendingNonce)
 		if err != nil {
 			return "", fmt.Errorf("allocate nonce: %w", err)
+		}
+		if send {
+			release = s.inflight.hold(out.from, nonce)
 		}
 		unsigned := types.NewTx(&types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: fill.tip, GasFeeCap: fill.feeCap,
 			Gas: fill.gas, To: out.to, Value: out.value, Data: out.data})
@@ -358,7 +363,7 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 		return nil, err
 	}
 	if send {
-		if err := s.cfg.Chain.SendTransaction(ctx, result.Tx); err != nil {
+		if err := s.broadcast(ctx, result.Tx); err != nil {
 			s.cfg.Log.Error("broadcast", "key", sess.Grant.ID, "tx", result.Hash.Hex(), "err", err)
 			s.adminAudit(ctx, "agentkeys_broadcastFailed", map[string]any{"key_id": sess.Grant.ID, "tx_hash": result.Hash.Hex(), "error": err.Error()})
 			return nil, &UpstreamError{Op: "send transaction", Err: err}

@@ -59,12 +59,27 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 		fill.gas += params.CallNewAccountGas
 	}
 	var signed *types.Transaction
+	release := func() {}
+	defer func() { release() }()
 	// sign runs inside the store transaction; a decision on a grant offers
 	// the same nonce and audit methods as an owner transaction.
 	sign := func(ctx context.Context, tx store.OwnerTx) error {
 		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, owner.Hex(), fill.pendingNonce)
 		if err != nil {
 			return fmt.Errorf("allocate nonce: %w", err)
+		}
+		release = s.inflight.hold(owner, nonce)
+		if c.authorize != nil {
+			// A self-sponsored authorization bumps the account's nonce a
+			// second time: nonce+1 is the authorization's, and must never
+			// be handed to another transaction.
+			authNonce, err := tx.NextNonce(ctx, s.cfg.ChainID, owner.Hex(), nonce+1)
+			if err != nil {
+				return fmt.Errorf("allocate the authorization's nonce: %w", err)
+			}
+			if authNonce != nonce+1 {
+				return fmt.Errorf("allocate the authorization's nonce: got %d after %d", authNonce, nonce)
+			}
 		}
 		if signed, err = s.signOwner(c, value, nonce, fill); err != nil {
 			return err
@@ -110,7 +125,7 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: record the owner's transaction (nothing was sent): %w", c.method, err)
 	}
-	if err := s.cfg.Chain.SendTransaction(ctx, signed); err != nil {
+	if err := s.broadcast(ctx, signed); err != nil {
 		s.cfg.Log.Error("broadcast", "method", c.method, "tx", signed.Hash().Hex(), "err", err)
 		s.adminAudit(ctx, "agentkeys_broadcastFailed", map[string]any{"method": c.method, "tx_hash": signed.Hash().Hex(), "error": err.Error()})
 		return signed, nil, &UpstreamError{Op: "send transaction", Err: err}

@@ -57,6 +57,10 @@ type Config struct {
 	GasStipend *big.Int
 	Now        func() time.Time
 	Log        *slog.Logger
+	// BroadcastWait bounds how long a broadcast waits for a node that
+	// takes a delegated account's transactions one at a time. Default
+	// DefaultBroadcastWait.
+	BroadcastWait time.Duration
 	// AuditTimeout bounds a decision's store transaction, which runs
 	// detached from the request's cancellation so a client that hangs up
 	// cannot leave a signature unrecorded. Default 10s.
@@ -75,6 +79,7 @@ type Service struct {
 	policies sync.Map   // grant id → *policy.Policy
 	sessions sync.Map   // session key id → *signer.Wallet
 	tokenMu  sync.Mutex // serialises changes to the home's token list
+	inflight inflight   // the daemon's broadcasts under way, per account
 
 	// delegateAddr starts as cfg.Delegate and changes when DeployDelegate
 	// deploys one; deployMu keeps two deployments from racing.
@@ -100,6 +105,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BroadcastWait <= 0 {
+		cfg.BroadcastWait = DefaultBroadcastWait
 	}
 	if cfg.AuditTimeout <= 0 {
 		cfg.AuditTimeout = 10 * time.Second

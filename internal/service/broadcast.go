@@ -1,0 +1,116 @@
+package service
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+)
+
+// DefaultBroadcastWait bounds how long a broadcast waits for the node to
+// take a transaction it refuses only for now (see broadcast).
+const DefaultBroadcastWait = time.Minute
+
+// notYet are go-ethereum's refusals of a transaction that it will take
+// once the sender's earlier transactions are mined: an account with an
+// EIP-7702 delegation (or a pending authorization) may have only one
+// transaction in the pool, in nonce order.
+var notYet = []string{
+	"in-flight transaction limit reached for delegated accounts",
+	"gapped-nonce tx from delegated accounts",
+	"authority already reserved",
+}
+
+func refusedForNow(err error) bool {
+	for _, s := range notYet {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
+}
+
+// inflight orders the daemon's own broadcasts per account: a nonce is
+// held from the moment the store hands it to a transaction the daemon
+// will broadcast (inside the store transaction, so holds are taken in
+// nonce order) until that broadcast has returned. eth_signTransaction
+// results are not held: the agent broadcasts them, or the watcher cancels
+// them.
+type inflight struct {
+	mu   sync.Mutex
+	held map[common.Address]map[uint64]bool
+}
+
+// hold marks nonce of from as about to be broadcast; release undoes it.
+func (f *inflight) hold(from common.Address, nonce uint64) (release func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.held == nil {
+		f.held = map[common.Address]map[uint64]bool{}
+	}
+	if f.held[from] == nil {
+		f.held[from] = map[uint64]bool{}
+	}
+	f.held[from][nonce] = true
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			delete(f.held[from], nonce)
+			if len(f.held[from]) == 0 {
+				delete(f.held, from)
+			}
+		})
+	}
+}
+
+// earlier reports whether a broadcast of from below nonce is under way.
+func (f *inflight) earlier(from common.Address, nonce uint64) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for n := range f.held[from] {
+		if n < nonce {
+			return true
+		}
+	}
+	return false
+}
+
+// broadcast sends a signed, recorded transaction to the node, in its
+// account's nonce order. Transactions of one account get consecutive
+// store nonces but their requests race each other; a node holding later
+// nonces of an account in its queue refuses an EIP-7702 authorization of
+// that account, and a delegated account may have only one transaction in
+// the pool. So a transaction waits while the daemon is still broadcasting
+// an earlier one of its account, and a refusal for now is retried as
+// earlier ones are mined. Both waits end after Config.BroadcastWait; then
+// the node decides (what it never got is the watcher's to rebroadcast or
+// cancel).
+func (s *Service) broadcast(ctx context.Context, tx *types.Transaction) error {
+	from, err := types.Sender(types.LatestSignerForChainID(s.chainID), tx)
+	if err != nil {
+		return err
+	}
+	deadline := time.NewTimer(s.cfg.BroadcastWait)
+	defer deadline.Stop()
+	late := false
+	for {
+		if late || !s.inflight.earlier(from, tx.Nonce()) {
+			err := s.cfg.Chain.SendTransaction(ctx, tx)
+			if err == nil || !refusedForNow(err) || late {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			late = true
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
