@@ -352,6 +352,9 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 			return "", err
 		}
 		result = &TxResult{Hash: signed.Hash(), Raw: raw, Tx: signed}
+		if err := tx.RecordTx(ctx, s.txRecord(sess.Grant.ID, store.TxKindAgent, out.from, signed, raw, send)); err != nil {
+			return "", err
+		}
 		return signed.Hash().Hex(), nil
 	})
 	if err != nil {
@@ -359,10 +362,13 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 	}
 	if send {
 		if err := s.cfg.Chain.SendTransaction(ctx, result.Tx); err != nil {
+			// It stays 'signed': the watcher broadcasts it again, or
+			// cancels it once it is stuck.
 			s.cfg.Log.Error("broadcast", "key", sess.Grant.ID, "tx", result.Hash.Hex(), "err", err)
 			s.adminAudit(ctx, "agentkeys_broadcastFailed", map[string]any{"key_id": sess.Grant.ID, "tx_hash": result.Hash.Hex(), "error": err.Error()})
 			return nil, &UpstreamError{Op: "send transaction", Err: err}
 		}
+		s.markBroadcast(ctx, result.Hash)
 	}
 	return result, nil
 }
