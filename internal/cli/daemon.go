@@ -162,6 +162,14 @@ func newServeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Refuse a node that lost what this home saw mined; rebroadcast
+			// or cancel what it no longer holds.
+			rctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err = svc.Reconcile(rctx)
+			cancel()
+			if err != nil {
+				return err
+			}
 			srv, err := server.Start(server.Config{Listen: listen, AdminListen: adminListen, Service: svc, Upstream: rc,
 				VerifyAdmin: h.VerifyAdmin, Now: e.now, Log: log, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey})
 			if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -103,5 +104,56 @@ func TestTxCommands(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, tt.wantErr) {
 			t.Errorf("%v: exit %d, stderr %q; want %q", tt.args, code, errOut, tt.wantErr)
 		}
+	}
+}
+
+// TestServeRefusesAResetNode: serve restarted on the node it used starts
+// (and records what was mined); pointed at a fresh chain with the same id,
+// it refuses to start and says what to do.
+func TestServeRefusesAResetNode(t *testing.T) {
+	dir, cred, owner := testHome(t)
+	chain, err := devchain.Start(context.Background(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chain.Close()
+	s := runServe(t, dir, chain.URL())
+	out, errOut, code := s.cli(t, cred, dir, "key", "grant", "--agent", "bot", "--profile", "full-access", "--daily-limit", "1ETH", "-o", "json")
+	var g struct {
+		Token string `json:"token"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &g) != nil {
+		t.Fatalf("grant (exit %d): %s %s", code, out, errOut)
+	}
+	agent, err := gethrpc.DialOptions(context.Background(), s.agentURL+"/rpc", gethrpc.WithHeader("Authorization", "Bearer "+g.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	var hash common.Hash
+	if err := agent.CallContext(context.Background(), &hash, "eth_sendTransaction", map[string]any{"to": common.HexToAddress("0x99"), "value": "0x1"}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if _, err := chain.Client().TransactionReceipt(context.Background(), hash); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no receipt")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.stop()
+	runServe(t, dir, chain.URL()).stop() // its start records the transaction as included
+
+	fresh, err := devchain.Start(context.Background(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	_, errOut, code = run(t, "", "serve", "--home", dir, "--rpc-upstream", fresh.URL(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(errOut, "does not hold what this home saw mined") || !strings.Contains(errOut, "was included in block") ||
+		!strings.Contains(errOut, "Point --rpc-upstream at the node this home used") {
+		t.Fatalf("serve on a reset node: exit %d: %s", code, errOut)
 	}
 }

@@ -167,6 +167,9 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err := sb.Service.SaveTokens(ctx, tokens); err != nil {
 		return nil, err
 	}
+	if err := sb.Service.Reconcile(ctx); err != nil {
+		return nil, err
+	}
 	sb.server, err = server.Start(server.Config{Listen: cfg.Listen, Service: sb.Service, Upstream: sb.upstream,
 		VerifyAdmin: sb.Home.VerifyAdmin, Now: cfg.Now, Log: cfg.Log})
 	if err != nil {

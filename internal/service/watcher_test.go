@@ -434,3 +434,50 @@ func TestSweepIsBounded(t *testing.T) {
 		t.Fatalf("first sweep = %+v, %v; want the two oldest cancelled", rep, err)
 	}
 }
+
+// TestReconcile: on the node the store's transactions were mined on,
+// Reconcile passes and sends again what the node lost; on a fresh chain
+// with the same id (a reset node) it refuses with an error saying what
+// to do.
+func TestReconcile(t *testing.T) {
+	h := newHarness(t)
+	for range 3 {
+		res, err := h.send(true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.receipt(res.Hash.Hex())
+	}
+	h.sweep()
+	h.node.failNextSends(1)
+	if _, err := h.send(true); err == nil {
+		t.Fatal("send with the node down succeeded")
+	}
+	restarted := h.newService()
+	if err := restarted.Reconcile(h.ctx); err != nil {
+		t.Fatalf("Reconcile on the same node: %v", err)
+	}
+	lost, _ := h.svc.Txs(h.ctx, service.TxQuery{State: store.TxBroadcast})
+	if len(lost) != 1 {
+		t.Fatalf("after Reconcile: %+v; want the lost transaction broadcast again", lost)
+	}
+
+	fresh, err := devchain.Start(h.ctx, devchain.Config{Fund: []common.Address{h.wallet.Address()}, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	svc, err := service.New(service.Config{Store: h.store, Chain: fresh.Client(), ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet),
+		WalletKeyID: "wallet", Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = svc.Reconcile(h.ctx)
+	var reset *service.ChainResetError
+	if !errors.As(err, &reset) || reset.NodeNonce != 0 || reset.StoreNext != 4 || reset.Sender != h.wallet.Address().Hex() {
+		t.Fatalf("Reconcile on a reset chain: %v; want a ChainResetError for %s at node nonce 0", err, h.wallet.Address().Hex())
+	}
+	if msg := err.Error(); !strings.Contains(msg, "Point --rpc-upstream at the node this home used") || !strings.Contains(msg, reset.Tx) {
+		t.Fatalf("error does not say what to do: %s", msg)
+	}
+}
