@@ -49,6 +49,9 @@ func New(svc *service.Service, verify func(token string) error, now func() time.
 	h.mux.HandleFunc("GET /v1/tokens/{address}", h.tokenLookup)
 	h.mux.HandleFunc("DELETE /v1/tokens/{ref}", h.tokenRemove)
 	h.mux.HandleFunc("POST /v1/wallet/deploy-delegate", h.deployDelegate)
+	h.mux.HandleFunc("GET /v1/txs", h.txs)
+	h.mux.HandleFunc("GET /v1/txs/{hash}", h.tx)
+	h.mux.HandleFunc("POST /v1/txs/{hash}/cancel", h.txCancel)
 	return h
 }
 
@@ -323,13 +326,50 @@ func (h *Handler) deployDelegate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// txs lists the transactions the daemon signed: ?key=ID&state=S.
+func (h *Handler) txs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	txs, err := h.svc.Txs(r.Context(), service.TxQuery{KeyID: q.Get("key"), State: q.Get("state")})
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, txs)
+}
+
+func (h *Handler) tx(w http.ResponseWriter, r *http.Request) {
+	tx, err := h.svc.Tx(r.Context(), r.PathValue("hash"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tx)
+}
+
+// txCancel cancels a transaction not yet final; it answers with the
+// cancel.
+func (h *Handler) txCancel(w http.ResponseWriter, r *http.Request) {
+	c, err := h.svc.CancelTx(r.Context(), r.PathValue("hash"))
+	var up *service.UpstreamError
+	if errors.As(err, &up) {
+		h.log.Error("cancel transaction", "err", err)
+		writeError(w, http.StatusBadGateway, "the node did not answer (see the daemon's log)")
+		return
+	}
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	var (
 		param *service.ParamError
 		field *policy.FieldError
 	)
 	switch {
-	case errors.Is(err, service.ErrNoToken):
+	case errors.Is(err, service.ErrNoToken), errors.Is(err, service.ErrNoTx):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "no such key")

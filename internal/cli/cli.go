@@ -56,6 +56,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newTokenCmd(e))
 	root.AddCommand(newDoctorCmd(e))
 	root.AddCommand(newConfigCmd(e))
+	root.AddCommand(newTxCmd(e))
 	return root
 }
 

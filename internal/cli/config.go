@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -97,6 +98,35 @@ var settings = []setting{
 		},
 		unset: func(c *home.Config) { c.TLSKey = "" },
 	},
+	{
+		name: "stuck-after", help: "how long a signed transaction may stay away from the node before it is cancelled at its nonce (default 2m)",
+		get: func(c *home.Config) any { return c.StuckAfter },
+		set: func(c *home.Config, v string) error {
+			d, err := parseStuckAfter(v)
+			if err != nil {
+				return err
+			}
+			c.StuckAfter = d.String()
+			return nil
+		},
+		unset: func(c *home.Config) { c.StuckAfter = "" },
+	},
+}
+
+// Bounds of stuck-after: agents need time to broadcast what
+// eth_signTransaction returned, and a stalled account must not wait long.
+const (
+	minStuckAfter = 10 * time.Second
+	maxStuckAfter = 24 * time.Hour
+)
+
+// parseStuckAfter reads a stuck-after duration like 2m or 90s.
+func parseStuckAfter(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(v))
+	if err != nil || d < minStuckAfter || d > maxStuckAfter {
+		return 0, fmt.Errorf("stuck-after: expected a duration from %s to %s like 2m or 90s, got %q", minStuckAfter, maxStuckAfter, bounded(v))
+	}
+	return d, nil
 }
 
 func findSetting(name string) (setting, error) {

@@ -24,6 +24,7 @@ func TestConfigSetGetUnset(t *testing.T) {
 		{"set", "admin-listen", "127.0.0.1:9001"},
 		{"set", "trusted-proxy", "10.0.0.0/8, 192.0.2.7"},
 		{"set", "tls-cert", cert},
+		{"set", "stuck-after", "90s"},
 	}
 	for _, s := range steps {
 		if out, errOut, code := run(t, "", append([]string{"config", "--home", dir}, s...)...); code != 0 || !strings.Contains(out, "saved") {
@@ -40,7 +41,7 @@ func TestConfigSetGetUnset(t *testing.T) {
 	}
 	want := map[string]any{
 		"rpc-upstream": upstream, "listen": "0.0.0.0:9000", "admin-listen": "127.0.0.1:9001",
-		"trusted-proxy": []any{"10.0.0.0/8", "192.0.2.7"}, "tls-cert": cert, "tls-key": "",
+		"trusted-proxy": []any{"10.0.0.0/8", "192.0.2.7"}, "tls-cert": cert, "tls-key": "", "stuck-after": "1m30s",
 	}
 	if a, b := mustJSON(t, got), mustJSON(t, want); a != b {
 		t.Errorf("config get:\n got %s\nwant %s", a, b)
@@ -76,7 +77,9 @@ func TestConfigErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{[]string{"set", "colour", "blue"}, `unknown setting "colour": expected one of rpc-upstream, listen, admin-listen, trusted-proxy, tls-cert, tls-key`},
+		{[]string{"set", "colour", "blue"}, `unknown setting "colour": expected one of rpc-upstream, listen, admin-listen, trusted-proxy, tls-cert, tls-key, stuck-after`},
+		{[]string{"set", "stuck-after", "1s"}, `stuck-after: expected a duration from 10s to 24h0m0s like 2m or 90s, got "1s"`},
+		{[]string{"set", "stuck-after", "soon"}, `stuck-after: expected a duration`},
 		{[]string{"set", "listen", "localhost"}, `listen: expected host:port like 127.0.0.1:8645, got "localhost"`},
 		{[]string{"set", "admin-listen", "127.0.0.1:99999"}, "admin-listen: expected host:port"},
 		{[]string{"set", "trusted-proxy", "10.0.0.0/33"}, `trusted proxy "10.0.0.0/33": expected a CIDR like 10.0.0.0/8 or an IP address`},

@@ -50,7 +50,7 @@ func redactAttr(_ []string, a slog.Attr) slog.Attr {
 }
 
 func newServeCmd(e *env) *cobra.Command {
-	var upstream, listen, adminListen, delegate, tlsCert, tlsKey string
+	var upstream, listen, adminListen, delegate, tlsCert, tlsKey, stuckAfterFlag string
 	var trusted []string
 	cmd := &cobra.Command{
 		Use:   "serve [--rpc-upstream URL]",
@@ -68,6 +68,11 @@ func newServeCmd(e *env) *cobra.Command {
 			// Check the flags before asking for the passphrase.
 			if upstream != "" {
 				if err := checkUpstreamURL(upstream); err != nil {
+					return fmt.Errorf("--%w", err)
+				}
+			}
+			if stuckAfterFlag != "" {
+				if _, err := parseStuckAfter(stuckAfterFlag); err != nil {
 					return fmt.Errorf("--%w", err)
 				}
 			}
@@ -117,6 +122,15 @@ func newServeCmd(e *env) *cobra.Command {
 			if tlsKey == "" {
 				tlsKey = h.Config.TLSKey
 			}
+			if stuckAfterFlag == "" {
+				stuckAfterFlag = h.Config.StuckAfter
+			}
+			stuckAfter := service.DefaultStuckAfter
+			if stuckAfterFlag != "" {
+				if stuckAfter, err = parseStuckAfter(stuckAfterFlag); err != nil {
+					return fmt.Errorf("%s: %w", home.ConfigFile, err)
+				}
+			}
 			wallet, err := h.WalletKey(ctx)
 			if err != nil {
 				return err
@@ -144,7 +158,15 @@ func newServeCmd(e *env) *cobra.Command {
 			record := func(id uint64, addr common.Address) error { return h.SetDelegate(id, addr.Hex()) }
 			svc, err := service.New(service.Config{Store: h.Store, Chain: client, ChainID: chainID.Uint64(), Wallet: signer.NewWallet(wallet),
 				WalletKeyID: h.Config.WalletKeyID, Now: e.now, Log: log, Delegate: delegateAddr, Vault: h.Master,
-				RecordDelegate: record})
+				RecordDelegate: record, StuckAfter: stuckAfter})
+			if err != nil {
+				return err
+			}
+			// Refuse a node that lost what this home saw mined; rebroadcast
+			// or cancel what it no longer holds.
+			rctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err = svc.Reconcile(rctx)
+			cancel()
 			if err != nil {
 				return err
 			}
@@ -163,10 +185,22 @@ func newServeCmd(e *env) *cobra.Command {
 			} else {
 				fmt.Fprintln(e.io.Out, "  7702:   no AgentKeyDelegate on this chain yet (agentkeys wallet deploy-delegate)")
 			}
+			fmt.Fprintf(e.io.Out, "  transactions not at the node after %s are cancelled (agentkeys tx list)\n", stuckAfter)
+			// The watcher follows every signed transaction to its fate
+			// until shutdown; it resumes from the store at the next start.
+			wctx, stopWatch := context.WithCancel(ctx)
+			watchDone := make(chan struct{})
+			go func() {
+				defer close(watchDone)
+				svc.Watch(wctx, service.DefaultWatchEvery)
+			}()
 			<-ctx.Done()
+			stopWatch()
+			<-watchDone
 			return srv.Close()
 		},
 	}
+	cmd.Flags().StringVar(&stuckAfterFlag, "stuck-after", "", "cancel a signed transaction that has not reached the node after this `duration` (default: the home's stuck-after, else 2m)")
 	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "Ethereum node JSON-RPC URL (default: the home's upstream_rpc)")
 	cmd.Flags().StringVar(&listen, "listen", "", "address for /rpc (default: the home's listen)")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "address for the admin API (default: the home's admin_listen)")
@@ -214,7 +248,8 @@ func newSandboxCmd(e *env) *cobra.Command {
 				pass = []byte(sandboxPassphrase)
 				fmt.Fprintln(e.io.Err, "note: AGENTKEYS_PASSPHRASE is not set; the sandbox home uses the public development passphrase")
 			}
-			sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: pass, Listen: listen, NodeListen: nodeListen, Now: e.now, Log: newLogger(e)})
+			sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: pass, Listen: listen, NodeListen: nodeListen, Now: e.now, Log: newLogger(e),
+				WatchEvery: service.DefaultWatchEvery})
 			if err != nil {
 				return err
 			}

@@ -67,6 +67,9 @@ type Config struct {
 	// its listeners.
 	TLSCert string `json:"tls_cert,omitempty"`
 	TLSKey  string `json:"tls_key,omitempty"`
+	// StuckAfter is how long serve lets a signed transaction stay away
+	// from the node before cancelling it, as a Go duration ("2m").
+	StuckAfter string `json:"stuck_after,omitempty"`
 }
 
 func (c Config) validate() error {

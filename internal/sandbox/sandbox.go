@@ -48,6 +48,11 @@ type Config struct {
 	// KDF overrides the passphrase KDF for a new home (tests use a cheap
 	// one); nil means the production default.
 	KDF *secrets.KDFParams
+	// WatchEvery is how often the transaction watcher sweeps
+	// (service.Service.Watch); zero runs no watcher, for tests that call
+	// Service.Sweep themselves. The sandbox command uses
+	// service.DefaultWatchEvery.
+	WatchEvery time.Duration
 }
 
 // Info describes a running sandbox; it is what sandbox.json holds.
@@ -75,7 +80,10 @@ type Sandbox struct {
 
 	server   *server.Server
 	upstream *gethrpc.Client
-	lock     *home.Lock // held from Start to Close: one daemon per home
+	// stopWatch ends the watcher and watchDone closes when it has.
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
+	lock      *home.Lock // held from Start to Close: one daemon per home
 }
 
 // Start brings up the chain and the daemon and writes sandbox.json. It
@@ -155,10 +163,21 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if err := sb.Service.SaveTokens(ctx, tokens); err != nil {
 		return nil, err
 	}
+	if err := sb.Service.Reconcile(ctx); err != nil {
+		return nil, err
+	}
 	sb.server, err = server.Start(server.Config{Listen: cfg.Listen, Service: sb.Service, Upstream: sb.upstream,
 		VerifyAdmin: sb.Home.VerifyAdmin, Now: cfg.Now, Log: cfg.Log})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.WatchEvery > 0 {
+		wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		sb.stopWatch, sb.watchDone = stop, make(chan struct{})
+		go func() {
+			defer close(sb.watchDone)
+			sb.Service.Watch(wctx, cfg.WatchEvery)
+		}()
 	}
 	info.RPCURL, info.AdminURL = sb.server.URL()+"/rpc", sb.server.AdminURL()
 	sb.Info = info
@@ -217,6 +236,10 @@ func writeFile(path string, data []byte) error {
 // home and releases its lock.
 func (sb *Sandbox) Close() error {
 	var errs []error
+	if sb.stopWatch != nil {
+		sb.stopWatch()
+		<-sb.watchDone
+	}
 	if sb.server != nil {
 		errs = append(errs, sb.server.Close())
 	}

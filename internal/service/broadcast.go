@@ -114,3 +114,21 @@ func (s *Service) broadcast(ctx context.Context, tx *types.Transaction) error {
 		}
 	}
 }
+
+// sendRecorded broadcasts a transaction whose decision, signature and
+// record are committed, and marks it broadcast. If the node does not take
+// it, it stays 'signed' (the watcher broadcasts it again, or cancels it
+// once stuck), the failure is audited, and the node's words are returned.
+func (s *Service) sendRecorded(ctx context.Context, tx *types.Transaction, detail map[string]any) error {
+	if err := s.broadcast(ctx, tx); err != nil {
+		s.cfg.Log.Error("broadcast", "tx", tx.Hash().Hex(), "err", err)
+		audited := map[string]any{"tx_hash": tx.Hash().Hex(), "error": err.Error()}
+		for k, v := range detail {
+			audited[k] = v
+		}
+		s.adminAudit(ctx, "agentkeys_broadcastFailed", audited)
+		return &UpstreamError{Op: "send transaction", Err: err}
+	}
+	s.markBroadcast(ctx, tx.Hash())
+	return nil
+}

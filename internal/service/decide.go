@@ -357,16 +357,17 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 			return "", err
 		}
 		result = &TxResult{Hash: signed.Hash(), Raw: raw, Tx: signed}
+		if err := tx.RecordTx(ctx, s.txRecord(sess.Grant.ID, store.TxKindAgent, out.from, signed, raw, send)); err != nil {
+			return "", err
+		}
 		return signed.Hash().Hex(), nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	if send {
-		if err := s.broadcast(ctx, result.Tx); err != nil {
-			s.cfg.Log.Error("broadcast", "key", sess.Grant.ID, "tx", result.Hash.Hex(), "err", err)
-			s.adminAudit(ctx, "agentkeys_broadcastFailed", map[string]any{"key_id": sess.Grant.ID, "tx_hash": result.Hash.Hex(), "error": err.Error()})
-			return nil, &UpstreamError{Op: "send transaction", Err: err}
+		if err := s.sendRecorded(ctx, result.Tx, map[string]any{"key_id": sess.Grant.ID}); err != nil {
+			return nil, err
 		}
 	}
 	return result, nil

@@ -104,6 +104,13 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 		if err != nil {
 			return err
 		}
+		raw, err := signed.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if err := tx.RecordTx(ctx, s.txRecord(keyID, store.TxKindOwner, owner, signed, raw, true)); err != nil {
+			return err
+		}
 		_, err = tx.AppendAudit(ctx, audit.Record{Time: s.now(), KeyID: keyID, Method: c.method, Decision: audit.DecisionAllow,
 			Reasons: []string{}, TxHash: signed.Hash().Hex(), Call: call})
 		return err
@@ -125,10 +132,8 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: record the owner's transaction (nothing was sent): %w", c.method, err)
 	}
-	if err := s.broadcast(ctx, signed); err != nil {
-		s.cfg.Log.Error("broadcast", "method", c.method, "tx", signed.Hash().Hex(), "err", err)
-		s.adminAudit(ctx, "agentkeys_broadcastFailed", map[string]any{"method": c.method, "tx_hash": signed.Hash().Hex(), "error": err.Error()})
-		return signed, nil, &UpstreamError{Op: "send transaction", Err: err}
+	if err := s.sendRecorded(ctx, signed, map[string]any{"method": c.method}); err != nil {
+		return signed, nil, err
 	}
 	rcpt, err := delegation.Wait(ctx, s.cfg.Chain, signed.Hash())
 	if err != nil {

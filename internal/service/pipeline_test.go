@@ -229,6 +229,12 @@ allow: [{contract: "%s", functions: [{sig: "receive"}]}]
 	if len(authNonces) != 2 {
 		t.Errorf("nonces without a transaction: %v; want only the two authorizations'", authNonces)
 	}
+	for n, h := range ownerNonces {
+		rec, err := e.node.store.GetTx(ctx, h.Hex())
+		if err != nil || rec.Nonce != n || rec.State == store.TxSigned {
+			t.Errorf("transaction %s at nonce %d: record %+v, %v; want it recorded and past 'signed'", h.Hex(), n, rec, err)
+		}
+	}
 	latest, err := e.chain.Client().NonceAt(ctx, e.owner, nil)
 	if err != nil || latest != agents+8 {
 		t.Errorf("the owner's nonce on chain = %d, %v; want %d (every transaction mined)", latest, err, agents+8)

@@ -38,6 +38,7 @@ type Chain interface {
 	SendTransaction(ctx context.Context, tx *types.Transaction) error
 	CodeAt(ctx context.Context, account common.Address, block *big.Int) ([]byte, error)
 	TransactionReceipt(ctx context.Context, hash common.Hash) (*types.Receipt, error)
+	TransactionByHash(ctx context.Context, hash common.Hash) (tx *types.Transaction, isPending bool, err error)
 }
 
 // Config assembles a Service.
@@ -65,6 +66,12 @@ type Config struct {
 	// detached from the request's cancellation so a client that hangs up
 	// cannot leave a signature unrecorded. Default 10s.
 	AuditTimeout time.Duration
+	// StuckAfter is how long a signed transaction may stay away from the
+	// node before the watcher cancels it (default DefaultStuckAfter), by
+	// Now's clock; SweepLimit bounds the transactions one Sweep looks at
+	// (default DefaultSweepLimit).
+	StuckAfter time.Duration
+	SweepLimit int
 
 	// RecordDelegate, if set, keeps the address of an AgentKeyDelegate
 	// that DeployDelegate deployed or adopted (serve writes it to the
@@ -86,6 +93,9 @@ type Service struct {
 	delegateMu   sync.RWMutex
 	delegateAddr common.Address
 	deployMu     sync.Mutex
+
+	// sweepMu lets one Sweep or cancel follow transactions at a time.
+	sweepMu sync.Mutex
 }
 
 // New checks the configuration and returns a Service.

@@ -121,12 +121,44 @@ type Store interface {
 	// several chains loses all of them: use it only where a home serves one
 	// chain); revokes at req.At every 7702 grant on that chain not yet
 	// revoked, storing req.RevokeReason in its Meta under MetaRevokedReason,
-	// because its session key was registered only on the old chain; and
-	// appends req.Audit(result) to the audit log. Wallet-mode grants stay
+	// because its session key was registered only on the old chain; marks
+	// every transaction of the chain not yet final TxDropped (at req.At);
+	// and appends req.Audit(result) to the audit log. Wallet-mode grants stay
 	// active. It returns what it did. Errors: ErrInvalid for a chain id of 0
 	// or beyond the int64 range, a zero time, an empty reason, a nil Audit
 	// or a record that fails Validate; then nothing is changed.
 	ResetChain(ctx context.Context, req ChainResetRequest) (ChainReset, error)
+
+	// RecordTx records a transaction signed outside a grant's decision —
+	// the cancel of a stuck transaction, which reuses that transaction's
+	// nonce instead of taking one — together with its audit record a, in
+	// one transaction, and returns the stored audit record (see
+	// AppendAudit). For a cancel (r.Kind TxKindCancel) it also sets the
+	// cancelled transaction's CancelledBy. Errors: ErrInvalid if r or a
+	// fails Validate; ErrConflict if r.Hash is already recorded, or the
+	// cancelled transaction is final or already has a cancel; ErrNotFound
+	// if the cancelled transaction is not recorded; ErrInvalid if it is on
+	// another chain, sender or nonce. Then nothing is stored.
+	RecordTx(ctx context.Context, r TxRecord, a audit.Record) (audit.Record, error)
+	// UpdateTx moves the transaction hash (any case) to u.State and
+	// returns it as stored. Allowed: signed → broadcast or any final
+	// state; broadcast → broadcast (again, after a rebroadcast: only
+	// BroadcastAt and UpdatedAt change) or any final state. Errors:
+	// ErrInvalid if u fails Validate, or if u.CancelledBy differs from the
+	// cancel recorded for the transaction; ErrNotFound for an unknown
+	// hash; ErrConflict if the transaction is final: a final state never
+	// changes.
+	UpdateTx(ctx context.Context, hash string, u TxUpdate) (TxRecord, error)
+	// GetTx returns the transaction with hash (any case). Errors:
+	// ErrInvalid for a malformed hash, ErrNotFound.
+	GetTx(ctx context.Context, hash string) (TxRecord, error)
+	// ListTxs returns the transactions matching f, oldest first
+	// (CreatedAt, then nonce, then hash), at most f.Limit of them if set.
+	// Errors: ErrInvalid if f fails Validate.
+	ListTxs(ctx context.Context, f TxFilter) ([]TxRecord, error)
+	// Nonces returns the nonce counters of chainID ordered by address.
+	// Errors: ErrInvalid for a chain id of 0 or beyond the int64 range.
+	Nonces(ctx context.Context, chainID uint64) ([]NonceCounter, error)
 
 	// GetMeta returns the setting stored under key. Errors: ErrNotFound.
 	GetMeta(ctx context.Context, key string) (string, error)
@@ -167,6 +199,14 @@ type DecideTx interface {
 	// shared by all grants acting as address. Errors: ErrInvalid for a
 	// malformed address, or chainID or floor beyond the int64 range.
 	NextNonce(ctx context.Context, chainID uint64, address string, floor uint64) (uint64, error)
+	// RecordTx records a transaction signed inside this decision (state
+	// TxSigned), so that it commits with the decision, its reservation,
+	// its nonce and its audit record, or not at all. r.GrantID must be
+	// this grant's id, or empty for an owner transaction (kind
+	// TxKindOwner). Errors: ErrInvalid if r fails Validate, is a cancel
+	// (Store.RecordTx records those) or names another grant; ErrConflict
+	// if r.Hash is already recorded.
+	RecordTx(ctx context.Context, r TxRecord) error
 	// AppendAudit is Store.AppendAudit inside the transaction: the record
 	// commits with the reservations and nonces, or not at all. An empty
 	// KeyID is set to the grant's id. Errors: ErrInvalid if r.Validate
@@ -183,6 +223,9 @@ type OwnerTx interface {
 	// the grant the owner acted on, if any; it is kept as given. Errors:
 	// ErrInvalid if r.Validate fails.
 	AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error)
+	// RecordTx is DecideTx.RecordTx for an owner transaction (Kind
+	// TxKindOwner; GrantID empty in Owner, the decision's grant in Decide).
+	RecordTx(ctx context.Context, r TxRecord) error
 }
 
 // There is deliberately no ReleaseNonce: once a transaction is signed, its
@@ -214,6 +257,7 @@ type ChainReset struct {
 	Nonces   []NonceCounter  // the counters deleted
 	Released []ReleasedSpend // the reservations deleted, summed per grant and asset
 	Revoked  []string        // ids of the 7702 grants revoked
+	Dropped  []string        // hashes of the transactions marked dropped, oldest first
 }
 
 // NonceCounter is a stored nonce counter: the next nonce of an address.

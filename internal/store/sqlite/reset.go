@@ -26,7 +26,7 @@ func (s *Store) ResetChain(ctx context.Context, req store.ChainResetRequest) (st
 	case req.Audit == nil:
 		return store.ChainReset{}, fmt.Errorf("reset chain: %w: no audit record", store.ErrInvalid)
 	}
-	res := store.ChainReset{ChainID: req.ChainID, Nonces: []store.NonceCounter{}, Released: []store.ReleasedSpend{}, Revoked: []string{}}
+	res := store.ChainReset{ChainID: req.ChainID, Nonces: []store.NonceCounter{}, Released: []store.ReleasedSpend{}, Revoked: []string{}, Dropped: []string{}}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if res.Nonces, err = deleteNonces(ctx, tx, req.ChainID); err != nil {
@@ -49,6 +49,9 @@ func (s *Store) ResetChain(ctx context.Context, req store.ChainResetRequest) (st
 				return err
 			}
 			res.Revoked = append(res.Revoked, g.ID)
+		}
+		if res.Dropped, err = dropTxs(ctx, tx, req.ChainID, req.At); err != nil {
+			return err
 		}
 		_, err = appendAudit(ctx, tx, req.Audit(res))
 		return err

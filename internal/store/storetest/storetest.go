@@ -63,6 +63,13 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditInvalid", testAuditInvalid},
 		{"ConcurrentDecideCap", testConcurrentCap},
 		{"ConcurrentSharedNonce", testConcurrentSharedNonce},
+		{"TxLifecycle", testTxLifecycle},
+		{"TxInvalid", testTxInvalid},
+		{"TxRollback", testTxRollback},
+		{"TxCancel", testTxCancel},
+		{"ListTxs", testListTxs},
+		{"ResetChainDropsTxs", testResetChainDropsTxs},
+		{"Nonces", testNonces},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
