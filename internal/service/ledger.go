@@ -97,6 +97,9 @@ func releaseRecord(r store.TxReleased, reason string, at time.Time) audit.Record
 		lines = append(lines, l)
 	}
 	call, _ := json.Marshal(map[string]any{"key_id": r.GrantID, "tx_hash": r.Hash, "released": lines})
+	if reason == "" {
+		reason = "the transaction can no longer land"
+	}
 	if len(reason) > maxReasonLen {
 		reason = reason[:maxReasonLen] + "…"
 	}
