@@ -87,6 +87,9 @@ type GrantView struct {
 	// creation).
 	Enforcement *onchain.Report   `json:"enforcement,omitempty"`
 	Meta        map[string]string `json:"meta,omitempty"`
+	// Budget is each limit's spent, pending and left in its current
+	// period (GET /v1/grants/{id} only).
+	Budget []service.BudgetLine `json:"budget,omitempty"`
 }
 
 // LimitView echoes a cap in whole units and base units.
@@ -180,7 +183,12 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, h.view(g, true))
+	v := h.view(g, true)
+	if v.Budget, err = h.svc.Budget(r.Context(), g.ID); err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {

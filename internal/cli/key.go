@@ -190,6 +190,20 @@ func limitText(l admin.LimitView) string {
 	return strings.Join(parts, ", ")
 }
 
+// budgetText is one limit's use in its current period: spent (landed),
+// pending (signed, may still land) and left.
+func budgetText(b service.BudgetLine) string {
+	name := b.Symbol
+	if b.Asset == "fees" {
+		name = "ETH in fees"
+	}
+	text := fmt.Sprintf("%s %s spent, %s pending", b.Spent, name, b.Pending)
+	if b.Remaining != "" {
+		text += fmt.Sprintf(", %s left of %s per %s", b.Remaining, b.PerPeriod, b.Period)
+	}
+	return text + fmt.Sprintf(" (period ends %s)", b.PeriodEnds.UTC().Format(time.RFC3339))
+}
+
 func newKeyListCmd(e *env) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
@@ -252,6 +266,9 @@ func newKeyShowCmd(e *env) *cobra.Command {
 			}
 			for _, l := range v.Limits {
 				fmt.Fprintf(w, "limit:      %s\n", limitText(l))
+			}
+			for _, b := range v.Budget {
+				fmt.Fprintf(w, "budget:     %s\n", budgetText(b))
 			}
 			if v.Warning != "" {
 				fmt.Fprintf(w, "WARNING:    %s\n", v.Warning)

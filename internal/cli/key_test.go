@@ -84,6 +84,11 @@ func TestKeyCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "status:     active") || strings.Contains(out, g.Token) {
 		t.Fatalf("show (exit %d):\n%s", code, out)
 	}
+	for _, want := range []string{"budget:     0 ETH spent, 0 pending, 0.5 left of 0.5 per 24h", "budget:     0 USDC spent, 0 pending, 250 left of 250 per 24h"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
 	out, _, code = run(t, "", "key", "revoke", "--home", dir, g.KeyID)
 	if code != 0 || !strings.Contains(out, "revoked "+g.KeyID) {
 		t.Fatalf("revoke (exit %d): %s", code, out)

@@ -145,7 +145,7 @@ non-zero only for bad input.`,
 	fl.StringVar(&f.at, "at", "", "decide as of this RFC 3339 time (default: now)")
 	fl.StringVar(&f.issuedAt, "issued-at", "", "when the key was granted, RFC 3339 (default: --at)")
 	fl.StringVar(&f.ip, "ip", "127.0.0.1", "the caller's IP address")
-	fl.StringArrayVar(&f.spent, "spent", nil, "ASSET=AMOUNT already spent this period, ASSET native or a token address, AMOUNT in base units (repeatable)")
+	fl.StringArrayVar(&f.spent, "spent", nil, "ASSET=AMOUNT already spent this period, ASSET native, fees or a token address, AMOUNT in base units (repeatable)")
 	fl.IntVar(&f.requests, "requests", 0, "requests already made in the rate window")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	return cmd
@@ -224,10 +224,10 @@ func runExplain(e *env, f *explainFlags, tokens policy.TokenSource) error {
 	for _, s := range f.spent {
 		asset, amount, ok := strings.Cut(s, "=")
 		n, okN := new(big.Int).SetString(strings.TrimSpace(amount), 10)
-		if !ok || !okN || n.Sign() < 0 || (asset != policy.Native && !common.IsHexAddress(asset)) {
-			return fmt.Errorf("--spent: expected ASSET=AMOUNT with ASSET native or a token address and AMOUNT in base units, got %q", s)
+		if !ok || !okN || n.Sign() < 0 || (asset != policy.Native && asset != policy.Fees && !common.IsHexAddress(asset)) {
+			return fmt.Errorf("--spent: expected ASSET=AMOUNT with ASSET native, fees or a token address and AMOUNT in base units, got %q", s)
 		}
-		if asset != policy.Native {
+		if asset != policy.Native && asset != policy.Fees {
 			asset = strings.ToLower(common.HexToAddress(asset).Hex())
 		}
 		st.Spent[asset] = n

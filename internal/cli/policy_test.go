@@ -92,6 +92,11 @@ func TestPolicyExplain(t *testing.T) {
 			[]string{"requests from 192.0.2.1 are not allowed"}},
 		{"daily cap from spent", []string{"--policy", "../../examples/swapper.yaml", "--spent", usdc + "=950000000", "--tx", "@../../examples/swap-to-owner.json"}, "deny",
 			[]string{"950 already used, 50 left"}},
+		{"worst-case fee over the native cap", []string{"--profile", "full-access", "--spent", "native=99990000000000000",
+			"--tx", `{"to":"` + stranger + `","data":"0xdeadbeef","gas":"0x186a0","maxFeePerGas":"0x3b9aca00"}`}, "deny",
+			[]string{"fees of up to 0.0001 ETH would exceed the limit of 0.1 ETH per 24h: 0.09999 ETH already used, 0.00001 ETH left"}},
+		{"no fee counted without gas", []string{"--profile", "full-access", "--spent", "native=99990000000000000",
+			"--tx", `{"to":"` + stranger + `","data":"0xdeadbeef","maxFeePerGas":"0x3b9aca00"}`}, "allow", nil},
 		{"expired", []string{"--policy", "../../examples/swapper.yaml", "--issued-at", "2026-11-01T00:00:00Z", "--at", "2026-11-03T00:00:00Z", "--tx", "@../../examples/swap-to-owner.json"}, "deny",
 			[]string{"this key expired at 2026-11-02T00:00:00Z"}},
 	}

@@ -176,6 +176,9 @@ func compileLimits(p *policy.Policy, cfg *Config, rep *Report) {
 	cfg.MaxValuePerCall, cfg.NativePerPeriod = new(big.Int), new(big.Int) // no native limit: no value at all
 	var period time.Duration
 	for _, l := range p.Limits() {
+		if l.Asset == policy.Fees {
+			continue
+		}
 		if period == 0 && (l.PerPeriod != nil || l.Asset == policy.Native) {
 			period = l.Period
 		}
@@ -188,6 +191,12 @@ func compileLimits(p *policy.Policy, cfg *Config, rep *Report) {
 	}
 	cfg.Period = uint32(period / time.Second)
 	for _, l := range p.Limits() {
+		if l.Asset == policy.Fees {
+			// Gas comes from the session key's stipend, which the chain
+			// cannot tell apart from other ether: the daemon keeps this one.
+			rep.OffChainOnly = append(rep.OffChainOnly, "the fee limit (gas is paid from the session key's stipend)")
+			continue
+		}
 		perTx, perPeriod := orNoCap(l.PerTx), orNoCap(l.PerPeriod)
 		if l.PerPeriod != nil && l.Period != period {
 			rep.OffChainOnly = append(rep.OffChainOnly, fmt.Sprintf("the %s limit per %s (the chain keeps one period, %s)", l.Symbol, l.Period, period))

@@ -82,3 +82,23 @@ func TestCompileReportsWhatStaysOffChain(t *testing.T) {
 		t.Errorf("only %d spend rules", len(cfg.SpendRules))
 	}
 }
+
+// TestCompileKeepsTheFeeLimitOffChain: a fees limit is the daemon's; it
+// never becomes a token limit (of the zero address) on chain.
+func TestCompileKeepsTheFeeLimitOffChain(t *testing.T) {
+	src, err := os.ReadFile("../policy/testdata/policies/valid_fees_limit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.Parse(src, policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, rep := Compile(p, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	if len(cfg.TokenLimits) != 0 || cfg.NativePerPeriod.String() != "500000000000000000" || cfg.Period != 86400 {
+		t.Errorf("token limits %+v, native per period %s, period %d", cfg.TokenLimits, cfg.NativePerPeriod, cfg.Period)
+	}
+	if off := strings.Join(rep.OffChainOnly, "\n"); !strings.Contains(off, "the fee limit") {
+		t.Errorf("off-chain-only lacks the fee limit:\n%s", off)
+	}
+}

@@ -31,7 +31,7 @@ type caseFile struct {
 		Decision string            `yaml:"decision"`
 		Reasons  []string          `yaml:"reasons"` // each must be a substring of some reason
 		Rule     string            `yaml:"rule"`
-		Spend    map[string]string `yaml:"spend"` // raw units
+		Spend    map[string]string `yaml:"spend"` // raw units; "fee:ASSET" for the fee
 	} `yaml:"expect"`
 }
 
@@ -56,6 +56,7 @@ type requestSpec struct {
 	Data           string         `yaml:"data"`
 	Call           map[string]any `yaml:"call"`
 	Authorizations int            `yaml:"authorizations"`
+	MaxFee         string         `yaml:"max_fee"`
 	TypedData      map[string]any `yaml:"typed_data"`
 	Message        string         `yaml:"message"`
 }
@@ -151,6 +152,13 @@ func loadCase(t *testing.T, path string) (*Policy, Request, State, caseFile) {
 		if rs.Data != "" {
 			tx.Data = hexBytes(t, rs.Data)
 		}
+		if rs.MaxFee != "" {
+			v, err := parseInteger(rs.MaxFee)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tx.MaxFee = v
+		}
 		if rs.Call != nil {
 			tx.Data = encodeCall(t, rs.Call["sig"].(string), asList(rs.Call["args"]))
 		}
@@ -219,10 +227,18 @@ func TestDecisionFixtures(t *testing.T) {
 			if c.Expect.Spend != nil {
 				got := map[string]string{}
 				for _, s := range d.Spend {
-					got[s.Asset] = s.Amount.String()
+					key := s.Asset
+					if s.Fee {
+						key = "fee:" + key // the fee is reserved apart from the value
+					}
+					got[key] = s.Amount.String()
 				}
 				want := map[string]string{}
 				for k, v := range c.Expect.Spend {
+					if a, ok := strings.CutPrefix(k, "fee:"); ok {
+						want["fee:"+assetKey(a)] = v
+						continue
+					}
 					want[assetKey(k)] = v
 				}
 				if diff := cmpDiff(want, got); diff != "" {

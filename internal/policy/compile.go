@@ -27,6 +27,10 @@ type Options struct {
 // Native is the asset key of the chain's native currency.
 const Native = "native"
 
+// Fees is the asset key of a limit on transaction fees (paid in the native
+// currency). Without one, fees count against the Native limit.
+const Fees = "fees"
+
 // DefaultValidity is how long a key lives when the policy names no window.
 const DefaultValidity = 24 * time.Hour
 
@@ -157,10 +161,7 @@ func PeriodStart(anchor, now time.Time, period time.Duration) time.Time {
 }
 
 func assetKey(a string) string {
-	if strings.EqualFold(a, Native) {
-		return Native
-	}
-	return strings.ToLower(a)
+	return strings.ToLower(a) // Native and Fees are lowercase
 }
 
 // Parse reads and compiles a policy in one step.
@@ -412,8 +413,13 @@ func (c *compiler) limitsStep(d *Document) error {
 			if l.Decimals != nil && *l.Decimals != 18 {
 				return ferr(path+".decimals", "the native asset has 18 decimals, got %d", *l.Decimals)
 			}
+		case strings.EqualFold(l.Asset, Fees):
+			lim.Asset, lim.Decimals, lim.Symbol = Fees, 18, "ETH"
+			if l.Decimals != nil && *l.Decimals != 18 {
+				return ferr(path+".decimals", "fees are paid in the native currency, which has 18 decimals, got %d", *l.Decimals)
+			}
 		case l.Asset == "":
-			return ferr(path+".asset", "required: native, or a token address")
+			return ferr(path+".asset", "required: native, fees, or a token address")
 		default:
 			a, err := address(path+".asset", l.Asset)
 			if err != nil {
@@ -466,7 +472,7 @@ func (c *compiler) limitsStep(d *Document) error {
 			return ferr(path+".per_tx", "%s is more than per_period %s; lower per_tx or raise per_period", l.PerTx, l.PerPeriod)
 		}
 		doc.Asset = lim.Asset
-		if lim.Asset != Native {
+		if lim.Asset != Native && lim.Asset != Fees {
 			doc.Asset = common.HexToAddress(lim.Asset).Hex()
 		}
 		dec := int(lim.Decimals)

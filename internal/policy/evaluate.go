@@ -48,6 +48,12 @@ type Tx struct {
 	// Authorizations is the number of EIP-7702 authorizations attached;
 	// any is refused.
 	Authorizations int
+	// MaxFee is the most the transaction can pay in fees (gas limit × max
+	// fee per gas), in wei; nil when fees are not charged to the key. It
+	// counts against the Fees limit if the policy sets one, else against
+	// the period cap of the Native limit (never its per-transaction cap,
+	// which is about value moved).
+	MaxFee *big.Int
 }
 
 // State is what the caller knows at decision time. The engine never reads
@@ -57,9 +63,10 @@ type State struct {
 	Now      time.Time
 	IssuedAt time.Time // when the key was granted; anchors valid_for and budget periods
 	Vars     Variables
-	// Spent maps an asset key (Native or a lowercase 0x address) to what
-	// was already spent in the current budget period of its limit (see
-	// PeriodStart).
+	// Spent maps an asset key (Native, Fees or a lowercase 0x address) to
+	// what was already spent (or reserved) in the current budget period of
+	// its limit (see PeriodStart). Native includes fees reserved against
+	// it.
 	Spent map[string]*big.Int
 	// Requests counts the key's requests within the rate window that ends
 	// now, not counting this one.
@@ -106,10 +113,13 @@ type Arg struct {
 
 // Spend is what a request spends of one asset.
 type Spend struct {
-	Asset    string   `json:"asset"` // Native or a lowercase 0x address
+	Asset    string   `json:"asset"` // Native, Fees or a lowercase 0x address
 	Symbol   string   `json:"symbol,omitempty"`
 	Decimals uint8    `json:"decimals"`
 	Amount   *big.Int `json:"-"`
+	// Fee marks the transaction's worst-case fee (Asset Native or Fees),
+	// kept apart from the value it moves.
+	Fee bool `json:"fee,omitempty"`
 }
 
 // MarshalJSON writes the amount both raw and in whole units.
@@ -174,6 +184,7 @@ type evaluation struct {
 	calls      []Call
 	spend      map[string]*big.Int
 	spendOrder []string
+	fee        *big.Int // the transaction's worst-case fee, if charged
 }
 
 func (e *evaluation) refuse(reason string) { e.reasons = append(e.reasons, reason) }
@@ -260,6 +271,15 @@ func (e *evaluation) transaction(req Request) {
 	}
 	if value.Sign() > 0 {
 		e.addSpend(Native, value)
+	}
+	if tx.MaxFee != nil {
+		if tx.MaxFee.Sign() < 0 {
+			e.refuse("the transaction's maximum fee is negative")
+			return
+		}
+		if tx.MaxFee.Sign() > 0 {
+			e.fee = new(big.Int).Set(tx.MaxFee)
+		}
 	}
 	e.call(*tx.To, value, tx.Data, 0)
 }
@@ -564,22 +584,84 @@ func (e *evaluation) checkLimits() {
 				FormatAmount(amount, lim.Decimals), lim.Symbol, FormatAmount(lim.PerTx, lim.Decimals), lim.Symbol))
 		}
 		if lim.PerPeriod != nil {
-			used := e.st.Spent[asset]
-			if used == nil {
-				used = new(big.Int)
-			}
-			total := new(big.Int).Add(used, amount)
-			if total.Cmp(lim.PerPeriod) > 0 {
-				left := new(big.Int).Sub(lim.PerPeriod, used)
-				if left.Sign() < 0 {
-					left.SetInt64(0)
-				}
+			used := e.used(asset)
+			if new(big.Int).Add(used, amount).Cmp(lim.PerPeriod) > 0 {
 				e.refuse(fmt.Sprintf("spends %s %s, over the limit of %s %s per %s: %s already used, %s left",
 					FormatAmount(amount, lim.Decimals), lim.Symbol, FormatAmount(lim.PerPeriod, lim.Decimals), lim.Symbol,
-					formatDuration(lim.Period), FormatAmount(used, lim.Decimals), FormatAmount(left, lim.Decimals)))
+					formatDuration(lim.Period), FormatAmount(used, lim.Decimals), FormatAmount(left(lim.PerPeriod, used), lim.Decimals)))
 			}
 		}
 	}
+	e.checkFee()
+}
+
+// feeAsset is the budget fees count against: Fees if the policy limits
+// them, else Native.
+func (e *evaluation) feeAsset() string {
+	if _, ok := e.p.limits[Fees]; ok {
+		return Fees
+	}
+	return Native
+}
+
+// checkFee compares the transaction's worst-case fee with the fee limit,
+// or with the native period cap on top of the value the request moves.
+func (e *evaluation) checkFee() {
+	if e.fee == nil {
+		return
+	}
+	fee := FormatAmount(e.fee, 18)
+	lim, ok := e.p.limits[e.feeAsset()]
+	switch {
+	case !ok:
+		e.refuse(fmt.Sprintf("fees of up to %s ETH need a budget, but the policy sets no limit for ETH or for fees; add a limit for asset native or fees", fee))
+	case lim.Asset == Fees:
+		if lim.PerTx != nil && e.fee.Cmp(lim.PerTx) > 0 {
+			e.refuse(fmt.Sprintf("fees of up to %s ETH exceed the per-transaction fee limit of %s ETH", fee, FormatAmount(lim.PerTx, 18)))
+		}
+		if lim.PerPeriod != nil {
+			used := e.used(Fees)
+			if new(big.Int).Add(used, e.fee).Cmp(lim.PerPeriod) > 0 {
+				e.refuse(fmt.Sprintf("fees of up to %s ETH would exceed the fee limit of %s ETH per %s: %s ETH already used, %s ETH left",
+					fee, FormatAmount(lim.PerPeriod, 18), formatDuration(lim.Period), FormatAmount(used, 18), FormatAmount(left(lim.PerPeriod, used), 18)))
+			}
+		}
+	case lim.PerPeriod != nil:
+		// Value over the cap is reported by checkLimits; here the fee is
+		// what tips the request over.
+		used := e.used(Native)
+		value := e.spend[Native]
+		if value == nil {
+			value = new(big.Int)
+		}
+		withValue := new(big.Int).Add(used, value)
+		if withValue.Cmp(lim.PerPeriod) > 0 || new(big.Int).Add(withValue, e.fee).Cmp(lim.PerPeriod) <= 0 {
+			return
+		}
+		after := ""
+		if value.Sign() > 0 {
+			after = fmt.Sprintf(" after this transaction's value of %s ETH", FormatAmount(value, 18))
+		}
+		e.refuse(fmt.Sprintf("fees of up to %s ETH would exceed the limit of %s ETH per %s: %s ETH already used, %s ETH left%s",
+			fee, FormatAmount(lim.PerPeriod, 18), formatDuration(lim.Period), FormatAmount(used, 18), FormatAmount(left(lim.PerPeriod, withValue), 18), after))
+	}
+}
+
+// used is what was spent of asset in its current period.
+func (e *evaluation) used(asset string) *big.Int {
+	if v := e.st.Spent[asset]; v != nil {
+		return v
+	}
+	return new(big.Int)
+}
+
+// left is what remains of limit after used, never below zero.
+func left(limit, used *big.Int) *big.Int {
+	l := new(big.Int).Sub(limit, used)
+	if l.Sign() < 0 {
+		l.SetInt64(0)
+	}
+	return l
 }
 
 func (e *evaluation) spends() []Spend {
@@ -592,6 +674,9 @@ func (e *evaluation) spends() []Spend {
 			s.Symbol, s.Decimals = "ETH", 18
 		}
 		out = append(out, s)
+	}
+	if e.fee != nil {
+		out = append(out, Spend{Asset: e.feeAsset(), Symbol: "ETH", Decimals: 18, Amount: new(big.Int).Set(e.fee), Fee: true})
 	}
 	return out
 }

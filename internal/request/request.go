@@ -89,9 +89,19 @@ func (p TxParam) Amount() *big.Int {
 	return p.Value.ToInt()
 }
 
-// PolicyTx is the transaction as the policy judges it.
+// PolicyTx is the transaction as the policy judges it. When gas and a
+// fee cap (maxFeePerGas, or gasPrice) are both given, its worst-case fee is
+// counted as the daemon counts it in wallet mode.
 func (p TxParam) PolicyTx() *policy.Tx {
-	return &policy.Tx{To: p.To, Value: p.Amount(), Data: p.CallData(), Authorizations: len(p.AuthorizationList)}
+	tx := &policy.Tx{To: p.To, Value: p.Amount(), Data: p.CallData(), Authorizations: len(p.AuthorizationList)}
+	feeCap := p.MaxFeePerGas
+	if feeCap == nil {
+		feeCap = p.GasPrice
+	}
+	if p.Gas != nil && feeCap != nil {
+		tx.MaxFee = new(big.Int).Mul(new(big.Int).SetUint64(uint64(*p.Gas)), feeCap.ToInt())
+	}
+	return tx
 }
 
 // ParseTxParam reads an eth_sendTransaction parameter strictly and returns

@@ -97,14 +97,26 @@ func TestMode7702OverHTTP(t *testing.T) {
 	var perms struct {
 		Mode   string `json:"mode"`
 		Budget []struct {
-			Asset, Spent string
+			Asset, Spent, Pending string
 		} `json:"budget"`
 	}
 	if err := agent.CallContext(ctx, &perms, "agentkeys_getPermissions"); err != nil {
 		t.Fatal(err)
 	}
-	if perms.Mode != "7702" || perms.Budget[0].Spent != "0.025" {
-		t.Fatalf("permissions = %+v (want 0.005 ETH stipend + 0.02 ETH swap spent)", perms)
+	// The stipend's funding and the swap are pending until the watcher
+	// sees them mined; the swap's gas (paid from the stipend) is not
+	// charged again.
+	if perms.Mode != "7702" || perms.Budget[0].Spent != "0" || perms.Budget[0].Pending != "0.025" {
+		t.Fatalf("permissions = %+v (want 0.005 ETH stipend and 0.02 ETH swap pending)", perms)
+	}
+	if _, err := e.sb.Service.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.CallContext(ctx, &perms, "agentkeys_getPermissions"); err != nil {
+		t.Fatal(err)
+	}
+	if perms.Budget[0].Spent != "0.025" || perms.Budget[0].Pending != "0" {
+		t.Fatalf("permissions after a sweep = %+v (want the stipend and the swap spent)", perms)
 	}
 
 	// Revocation reaches the chain.

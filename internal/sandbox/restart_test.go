@@ -68,6 +68,17 @@ func (e *env) swapETH(token string, value float64) (common.Hash, error) {
 	return hash, err
 }
 
+// maxFee is the worst-case fee of a transaction the node knows: gas limit
+// × max fee per gas, what the daemon reserves for it.
+func (e *env) maxFee(hash common.Hash) *big.Int {
+	e.t.Helper()
+	tx, _, err := e.sb.Chain.Client().TransactionByHash(context.Background(), hash)
+	if err != nil {
+		e.t.Fatalf("transaction %s: %v", hash.Hex(), err)
+	}
+	return new(big.Int).Mul(new(big.Int).SetUint64(tx.Gas()), tx.GasFeeCap())
+}
+
 // chainResetRecords returns the calls of the audit log's chain-reset
 // records, oldest first.
 func (e *env) chainResetRecords() []map[string]any {
@@ -100,8 +111,12 @@ func TestSandboxRestartResetsTheChainBoundState(t *testing.T) {
 	e := mustStartOn(t, dir, c)
 	g := e.grant(map[string]any{"agent": "trader", "profile": "swap-only", "routers": []string{e.sb.Info.Router}, "daily_limit": []string{"0.1ETH"}, "ttl": "24h"})
 	tok, keyID := token(t, g), g["key_id"].(string)
+	lost := new(big.Int).Mul(big.NewInt(5), big.NewInt(1e16)) // 0.05 ETH of value, and the fees below
 	for _, v := range []float64{0.02, 0.03} {
 		hash, err := e.swapETH(tok, v)
+		if err == nil {
+			lost.Add(lost, e.maxFee(hash))
+		}
 		if err != nil {
 			t.Fatalf("swap on the first chain: %v", err)
 		}
@@ -126,14 +141,17 @@ func TestSandboxRestartResetsTheChainBoundState(t *testing.T) {
 		t.Fatalf("swap after the restart reverted: %+v", r)
 	}
 
-	// The lost chain's 0.05 ETH no longer counts: 0.04 spent, 0.06 left.
+	// The lost chain's 0.05 ETH (and fees) no longer count: 0.04 ETH and
+	// its worst-case fee are pending, the rest of 0.1 is left.
 	var perms map[string]any
 	if err := e.agent(tok).CallContext(context.Background(), &perms, "agentkeys_getPermissions"); err != nil {
 		t.Fatal(err)
 	}
 	budget := perms["budget"].([]any)[0].(map[string]any)
-	if budget["spent"] != "0.04" || budget["remaining"] != "0.06" {
-		t.Errorf("budget after the restart = %v, want 0.04 spent and 0.06 remaining", budget)
+	pending := new(big.Int).Add(big.NewInt(4e16), e.maxFee(hash))
+	left := new(big.Int).Sub(big.NewInt(1e17), pending)
+	if budget["raw_spent"] != "0" || budget["raw_pending"] != pending.String() || budget["raw_remaining"] != left.String() {
+		t.Errorf("budget after the restart = %v, want %s pending and %s remaining", budget, pending, left)
 	}
 
 	resets := e.chainResetRecords()
@@ -145,7 +163,7 @@ func TestSandboxRestartResetsTheChainBoundState(t *testing.T) {
 		"chain_id":               float64(31337),
 		"why":                    "agentkeys sandbox started a new in-process chain",
 		"nonce_counters_deleted": []any{map[string]any{"address": owner, "next": float64(2)}}, // the two swaps, nonces 0 and 1
-		"reservations_released":  []any{map[string]any{"key_id": keyID, "asset": "native", "amount": "50000000000000000", "reservations": float64(2)}},
+		"reservations_released":  []any{map[string]any{"key_id": keyID, "asset": "native", "amount": lost.String(), "reservations": float64(4)}},
 		"revoked_7702_keys":      []any{},
 	}
 	if got, _ := json.Marshal(resets[0]); string(got) != string(mustJSON(t, want)) {

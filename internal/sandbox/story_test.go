@@ -41,9 +41,9 @@ func TestDemoStoryOverHTTP(t *testing.T) {
 		t.Fatalf("eth_chainId = %v, %v", chainID, err)
 	}
 
+	var hash common.Hash // of the last swap
 	swap := func(value float64, to common.Address) error {
 		data := calldata(t, "swapExactETHForTokens(uint256,address[],address,uint256)", big.NewInt(1), []common.Address{weth, usdc}, to, big.NewInt(4_000_000_000))
-		var hash common.Hash
 		err := agent.CallContext(ctx, &hash, "eth_sendTransaction", txObj{From: &owner, To: &router, Value: wei(value), Data: data})
 		if err == nil {
 			if r := e.receipt(hash); r.Status != 1 {
@@ -56,12 +56,12 @@ func TestDemoStoryOverHTTP(t *testing.T) {
 	if err := swap(0.05, owner); err != nil {
 		t.Fatalf("swap: %v", err)
 	}
+	swapped := new(big.Int).Add(big.NewInt(5e16), e.maxFee(hash)) // value and worst-case fee
 	if after := e.tokenBalance(usdc, owner); after.Cmp(before) <= 0 {
 		t.Fatalf("USDC balance did not grow: %s -> %s", before, after)
 	}
 
 	transfer := calldata(t, "transfer(address,uint256)", stranger, big.NewInt(1_000_000))
-	var hash common.Hash
 	err := agent.CallContext(ctx, &hash, "eth_sendTransaction", txObj{To: &usdc, Data: transfer})
 	wantRefused(t, err, 4001, "profile swap-only blocks token transfers")
 
@@ -72,9 +72,10 @@ func TestDemoStoryOverHTTP(t *testing.T) {
 	if err := agent.CallContext(ctx, &perms, "agentkeys_getPermissions"); err != nil {
 		t.Fatal(err)
 	}
+	// Mined, but not yet settled by anyone: pending, fee at its worst.
 	budget := perms["budget"].([]any)[0].(map[string]any)
-	if budget["spent"] != "0.05" || budget["remaining"] != "0.05" {
-		t.Errorf("budget after one swap = %v", budget)
+	if left := new(big.Int).Sub(big.NewInt(1e17), swapped); budget["raw_spent"] != "0" || budget["raw_pending"] != swapped.String() || budget["raw_remaining"] != left.String() {
+		t.Errorf("budget after one swap = %v, want %s pending, %s left", budget, swapped, left)
 	}
 
 	if code := e.admin("POST", "/v1/grants/"+g["key_id"].(string)+"/revoke", nil, nil); code != 200 {

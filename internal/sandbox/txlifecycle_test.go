@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"math/big"
 	"net/http"
 	"slices"
 	"strings"
@@ -105,6 +106,38 @@ func TestUnsentSignatureDoesNotStallTheAccount(t *testing.T) {
 		c.State != store.TxIncluded || c.Nonce != stale.Nonce() || c.Cancels != stale.Hash().Hex() || c.Status == nil || *c.Status != 1 {
 		t.Fatalf("GET /v1/txs/{cancel}: HTTP %d %+v", code, c)
 	}
+	// The budget followed the chain: the ten landed and are settled at
+	// their actual fees, nothing is pending, and the cancelled one's value
+	// and fee were released, with an audit record.
+	var perms struct {
+		Budget []struct {
+			Asset      string `json:"asset"`
+			RawSpent   string `json:"raw_spent"`
+			RawPending string `json:"raw_pending"`
+		} `json:"budget"`
+	}
+	if err := agent.CallContext(ctx, &perms, "agentkeys_getPermissions"); err != nil {
+		t.Fatal(err)
+	}
+	var fees big.Int
+	for _, h := range sent {
+		r := e.receipt(h)
+		fees.Add(&fees, new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice))
+	}
+	wantSpent := new(big.Int).Add(&fees, new(big.Int).Mul(big.NewInt(10), wei(0.001).ToInt()))
+	if b := perms.Budget[0]; b.Asset != "native" || b.RawSpent != wantSpent.String() || b.RawPending != "0" {
+		t.Errorf("native budget after the sweep = %+v; want spent %s (ten values and their actual fees), nothing pending", b, wantSpent)
+	}
+	released := false
+	for _, r := range e.auditRecords() {
+		if r.Method == "agentkeys_txReleased" && strings.Contains(string(r.Call), strings.ToLower(stale.Hash().Hex())) {
+			released = true
+		}
+	}
+	if !released {
+		t.Errorf("no agentkeys_txReleased record for the cancelled %s", stale.Hash().Hex())
+	}
+
 	var shown service.TxInfo
 	if code := e.admin("GET", "/v1/txs/"+sent[3].Hex(), nil, &shown); code != http.StatusOK || shown.State != store.TxIncluded || shown.KeyID != keyID ||
 		shown.To != stranger.Hex() || shown.Value != "1000000000000000" || !shown.Send {

@@ -118,20 +118,22 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 
 // usage is what a key has done lately, as far as its policy cares.
 type usage struct {
-	spent    map[string]*big.Int // per asset, in the current period of its limit
-	requests int                 // within the rate window, not counting this one
+	spent    map[string]*big.Int      // per asset, spent and pending, in the current period of its limit
+	charged  map[string]store.Charged // the same, split into spent and pending
+	requests int                      // within the rate window, not counting this one
 }
 
 // usageOf reads a key's usage inside the decision's transaction, so
-// concurrent requests see each other's reservations.
+// concurrent requests see each other's reservations. Each read is the
+// store's running total for the limit's current period.
 func usageOf(ctx context.Context, tx store.DecideTx, g store.Grant, p *policy.Policy, now time.Time) (usage, error) {
-	u := usage{spent: map[string]*big.Int{}}
+	u := usage{spent: map[string]*big.Int{}, charged: map[string]store.Charged{}}
 	for _, l := range p.Limits() {
-		spent, err := tx.Spent(ctx, l.Asset, policy.PeriodStart(g.CreatedAt, now, l.Period))
+		c, err := tx.Spent(ctx, l.Asset, policy.PeriodStart(g.CreatedAt, now, l.Period))
 		if err != nil {
 			return u, fmt.Errorf("read spend: %w", err)
 		}
-		u.spent[l.Asset] = spent
+		u.spent[l.Asset], u.charged[l.Asset] = c.Total(), c
 	}
 	if r, ok := p.RateLimit(); ok {
 		n, err := tx.Requests(ctx, now.Add(-r.Per))
@@ -189,18 +191,42 @@ func callRecord(req policy.Request, d policy.Decision, extra map[string]any) jso
 	return b
 }
 
-func reserve(ctx context.Context, tx store.DecideTx, at time.Time, d *policy.Decision) error {
+// reserve charges what an allowed decision spends. With a transaction
+// hash the spend is pending until the transaction is settled or released
+// (value, and the worst-case fee if the decision counted one); without,
+// it is spent at once (typed-data permits).
+func reserve(ctx context.Context, tx store.DecideTx, at time.Time, txHash string, d *policy.Decision) error {
 	var spends []store.Spend
 	for _, sp := range d.Spend {
-		spends = append(spends, store.Spend{Asset: sp.Asset, Amount: sp.Amount})
+		spends = append(spends, store.Spend{Asset: sp.Asset, Amount: sp.Amount, Fee: sp.Fee})
 	}
 	if len(spends) == 0 {
 		return nil
 	}
-	if err := tx.Reserve(ctx, at, spends); err != nil {
+	var err error
+	if txHash != "" {
+		err = tx.ReserveTx(ctx, at, txHash, spends)
+	} else {
+		err = tx.Reserve(ctx, at, spends)
+	}
+	if err != nil {
 		return fmt.Errorf("reserve budget: %w", err)
 	}
 	return nil
+}
+
+// maxFee is what a filled transaction can pay in fees at most, if it is
+// charged to the key: always in wallet mode; in 7702 mode the session key
+// pays gas from its stipend, which was charged to the native budget when
+// the key was granted, so the fee counts only against a fees limit the
+// policy sets (never twice against native).
+func maxFee(p *policy.Policy, mode string, f *txFill) *big.Int {
+	if mode == store.Mode7702 {
+		if _, ok := p.Limit(policy.Fees); !ok {
+			return nil
+		}
+	}
+	return new(big.Int).Mul(new(big.Int).SetUint64(f.gas), f.feeCap)
 }
 
 // TxArgs is an agent's transaction request (eth_sendTransaction's
@@ -320,6 +346,10 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 			fillErr = explainRevert(fillErr)
 		}
 	}
+	if fill != nil && fillErr == nil {
+		// The fee is spending too: the decision counts its worst case.
+		reqs[0].Tx.MaxFee = maxFee(sess.Policy, sess.Grant.Mode, fill)
+	}
 	var result *TxResult
 	extra := map[string]any{"send": send, "mode": sess.Grant.Mode}
 	if len(reqs) > 1 {
@@ -336,9 +366,6 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 			// cannot widen a policy, so this is a bug; fail closed.
 			return "", errors.New("no gas and fee estimate for an allowed transaction")
 		}
-		if err := reserve(ctx, tx, s.now(), d); err != nil {
-			return "", err
-		}
 		nonce, err := tx.NextNonce(ctx, s.cfg.ChainID, out.from.Hex(), fill.pendingNonce)
 		if err != nil {
 			return "", fmt.Errorf("allocate nonce: %w", err)
@@ -354,6 +381,11 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 		}
 		raw, err := signed.MarshalBinary()
 		if err != nil {
+			return "", err
+		}
+		// Reserved for this very transaction (same store transaction as
+		// the nonce and the signature), so it can be settled or released.
+		if err := reserve(ctx, tx, s.now(), signed.Hash().Hex(), d); err != nil {
 			return "", err
 		}
 		result = &TxResult{Hash: signed.Hash(), Raw: raw, Tx: signed}
@@ -446,7 +478,7 @@ func (s *Service) SignTypedData(ctx context.Context, sess *Session, info Request
 			if err != nil {
 				return "", &failure{err}
 			}
-			if err := reserve(ctx, tx, s.now(), d); err != nil {
+			if err := reserve(ctx, tx, s.now(), "", d); err != nil {
 				return "", err
 			}
 			sig, err = s.cfg.Wallet.SignHash(digest)
@@ -510,8 +542,15 @@ func evaluateEach(p *policy.Policy, reqs []policy.Request, st policy.State) poli
 	for k, v := range st.Spent {
 		spent[k] = new(big.Int).Set(v)
 	}
-	total := map[string]*policy.Spend{}
-	var order, rules []string
+	// Totals are kept per asset and kind: a fee is reserved apart from
+	// the value, so settlement can replace it.
+	type spendKey struct {
+		asset string
+		fee   bool
+	}
+	total := map[spendKey]*policy.Spend{}
+	var order []spendKey
+	var rules []string
 	for i, r := range reqs {
 		sti := st
 		sti.Spent = spent
@@ -528,13 +567,14 @@ func evaluateEach(p *policy.Policy, reqs []policy.Request, st policy.State) poli
 				spent[sp.Asset] = new(big.Int)
 			}
 			spent[sp.Asset].Add(spent[sp.Asset], sp.Amount)
-			if total[sp.Asset] == nil {
+			k := spendKey{sp.Asset, sp.Fee}
+			if total[k] == nil {
 				c := sp
 				c.Amount = new(big.Int)
-				total[sp.Asset] = &c
-				order = append(order, sp.Asset)
+				total[k] = &c
+				order = append(order, k)
 			}
-			total[sp.Asset].Amount.Add(total[sp.Asset].Amount, sp.Amount)
+			total[k].Amount.Add(total[k].Amount, sp.Amount)
 		}
 	}
 	for _, a := range order {

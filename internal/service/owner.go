@@ -119,12 +119,19 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 	defer cancel()
 	if c.grant != nil {
 		err = s.cfg.Store.Decide(dctx, c.grant.ID, func(ctx context.Context, tx store.DecideTx) error {
-			if c.spend && value.Sign() > 0 {
-				if err := tx.Reserve(ctx, s.now(), []store.Spend{{Asset: store.AssetNative, Amount: value}}); err != nil {
-					return fmt.Errorf("reserve budget: %w", err)
-				}
+			if err := sign(ctx, tx); err != nil {
+				return err
 			}
-			return sign(ctx, tx)
+			if !c.spend || value.Sign() == 0 {
+				return nil
+			}
+			// Reserved for this transaction, so the watcher settles it
+			// when it lands or releases it if it never can. The grant's
+			// row lock serialises its budget, so the order does not matter.
+			if err := tx.ReserveTx(ctx, s.now(), signed.Hash().Hex(), []store.Spend{{Asset: store.AssetNative, Amount: value}}); err != nil {
+				return fmt.Errorf("reserve budget: %w", err)
+			}
+			return nil
 		})
 	} else {
 		err = s.cfg.Store.Owner(dctx, sign)

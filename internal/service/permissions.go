@@ -30,17 +30,24 @@ type Permissions struct {
 	Document  *policy.Document `json:"policy_document"`
 }
 
-// BudgetLine is one asset's cap and what is left of it.
+// BudgetLine is one asset's cap and what is left of it in the current
+// period. Spent counts transactions that landed (and signatures spent at
+// once, like permits); Pending counts transactions signed that may still
+// land, at their worst-case fee; Remaining is the cap less both. A
+// transaction moves from pending to spent when it is included, and its
+// pending amount is released when it provably cannot land.
 type BudgetLine struct {
-	Asset        string    `json:"asset"`
+	Asset        string    `json:"asset"` // native, fees or a token address
 	Symbol       string    `json:"symbol"`
 	PerTx        string    `json:"per_tx,omitempty"`
 	PerPeriod    string    `json:"per_period,omitempty"`
 	Period       string    `json:"period,omitempty"`
 	Spent        string    `json:"spent"`
+	Pending      string    `json:"pending"`
 	Remaining    string    `json:"remaining,omitempty"`
 	PeriodEnds   time.Time `json:"period_ends"`
 	RawSpent     string    `json:"raw_spent"`
+	RawPending   string    `json:"raw_pending"`
 	RawRemaining string    `json:"raw_remaining,omitempty"`
 }
 
@@ -72,31 +79,40 @@ func describe(g store.Grant, p *policy.Policy, u usage, now time.Time) *Permissi
 	doc := p.Document()
 	out := &Permissions{KeyID: g.ID, Agent: g.Agent, Address: g.Address, Mode: g.Mode, Chains: p.Chains(), Policy: p.Name(),
 		Profile: doc.Profile, Warning: p.Warning(), ExpiresAt: g.ExpiresAt, Document: doc, Budget: []BudgetLine{}}
+	out.Budget = budgetLines(g, p, u, now)
+	if r, ok := p.RateLimit(); ok {
+		out.Rate = &RateLine{Max: r.Max, Per: policy.FormatDuration(r.Per), Used: u.requests}
+	}
+	out.May, out.MayNot = plainTerms(doc)
+	return out
+}
+
+// budgetLines shows each limit with what was spent, what is pending and
+// what is left in its current period.
+func budgetLines(g store.Grant, p *policy.Policy, u usage, now time.Time) []BudgetLine {
+	out := []BudgetLine{}
 	for _, l := range p.Limits() {
-		spent := u.spent[l.Asset]
-		if spent == nil {
-			spent = new(big.Int)
+		c := u.charged[l.Asset]
+		if c.Spent == nil {
+			c = store.Charged{Spent: new(big.Int), Pending: new(big.Int)}
 		}
 		start := policy.PeriodStart(g.CreatedAt, now, l.Period)
-		line := BudgetLine{Asset: l.Asset, Symbol: l.Symbol, Spent: policy.FormatAmount(spent, l.Decimals), RawSpent: spent.String(),
+		line := BudgetLine{Asset: l.Asset, Symbol: l.Symbol, Spent: policy.FormatAmount(c.Spent, l.Decimals), RawSpent: c.Spent.String(),
+			Pending: policy.FormatAmount(c.Pending, l.Decimals), RawPending: c.Pending.String(),
 			PeriodEnds: start.Add(l.Period), Period: policy.FormatDuration(l.Period)}
 		if l.PerTx != nil {
 			line.PerTx = policy.FormatAmount(l.PerTx, l.Decimals)
 		}
 		if l.PerPeriod != nil {
 			line.PerPeriod = policy.FormatAmount(l.PerPeriod, l.Decimals)
-			left := new(big.Int).Sub(l.PerPeriod, spent)
+			left := new(big.Int).Sub(l.PerPeriod, c.Total())
 			if left.Sign() < 0 {
 				left.SetInt64(0)
 			}
 			line.Remaining, line.RawRemaining = policy.FormatAmount(left, l.Decimals), left.String()
 		}
-		out.Budget = append(out.Budget, line)
+		out = append(out, line)
 	}
-	if r, ok := p.RateLimit(); ok {
-		out.Rate = &RateLine{Max: r.Max, Per: policy.FormatDuration(r.Per), Used: u.requests}
-	}
-	out.May, out.MayNot = plainTerms(doc)
 	return out
 }
 

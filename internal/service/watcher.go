@@ -124,7 +124,7 @@ func (s *Service) follow(ctx context.Context, t store.TxRecord, latest map[strin
 		return err
 	}
 	if rcpt != nil {
-		if s.finish(ctx, t, store.TxUpdate{State: store.TxIncluded, Block: rcpt.BlockNumber.Uint64(), Status: rcpt.Status}) {
+		if s.finish(ctx, t, store.TxUpdate{State: store.TxIncluded, Block: rcpt.BlockNumber.Uint64(), Status: rcpt.Status}, rcpt) {
 			rep.Included = append(rep.Included, t.Hash)
 		}
 		return nil
@@ -180,17 +180,17 @@ func (s *Service) settleNonce(ctx context.Context, t store.TxRecord, rep *SweepR
 			continue
 		}
 		if other == t.CancelledBy {
-			if s.finish(ctx, t, store.TxUpdate{State: store.TxCancelled, CancelledBy: other}) {
+			if s.finish(ctx, t, store.TxUpdate{State: store.TxCancelled, CancelledBy: other}, nil) {
 				rep.Cancelled = append(rep.Cancelled, t.Hash)
 			}
 			return nil
 		}
-		if s.finish(ctx, t, store.TxUpdate{State: store.TxReplaced, ReplacedBy: other}) {
+		if s.finish(ctx, t, store.TxUpdate{State: store.TxReplaced, ReplacedBy: other}, nil) {
 			rep.Replaced = append(rep.Replaced, t.Hash)
 		}
 		return nil
 	}
-	if s.finish(ctx, t, store.TxUpdate{State: store.TxReplaced}) {
+	if s.finish(ctx, t, store.TxUpdate{State: store.TxReplaced}, nil) {
 		rep.Replaced = append(rep.Replaced, t.Hash)
 	}
 	return nil
@@ -209,15 +209,42 @@ func (s *Service) receipt(ctx context.Context, hash string) (*types.Receipt, err
 }
 
 // finish moves t to a final state. It is the one place where a
-// transaction's fate becomes known for good: budget settlement and
-// release belong here. It reports whether this call made the change (a
-// concurrent one may have made it first).
-func (s *Service) finish(ctx context.Context, t store.TxRecord, u store.TxUpdate) bool {
+// transaction's fate becomes known for good, so the budget follows it
+// here: an included transaction (rcpt) is settled at its actual fee (a
+// reverted one too: it paid its fee, and its spend stays counted, erring
+// on the owner's side), and one whose nonce another transaction took can
+// never land, so what it reserved is released, with an audit record. It
+// reports whether this call made the change (a concurrent one may have
+// made it first).
+func (s *Service) finish(ctx context.Context, t store.TxRecord, u store.TxUpdate, rcpt *types.Receipt) bool {
 	if !s.update(ctx, t.Hash, u) {
 		return false
 	}
 	s.cfg.Log.Info("transaction final", "tx", t.Hash, "key", t.GrantID, "kind", t.Kind, "nonce", t.Nonce, "state", u.State,
 		"block", u.Block, "status", u.Status, "replaced_by", u.ReplacedBy, "cancelled_by", u.CancelledBy)
+	hash := common.HexToHash(t.Hash)
+	switch {
+	case rcpt != nil:
+		fee := new(big.Int).SetUint64(rcpt.GasUsed)
+		if rcpt.EffectiveGasPrice != nil {
+			fee.Mul(fee, rcpt.EffectiveGasPrice)
+		}
+		if err := s.SettleTx(ctx, hash, fee); err != nil {
+			s.cfg.Log.Error("settle budget", "tx", t.Hash, "err", err)
+		}
+	case u.State == store.TxReplaced || u.State == store.TxCancelled:
+		by := u.ReplacedBy
+		if by == "" {
+			by = u.CancelledBy
+		}
+		reason := fmt.Sprintf("transaction %s can no longer land: the chain used its nonce %d for another transaction", t.Hash, t.Nonce)
+		if by != "" {
+			reason = fmt.Sprintf("transaction %s can no longer land: %s was mined at its nonce %d", t.Hash, by, t.Nonce)
+		}
+		if _, err := s.ReleaseTx(ctx, hash, reason); err != nil {
+			s.cfg.Log.Error("release budget", "tx", t.Hash, "err", err)
+		}
+	}
 	return true
 }
 

@@ -116,10 +116,10 @@ type Store interface {
 	// process), so that what is signed next fits the chain replacing it. In
 	// one transaction it deletes every nonce counter of req.ChainID; deletes
 	// the budget reservations of every grant whose Chains include
-	// req.ChainID, since they were charged for transactions that can no
-	// longer land (reservations do not record their chain, so a grant on
-	// several chains loses all of them: use it only where a home serves one
-	// chain); revokes at req.At every 7702 grant on that chain not yet
+	// req.ChainID, and their running totals, since they were charged for
+	// transactions that can no longer land (reservations do not record
+	// their chain, so a grant on several chains loses all of them: use it
+	// only where a home serves one chain); revokes at req.At every 7702 grant on that chain not yet
 	// revoked, storing req.RevokeReason in its Meta under MetaRevokedReason,
 	// because its session key was registered only on the old chain; marks
 	// every transaction of the chain not yet final TxDropped (at req.At);
@@ -159,6 +159,28 @@ type Store interface {
 	// Nonces returns the nonce counters of chainID ordered by address.
 	// Errors: ErrInvalid for a chain id of 0 or beyond the int64 range.
 	Nonces(ctx context.Context, chainID uint64) ([]NonceCounter, error)
+	// SettleTx records that the transaction txHash landed: its
+	// reservations become spent, and its Fee reservation (if it made one)
+	// takes the amount actualFee (gas used × effective gas price) in place
+	// of the worst case, the running totals following. Reservations
+	// released earlier are charged again, since the transaction did land
+	// after all. Settling again (with the same fee) changes nothing; a
+	// transaction that reserved nothing settles as a no-op. Errors:
+	// ErrInvalid for a malformed hash or a fee that is nil, negative or
+	// beyond 2^256-1.
+	SettleTx(ctx context.Context, txHash string, actualFee *big.Int) error
+	// ReleaseTx releases, at req.At, every pending reservation of the
+	// transaction req.Hash, because it provably cannot land (another
+	// transaction of the account was mined at its nonce): they stop
+	// counting in Spent and the running totals drop by them. In the same
+	// transaction it appends req.Audit(result), so there is no release
+	// without its record. Releasing a transaction with nothing pending
+	// (already released, or never reserved) returns an empty result and
+	// appends nothing. Errors: ErrInvalid for a malformed hash, a zero
+	// time, a nil Audit or a record that fails Validate; ErrConflict if the
+	// transaction was settled (it landed: its spend stays). On error
+	// nothing is changed.
+	ReleaseTx(ctx context.Context, req TxRelease) (TxReleased, error)
 
 	// GetMeta returns the setting stored under key. Errors: ErrNotFound.
 	GetMeta(ctx context.Context, key string) (string, error)
@@ -178,20 +200,40 @@ type DecideTx interface {
 	// Grant returns the grant as read inside the transaction, so a
 	// revocation committed before Decide began is visible.
 	Grant() Grant
-	// Spent returns the sum of this grant's reservations of asset with time
-	// >= since (0 if none). asset is "native" or a 0x address (any case).
-	// Errors: ErrInvalid for a malformed asset.
-	Spent(ctx context.Context, asset string, since time.Time) (*big.Int, error)
+	// Spent returns what this grant has charged against asset since
+	// periodStart: the sums of its reservations of asset with time >=
+	// periodStart that are not released, split into Spent (landed, or
+	// reserved without a transaction) and Pending (transactions that may
+	// still land). asset is "native", "fees" or a 0x address (any case).
+	//
+	// Pass the start of the budget period exactly (policy.PeriodStart): the
+	// store keeps one running total per grant and asset for the newest
+	// periodStart asked about, updated by every reservation, settlement and
+	// release, so Spent is one row read however many reservations the grant
+	// made. The first call with a newer periodStart builds the total from
+	// the reservations since then (in a new period, usually none); a call
+	// with an older periodStart is answered from the reservations and
+	// changes nothing. Errors: ErrInvalid for a malformed asset.
+	Spent(ctx context.Context, asset string, periodStart time.Time) (Charged, error)
 	// Requests returns the number of audit records of this grant (KeyID ==
 	// grant id) with time >= since, including any appended earlier in this
 	// transaction.
 	Requests(ctx context.Context, since time.Time) (int, error)
-	// Reserve records spends against this grant at time at. They count
-	// toward Spent from then on, for good: a signed transaction is spent
-	// whether or not it is ever mined (only Store.ResetChain, for a chain
-	// that is gone, releases them). Errors: ErrInvalid if a spend fails
-	// Spend.Validate or at is zero.
+	// Reserve records spends against this grant at time at that are spent
+	// at once and for good, because nothing follows them to a fate: a
+	// typed-data permit, or value the owner sent. Errors: ErrInvalid if a
+	// spend fails Spend.Validate or is a Fee, or at is zero.
 	Reserve(ctx context.Context, at time.Time, spends []Spend) error
+	// ReserveTx records spends against this grant at time at for the
+	// transaction txHash (0x and 64 hex digits, any case). They are
+	// pending — counted by Spent, as Pending — until Store.SettleTx
+	// (the transaction landed) or Store.ReleaseTx (it provably cannot
+	// land). At most one spend per asset should be a Fee: the
+	// transaction's worst-case fee, which SettleTx replaces by the actual
+	// one. Errors: ErrInvalid if a spend fails Spend.Validate, at is zero
+	// or txHash is malformed; ErrConflict if another grant reserved for
+	// txHash.
+	ReserveTx(ctx context.Context, at time.Time, txHash string, spends []Spend) error
 	// NextNonce allocates the next nonce of address on chainID: it returns
 	// n = max(stored next, floor) and stores n+1, so no two callers ever get
 	// the same n. floor is the node's pending nonce, letting the counter
@@ -235,6 +277,33 @@ type OwnerTx interface {
 // signed transactions under one nonce. A nonce left unused leaves a gap the
 // owner closes by sending a (self-)transaction with it.
 
+// TxRelease asks Store.ReleaseTx to release a transaction's reservations.
+type TxRelease struct {
+	Hash string    // the transaction, 0x and 64 hex digits (any case)
+	At   time.Time // when it was found unable to land
+	// Audit builds the record of the release from what was released; it
+	// is appended in the same transaction, and only if something was.
+	Audit func(TxReleased) audit.Record
+}
+
+// TxReleased is what Store.ReleaseTx released. Released is ordered by
+// asset and empty, not nil, when nothing was pending.
+type TxReleased struct {
+	Hash     string // lowercase
+	GrantID  string // the grant that reserved for the transaction; "" if none
+	Released []ReleasedSpend
+}
+
+// Charged is what a grant has charged against one asset's budget in a
+// period. Both amounts are non-nil.
+type Charged struct {
+	Spent   *big.Int // landed transactions and spends without one
+	Pending *big.Int // transactions signed that may still land
+}
+
+// Total is what counts against a cap: spent and pending.
+func (c Charged) Total() *big.Int { return new(big.Int).Add(c.Spent, c.Pending) }
+
 // MetaRevokedReason is the Grant.Meta key under which ResetChain says why
 // it revoked a grant.
 const MetaRevokedReason = "revoked_reason"
@@ -267,10 +336,10 @@ type NonceCounter struct {
 }
 
 // ReleasedSpend sums the reservations of one grant and asset that
-// ResetChain deleted.
+// ResetChain deleted or ReleaseTx released.
 type ReleasedSpend struct {
 	GrantID      string
-	Asset        string // AssetNative or a lowercase 0x token address
+	Asset        string // AssetNative, AssetFees or a lowercase 0x token address
 	Amount       *big.Int
 	Reservations int // how many reservations made up Amount
 }
@@ -290,6 +359,10 @@ const (
 
 // AssetNative names the chain's native currency in Spend and Spent.
 const AssetNative = "native"
+
+// AssetFees names the budget of transaction fees, kept apart from
+// AssetNative when a policy sets a limit for fees.
+const AssetFees = "fees"
 
 // Grant is a credential's permission to act for an account under a policy.
 type Grant struct {
@@ -331,6 +404,9 @@ type Key struct {
 // Spend is an amount of one asset, in its smallest unit (wei, token base
 // units). Amounts are stored exactly, up to 2^256-1.
 type Spend struct {
-	Asset  string   // AssetNative or a 0x token address (any case; stored lowercase)
+	Asset  string   // AssetNative, AssetFees or a 0x token address (any case; stored lowercase)
 	Amount *big.Int // 0 <= Amount < 2^256
+	// Fee marks a transaction's worst-case fee (DecideTx.ReserveTx only),
+	// which Store.SettleTx replaces by the actual fee.
+	Fee bool
 }

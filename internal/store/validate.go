@@ -66,20 +66,41 @@ func (s Spend) Validate() error {
 	if _, err := NormalizeAsset(s.Asset); err != nil {
 		return err
 	}
-	if s.Amount == nil || s.Amount.Sign() < 0 || s.Amount.Cmp(maxAmount) > 0 {
-		return fmt.Errorf("%w: spend amount must be between 0 and 2^256-1", ErrInvalid)
+	if err := ValidateAmount(s.Amount); err != nil {
+		return fmt.Errorf("spend: %w", err)
 	}
 	return nil
 }
 
 // NormalizeAsset returns the stored form of an asset: "native" for the
-// native currency (any case), or the token address in lowercase. Errors:
-// ErrInvalid for anything else.
+// native currency and "fees" for the fee budget (any case), or the token
+// address in lowercase. Errors: ErrInvalid for anything else.
 func NormalizeAsset(asset string) (string, error) {
-	if strings.EqualFold(asset, AssetNative) {
+	switch {
+	case strings.EqualFold(asset, AssetNative):
 		return AssetNative, nil
+	case strings.EqualFold(asset, AssetFees):
+		return AssetFees, nil
 	}
 	return NormalizeAddress(asset)
+}
+
+// NormalizeTxHash returns a transaction hash (0x and 64 hex digits, any
+// case) in lowercase. Errors: ErrInvalid for anything else.
+func NormalizeTxHash(h string) (string, error) {
+	if len(h) != 66 || (h[:2] != "0x" && h[:2] != "0X") || !isHex(h[2:]) {
+		return "", fmt.Errorf("%w: transaction hash must be 0x and 64 hex digits", ErrInvalid)
+	}
+	return "0x" + strings.ToLower(h[2:]), nil
+}
+
+// ValidateAmount returns an error wrapping ErrInvalid unless 0 <= a <=
+// 2^256-1.
+func ValidateAmount(a *big.Int) error {
+	if a == nil || a.Sign() < 0 || a.Cmp(maxAmount) > 0 {
+		return fmt.Errorf("%w: amount must be between 0 and 2^256-1", ErrInvalid)
+	}
+	return nil
 }
 
 // NormalizeAddress returns a 0x address (any case) in lowercase, the form
@@ -93,10 +114,11 @@ func NormalizeAddress(addr string) (string, error) {
 }
 
 func isAddress(s string) bool {
-	if len(s) != 42 || (s[:2] != "0x" && s[:2] != "0X") {
-		return false
-	}
-	for i := 2; i < len(s); i++ {
+	return len(s) == 42 && (s[:2] == "0x" || s[:2] == "0X") && isHex(s[2:])
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
 			return false

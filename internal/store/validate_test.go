@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,6 +15,7 @@ func TestNormalizeAsset(t *testing.T) {
 	}{
 		{"native", "native", true},
 		{"NATIVE", "native", true},
+		{"Fees", "fees", true},
 		{"0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48", "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48", true},
 		{"0XA0B86991C6218B36C1D19D4A2E9EB0CE3606EB48", "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48", true},
 		{"", "", false},
@@ -43,12 +45,13 @@ func TestSpendValidate(t *testing.T) {
 		s    Spend
 		ok   bool
 	}{
-		{"zero", Spend{"native", big.NewInt(0)}, true},
-		{"max", Spend{"native", max}, true},
-		{"over max", Spend{"native", new(big.Int).Add(max, big.NewInt(1))}, false},
-		{"negative", Spend{"native", big.NewInt(-1)}, false},
-		{"nil", Spend{"native", nil}, false},
-		{"bad asset", Spend{"eth", big.NewInt(1)}, false},
+		{"zero", Spend{Asset: "native", Amount: big.NewInt(0)}, true},
+		{"max", Spend{Asset: "native", Amount: max}, true},
+		{"over max", Spend{Asset: "native", Amount: new(big.Int).Add(max, big.NewInt(1))}, false},
+		{"negative", Spend{Asset: "native", Amount: big.NewInt(-1)}, false},
+		{"nil", Spend{Asset: "native", Amount: nil}, false},
+		{"bad asset", Spend{Asset: "eth", Amount: big.NewInt(1)}, false},
+		{"fees", Spend{Asset: "FEES", Amount: big.NewInt(1), Fee: true}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +59,18 @@ func TestSpendValidate(t *testing.T) {
 				t.Errorf("Validate = %v, want ok=%v", err, tt.ok)
 			}
 		})
+	}
+}
+
+func TestNormalizeTxHash(t *testing.T) {
+	h := "0x" + strings.Repeat("aB", 32)
+	if got, err := NormalizeTxHash(h); err != nil || got != strings.ToLower(h) {
+		t.Errorf("NormalizeTxHash(%s) = %s, %v", h, got, err)
+	}
+	for _, bad := range []string{"", "0x", h[:65], h + "0", "0x" + strings.Repeat("g", 64), strings.Repeat("a", 66)} {
+		if _, err := NormalizeTxHash(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("NormalizeTxHash(%q) = %v, want ErrInvalid", bad, err)
+		}
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"sync"
 	"time"
 
@@ -204,38 +203,20 @@ func (d *decideTx) lock() error {
 
 func (d *decideTx) Grant() store.Grant { return cloneGrant(d.grant) }
 
-func (d *decideTx) Spent(ctx context.Context, asset string, since time.Time) (*big.Int, error) {
+func (d *decideTx) Spent(ctx context.Context, asset string, periodStart time.Time) (store.Charged, error) {
 	a, err := store.NormalizeAsset(asset)
 	if err != nil {
-		return nil, fmt.Errorf("spent: %w", err)
+		return store.Charged{}, fmt.Errorf("spent: %w", err)
 	}
 	if err := d.lock(); err != nil {
-		return nil, fmt.Errorf("spent: %w", err)
+		return store.Charged{}, fmt.Errorf("spent: %w", err)
 	}
 	defer d.mu.Unlock()
-	rows, err := d.tx.QueryContext(ctx,
-		`SELECT amount FROM reservations WHERE grant_id = ? AND asset = ? AND at >= ?`, d.grant.ID, a, ms(since))
+	c, err := charged(ctx, d.tx, d.grant.ID, a, ms(periodStart))
 	if err != nil {
-		return nil, fmt.Errorf("spent: %w", err)
+		return store.Charged{}, fmt.Errorf("spent: %w", err)
 	}
-	defer rows.Close()
-	// Summed here, not in SQL: SQLite's SUM would go through float64.
-	sum := new(big.Int)
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, fmt.Errorf("spent: %w", err)
-		}
-		v, ok := new(big.Int).SetString(s, 10)
-		if !ok {
-			return nil, fmt.Errorf("spent: stored amount is not a decimal integer")
-		}
-		sum.Add(sum, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("spent: %w", err)
-	}
-	return sum, nil
+	return c, nil
 }
 
 func (d *decideTx) Requests(ctx context.Context, since time.Time) (int, error) {
@@ -252,27 +233,54 @@ func (d *decideTx) Requests(ctx context.Context, since time.Time) (int, error) {
 }
 
 func (d *decideTx) Reserve(ctx context.Context, at time.Time, spends []store.Spend) error {
+	for _, s := range spends {
+		if s.Fee {
+			return fmt.Errorf("reserve: %w: a fee is reserved with its transaction (ReserveTx)", store.ErrInvalid)
+		}
+	}
+	if err := d.reserve(ctx, at, "", stateSpent, spends); err != nil {
+		return fmt.Errorf("reserve: %w", err)
+	}
+	return nil
+}
+
+func (d *decideTx) ReserveTx(ctx context.Context, at time.Time, txHash string, spends []store.Spend) error {
+	hash, err := store.NormalizeTxHash(txHash)
+	if err != nil {
+		return fmt.Errorf("reserve tx: %w", err)
+	}
+	if err := d.reserve(ctx, at, hash, statePending, spends); err != nil {
+		return fmt.Errorf("reserve tx: %w", err)
+	}
+	return nil
+}
+
+func (d *decideTx) reserve(ctx context.Context, at time.Time, hash, state string, spends []store.Spend) error {
 	if at.IsZero() {
-		return fmt.Errorf("reserve: %w: zero time", store.ErrInvalid)
+		return fmt.Errorf("%w: zero time", store.ErrInvalid)
 	}
 	assets := make([]string, len(spends))
 	for i, s := range spends {
 		if err := s.Validate(); err != nil {
-			return fmt.Errorf("reserve: %w", err)
+			return err
 		}
 		assets[i], _ = store.NormalizeAsset(s.Asset)
 	}
 	if err := d.lock(); err != nil {
-		return fmt.Errorf("reserve: %w", err)
+		return err
 	}
 	defer d.mu.Unlock()
-	for i, s := range spends {
-		if _, err := d.tx.ExecContext(ctx, `INSERT INTO reservations (grant_id, asset, amount, at) VALUES (?, ?, ?, ?)`,
-			d.grant.ID, assets[i], s.Amount.String(), ms(at)); err != nil {
-			return fmt.Errorf("reserve: %w", err)
+	if hash != "" {
+		var other string
+		err := d.tx.QueryRowContext(ctx, `SELECT grant_id FROM reservations WHERE tx_hash = ? AND grant_id <> ? LIMIT 1`, hash, d.grant.ID).Scan(&other)
+		if err == nil {
+			return fmt.Errorf("%w: grant %q already reserved for transaction %s", store.ErrConflict, other, hash)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
 		}
 	}
-	return nil
+	return reserve(ctx, d.tx, d.grant.ID, ms(at), hash, state, assets, spends)
 }
 
 func (d *decideTx) NextNonce(ctx context.Context, chainID uint64, address string, floor uint64) (uint64, error) {

@@ -113,10 +113,11 @@ func grantsOnChain(ctx context.Context, tx *sql.Tx, chainID uint64) ([]store.Gra
 	return out, nil
 }
 
-// releaseReservations deletes a grant's reservations and returns their
-// sums per asset, in asset order.
+// releaseReservations deletes a grant's reservations and running totals
+// and returns the sums of the reservations not released before, per
+// asset, in asset order.
 func releaseReservations(ctx context.Context, tx *sql.Tx, grantID string) ([]store.ReleasedSpend, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT asset, amount FROM reservations WHERE grant_id = ? ORDER BY asset`, grantID)
+	rows, err := tx.QueryContext(ctx, `SELECT asset, amount FROM reservations WHERE grant_id = ? AND state <> 'released' ORDER BY asset`, grantID)
 	if err != nil {
 		return nil, fmt.Errorf("read reservations: %w", err)
 	}
@@ -143,6 +144,11 @@ func releaseReservations(ctx context.Context, tx *sql.Tx, grantID string) ([]sto
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM reservations WHERE grant_id = ?`, grantID); err != nil {
 		return nil, fmt.Errorf("delete reservations: %w", err)
+	}
+	// The totals go with the reservations they summed; the next Spent
+	// starts a new one (from nothing).
+	if _, err := tx.ExecContext(ctx, `DELETE FROM ledger_totals WHERE grant_id = ?`, grantID); err != nil {
+		return nil, fmt.Errorf("delete ledger totals: %w", err)
 	}
 	return out, nil
 }

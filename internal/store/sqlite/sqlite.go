@@ -113,8 +113,9 @@ type migration struct {
 
 var migrationName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
 
-// migrations returns the embedded migrations in order, checking that they
-// are numbered 1, 2, 3, … without gaps or duplicates.
+// migrations returns the embedded migrations in ascending version order,
+// checking that versions are positive and unique. Gaps are allowed (branches
+// number their migrations ahead of a merge); pending() keeps them safe.
 func migrations() ([]migration, error) {
 	entries, err := fs.ReadDir(migrationFS, "migrations")
 	if err != nil {
@@ -133,13 +134,58 @@ func migrations() ([]migration, error) {
 		}
 		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
 	}
+	return sortMigrations(ms)
+}
+
+func sortMigrations(ms []migration) ([]migration, error) {
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
 	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d", m.name, i+1)
+		if m.version < 1 {
+			return nil, fmt.Errorf("migration %s: version must be 1 or more", m.name)
+		}
+		if i > 0 && ms[i-1].version == m.version {
+			return nil, fmt.Errorf("migrations %s and %s: same version", ms[i-1].name, m.name)
 		}
 	}
 	return ms, nil
+}
+
+// pending returns the migrations to apply to a database that has the
+// applied versions, in order. Only versions above the newest applied one
+// are applied, so migrations never run out of order. A database that lacks
+// a migration older than its newest one (it was made by a build whose
+// numbering had a gap this binary fills) or that has a version this binary
+// does not know is refused rather than guessed at.
+func pending(ms []migration, applied []int) ([]migration, error) {
+	known := map[int]bool{}
+	newestKnown := 0
+	for _, m := range ms {
+		known[m.version] = true
+		newestKnown = m.version
+	}
+	have := map[int]bool{}
+	cur := 0
+	for _, v := range applied {
+		have[v] = true
+		cur = max(cur, v)
+		if !known[v] && v > newestKnown {
+			return nil, fmt.Errorf("%w: database is at version %d, this binary knows up to %d", store.ErrSchemaTooNew, v, newestKnown)
+		}
+		if !known[v] {
+			return nil, fmt.Errorf("database has schema version %d, which this binary does not know: it was made by another build of agentkeys; use that build or a fresh home", v)
+		}
+	}
+	var out []migration
+	for _, m := range ms {
+		switch {
+		case have[m.version]:
+		case m.version < cur:
+			return nil, fmt.Errorf("database is at schema version %d but lacks %s: it was made by another build of agentkeys; use that build or a fresh home", cur, m.name)
+		default:
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 // migrate applies the pending migrations in one IMMEDIATE transaction, so
@@ -161,14 +207,15 @@ func migrate(ctx context.Context, db *sql.DB) (err error) {
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	var cur int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur); err != nil {
+	applied, err := appliedVersions(ctx, tx)
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if cur > len(ms) {
-		return fmt.Errorf("%w: database is at version %d, this binary knows up to %d", store.ErrSchemaTooNew, cur, len(ms))
+	todo, err := pending(ms, applied)
+	if err != nil {
+		return err
 	}
-	for _, m := range ms[cur:] {
+	for _, m := range todo {
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			return fmt.Errorf("migrate %s: %w", m.name, err)
 		}
@@ -177,6 +224,23 @@ func migrate(ctx context.Context, db *sql.DB) (err error) {
 		}
 	}
 	return tx.Commit()
+}
+
+func appliedVersions(ctx context.Context, tx *sql.Tx) ([]int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT version FROM schema_version ORDER BY version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
 
 // writeTx runs fn in an IMMEDIATE transaction on the write connection.

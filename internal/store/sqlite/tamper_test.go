@@ -224,14 +224,14 @@ func TestMigrations(t *testing.T) {
 		if err := s.r.QueryRowContext(t.Context(), `SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&n, &v); err != nil {
 			t.Fatal(err)
 		}
-		if n != len(ms) || v != len(ms) {
-			t.Errorf("schema_version has %d rows up to %d, want %d", n, v, len(ms))
+		if newest := ms[len(ms)-1].version; n != len(ms) || v != newest {
+			t.Errorf("schema_version has %d rows up to %d, want %d up to %d", n, v, len(ms), newest)
 		}
 		s.Close()
 	}
 
 	db := rawDB(t, path)
-	if _, err := db.ExecContext(t.Context(), `INSERT INTO schema_version (version) VALUES (?)`, len(ms)+1); err != nil {
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO schema_version (version) VALUES (?)`, ms[len(ms)-1].version+1); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -240,6 +240,53 @@ func TestMigrations(t *testing.T) {
 			s.Close()
 		}
 		t.Fatalf("Open of a newer schema = %v, want ErrSchemaTooNew", err)
+	}
+}
+
+// TestPendingMigrations: numbering may have gaps, but a migration never
+// runs after a newer one, and a database from a build with other
+// migrations is refused, not guessed at.
+func TestPendingMigrations(t *testing.T) {
+	ms := []migration{{version: 1, name: "0001_init.sql"}, {version: 3, name: "0003_ledger.sql"}, {version: 4, name: "0004_next.sql"}}
+	names := func(ms []migration) []string {
+		out := []string{}
+		for _, m := range ms {
+			out = append(out, m.name)
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		applied []int
+		want    []string
+		wantErr string
+	}{
+		{"new database", nil, []string{"0001_init.sql", "0003_ledger.sql", "0004_next.sql"}, ""},
+		{"after the first", []int{1}, []string{"0003_ledger.sql", "0004_next.sql"}, ""},
+		{"up to date", []int{1, 3, 4}, []string{}, ""},
+		{"a newer version", []int{1, 3, 4, 5}, nil, "newer than this binary"},
+		{"an unknown version in a gap", []int{1, 2}, nil, "version 2, which this binary does not know"},
+		{"missing an older migration", []int{1, 4}, nil, "lacks 0003_ledger.sql"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := pending(ms, tt.applied)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("pending = %v, %v; want error containing %q", names(got), err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, names(got)); diff != "" {
+				t.Errorf("pending (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := sortMigrations([]migration{{version: 2, name: "0002_a.sql"}, {version: 2, name: "0002_b.sql"}}); err == nil {
+		t.Error("two migrations with one version were accepted")
 	}
 }
 
