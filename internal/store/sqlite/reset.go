@@ -63,24 +63,8 @@ func (s *Store) ResetChain(ctx context.Context, req store.ChainResetRequest) (st
 }
 
 func deleteNonces(ctx context.Context, tx *sql.Tx, chainID uint64) ([]store.NonceCounter, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT address, next FROM nonces WHERE chain_id = ? ORDER BY address`, int64(chainID))
+	out, err := readNonces(ctx, tx, chainID)
 	if err != nil {
-		return nil, fmt.Errorf("read nonces: %w", err)
-	}
-	defer rows.Close()
-	out := []store.NonceCounter{}
-	for rows.Next() {
-		var (
-			c    store.NonceCounter
-			next int64
-		)
-		if err := rows.Scan(&c.Address, &next); err != nil {
-			return nil, fmt.Errorf("read nonces: %w", err)
-		}
-		c.Next = uint64(next)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read nonces: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM nonces WHERE chain_id = ?`, int64(chainID)); err != nil {

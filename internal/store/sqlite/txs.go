@@ -231,9 +231,18 @@ func (s *Store) Nonces(ctx context.Context, chainID uint64) ([]store.NonceCounte
 	if chainID == 0 || chainID > math.MaxInt64 {
 		return nil, fmt.Errorf("nonces: %w: chain id %d out of range", store.ErrInvalid, chainID)
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT address, next FROM nonces WHERE chain_id = ? ORDER BY address`, int64(chainID))
+	out, err := readNonces(ctx, s.r, chainID)
 	if err != nil {
 		return nil, fmt.Errorf("nonces: %w", err)
+	}
+	return out, nil
+}
+
+// readNonces lists the nonce counters of chainID, ordered by address.
+func readNonces(ctx context.Context, q querier, chainID uint64) ([]store.NonceCounter, error) {
+	rows, err := q.QueryContext(ctx, `SELECT address, next FROM nonces WHERE chain_id = ? ORDER BY address`, int64(chainID))
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	out := []store.NonceCounter{}
@@ -243,15 +252,12 @@ func (s *Store) Nonces(ctx context.Context, chainID uint64) ([]store.NonceCounte
 			next int64
 		)
 		if err := rows.Scan(&c.Address, &next); err != nil {
-			return nil, fmt.Errorf("nonces: %w", err)
+			return nil, err
 		}
 		c.Next = uint64(next)
 		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("nonces: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // dropTxs marks the chain's transactions not yet final dropped and
