@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
@@ -36,14 +37,49 @@ type node struct {
 	down bool
 }
 
-func (n *node) NonceAt(ctx context.Context, a common.Address, block *big.Int) (uint64, error) {
+const nodeDown = `Post "https://mainnet.example/v3/SECRETPROJECTKEY": dial tcp: connection refused`
+
+func (n *node) err() error {
 	n.mu.Lock()
-	down := n.down
+	defer n.mu.Unlock()
+	if n.down {
+		return errors.New(nodeDown)
+	}
+	return nil
+}
+
+func (n *node) setDown(down bool) {
+	n.mu.Lock()
+	n.down = down
 	n.mu.Unlock()
-	if down {
-		return 0, errors.New(`Post "https://mainnet.example/v3/SECRETPROJECTKEY": dial tcp: connection refused`)
+}
+
+func (n *node) NonceAt(ctx context.Context, a common.Address, block *big.Int) (uint64, error) {
+	if err := n.err(); err != nil {
+		return 0, err
 	}
 	return n.Client.NonceAt(ctx, a, block)
+}
+
+func (n *node) PendingNonceAt(ctx context.Context, a common.Address) (uint64, error) {
+	if err := n.err(); err != nil {
+		return 0, err
+	}
+	return n.Client.PendingNonceAt(ctx, a)
+}
+
+func (n *node) CodeAt(ctx context.Context, a common.Address, block *big.Int) ([]byte, error) {
+	if err := n.err(); err != nil {
+		return nil, err
+	}
+	return n.Client.CodeAt(ctx, a, block)
+}
+
+func (n *node) HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error) {
+	if err := n.err(); err != nil {
+		return nil, err
+	}
+	return n.Client.HeaderByNumber(ctx, number)
 }
 
 // env is the admin API on a real home (SQLite in a temp dir) and the
@@ -140,16 +176,24 @@ func errorOf(t *testing.T, body []byte) string {
 	return e.Error
 }
 
+// grantView is what the tests read of a key as the API shows it.
+type grantView struct {
+	KeyID     string     `json:"key_id"`
+	Token     string     `json:"token"`
+	Status    string     `json:"status"`
+	RevokedAt *time.Time `json:"revoked_at"`
+}
+
 // grant makes a key through the API and returns its view.
-func (e *env) grant(t *testing.T, body string) admin.GrantView {
+func (e *env) grant(t *testing.T, body string) grantView {
 	t.Helper()
 	status, out := e.do(t, "POST", "/v1/grants", body)
 	if status != http.StatusCreated {
 		t.Fatalf("grant: HTTP %d: %s", status, out)
 	}
-	var v admin.GrantView
-	if err := json.Unmarshal(out, &v); err != nil {
-		t.Fatal(err)
+	var v grantView
+	if err := json.Unmarshal(out, &v); err != nil || v.KeyID == "" || v.Token == "" {
+		t.Fatalf("grant: %s (%v)", out, err)
 	}
 	return v
 }
@@ -267,13 +311,13 @@ func TestAdminErrors(t *testing.T) {
 func TestRevokeTwice(t *testing.T) {
 	e := start(t)
 	g := e.grant(t, `{"agent":"bot","profile":"full-access","daily_limit":["1ETH"]}`)
-	var first admin.GrantView
+	var first grantView
 	for i := range 2 {
 		status, out := e.do(t, "POST", "/v1/grants/"+g.KeyID+"/revoke", "")
 		if status != http.StatusOK {
 			t.Fatalf("revoke %d: HTTP %d %s", i+1, status, out)
 		}
-		var v admin.GrantView
+		var v grantView
 		if err := json.Unmarshal(out, &v); err != nil {
 			t.Fatal(err)
 		}
@@ -316,9 +360,7 @@ func TestCancelErrors(t *testing.T) {
 		t.Errorf("cancel of a mined transaction: HTTP %d %q", status, msg)
 	}
 
-	e.node.mu.Lock()
-	e.node.down = true
-	e.node.mu.Unlock()
+	e.node.setDown(true)
 	status, out = e.do(t, "POST", "/v1/txs/"+signed.Hash.Hex()+"/cancel", "")
 	if msg := errorOf(t, out); status != http.StatusBadGateway || msg != "the node did not answer (see the daemon's log)" {
 		t.Errorf("cancel with the node down: HTTP %d %q", status, msg)
@@ -328,8 +370,42 @@ func TestCancelErrors(t *testing.T) {
 	}
 	// The signed transaction is still there to cancel or broadcast.
 	status, out = e.do(t, "GET", "/v1/txs/"+signed.Hash.Hex(), "")
-	var v service.TxInfo
+	var v struct {
+		State       string `json:"state"`
+		CancelledBy string `json:"cancelled_by"`
+	}
 	if err := json.Unmarshal(out, &v); status != http.StatusOK || err != nil || v.State != "signed" || v.CancelledBy != "" {
 		t.Errorf("after the failed cancel: HTTP %d %s", status, out)
+	}
+}
+
+// TestNodeDownShowsNoURL: when the node cannot be reached, the owner's
+// wallet actions fail with 502 and the read with an error, and no answer
+// shows the node's URL (it may carry the provider's API key).
+func TestNodeDownShowsNoURL(t *testing.T) {
+	e := start(t)
+	e.node.setDown(true)
+	for _, route := range []struct {
+		method, path string
+		status       int
+	}{
+		{"POST", "/v1/wallet/upgrade", http.StatusBadGateway},
+		{"POST", "/v1/wallet/downgrade", http.StatusBadGateway},
+		{"GET", "/v1/wallet", http.StatusBadGateway},
+		{"POST", "/v1/wallet/deploy-delegate", http.StatusBadGateway},
+	} {
+		t.Run(route.method+" "+route.path, func(t *testing.T) {
+			status, out := e.do(t, route.method, route.path, "")
+			msg := errorOf(t, out)
+			if status != route.status {
+				t.Errorf("HTTP %d %q, want %d", status, msg, route.status)
+			}
+			if !strings.Contains(msg, "connection refused") {
+				t.Errorf("the answer does not say what the node did: %q", msg)
+			}
+			if strings.Contains(msg, "SECRET") || strings.Contains(msg, "/v3") {
+				t.Errorf("the answer shows the node's URL: %q", msg)
+			}
+		})
 	}
 }
