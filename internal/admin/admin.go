@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -212,7 +213,8 @@ func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) wallet(w http.ResponseWriter, r *http.Request) {
 	st, err := h.svc.Wallet(r.Context())
 	if err != nil {
-		h.fail(w, err)
+		h.log.Error("wallet", "err", err)
+		writeError(w, http.StatusBadGateway, secrets.RedactURLs(err.Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -226,7 +228,9 @@ func (h *Handler) walletChange(w http.ResponseWriter, r *http.Request) {
 	st, err := change(r.Context())
 	if err != nil {
 		h.log.Error("wallet", "err", err)
-		writeError(w, http.StatusBadGateway, err.Error())
+		// A transport error quotes the upstream URL, which may carry the
+		// provider's API key.
+		writeError(w, http.StatusBadGateway, secrets.RedactURLs(err.Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -328,7 +332,7 @@ func (h *Handler) deployDelegate(w http.ResponseWriter, r *http.Request) {
 	res, err := h.svc.DeployDelegate(r.Context(), opts)
 	if err != nil {
 		h.log.Error("deploy delegate", "err", err)
-		writeError(w, http.StatusBadGateway, err.Error())
+		writeError(w, http.StatusBadGateway, secrets.RedactURLs(err.Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, res)

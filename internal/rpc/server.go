@@ -138,8 +138,13 @@ func parseError() rpcResponse {
 
 func (s *Server) one(ctx context.Context, token string, info service.RequestInfo, raw json.RawMessage) rpcResponse {
 	var req rpcRequest
+	invalid := &rpcError{Code: CodeInvalidReq, Message: `invalid request: expected {"jsonrpc":"2.0","method":...}`}
 	if err := json.Unmarshal(raw, &req); err != nil {
-		return parseError()
+		if !json.Valid(raw) {
+			return parseError()
+		}
+		// JSON, but not a request object (a number, params not an array).
+		return rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: invalid}
 	}
 	resp := rpcResponse{JSONRPC: "2.0", ID: req.ID}
 	if len(resp.ID) == 0 {
@@ -147,7 +152,7 @@ func (s *Server) one(ctx context.Context, token string, info service.RequestInfo
 	}
 	// Method names go into the audit log; no real method is longer.
 	if req.JSONRPC != "2.0" || req.Method == "" || len(req.Method) > 64 {
-		resp.Error = &rpcError{Code: CodeInvalidReq, Message: `invalid request: expected {"jsonrpc":"2.0","method":...}`}
+		resp.Error = invalid
 		return resp
 	}
 	info.Method = req.Method

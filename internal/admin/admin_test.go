@@ -1,0 +1,411 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/delegation"
+	"github.com/agentkeys/agentkeys/internal/devchain"
+	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/signer"
+)
+
+var stranger = common.HexToAddress("0x9999999999999999999999999999999999999999")
+
+// node is the dev chain's client, which can be made unreachable the way a
+// remote node is: every nonce read fails with a transport error quoting
+// the upstream URL.
+type node struct {
+	*ethclient.Client
+	mu   sync.Mutex
+	down bool
+}
+
+const nodeDown = `Post "https://mainnet.example/v3/SECRETPROJECTKEY": dial tcp: connection refused`
+
+func (n *node) err() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.down {
+		return errors.New(nodeDown)
+	}
+	return nil
+}
+
+func (n *node) setDown(down bool) {
+	n.mu.Lock()
+	n.down = down
+	n.mu.Unlock()
+}
+
+func (n *node) NonceAt(ctx context.Context, a common.Address, block *big.Int) (uint64, error) {
+	if err := n.err(); err != nil {
+		return 0, err
+	}
+	return n.Client.NonceAt(ctx, a, block)
+}
+
+func (n *node) PendingNonceAt(ctx context.Context, a common.Address) (uint64, error) {
+	if err := n.err(); err != nil {
+		return 0, err
+	}
+	return n.Client.PendingNonceAt(ctx, a)
+}
+
+func (n *node) CodeAt(ctx context.Context, a common.Address, block *big.Int) ([]byte, error) {
+	if err := n.err(); err != nil {
+		return nil, err
+	}
+	return n.Client.CodeAt(ctx, a, block)
+}
+
+func (n *node) HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error) {
+	if err := n.err(); err != nil {
+		return nil, err
+	}
+	return n.Client.HeaderByNumber(ctx, number)
+}
+
+// env is the admin API on a real home (SQLite in a temp dir) and the
+// in-process dev chain, mounted as server.Start mounts it.
+type env struct {
+	home       *home.Home
+	chain      *devchain.Chain
+	node       *node
+	svc        *service.Service
+	url        string
+	adminToken string
+}
+
+func start(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	now := func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
+	kdf, err := secrets.NewKDFParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdf.N = 1 << 10
+	h, adminCred, err := home.Init(ctx, t.TempDir(), home.InitOptions{Passphrase: []byte("admin test passphrase"), KDF: &kdf, Clock: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	wallet, err := h.WalletKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chain, err := devchain.Start(ctx, devchain.Config{Fund: []common.Address{wallet.Address()}, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { chain.Close() })
+	n := &node{Client: chain.Client()}
+	svc, err := service.New(service.Config{Store: h.Store, Chain: n, ChainID: chain.ChainID().Uint64(), Now: now,
+		Wallet: signer.NewWallet(wallet), WalletKeyID: h.Config.WalletKeyID, Delegate: chain.AgentKeyDelegate(), Vault: h.Master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", admin.New(svc, h.VerifyAdmin, now, nil))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &env{home: h, chain: chain, node: n, svc: svc, url: srv.URL, adminToken: adminCred.Reveal()}
+}
+
+// do sends an admin request with the admin credential and returns the
+// status and body. No answer may carry the admin credential.
+func (e *env) do(t *testing.T, method, path, body string) (int, []byte) {
+	t.Helper()
+	return e.doAs(t, e.adminToken, method, path, body)
+}
+
+func (e *env) doAs(t *testing.T, token, method, path, body string) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), e.adminToken) || token != "" && len(token) > 20 && strings.Contains(string(out), token) {
+		t.Errorf("%s %s: the answer carries a credential: %s", method, path, out)
+	}
+	return resp.StatusCode, out
+}
+
+// errorOf reads an API error body: {"error": "..."}.
+func errorOf(t *testing.T, body []byte) string {
+	t.Helper()
+	var e struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(body, &e); err != nil || e.Error == "" {
+		t.Fatalf("not an API error: %s (%v)", body, err)
+	}
+	return e.Error
+}
+
+// grantView is what the tests read of a key as the API shows it.
+type grantView struct {
+	KeyID     string     `json:"key_id"`
+	Token     string     `json:"token"`
+	Status    string     `json:"status"`
+	RevokedAt *time.Time `json:"revoked_at"`
+}
+
+// grant makes a key through the API and returns its view.
+func (e *env) grant(t *testing.T, body string) grantView {
+	t.Helper()
+	status, out := e.do(t, "POST", "/v1/grants", body)
+	if status != http.StatusCreated {
+		t.Fatalf("grant: HTTP %d: %s", status, out)
+	}
+	var v grantView
+	if err := json.Unmarshal(out, &v); err != nil || v.KeyID == "" || v.Token == "" {
+		t.Fatalf("grant: %s (%v)", out, err)
+	}
+	return v
+}
+
+// TestAdminCredential: without the admin credential nothing is answered
+// but 401, on every route, known or not, and the answer shows nothing of
+// what was sent.
+func TestAdminCredential(t *testing.T) {
+	e := start(t)
+	g := e.grant(t, `{"agent":"bot","profile":"full-access","daily_limit":["1ETH"]}`)
+	wrongSecret := e.adminToken[:strings.LastIndex(e.adminToken, "_")+1] + strings.Repeat("0", 64)
+	tokens := map[string]string{
+		"missing":                 "",
+		"not a credential":        "hello",
+		"an agent credential":     g.Token,
+		"the admin id, wrong key": wrongSecret,
+	}
+	const want = "admin credential missing or not valid: send Authorization: Bearer akadm_..."
+	for name, tok := range tokens {
+		for _, route := range []struct{ method, path string }{
+			{"GET", "/v1/grants"}, {"POST", "/v1/revoke-all"}, {"GET", "/v1/grants/" + g.KeyID}, {"GET", "/v1/no-such-route"}, {"DELETE", "/v1/grants"},
+		} {
+			t.Run(name+" "+route.method+" "+route.path, func(t *testing.T) {
+				status, out := e.doAs(t, tok, route.method, route.path, "")
+				if status != http.StatusUnauthorized || errorOf(t, out) != want {
+					t.Errorf("HTTP %d %s, want 401 %q", status, out, want)
+				}
+				if strings.Contains(string(out), g.KeyID) || tok != "" && strings.Contains(string(out), tok) {
+					t.Errorf("the 401 shows what was sent or a key: %s", out)
+				}
+			})
+		}
+	}
+	// Nothing was revoked by the refused revoke-all.
+	if status, out := e.do(t, "GET", "/v1/grants/"+g.KeyID, ""); status != http.StatusOK || !strings.Contains(string(out), `"status": "active"`) {
+		t.Errorf("after refused requests: HTTP %d %s", status, out)
+	}
+}
+
+// TestAdminErrors: each malformed or impossible request is refused with
+// the status that says whose fault it is and a message naming the field.
+func TestAdminErrors(t *testing.T) {
+	e := start(t)
+	long := strings.Repeat("x", 10_000)
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		want                     string // the error message, or its start when it ends in "…"
+	}{
+		{"unknown route", "GET", "/v1/nothing", "", 404, ""},
+		{"wrong method", "PUT", "/v1/grants", "", 405, ""},
+		{"grant: not JSON", "POST", "/v1/grants", `{"agent":`, 400, "request body: unexpected EOF"},
+		{"grant: unknown field", "POST", "/v1/grants", `{"agent":"bot","profil":"full-access"}`, 400, `request body: unknown field "profil"`},
+		{"grant: wrong type", "POST", "/v1/grants", `{"agent":"bot","daily_limit":"1ETH"}`, 400, "request body: cannot unmarshal string into Go struct field GrantSpec.daily_limit of type []string"},
+		{"grant: unknown profile", "POST", "/v1/grants", `{"agent":"bot","profile":"everything"}`, 400, `profile: unknown profile "everything"; expected one of …`},
+		{"grant: no profile or policy", "POST", "/v1/grants", `{"agent":"bot"}`, 400, "profile: give a profile (…"},
+		{"grant: profile and policy", "POST", "/v1/grants", `{"agent":"bot","profile":"full-access","policy":"name: x"}`, 400, "policy: give a profile or a policy, not both"},
+		{"grant: bad limit", "POST", "/v1/grants", `{"agent":"bot","profile":"full-access","daily_limit":["1ETH","lots"]}`, 400, "daily_limit[1]: …"},
+		{"grant: bad router", "POST", "/v1/grants", `{"agent":"bot","profile":"swap-only","routers":["0x12"],"daily_limit":["1ETH"]}`, 400, `routers[0]: expected an address (0x followed by 40 hex digits), got "0x12"`},
+		{"grant: bad ttl", "POST", "/v1/grants", `{"agent":"bot","profile":"full-access","daily_limit":["1ETH"],"ttl":"soon"}`, 400, `ttl: expected a positive duration like 1h or 7d, got "soon"`},
+		{"grant: bad mode", "POST", "/v1/grants", `{"agent":"bot","mode":"root","profile":"full-access","daily_limit":["1ETH"]}`, 400, `mode: expected wallet or 7702, got "root"`},
+		{"grant: bad agent", "POST", "/v1/grants", `{"agent":"bad agent!","profile":"full-access","daily_limit":["1ETH"]}`, 400, service.ErrBadAgent.Error()},
+		{"grant: another chain", "POST", "/v1/grants", `{"agent":"bot","policy":"name: x\nchains: [1]\n"}`, 400, "chains: …"},
+		{"show: unknown key", "GET", "/v1/grants/ak_nosuchkey0", "", 404, "no such key"},
+		{"revoke: unknown key", "POST", "/v1/grants/ak_nosuchkey0/revoke", "", 404, "no such key"},
+		{"tokens: not JSON", "POST", "/v1/tokens", `[`, 400, "request body: …"},
+		{"tokens: unknown field", "POST", "/v1/tokens", `{"address":"` + stranger.Hex() + `","decimals":6}`, 400, `request body: unknown field "decimals"`},
+		{"tokens: bad address", "POST", "/v1/tokens", `{"address":"0xzz"}`, 400, `address: expected a token address (0x followed by 40 hex digits), got "0xzz"`},
+		{"tokens: not a token", "POST", "/v1/tokens", `{"address":"` + stranger.Hex() + `"}`, 400, "…"},
+		{"tokens: look up a bad address", "GET", "/v1/tokens/" + long, "", 400, `address: expected a token address (0x followed by 40 hex digits), got "` + long[:64] + `…"`},
+		{"tokens: look up an account", "GET", "/v1/tokens/" + stranger.Hex(), "", 400, "address: …"},
+		{"tokens: remove an unknown one", "DELETE", "/v1/tokens/NOPE", "", 404, service.ErrNoToken.Error()},
+		{"txs: unknown state", "GET", "/v1/txs?state=lost", "", 400, `state: expected one of signed, broadcast, included, replaced, cancelled, dropped, got "lost"`},
+		{"txs: long state", "GET", "/v1/txs?state=" + long, "", 400, "state: expected one of signed, broadcast, included, replaced, cancelled, dropped, got \"" + long[:70] + "…\""},
+		{"tx: bad hash", "GET", "/v1/txs/0x12", "", 400, `hash: expected a transaction hash (0x followed by 64 hex digits), got "0x12"`},
+		{"tx: unknown hash", "GET", "/v1/txs/0x" + strings.Repeat("ab", 32), "", 404, service.ErrNoTx.Error()},
+		{"cancel: bad hash", "POST", "/v1/txs/" + long + "/cancel", "", 400, "hash: expected a transaction hash (0x followed by 64 hex digits), got \"" + long[:70] + "…\""},
+		{"cancel: unknown hash", "POST", "/v1/txs/0x" + strings.Repeat("ab", 32) + "/cancel", "", 404, service.ErrNoTx.Error()},
+		{"deploy: unknown field", "POST", "/v1/wallet/deploy-delegate", `{"gas":1}`, 400, `request body: unknown field "gas"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, out := e.do(t, tt.method, tt.path, tt.body)
+			if status != tt.status {
+				t.Fatalf("HTTP %d %s, want %d", status, out, tt.status)
+			}
+			if len(out) > 1000 {
+				t.Errorf("the answer is %d bytes: an echo is not bounded", len(out))
+			}
+			if tt.status == 404 && tt.want == "" || tt.status == 405 {
+				return // the router's own answer
+			}
+			msg := errorOf(t, out)
+			if prefix, ok := strings.CutSuffix(tt.want, "…"); ok {
+				if !strings.HasPrefix(msg, prefix) {
+					t.Errorf("error %q, want it to start with %q", msg, prefix)
+				}
+			} else if msg != tt.want {
+				t.Errorf("error %q, want %q", msg, tt.want)
+			}
+			if strings.Contains(msg, "internal error") {
+				t.Errorf("an owner's mistake reported as an internal error: %q", msg)
+			}
+		})
+	}
+	// None of the refused grants made a key.
+	status, out := e.do(t, "GET", "/v1/grants", "")
+	if status != http.StatusOK || strings.TrimSpace(string(out)) != "[]" {
+		t.Errorf("keys after refused grants: HTTP %d %s", status, out)
+	}
+}
+
+// TestRevokeTwice: revoking a revoked key succeeds and keeps the first
+// revocation time; the key shows as revoked.
+func TestRevokeTwice(t *testing.T) {
+	e := start(t)
+	g := e.grant(t, `{"agent":"bot","profile":"full-access","daily_limit":["1ETH"]}`)
+	var first grantView
+	for i := range 2 {
+		status, out := e.do(t, "POST", "/v1/grants/"+g.KeyID+"/revoke", "")
+		if status != http.StatusOK {
+			t.Fatalf("revoke %d: HTTP %d %s", i+1, status, out)
+		}
+		var v grantView
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Status != "revoked" || v.RevokedAt == nil || v.Token != "" {
+			t.Fatalf("revoke %d: %+v", i+1, v)
+		}
+		if i == 0 {
+			first = v
+		} else if !v.RevokedAt.Equal(*first.RevokedAt) {
+			t.Errorf("second revoke moved the time from %s to %s", first.RevokedAt, v.RevokedAt)
+		}
+	}
+}
+
+// TestCancelErrors: a transaction whose nonce is already used cannot be
+// cancelled (400 naming the hash); when the node cannot be reached the
+// answer is 502 without the node's URL.
+func TestCancelErrors(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	g := e.grant(t, `{"agent":"bot","profile":"full-access","daily_limit":["1ETH"]}`)
+	sess, err := e.svc.Authenticate(ctx, g.Token, service.RequestInfo{Method: "eth_sendTransaction"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent, err := e.svc.Transaction(ctx, sess, service.RequestInfo{Method: "eth_sendTransaction"}, service.TxArgs{To: &stranger, Value: big.NewInt(1)}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := e.svc.Transaction(ctx, sess, service.RequestInfo{Method: "eth_signTransaction"}, service.TxArgs{To: &stranger, Value: big.NewInt(2)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := delegation.Wait(ctx, e.chain.Client(), sent.Hash); err != nil {
+		t.Fatal(err)
+	}
+
+	status, out := e.do(t, "POST", "/v1/txs/"+sent.Hash.Hex()+"/cancel", "")
+	if msg := errorOf(t, out); status != http.StatusBadRequest || !strings.HasPrefix(msg, "hash: nonce 0 of ") || !strings.Contains(msg, "already used on chain") {
+		t.Errorf("cancel of a mined transaction: HTTP %d %q", status, msg)
+	}
+
+	e.node.setDown(true)
+	status, out = e.do(t, "POST", "/v1/txs/"+signed.Hash.Hex()+"/cancel", "")
+	if msg := errorOf(t, out); status != http.StatusBadGateway || msg != "the node did not answer (see the daemon's log)" {
+		t.Errorf("cancel with the node down: HTTP %d %q", status, msg)
+	}
+	if strings.Contains(string(out), "SECRET") || strings.Contains(string(out), "mainnet.example") {
+		t.Errorf("the answer shows the node's URL: %s", out)
+	}
+	// The signed transaction is still there to cancel or broadcast.
+	status, out = e.do(t, "GET", "/v1/txs/"+signed.Hash.Hex(), "")
+	var v struct {
+		State       string `json:"state"`
+		CancelledBy string `json:"cancelled_by"`
+	}
+	if err := json.Unmarshal(out, &v); status != http.StatusOK || err != nil || v.State != "signed" || v.CancelledBy != "" {
+		t.Errorf("after the failed cancel: HTTP %d %s", status, out)
+	}
+}
+
+// TestNodeDownShowsNoURL: when the node cannot be reached, the owner's
+// wallet actions fail with 502 and the read with an error, and no answer
+// shows the node's URL (it may carry the provider's API key).
+func TestNodeDownShowsNoURL(t *testing.T) {
+	e := start(t)
+	e.node.setDown(true)
+	for _, route := range []struct {
+		method, path string
+		status       int
+	}{
+		{"POST", "/v1/wallet/upgrade", http.StatusBadGateway},
+		{"POST", "/v1/wallet/downgrade", http.StatusBadGateway},
+		{"GET", "/v1/wallet", http.StatusBadGateway},
+		{"POST", "/v1/wallet/deploy-delegate", http.StatusBadGateway},
+	} {
+		t.Run(route.method+" "+route.path, func(t *testing.T) {
+			status, out := e.do(t, route.method, route.path, "")
+			msg := errorOf(t, out)
+			if status != route.status {
+				t.Errorf("HTTP %d %q, want %d", status, msg, route.status)
+			}
+			if !strings.Contains(msg, "connection refused") {
+				t.Errorf("the answer does not say what the node did: %q", msg)
+			}
+			if strings.Contains(msg, "SECRET") || strings.Contains(msg, "/v3") {
+				t.Errorf("the answer shows the node's URL: %q", msg)
+			}
+		})
+	}
+}
