@@ -15,19 +15,19 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
-	"github.com/agentkeys/agentkeys/internal/store"
 )
 
 // Handler serves /v1/.
 type Handler struct {
 	svc    *service.Service
 	verify func(token string) error
-	now    func() time.Time
-	log    *slog.Logger
-	mux    *http.ServeMux
+	// now is no longer read: a key's status comes from the service's
+	// clock (service.GrantInfo). It stays so New keeps its signature.
+	now func() time.Time
+	log *slog.Logger
+	mux *http.ServeMux
 }
 
 // New returns the admin API. verify checks an admin bearer token.
@@ -85,8 +85,8 @@ type GrantView struct {
 	Session   string          `json:"session,omitempty"` // 7702 mode: the session key's address
 	// Enforcement says which rules the chain holds (7702 grants, on
 	// creation).
-	Enforcement *onchain.Report   `json:"enforcement,omitempty"`
-	Meta        map[string]string `json:"meta,omitempty"`
+	Enforcement *service.EnforcementReport `json:"enforcement,omitempty"`
+	Meta        map[string]string          `json:"meta,omitempty"`
 	// Budget is each limit's spent, pending and left in its current
 	// period (GET /v1/grants/{id} only).
 	Budget []service.BudgetLine `json:"budget,omitempty"`
@@ -103,18 +103,10 @@ type LimitView struct {
 	RawPeriod string `json:"raw_per_period,omitempty"`
 }
 
-func (h *Handler) view(g store.Grant, withDoc bool) GrantView {
-	v := GrantView{KeyID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt,
-		RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: []LimitView{}, Session: g.Meta[service.SessionAddress]}
-	switch {
-	case g.RevokedAt != nil:
-		v.Status = "revoked"
-	case !h.now().Before(g.ExpiresAt):
-		v.Status = "expired"
-	default:
-		v.Status = "active"
-	}
-	if p, err := h.svc.Policy(g); err == nil {
+func (h *Handler) view(g service.GrantInfo, withDoc bool) GrantView {
+	v := GrantView{KeyID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: g.Status, CreatedAt: g.CreatedAt,
+		ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: []LimitView{}, Session: g.Session}
+	if p := g.Policy; p != nil {
 		v.Policy, v.Profile, v.Warning = p.Name(), p.Document().Profile, p.Warning()
 		for _, l := range p.Limits() {
 			lv := LimitView{Asset: l.Asset, Symbol: l.Symbol}
@@ -128,7 +120,7 @@ func (h *Handler) view(g store.Grant, withDoc bool) GrantView {
 		}
 	}
 	if withDoc {
-		v.Document = g.Policy
+		v.Document = g.Document
 	}
 	return v
 }
@@ -379,7 +371,7 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, service.ErrNoToken), errors.Is(err, service.ErrNoTx):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, service.ErrNoKey):
 		writeError(w, http.StatusNotFound, "no such key")
 	case errors.As(err, &param), errors.As(err, &field), errors.Is(err, service.ErrBadAgent):
 		writeError(w, http.StatusBadRequest, err.Error())

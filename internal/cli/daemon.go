@@ -18,7 +18,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/demo"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
-	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/secrets" // URL redaction for logs and output
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 

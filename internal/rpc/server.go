@@ -25,7 +25,6 @@ import (
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/request"
-	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -177,7 +176,7 @@ func (s *Server) dispatch(ctx context.Context, token string, info service.Reques
 		s.svc.Invalid(ctx, sess, info, err.Error())
 		return nil, err
 	}
-	owner := common.HexToAddress(sess.Grant.Address)
+	owner := sess.Owner()
 	switch req.Method {
 	case "eth_chainId":
 		if err := s.svc.Read(ctx, sess, info); err != nil {
@@ -334,10 +333,8 @@ func (s *Server) toRPCError(method string, err error) *rpcError {
 	case errors.As(err, &unsup):
 		return &rpcError{Code: CodeUnsupported, Message: unsup.Error()}
 	case errors.As(err, &up):
-		// The node's words, without the path and query of any URL in them:
-		// a transport error quotes the upstream URL, which may carry the
-		// provider's API key.
-		e := &rpcError{Code: CodeServer, Message: secrets.RedactURLs(up.Err.Error())}
+		// The node's words, with any URL in them redacted.
+		e := &rpcError{Code: CodeServer, Message: up.Public()}
 		var ec gethrpc.Error
 		if errors.As(up.Err, &ec) {
 			e.Code = ec.ErrorCode()
@@ -511,11 +508,7 @@ func (s *Server) ownTransaction(params []json.RawMessage, sess *service.Session)
 	if err != nil {
 		return &service.ParamError{Field: "transaction", Msg: fmt.Sprintf("not signed for chain %d", s.svc.ChainID())}
 	}
-	own := common.HexToAddress(sess.Grant.Address)
-	if sess.Grant.Mode == "7702" {
-		own = common.HexToAddress(sess.Grant.Meta[service.SessionAddress])
-	}
-	if from != own {
+	if from != sess.SignerAddress() {
 		return &service.ParamError{Field: "transaction", Msg: "only transactions signed for this key are relayed"}
 	}
 	return nil

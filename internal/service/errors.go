@@ -6,6 +6,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
 // Refusal is a request the policy refused. Transports map it to EIP-1193
@@ -48,6 +50,11 @@ type UpstreamError struct {
 
 func (e *UpstreamError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *UpstreamError) Unwrap() error { return e.Err }
+
+// Public is the node's words as an agent may see them: without the path
+// and query of any URL they quote, since a transport error repeats the
+// upstream URL, which may carry the provider's API key.
+func (e *UpstreamError) Public() string { return secrets.RedactURLs(e.Err.Error()) }
 
 // RevertError is a call that reverted, reported as go-ethereum's nodes
 // report one (JSON-RPC code 3, the revert data as hex), so clients decode

@@ -30,11 +30,11 @@ type GrantRequest struct {
 // GrantResult is a new key. Token is the only copy of the credential: it
 // is shown once and stored only as a hash.
 type GrantResult struct {
-	Grant  store.Grant
+	Grant  GrantInfo
 	Token  secrets.Credential
 	Policy *policy.Policy
 	// Report says which rules the chain enforces (7702 mode).
-	Report *onchain.Report
+	Report *EnforcementReport
 }
 
 var agentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -119,37 +119,49 @@ func (s *Service) Grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	if err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
 	}
-	return &GrantResult{Grant: stored, Token: cred, Policy: pol, Report: report}, nil
+	return &GrantResult{Grant: s.info(stored), Token: cred, Policy: pol, Report: report}, nil
 }
 
 // Grants lists keys, newest last.
-func (s *Service) Grants(ctx context.Context) ([]store.Grant, error) {
-	return s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
+func (s *Service) Grants(ctx context.Context) ([]GrantInfo, error) {
+	gs, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GrantInfo, len(gs))
+	for i, g := range gs {
+		out[i] = s.info(g)
+	}
+	return out, nil
 }
 
-// GetGrant returns one key. Errors: store.ErrNotFound.
-func (s *Service) GetGrant(ctx context.Context, id string) (store.Grant, error) {
-	return s.cfg.Store.GetGrant(ctx, id)
+// GetGrant returns one key. Errors: ErrNoKey.
+func (s *Service) GetGrant(ctx context.Context, id string) (GrantInfo, error) {
+	g, err := s.cfg.Store.GetGrant(ctx, id)
+	if err != nil {
+		return GrantInfo{}, err
+	}
+	return s.info(g), nil
 }
 
 // Revoke revokes a key; it takes effect on its next request.
 // In 7702 mode the session is then revoked on chain too; the error of
 // that second step is returned with the revoked grant.
-func (s *Service) Revoke(ctx context.Context, id string) (store.Grant, error) {
+func (s *Service) Revoke(ctx context.Context, id string) (GrantInfo, error) {
 	if err := s.cfg.Store.RevokeGrant(ctx, id, s.now()); err != nil {
-		return store.Grant{}, err
+		return GrantInfo{}, err
 	}
 	s.adminAudit(ctx, "agentkeys_revoke", map[string]any{"key_id": id})
 	g, err := s.cfg.Store.GetGrant(ctx, id)
 	if err != nil {
-		return g, err
+		return GrantInfo{}, err
 	}
 	if g.Mode == store.Mode7702 {
 		if err := s.revokeOnChain(ctx, g, false); err != nil {
-			return g, fmt.Errorf("revoked here, but the on-chain revoke failed: %w", err)
+			return s.info(g), fmt.Errorf("revoked here, but the on-chain revoke failed: %w", err)
 		}
 	}
-	return g, nil
+	return s.info(g), nil
 }
 
 // RevokeAll revokes every key and returns how many were revoked.
@@ -182,8 +194,26 @@ func (s *Service) adminAudit(ctx context.Context, method string, call map[string
 
 // Session is an authenticated key.
 type Session struct {
-	Grant  store.Grant
-	Policy *policy.Policy
+	grant  store.Grant
+	policy *policy.Policy
+}
+
+// KeyID is the id of the session's key.
+func (s *Session) KeyID() string { return s.grant.ID }
+
+// Mode is the key's mode, ModeWallet or Mode7702.
+func (s *Session) Mode() string { return s.grant.Mode }
+
+// Owner is the account the key acts for: the owner's wallet.
+func (s *Session) Owner() common.Address { return common.HexToAddress(s.grant.Address) }
+
+// SignerAddress is the account whose signature the key's transactions
+// carry: the owner in wallet mode, the key's own session key in 7702 mode.
+func (s *Session) SignerAddress() common.Address {
+	if s.grant.Mode == Mode7702 {
+		return common.HexToAddress(s.grant.Meta[SessionAddress])
+	}
+	return s.Owner()
 }
 
 // RequestInfo describes where a request came from, for policy and audit.
@@ -218,19 +248,19 @@ func (s *Service) Authenticate(ctx context.Context, token string, info RequestIn
 	if err != nil {
 		return nil, err
 	}
-	return &Session{Grant: g, Policy: p}, nil
+	return &Session{grant: g, policy: p}, nil
 }
 
 // inactive says why a grant cannot act now, or "".
 func inactive(g store.Grant, now time.Time) string {
-	switch {
-	case g.RevokedAt != nil:
+	switch grantStatus(g, now) {
+	case StatusRevoked:
 		r := "credential revoked at " + g.RevokedAt.UTC().Format(time.RFC3339)
 		if why := g.Meta[store.MetaRevokedReason]; why != "" {
 			r += ": " + why
 		}
 		return r
-	case !now.Before(g.ExpiresAt):
+	case StatusExpired:
 		return "credential expired at " + g.ExpiresAt.UTC().Format(time.RFC3339)
 	}
 	return ""

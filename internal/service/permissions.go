@@ -65,11 +65,11 @@ func (s *Service) Permissions(ctx context.Context, sess *Session, info RequestIn
 	_, err := s.decide(ctx, sess, info, policy.Request{Kind: policy.KindRead, ChainID: s.cfg.ChainID}, nil,
 		func(ctx context.Context, tx store.DecideTx, _ *policy.Decision) (string, error) {
 			g, now := tx.Grant(), s.now()
-			u, err := usageOf(ctx, tx, g, sess.Policy, now)
+			u, err := usageOf(ctx, tx, g, sess.policy, now)
 			if err != nil {
 				return "", err
 			}
-			out = describe(g, sess.Policy, u, now)
+			out = describe(g, sess.policy, u, now)
 			return "", nil
 		})
 	return out, err
