@@ -364,16 +364,13 @@ func (h *Handler) txCancel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {
-	var (
-		param *service.ParamError
-		field *policy.FieldError
-	)
+	var param *service.ParamError
 	switch {
 	case errors.Is(err, service.ErrNoToken), errors.Is(err, service.ErrNoTx):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, service.ErrNoKey):
 		writeError(w, http.StatusNotFound, "no such key")
-	case errors.As(err, &param), errors.As(err, &field), errors.Is(err, service.ErrBadAgent):
+	case errors.As(err, &param), errors.Is(err, service.ErrBadAgent):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
 		h.log.Error("admin", "err", err)

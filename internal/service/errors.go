@@ -2,11 +2,13 @@ package service
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
@@ -32,14 +34,32 @@ func (e *CredentialError) Error() string { return e.Reason }
 var ErrNoDelegate = errors.New("an AgentKeyDelegate deployment on this chain, and none is configured: " +
 	"run agentkeys wallet deploy-delegate (it deploys one and records it in the home), or start serve with --delegate ADDR")
 
-// ParamError is a malformed request parameter. Transports map it to
-// -32602.
+// ParamError is a malformed request parameter or policy field: the one
+// field-error type transports map (rpc to -32602, admin to 400). The
+// service converts the policy package's field errors into it at its
+// boundary (paramError); rpc converts package request's.
 type ParamError struct {
+	Line  int // 1-based line in a policy source, 0 when none
 	Field string
 	Msg   string
 }
 
-func (e *ParamError) Error() string { return e.Field + ": " + e.Msg }
+func (e *ParamError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+	}
+	return e.Field + ": " + e.Msg
+}
+
+// paramError returns a policy.FieldError in err as a ParamError, and any
+// other error unchanged.
+func paramError(err error) error {
+	var fe *policy.FieldError
+	if errors.As(err, &fe) {
+		return &ParamError{Line: fe.Line, Field: fe.Field, Msg: fe.Msg}
+	}
+	return err
+}
 
 // UpstreamError is a failure reported by the Ethereum node, passed on to
 // the agent in the node's own words.

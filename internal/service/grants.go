@@ -41,6 +41,11 @@ var agentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // Grant creates a key for an agent under a policy.
 func (s *Service) Grant(ctx context.Context, req GrantRequest) (*GrantResult, error) {
+	res, err := s.grant(ctx, req)
+	return res, paramError(err)
+}
+
+func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, error) {
 	if !agentName.MatchString(req.Agent) {
 		return nil, ErrBadAgent
 	}

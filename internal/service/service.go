@@ -148,7 +148,8 @@ func (s *Service) policyOf(g store.Grant) (*policy.Policy, error) {
 	}
 	p, err := policy.Parse(g.Policy, policy.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("compile stored policy of %s: %w", g.ID, err)
+		// A field error reaches transports as the one ParamError.
+		return nil, paramError(fmt.Errorf("compile stored policy of %s: %w", g.ID, err))
 	}
 	s.policies.Store(g.ID, p)
 	return p, nil
