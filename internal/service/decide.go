@@ -220,11 +220,9 @@ func reserve(ctx context.Context, tx store.DecideTx, at time.Time, txHash string
 // pays gas from its stipend, which was charged to the native budget when
 // the key was granted, so the fee counts only against a fees limit the
 // policy sets (never twice against native).
-func maxFee(p *policy.Policy, mode string, f *txFill) *big.Int {
-	if mode == store.Mode7702 {
-		if _, ok := p.Limit(policy.Fees); !ok {
-			return nil
-		}
+func maxFee(p *policy.Policy, m keyMode, f *txFill) *big.Int {
+	if !m.chargesFee(p) {
+		return nil
 	}
 	return new(big.Int).Mul(new(big.Int).SetUint64(f.gas), f.feeCap)
 }
@@ -269,22 +267,13 @@ func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestIn
 	if value == nil {
 		value = new(big.Int)
 	}
-	owner := common.HexToAddress(sess.grant.Address)
 	req := policy.Request{Kind: policy.KindTransaction, ChainID: s.cfg.ChainID, From: args.From,
 		Tx: &policy.Tx{To: args.To, Value: value, Data: args.Data, Authorizations: args.Authorizations}}
 	// What is actually signed: the call itself from the owner (wallet
 	// mode), or the session key's execute call on the owner (7702 mode).
-	out := outgoing{from: owner, to: args.To, data: args.Data, value: value, sign: s.cfg.Wallet}
-	if sess.grant.Mode == store.Mode7702 {
-		w, err := s.sessionSigner(ctx, sess.grant)
-		if err != nil {
-			return nil, err
-		}
-		out.sign, out.from, out.value = w, w.Address(), new(big.Int)
-		if args.To != nil {
-			wrapped, wdata := wrap7702(owner, args, value)
-			out.to, out.data = &wrapped, wdata
-		}
+	out, err := sess.mode.carry(ctx, sess.grant, args, value)
+	if err != nil {
+		return nil, err
 	}
 	return s.transact(ctx, sess, info, []policy.Request{req}, out, args, send)
 }
@@ -302,13 +291,12 @@ type outgoing struct {
 // as one executeBatch transaction of the session key: all calls happen or
 // none. Batches need a 7702 key.
 func (s *Service) Batch(ctx context.Context, sess *Session, info RequestInfo, calls []TxArgs) (*TxResult, error) {
-	if sess.grant.Mode != store.Mode7702 {
-		return nil, &ParamError{Field: "calls", Msg: "atomic batches need a 7702 key (key grant --mode 7702); send the calls one by one"}
+	if err := sess.mode.canBatch(); err != nil {
+		return nil, err
 	}
 	if len(calls) == 0 || len(calls) > 16 {
 		return nil, &ParamError{Field: "calls", Msg: "a batch holds 1 to 16 calls"}
 	}
-	owner := common.HexToAddress(sess.grant.Address)
 	reqs := make([]policy.Request, len(calls))
 	batch := make([]onchain.Call, len(calls))
 	for i, c := range calls {
@@ -322,11 +310,10 @@ func (s *Service) Batch(ctx context.Context, sess *Session, info RequestInfo, ca
 		reqs[i] = policy.Request{Kind: policy.KindTransaction, ChainID: s.cfg.ChainID, Tx: &policy.Tx{To: c.To, Value: value, Data: c.Data}}
 		batch[i] = onchain.Call{Target: *c.To, Value: value, Data: c.Data}
 	}
-	w, err := s.sessionSigner(ctx, sess.grant)
+	out, err := sess.mode.batch(ctx, sess.grant, batch)
 	if err != nil {
 		return nil, err
 	}
-	out := outgoing{from: w.Address(), to: &owner, data: onchain.PackExecuteBatch(batch), value: new(big.Int), sign: w}
 	return s.transact(ctx, sess, info, reqs, out, TxArgs{}, true)
 }
 
@@ -342,13 +329,13 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 	)
 	if pre.Allowed() {
 		fill, fillErr = s.fill(ctx, out.from, out.to, out.value, out.data, args)
-		if fillErr != nil && sess.grant.Mode == store.Mode7702 {
-			fillErr = explainRevert(fillErr)
+		if fillErr != nil {
+			fillErr = sess.mode.explainFill(fillErr)
 		}
 	}
 	if fill != nil && fillErr == nil {
 		// The fee is spending too: the decision counts its worst case.
-		reqs[0].Tx.MaxFee = maxFee(sess.policy, sess.grant.Mode, fill)
+		reqs[0].Tx.MaxFee = maxFee(sess.policy, sess.mode, fill)
 	}
 	var result *TxResult
 	extra := map[string]any{"send": send, "mode": sess.grant.Mode}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
-	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -20,7 +19,7 @@ import (
 // GrantRequest asks for a new agent key.
 type GrantRequest struct {
 	Agent string
-	Mode  string           // store.ModeWallet (default) or store.Mode7702
+	Mode  string           // ModeWallet (default) or Mode7702
 	Doc   *policy.Document // a policy file's document or a profile's
 	// TTL, when set, replaces the policy's validity window.
 	TTL  time.Duration
@@ -72,24 +71,15 @@ func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	}
 	mode := req.Mode
 	if mode == "" {
-		mode = store.ModeWallet
+		mode = ModeWallet
 	}
-	if mode != store.ModeWallet && mode != store.Mode7702 {
-		return nil, &ParamError{Field: "mode", Msg: fmt.Sprintf("expected wallet or 7702, got %q", mode)}
+	m, err := s.modeOf(mode)
+	if err != nil {
+		return nil, err
 	}
-	signerKeyID, meta := s.cfg.WalletKeyID, req.Meta
-	var session *secrets.PrivateKey
-	if mode == store.Mode7702 {
-		if err := s.check7702(ctx, pol); err != nil {
-			return nil, err
-		}
-		if session, signerKeyID, err = s.newSessionKey(ctx); err != nil {
-			return nil, fmt.Errorf("grant: %w", err)
-		}
-		meta = map[string]string{SessionAddress: session.Address().Hex()}
-		for k, v := range req.Meta {
-			meta[k] = v
-		}
+	prep, err := m.prepareGrant(ctx, pol, req.Meta)
+	if err != nil {
+		return nil, err
 	}
 	cred, err := secrets.NewCredential()
 	if err != nil {
@@ -103,22 +93,18 @@ func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	_, notAfter := pol.Window(now)
 	g := store.Grant{
 		ID: cred.ID(), Agent: req.Agent, Mode: mode, Chains: pol.Chains(), Policy: docJSON,
-		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: signerKeyID, CredentialHash: cred.Hash(),
-		CreatedAt: now, ExpiresAt: notAfter, Meta: meta,
+		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: prep.signerKeyID, CredentialHash: cred.Hash(),
+		CreatedAt: now, ExpiresAt: notAfter, Meta: prep.meta,
 	}
 	if err := s.cfg.Store.CreateGrant(ctx, g); err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
 	}
 	s.adminAudit(ctx, "agentkeys_grant", map[string]any{"key_id": g.ID, "agent": g.Agent, "mode": mode, "policy": pol.Name(), "expires_at": notAfter})
-	var report *onchain.Report
-	if mode == store.Mode7702 {
-		rep, err := s.grant7702(ctx, g, pol, session)
-		if err != nil {
-			// The key never works: revoke it before reporting.
-			_ = s.cfg.Store.RevokeGrant(context.WithoutCancel(ctx), g.ID, s.now())
-			return nil, fmt.Errorf("grant: %w", err)
-		}
-		report = &rep
+	report, err := m.finishGrant(ctx, g, pol, prep)
+	if err != nil {
+		// The key never works: revoke it before reporting.
+		_ = s.cfg.Store.RevokeGrant(context.WithoutCancel(ctx), g.ID, s.now())
+		return nil, fmt.Errorf("grant: %w", err)
 	}
 	stored, err := s.cfg.Store.GetGrant(ctx, g.ID)
 	if err != nil {
@@ -161,10 +147,12 @@ func (s *Service) Revoke(ctx context.Context, id string) (GrantInfo, error) {
 	if err != nil {
 		return GrantInfo{}, err
 	}
-	if g.Mode == store.Mode7702 {
-		if err := s.revokeOnChain(ctx, g, false); err != nil {
-			return s.info(g), fmt.Errorf("revoked here, but the on-chain revoke failed: %w", err)
-		}
+	m, err := s.modeOf(g.Mode)
+	if err != nil {
+		return s.info(g), err
+	}
+	if err := m.revoked(ctx, g); err != nil {
+		return s.info(g), err
 	}
 	return s.info(g), nil
 }
@@ -201,6 +189,7 @@ func (s *Service) adminAudit(ctx context.Context, method string, call map[string
 type Session struct {
 	grant  store.Grant
 	policy *policy.Policy
+	mode   keyMode
 }
 
 // KeyID is the id of the session's key.
@@ -214,12 +203,7 @@ func (s *Session) Owner() common.Address { return common.HexToAddress(s.grant.Ad
 
 // SignerAddress is the account whose signature the key's transactions
 // carry: the owner in wallet mode, the key's own session key in 7702 mode.
-func (s *Session) SignerAddress() common.Address {
-	if s.grant.Mode == Mode7702 {
-		return common.HexToAddress(s.grant.Meta[SessionAddress])
-	}
-	return s.Owner()
-}
+func (s *Session) SignerAddress() common.Address { return s.mode.signerAddress(s.grant) }
 
 // RequestInfo describes where a request came from, for policy and audit.
 type RequestInfo struct {
@@ -253,7 +237,11 @@ func (s *Service) Authenticate(ctx context.Context, token string, info RequestIn
 	if err != nil {
 		return nil, err
 	}
-	return &Session{grant: g, policy: p}, nil
+	m, err := s.modeOf(g.Mode)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: key %s: %w", g.ID, err)
+	}
+	return &Session{grant: g, policy: p, mode: m}, nil
 }
 
 // inactive says why a grant cannot act now, or "".
