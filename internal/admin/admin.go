@@ -92,32 +92,15 @@ type GrantView struct {
 	Budget []service.BudgetLine `json:"budget,omitempty"`
 }
 
-// LimitView echoes a cap in whole units and base units.
-type LimitView struct {
-	Asset     string `json:"asset"`
-	Symbol    string `json:"symbol"`
-	PerTx     string `json:"per_tx,omitempty"`
-	PerPeriod string `json:"per_period,omitempty"`
-	Period    string `json:"period,omitempty"`
-	RawPerTx  string `json:"raw_per_tx,omitempty"`
-	RawPeriod string `json:"raw_per_period,omitempty"`
-}
+// LimitView echoes a cap in whole units and base units; it is the
+// service's one limit view.
+type LimitView = service.LimitLine
 
 func (h *Handler) view(g service.GrantInfo, withDoc bool) GrantView {
 	v := GrantView{KeyID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: g.Status, CreatedAt: g.CreatedAt,
-		ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: []LimitView{}, Session: g.Session}
+		ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: g.Limits, Session: g.Session}
 	if p := g.Policy; p != nil {
 		v.Policy, v.Profile, v.Warning = p.Name(), p.Document().Profile, p.Warning()
-		for _, l := range p.Limits() {
-			lv := LimitView{Asset: l.Asset, Symbol: l.Symbol}
-			if l.PerTx != nil {
-				lv.PerTx, lv.RawPerTx = policy.FormatAmount(l.PerTx, l.Decimals), l.PerTx.String()
-			}
-			if l.PerPeriod != nil {
-				lv.PerPeriod, lv.RawPeriod, lv.Period = policy.FormatAmount(l.PerPeriod, l.Decimals), l.PerPeriod.String(), policy.FormatDuration(l.Period)
-			}
-			v.Limits = append(v.Limits, lv)
-		}
 	}
 	if withDoc {
 		v.Document = g.Document

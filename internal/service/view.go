@@ -49,6 +49,32 @@ type GrantInfo struct {
 	// Policy is the compiled policy, nil if the stored document no longer
 	// compiles (the key then refuses every request).
 	Policy *policy.Policy
+	// Limits are the policy's caps (empty without a policy).
+	Limits []LimitLine
+}
+
+// LimitLine is one cap of a key, in whole units and base units: the one
+// view of a limit (GrantInfo.Limits; BudgetLine shows the same amounts).
+type LimitLine struct {
+	Asset     string `json:"asset"` // native, fees or a token address
+	Symbol    string `json:"symbol"`
+	PerTx     string `json:"per_tx,omitempty"`
+	PerPeriod string `json:"per_period,omitempty"`
+	Period    string `json:"period,omitempty"` // only with PerPeriod
+	RawPerTx  string `json:"raw_per_tx,omitempty"`
+	RawPeriod string `json:"raw_per_period,omitempty"`
+}
+
+// limitLine is the view of one cap.
+func limitLine(l policy.Limit) LimitLine {
+	v := LimitLine{Asset: l.Asset, Symbol: l.Symbol}
+	if l.PerTx != nil {
+		v.PerTx, v.RawPerTx = policy.FormatAmount(l.PerTx, l.Decimals), l.PerTx.String()
+	}
+	if l.PerPeriod != nil {
+		v.PerPeriod, v.RawPeriod, v.Period = policy.FormatAmount(l.PerPeriod, l.Decimals), l.PerPeriod.String(), policy.FormatDuration(l.Period)
+	}
+	return v
 }
 
 // grantStatus is the one place a key's status is computed.
@@ -66,9 +92,12 @@ func grantStatus(g store.Grant, now time.Time) string {
 func (s *Service) info(g store.Grant) GrantInfo {
 	v := GrantInfo{ID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: grantStatus(g, s.now()),
 		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, Meta: g.Meta,
-		Session: g.Meta[SessionAddress], Document: g.Policy}
+		Session: g.Meta[SessionAddress], Document: g.Policy, Limits: []LimitLine{}}
 	if p, err := s.policyOf(g); err == nil {
 		v.Policy = p
+		for _, l := range p.Limits() {
+			v.Limits = append(v.Limits, limitLine(l))
+		}
 	}
 	return v
 }

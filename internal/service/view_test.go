@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
@@ -22,6 +24,11 @@ func TestGrantInfoStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := res.Grant.ID
+	// The one limit view: the daily cap in whole and base units.
+	want := []service.LimitLine{{Asset: "native", Symbol: "ETH", PerPeriod: "1", Period: "24h", RawPeriod: "1000000000000000000"}}
+	if diff := cmp.Diff(want, res.Grant.Limits); diff != "" {
+		t.Errorf("limits (-want +got):\n%s", diff)
+	}
 	if res.Grant.Status != service.StatusActive || res.Grant.Mode != service.ModeWallet || res.Grant.Policy == nil {
 		t.Fatalf("new key: status %q mode %q policy %v; want active, wallet, a policy", res.Grant.Status, res.Grant.Mode, res.Grant.Policy)
 	}
