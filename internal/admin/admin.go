@@ -15,20 +15,20 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
-	"github.com/agentkeys/agentkeys/internal/store"
 )
 
 // Handler serves /v1/.
 type Handler struct {
 	svc    *service.Service
 	verify func(token string) error
-	now    func() time.Time
-	log    *slog.Logger
-	mux    *http.ServeMux
+	// now is no longer read: a key's status comes from the service's
+	// clock (service.GrantInfo). It stays so New keeps its signature.
+	now func() time.Time
+	log *slog.Logger
+	mux *http.ServeMux
 }
 
 // New returns the admin API. verify checks an admin bearer token.
@@ -86,50 +86,25 @@ type GrantView struct {
 	Session   string          `json:"session,omitempty"` // 7702 mode: the session key's address
 	// Enforcement says which rules the chain holds (7702 grants, on
 	// creation).
-	Enforcement *onchain.Report   `json:"enforcement,omitempty"`
-	Meta        map[string]string `json:"meta,omitempty"`
+	Enforcement *service.EnforcementReport `json:"enforcement,omitempty"`
+	Meta        map[string]string          `json:"meta,omitempty"`
 	// Budget is each limit's spent, pending and left in its current
 	// period (GET /v1/grants/{id} only).
 	Budget []service.BudgetLine `json:"budget,omitempty"`
 }
 
-// LimitView echoes a cap in whole units and base units.
-type LimitView struct {
-	Asset     string `json:"asset"`
-	Symbol    string `json:"symbol"`
-	PerTx     string `json:"per_tx,omitempty"`
-	PerPeriod string `json:"per_period,omitempty"`
-	Period    string `json:"period,omitempty"`
-	RawPerTx  string `json:"raw_per_tx,omitempty"`
-	RawPeriod string `json:"raw_per_period,omitempty"`
-}
+// LimitView echoes a cap in whole units and base units; it is the
+// service's one limit view.
+type LimitView = service.LimitLine
 
-func (h *Handler) view(g store.Grant, withDoc bool) GrantView {
-	v := GrantView{KeyID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt,
-		RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: []LimitView{}, Session: g.Meta[service.SessionAddress]}
-	switch {
-	case g.RevokedAt != nil:
-		v.Status = "revoked"
-	case !h.now().Before(g.ExpiresAt):
-		v.Status = "expired"
-	default:
-		v.Status = "active"
-	}
-	if p, err := h.svc.Policy(g); err == nil {
+func (h *Handler) view(g service.GrantInfo, withDoc bool) GrantView {
+	v := GrantView{KeyID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: g.Status, CreatedAt: g.CreatedAt,
+		ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: g.Limits, Session: g.Session}
+	if p := g.Policy; p != nil {
 		v.Policy, v.Profile, v.Warning = p.Name(), p.Document().Profile, p.Warning()
-		for _, l := range p.Limits() {
-			lv := LimitView{Asset: l.Asset, Symbol: l.Symbol}
-			if l.PerTx != nil {
-				lv.PerTx, lv.RawPerTx = policy.FormatAmount(l.PerTx, l.Decimals), l.PerTx.String()
-			}
-			if l.PerPeriod != nil {
-				lv.PerPeriod, lv.RawPeriod, lv.Period = policy.FormatAmount(l.PerPeriod, l.Decimals), l.PerPeriod.String(), policy.FormatDuration(l.Period)
-			}
-			v.Limits = append(v.Limits, lv)
-		}
 	}
 	if withDoc {
-		v.Document = g.Policy
+		v.Document = g.Document
 	}
 	return v
 }
@@ -376,16 +351,13 @@ func (h *Handler) txCancel(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {
-	var (
-		param *service.ParamError
-		field *policy.FieldError
-	)
+	var param *service.ParamError
 	switch {
 	case errors.Is(err, service.ErrNoToken), errors.Is(err, service.ErrNoTx):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, service.ErrNoKey):
 		writeError(w, http.StatusNotFound, "no such key")
-	case errors.As(err, &param), errors.As(err, &field), errors.Is(err, service.ErrBadAgent):
+	case errors.As(err, &param), errors.Is(err, service.ErrBadAgent):
 		writeError(w, http.StatusBadRequest, err.Error())
 	default:
 		h.log.Error("admin", "err", err)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/secrets" // URL redaction for what the CLI prints
 )
 
 // noArgs refuses positional arguments like cobra.NoArgs, without

@@ -18,7 +18,6 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/home"
-	"github.com/agentkeys/agentkeys/internal/store"
 )
 
 // auditPageSize is how many records one store read returns; a variable so
@@ -34,14 +33,14 @@ func newAuditCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// openAuditStore opens the store of the home named by --home; the audit
+// openAuditLog opens the audit log of the home named by --home; the audit
 // commands need no passphrase.
-func openAuditStore(cmd *cobra.Command) (store.Store, error) {
+func openAuditLog(cmd *cobra.Command) (*home.AuditLog, error) {
 	dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return home.OpenStore(cmd.Context(), dir)
+	return home.OpenAuditLog(cmd.Context(), dir)
 }
 
 func newAuditVerifyCmd(e *env) *cobra.Command {
@@ -57,12 +56,12 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
 			}
-			st, err := openAuditStore(cmd)
+			st, err := openAuditLog(cmd)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			rep, head, err := store.VerifyAudit(cmd.Context(), st, auditPageSize)
+			rep, head, err := st.Verify(cmd.Context(), auditPageSize)
 			if err != nil {
 				return err
 			}
@@ -123,7 +122,7 @@ func newAuditTailCmd(e *env) *cobra.Command {
 			if interval <= 0 {
 				return fmt.Errorf("--interval: must be positive, got %s", interval)
 			}
-			st, err := openAuditStore(cmd)
+			st, err := openAuditLog(cmd)
 			if err != nil {
 				return err
 			}
@@ -134,7 +133,7 @@ func newAuditTailCmd(e *env) *cobra.Command {
 				print = printRecordJSON
 			}
 
-			head, err := st.AuditHead(ctx)
+			head, err := st.Head(ctx)
 			if err != nil {
 				return err
 			}
@@ -187,10 +186,10 @@ func newAuditTailCmd(e *env) *cobra.Command {
 }
 
 // readAudit returns every record with seq > after.
-func readAudit(ctx context.Context, st store.Store, after int64) ([]audit.Record, error) {
+func readAudit(ctx context.Context, st *home.AuditLog, after int64) ([]audit.Record, error) {
 	var out []audit.Record
 	for {
-		recs, err := st.AuditRecords(ctx, after, auditPageSize)
+		recs, err := st.Records(ctx, after, auditPageSize)
 		if err != nil {
 			return nil, err
 		}

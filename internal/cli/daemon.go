@@ -11,18 +11,15 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/ethclient"
-	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/spf13/cobra"
 
 	"github.com/agentkeys/agentkeys/internal/clientip"
+	agentkeysd "github.com/agentkeys/agentkeys/internal/daemon" // the name daemon is the tests' served daemon
 	"github.com/agentkeys/agentkeys/internal/demo"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
-	"github.com/agentkeys/agentkeys/internal/secrets"
-	"github.com/agentkeys/agentkeys/internal/server"
+	"github.com/agentkeys/agentkeys/internal/secrets" // URL redaction for logs and output
 	"github.com/agentkeys/agentkeys/internal/service"
-	"github.com/agentkeys/agentkeys/internal/signer"
 )
 
 // sandboxPassphrase seals sandbox homes when AGENTKEYS_PASSPHRASE is not
@@ -131,73 +128,29 @@ func newServeCmd(e *env) *cobra.Command {
 					return fmt.Errorf("%s: %w", home.ConfigFile, err)
 				}
 			}
-			wallet, err := h.WalletKey(ctx)
-			if err != nil {
-				return err
-			}
-			// The upstream URL may carry a provider's API key: errors and
-			// output name only its scheme and host.
+			// The upstream URL may carry a provider's API key: output names
+			// only its scheme and host.
 			shownUpstream := secrets.RedactURL(upstream)
-			rc, err := gethrpc.DialContext(ctx, upstream)
-			if err != nil {
-				return fmt.Errorf("dial %s: %s", shownUpstream, secrets.RedactURLs(err.Error()))
-			}
-			defer rc.Close()
-			client := ethclient.NewClient(rc)
-			idCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			chainID, err := client.ChainID(idCtx)
-			cancel()
-			if err != nil {
-				return fmt.Errorf("read chain id from %s: %s", shownUpstream, secrets.RedactURLs(err.Error()))
-			}
-			log := newLogger(e)
-			delegateAddr, err := serveDelegate(delegate, h.Config, chainID.Uint64())
-			if err != nil {
-				return err
-			}
-			record := func(id uint64, addr common.Address) error { return h.SetDelegate(id, addr.Hex()) }
-			svc, err := service.New(service.Config{Store: h.Store, Chain: client, ChainID: chainID.Uint64(), Wallet: signer.NewWallet(wallet),
-				WalletKeyID: h.Config.WalletKeyID, Now: e.now, Log: log, Delegate: delegateAddr, Vault: h.Master,
-				RecordDelegate: record, StuckAfter: stuckAfter})
-			if err != nil {
-				return err
-			}
-			// Refuse a node that lost what this home saw mined; rebroadcast
-			// or cancel what it no longer holds.
-			rctx, cancel := context.WithTimeout(ctx, time.Minute)
-			err = svc.Reconcile(rctx)
-			cancel()
-			if err != nil {
-				return err
-			}
-			srv, err := server.Start(server.Config{Listen: listen, AdminListen: adminListen, Service: svc, Upstream: rc,
-				VerifyAdmin: h.VerifyAdmin, Now: e.now, Log: log, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey})
+			d, err := agentkeysd.Start(ctx, agentkeysd.Config{Home: h, UpstreamURL: upstream, RecordDelegate: true,
+				Delegate: func(chainID uint64) (common.Address, error) { return serveDelegate(delegate, h.Config, chainID) },
+				Listen:   listen, AdminListen: adminListen, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey,
+				StuckAfter: stuckAfter, WatchEvery: service.DefaultWatchEvery, Now: e.now, Log: newLogger(e)})
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(e.io.Out, "agentkeys serving chain %d for %s\n  agents: %s/rpc\n  admin:  %s/v1/\n  node:   %s\n",
-				chainID, wallet.Address().Hex(), srv.URL(), srv.AdminURL(), shownUpstream)
+				d.Service.ChainID(), d.Service.Address().Hex(), d.URL(), d.AdminURL(), shownUpstream)
 			if len(proxies) > 0 {
 				fmt.Fprintf(e.io.Out, "  trusted proxies: %s\n", strings.Join(trustedFlag, ", "))
 			}
-			if delegateAddr != (common.Address{}) {
-				fmt.Fprintf(e.io.Out, "  7702:   AgentKeyDelegate %s\n", delegateAddr.Hex())
+			if d.Delegate() != (common.Address{}) {
+				fmt.Fprintf(e.io.Out, "  7702:   AgentKeyDelegate %s\n", d.Delegate().Hex())
 			} else {
 				fmt.Fprintln(e.io.Out, "  7702:   no AgentKeyDelegate on this chain yet (agentkeys wallet deploy-delegate)")
 			}
 			fmt.Fprintf(e.io.Out, "  transactions not at the node after %s are cancelled (agentkeys tx list)\n", stuckAfter)
-			// The watcher follows every signed transaction to its fate
-			// until shutdown; it resumes from the store at the next start.
-			wctx, stopWatch := context.WithCancel(ctx)
-			watchDone := make(chan struct{})
-			go func() {
-				defer close(watchDone)
-				svc.Watch(wctx, service.DefaultWatchEvery)
-			}()
 			<-ctx.Done()
-			stopWatch()
-			<-watchDone
-			return srv.Close()
+			return d.Close()
 		},
 	}
 	cmd.Flags().StringVar(&stuckAfterFlag, "stuck-after", "", "cancel a signed transaction that has not reached the node after this `duration` (default: the home's stuck-after, else 2m)")

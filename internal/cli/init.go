@@ -11,7 +11,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/agentkeys/agentkeys/internal/home"
-	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/secrets" // the imported wallet key, handed to home.Init
 )
 
 func newInitCmd(e *env) *cobra.Command {

@@ -149,7 +149,7 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 			for _, l := range v.Limits {
 				fmt.Fprintf(w, "limit:      %s\n", limitText(l))
 			}
-			if v.Mode == "7702" {
+			if v.Mode == service.Mode7702 {
 				fmt.Fprintf(w, "session:    %s (registered with the owner's AgentKeyDelegate)\n", v.Session)
 			}
 			if e := v.Enforcement; e != nil {

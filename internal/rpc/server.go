@@ -25,7 +25,6 @@ import (
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/request"
-	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -87,14 +86,43 @@ type rpcResponse struct {
 	Error   *rpcError       `json:"error,omitempty"`
 }
 
-// readMethods are passed through to the node for any valid key.
-var readMethods = map[string]bool{
-	"eth_blockNumber": true, "eth_getBalance": true, "eth_call": true, "eth_estimateGas": true,
-	"eth_getTransactionReceipt": true, "eth_getTransactionByHash": true, "eth_getTransactionCount": true,
-	"eth_getCode": true, "eth_getStorageAt": true, "eth_getLogs": true, "eth_getBlockByNumber": true,
-	"eth_getBlockByHash": true, "eth_gasPrice": true, "eth_maxPriorityFeePerGas": true, "eth_feeHistory": true,
-	"eth_syncing": true, "net_version": true, "web3_clientVersion": true, "eth_getBlockReceipts": true,
-	"eth_getTransactionByBlockNumberAndIndex": true, "eth_getBlockTransactionCountByNumber": true,
+// call is one authenticated request as a method's handler sees it.
+type call struct {
+	sess  *service.Session
+	info  service.RequestInfo
+	req   rpcRequest
+	owner common.Address // the account the key acts as
+}
+
+// handler answers one method for an authenticated key.
+type handler func(s *Server, ctx context.Context, c call) (any, error)
+
+// methods is the one table of what agents may call: the methods the
+// daemon answers itself and the reads it passes to the node for any valid
+// key. Everything else is refused as unsupported, and audited.
+var methods = map[string]handler{
+	"eth_chainId":              (*Server).chainID,
+	"eth_accounts":             (*Server).accounts,
+	"eth_requestAccounts":      (*Server).accounts,
+	"agentkeys_getPermissions": (*Server).permissions,
+	"eth_sendTransaction":      (*Server).transaction,
+	"eth_signTransaction":      (*Server).transaction,
+	"wallet_sendTransaction":   (*Server).transaction,
+	"eth_signTypedData_v4":     (*Server).signTypedData,
+	"personal_sign":            (*Server).personalSign,
+	"eth_sign":                 (*Server).ethSign,
+	"wallet_sendCalls":         (*Server).sendCalls,
+	"wallet_getCallsStatus":    (*Server).getCallsStatus,
+	"eth_sendRawTransaction":   (*Server).sendRawTransaction,
+
+	"eth_blockNumber": (*Server).read, "eth_getBalance": (*Server).read, "eth_call": (*Server).read,
+	"eth_estimateGas": (*Server).read, "eth_getTransactionReceipt": (*Server).read,
+	"eth_getTransactionByHash": (*Server).read, "eth_getTransactionCount": (*Server).read,
+	"eth_getCode": (*Server).read, "eth_getStorageAt": (*Server).read, "eth_getLogs": (*Server).read,
+	"eth_getBlockByNumber": (*Server).read, "eth_getBlockByHash": (*Server).read, "eth_gasPrice": (*Server).read,
+	"eth_maxPriorityFeePerGas": (*Server).read, "eth_feeHistory": (*Server).read, "eth_syncing": (*Server).read,
+	"net_version": (*Server).read, "web3_clientVersion": (*Server).read, "eth_getBlockReceipts": (*Server).read,
+	"eth_getTransactionByBlockNumberAndIndex": (*Server).read, "eth_getBlockTransactionCountByNumber": (*Server).read,
 }
 
 // ServeHTTP implements http.Handler.
@@ -166,126 +194,144 @@ func (s *Server) one(ctx context.Context, token string, info service.RequestInfo
 }
 
 func (s *Server) dispatch(ctx context.Context, token string, info service.RequestInfo, req rpcRequest) (any, error) {
-	supported := readMethods[req.Method]
-	switch req.Method {
-	case "eth_chainId", "eth_accounts", "eth_requestAccounts", "eth_sendTransaction", "eth_signTransaction", "wallet_sendTransaction",
-		"eth_signTypedData_v4", "personal_sign", "eth_sign", "agentkeys_getPermissions", "wallet_sendCalls", "wallet_getCallsStatus",
-		"eth_sendRawTransaction":
-		supported = true
-	}
 	sess, err := s.svc.Authenticate(ctx, token, info)
 	if err != nil {
 		return nil, err
 	}
-	if !supported {
+	h, ok := methods[req.Method]
+	if !ok {
 		err := errUnsupported(req.Method)
 		s.svc.Invalid(ctx, sess, info, err.Error())
 		return nil, err
 	}
-	owner := common.HexToAddress(sess.Grant.Address)
-	switch req.Method {
-	case "eth_chainId":
-		if err := s.svc.Read(ctx, sess, info); err != nil {
-			return nil, err
-		}
-		return hexutil.Uint64(s.svc.ChainID()), nil
-	case "eth_accounts", "eth_requestAccounts":
-		if err := s.svc.Read(ctx, sess, info); err != nil {
-			return nil, err
-		}
-		return []common.Address{owner}, nil
-	case "agentkeys_getPermissions":
-		return s.svc.Permissions(ctx, sess, info)
-	case "eth_sendTransaction", "eth_signTransaction", "wallet_sendTransaction":
-		if len(req.Params) != 1 {
-			return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "params", Msg: "expected one transaction object"})
-		}
-		args, err := txArgs(req.Params[0])
-		if err == nil && args.From != nil && *args.From != owner {
-			err = &service.ParamError{Field: "from", Msg: fmt.Sprintf("this key acts as %s", owner.Hex())}
-		}
-		if err == nil {
-			err = checkTxArgs(args, s.svc.ChainID())
-		}
-		if err != nil {
-			return nil, s.invalid(ctx, sess, info, err)
-		}
-		send := req.Method != "eth_signTransaction"
-		res, err := s.svc.Transaction(ctx, sess, info, args, send)
-		if err != nil {
-			return nil, err
-		}
-		if send {
-			return res.Hash, nil
-		}
-		return hexutil.Bytes(res.Raw), nil
-	case "eth_signTypedData_v4":
-		if len(req.Params) != 2 {
-			return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "params", Msg: "expected [address, typedData]"})
-		}
-		if err := sameAddress(req.Params[0], owner); err != nil {
-			return nil, s.invalid(ctx, sess, info, err)
-		}
-		td, err := request.ParseTypedData(req.Params[1])
-		if err != nil {
-			return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "typedData", Msg: err.Error()})
-		}
-		sig, err := s.svc.SignTypedData(ctx, sess, info, td)
-		if err != nil {
-			return nil, err
-		}
-		return hexutil.Bytes(sig), nil
-	case "personal_sign":
-		if len(req.Params) < 2 {
-			return nil, s.invalid(ctx, sess, info, &service.ParamError{Field: "params", Msg: "expected [message, address]"})
-		}
-		if err := sameAddress(req.Params[1], owner); err != nil {
-			return nil, s.invalid(ctx, sess, info, err)
-		}
-		msg, err := messageParam(req.Params[0])
-		if err != nil {
-			return nil, s.invalid(ctx, sess, info, err)
-		}
-		sig, err := s.svc.PersonalSign(ctx, sess, info, msg)
-		if err != nil {
-			return nil, err
-		}
-		return hexutil.Bytes(sig), nil
-	case "eth_sign":
-		return nil, s.svc.Refuse(ctx, sess, info, policy.KindEthSign)
-	case "wallet_sendCalls":
-		calls, err := sendCallsParams(req.Params, owner, s.svc.ChainID())
-		if err != nil {
-			return nil, s.invalid(ctx, sess, info, err)
-		}
-		res, err := s.svc.Batch(ctx, sess, info, calls)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"id": res.Hash}, nil
-	case "wallet_getCallsStatus":
-		return s.callsStatus(ctx, sess, info, req.Params)
-	case "eth_sendRawTransaction":
-		// Relaying bytes that are already signed adds no power (anyone
-		// holding them can broadcast them anywhere), and lets an agent
-		// broadcast what eth_signTransaction gave it instead of leaving a
-		// nonce gap. Only this key's own transactions are relayed.
-		if err := s.ownTransaction(req.Params, sess); err != nil {
-			return nil, s.invalid(ctx, sess, info, err)
-		}
-	}
-	// A read method: the key must be valid, in schedule, under its rate
-	// and from an allowed network; then the node answers.
-	if err := s.svc.Read(ctx, sess, info); err != nil {
+	return h(s, ctx, call{sess: sess, info: info, req: req, owner: sess.Owner()})
+}
+
+func (s *Server) chainID(ctx context.Context, c call) (any, error) {
+	if err := s.svc.Read(ctx, c.sess, c.info); err != nil {
 		return nil, err
 	}
-	args := make([]any, len(req.Params))
-	for i, p := range req.Params {
+	return hexutil.Uint64(s.svc.ChainID()), nil
+}
+
+func (s *Server) accounts(ctx context.Context, c call) (any, error) {
+	if err := s.svc.Read(ctx, c.sess, c.info); err != nil {
+		return nil, err
+	}
+	return []common.Address{c.owner}, nil
+}
+
+func (s *Server) permissions(ctx context.Context, c call) (any, error) {
+	return s.svc.Permissions(ctx, c.sess, c.info)
+}
+
+// transaction answers eth_sendTransaction, wallet_sendTransaction and
+// eth_signTransaction (which signs without broadcasting).
+func (s *Server) transaction(ctx context.Context, c call) (any, error) {
+	if len(c.req.Params) != 1 {
+		return nil, s.invalid(ctx, c.sess, c.info, &service.ParamError{Field: "params", Msg: "expected one transaction object"})
+	}
+	args, err := txArgs(c.req.Params[0])
+	if err == nil && args.From != nil && *args.From != c.owner {
+		err = &service.ParamError{Field: "from", Msg: fmt.Sprintf("this key acts as %s", c.owner.Hex())}
+	}
+	if err == nil {
+		err = checkTxArgs(args, s.svc.ChainID())
+	}
+	if err != nil {
+		return nil, s.invalid(ctx, c.sess, c.info, err)
+	}
+	send := c.req.Method != "eth_signTransaction"
+	res, err := s.svc.Transaction(ctx, c.sess, c.info, args, send)
+	if err != nil {
+		return nil, err
+	}
+	if send {
+		return res.Hash, nil
+	}
+	return hexutil.Bytes(res.Raw), nil
+}
+
+func (s *Server) signTypedData(ctx context.Context, c call) (any, error) {
+	if len(c.req.Params) != 2 {
+		return nil, s.invalid(ctx, c.sess, c.info, &service.ParamError{Field: "params", Msg: "expected [address, typedData]"})
+	}
+	if err := sameAddress(c.req.Params[0], c.owner); err != nil {
+		return nil, s.invalid(ctx, c.sess, c.info, err)
+	}
+	td, err := request.ParseTypedData(c.req.Params[1])
+	if err != nil {
+		return nil, s.invalid(ctx, c.sess, c.info, &service.ParamError{Field: "typedData", Msg: err.Error()})
+	}
+	sig, err := s.svc.SignTypedData(ctx, c.sess, c.info, td)
+	if err != nil {
+		return nil, err
+	}
+	return hexutil.Bytes(sig), nil
+}
+
+func (s *Server) personalSign(ctx context.Context, c call) (any, error) {
+	if len(c.req.Params) < 2 {
+		return nil, s.invalid(ctx, c.sess, c.info, &service.ParamError{Field: "params", Msg: "expected [message, address]"})
+	}
+	if err := sameAddress(c.req.Params[1], c.owner); err != nil {
+		return nil, s.invalid(ctx, c.sess, c.info, err)
+	}
+	msg, err := messageParam(c.req.Params[0])
+	if err != nil {
+		return nil, s.invalid(ctx, c.sess, c.info, err)
+	}
+	sig, err := s.svc.PersonalSign(ctx, c.sess, c.info, msg)
+	if err != nil {
+		return nil, err
+	}
+	return hexutil.Bytes(sig), nil
+}
+
+func (s *Server) ethSign(ctx context.Context, c call) (any, error) {
+	return nil, s.svc.Refuse(ctx, c.sess, c.info, policy.KindEthSign)
+}
+
+func (s *Server) sendCalls(ctx context.Context, c call) (any, error) {
+	calls, err := sendCallsParams(c.req.Params, c.owner, s.svc.ChainID())
+	if err != nil {
+		return nil, s.invalid(ctx, c.sess, c.info, err)
+	}
+	res, err := s.svc.Batch(ctx, c.sess, c.info, calls)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"id": res.Hash}, nil
+}
+
+func (s *Server) getCallsStatus(ctx context.Context, c call) (any, error) {
+	return s.callsStatus(ctx, c.sess, c.info, c.req.Params)
+}
+
+// sendRawTransaction relays bytes that are already signed: that adds no
+// power (anyone holding them can broadcast them anywhere), and lets an
+// agent broadcast what eth_signTransaction gave it instead of leaving a
+// nonce gap. Only this key's own transactions are relayed.
+func (s *Server) sendRawTransaction(ctx context.Context, c call) (any, error) {
+	if err := s.ownTransaction(c.req.Params, c.sess); err != nil {
+		return nil, s.invalid(ctx, c.sess, c.info, err)
+	}
+	return s.read(ctx, c)
+}
+
+// read passes a method to the node once the key is valid, in schedule,
+// under its rate and from an allowed network.
+func (s *Server) read(ctx context.Context, c call) (any, error) {
+	if err := s.svc.Read(ctx, c.sess, c.info); err != nil {
+		return nil, err
+	}
+	args := make([]any, len(c.req.Params))
+	for i, p := range c.req.Params {
 		args[i] = p
 	}
 	var result json.RawMessage
-	if err := s.upstream.CallContext(ctx, &result, req.Method, args...); err != nil {
-		return nil, &service.UpstreamError{Op: req.Method, Err: err}
+	if err := s.upstream.CallContext(ctx, &result, c.req.Method, args...); err != nil {
+		return nil, &service.UpstreamError{Op: c.req.Method, Err: err}
 	}
 	return result, nil
 }
@@ -325,7 +371,6 @@ func (s *Server) toRPCError(method string, err error) *rpcError {
 		param   *service.ParamError
 		up      *service.UpstreamError
 		unsup   *unsupportedError
-		field   *policy.FieldError
 	)
 	switch {
 	case errors.As(err, &refusal):
@@ -334,15 +379,11 @@ func (s *Server) toRPCError(method string, err error) *rpcError {
 		return &rpcError{Code: CodeUnauthorized, Message: cred.Reason}
 	case errors.As(err, &param):
 		return &rpcError{Code: CodeInvalidParams, Message: "invalid params: " + param.Error()}
-	case errors.As(err, &field):
-		return &rpcError{Code: CodeInvalidParams, Message: "invalid params: " + field.Error()}
 	case errors.As(err, &unsup):
 		return &rpcError{Code: CodeUnsupported, Message: unsup.Error()}
 	case errors.As(err, &up):
-		// The node's words, without the path and query of any URL in them:
-		// a transport error quotes the upstream URL, which may carry the
-		// provider's API key.
-		e := &rpcError{Code: CodeServer, Message: secrets.RedactURLs(up.Err.Error())}
+		// The node's words, with any URL in them redacted.
+		e := &rpcError{Code: CodeServer, Message: up.Public()}
 		var ec gethrpc.Error
 		if errors.As(up.Err, &ec) {
 			e.Code = ec.ErrorCode()
@@ -516,11 +557,7 @@ func (s *Server) ownTransaction(params []json.RawMessage, sess *service.Session)
 	if err != nil {
 		return &service.ParamError{Field: "transaction", Msg: fmt.Sprintf("not signed for chain %d", s.svc.ChainID())}
 	}
-	own := common.HexToAddress(sess.Grant.Address)
-	if sess.Grant.Mode == "7702" {
-		own = common.HexToAddress(sess.Grant.Meta[service.SessionAddress])
-	}
-	if from != own {
+	if from != sess.SignerAddress() {
 		return &service.ParamError{Field: "transaction", Msg: "only transactions signed for this key are relayed"}
 	}
 	return nil

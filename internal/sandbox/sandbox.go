@@ -17,14 +17,12 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/agentkeys/agentkeys/internal/daemon"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
-	"github.com/agentkeys/agentkeys/internal/server"
 	"github.com/agentkeys/agentkeys/internal/service"
-	"github.com/agentkeys/agentkeys/internal/signer"
 )
 
 // InfoFile is written into the home so other commands and programs find
@@ -78,12 +76,8 @@ type Sandbox struct {
 	Home       *home.Home
 	AdminToken string
 
-	server   *server.Server
-	upstream *gethrpc.Client
-	// stopWatch ends the watcher and watchDone closes when it has.
-	stopWatch context.CancelFunc
-	watchDone chan struct{}
-	lock      *home.Lock // held from Start to Close: one daemon per home
+	daemon *daemon.Daemon
+	lock   *home.Lock // held from Start to Close: one daemon per home
 }
 
 // Start brings up the chain and the daemon and writes sandbox.json. It
@@ -135,9 +129,6 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if sb.Chain, err = devchain.Start(ctx, devchain.Config{Listen: cfg.NodeListen, ChainID: cfg.ChainID, Fund: []common.Address{wallet.Address()}, Now: cfg.Now}); err != nil {
 		return nil, fmt.Errorf("start dev chain: %w", err)
 	}
-	if sb.upstream, err = gethrpc.DialContext(ctx, sb.Chain.URL()); err != nil {
-		return nil, fmt.Errorf("dial dev chain: %w", err)
-	}
 	var tokens []service.Token
 	info := Info{NodeURL: sb.Chain.URL(), ChainID: cfg.ChainID, Owner: wallet.Address().Hex(), Tokens: map[string]string{},
 		Decimals: map[string]uint8{}, Router: sb.Chain.Router().Hex(), WETH: sb.Chain.WETH().Hex(), Home: cfg.Home}
@@ -147,39 +138,24 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	}
 	delegate := sb.Chain.AgentKeyDelegate()
 	info.Delegate = delegate.Hex()
-	sb.Service, err = service.New(service.Config{Store: sb.Home.Store, Chain: sb.Chain.Client(), ChainID: cfg.ChainID,
-		Wallet: signer.NewWallet(wallet), WalletKeyID: sb.Home.Config.WalletKeyID, Now: cfg.Now, Log: cfg.Log,
-		Delegate: delegate, Vault: sb.Home.Master})
-	if err != nil {
-		return nil, err
-	}
-	if !created {
-		if _, err := sb.Service.ResetChain(ctx, "agentkeys sandbox started a new in-process chain"); err != nil {
-			return nil, err
+	prepare := func(ctx context.Context, svc *service.Service) error {
+		if !created {
+			if _, err := svc.ResetChain(ctx, "agentkeys sandbox started a new in-process chain"); err != nil {
+				return err
+			}
 		}
+		// The demo tokens join the home's token list, so caps like 100USDC
+		// and agentkeys token list work as for tokens an owner added.
+		return svc.SaveTokens(ctx, tokens)
 	}
-	// The demo tokens join the home's token list, so caps like 100USDC
-	// and agentkeys token list work as for tokens an owner added.
-	if err := sb.Service.SaveTokens(ctx, tokens); err != nil {
-		return nil, err
-	}
-	if err := sb.Service.Reconcile(ctx); err != nil {
-		return nil, err
-	}
-	sb.server, err = server.Start(server.Config{Listen: cfg.Listen, Service: sb.Service, Upstream: sb.upstream,
-		VerifyAdmin: sb.Home.VerifyAdmin, Now: cfg.Now, Log: cfg.Log})
+	sb.daemon, err = daemon.Start(ctx, daemon.Config{Home: sb.Home, UpstreamURL: sb.Chain.URL(), Chain: sb.Chain.Client(),
+		Delegate: func(uint64) (common.Address, error) { return delegate, nil }, Prepare: prepare,
+		Listen: cfg.Listen, WatchEvery: cfg.WatchEvery, Now: cfg.Now, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
-	if cfg.WatchEvery > 0 {
-		wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		sb.stopWatch, sb.watchDone = stop, make(chan struct{})
-		go func() {
-			defer close(sb.watchDone)
-			sb.Service.Watch(wctx, cfg.WatchEvery)
-		}()
-	}
-	info.RPCURL, info.AdminURL = sb.server.URL()+"/rpc", sb.server.AdminURL()
+	sb.Service = sb.daemon.Service
+	info.RPCURL, info.AdminURL = sb.daemon.URL()+"/rpc", sb.daemon.AdminURL()
 	sb.Info = info
 	b, _ := json.MarshalIndent(info, "", "  ")
 	if err := writeFile(filepath.Join(cfg.Home, InfoFile), append(b, '\n')); err != nil {
@@ -236,15 +212,8 @@ func writeFile(path string, data []byte) error {
 // home and releases its lock.
 func (sb *Sandbox) Close() error {
 	var errs []error
-	if sb.stopWatch != nil {
-		sb.stopWatch()
-		<-sb.watchDone
-	}
-	if sb.server != nil {
-		errs = append(errs, sb.server.Close())
-	}
-	if sb.upstream != nil {
-		sb.upstream.Close()
+	if sb.daemon != nil {
+		errs = append(errs, sb.daemon.Close())
 	}
 	if sb.Chain != nil {
 		errs = append(errs, sb.Chain.Close())

@@ -54,7 +54,7 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 	)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
-	err := s.cfg.Store.Decide(dctx, sess.Grant.ID, func(ctx context.Context, tx store.DecideTx) error {
+	err := s.cfg.Store.Decide(dctx, sess.grant.ID, func(ctx context.Context, tx store.DecideTx) error {
 		record := func(r audit.Record) error {
 			logged = r
 			_, err := tx.AppendAudit(ctx, r)
@@ -68,11 +68,11 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 			rec.Decision, rec.Reasons = audit.DecisionDeny, []string{reason}
 			return record(rec)
 		}
-		u, err := usageOf(ctx, tx, g, sess.Policy, now)
+		u, err := usageOf(ctx, tx, g, sess.policy, now)
 		if err != nil {
 			return err
 		}
-		d = evaluate(sess.Policy, g, info, reqs, now, u)
+		d = evaluate(sess.policy, g, info, reqs, now, u)
 		rec.Call = callRecord(req, d, extra)
 		if !d.Allowed() {
 			outcome = &Refusal{Reasons: d.Reasons}
@@ -104,15 +104,15 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 	if err != nil {
 		// Nothing committed, so nothing signed leaves. Record the failure
 		// if the store still takes writes, and fail closed.
-		s.cfg.Log.Error("decide", "key", sess.Grant.ID, "method", info.Method, "err", err)
+		s.cfg.Log.Error("decide", "key", sess.grant.ID, "method", info.Method, "err", err)
 		if _, aerr := s.cfg.Store.AppendAudit(dctx, audit.Record{Time: s.now(), Method: info.Method, Decision: audit.DecisionError,
 			Reasons: []string{"the decision could not be recorded; nothing was signed"}, CallerIP: ipString(info.IP), RequestID: info.RequestID,
-			Call: json.RawMessage(fmt.Sprintf(`{"key_id":%q}`, sess.Grant.ID))}); aerr != nil {
-			s.cfg.Log.Error("audit failed decision", "key", sess.Grant.ID, "err", aerr)
+			Call: json.RawMessage(fmt.Sprintf(`{"key_id":%q}`, sess.grant.ID))}); aerr != nil {
+			s.cfg.Log.Error("audit failed decision", "key", sess.grant.ID, "err", aerr)
 		}
 		return d, fmt.Errorf("record decision: %w", err)
 	}
-	s.cfg.Log.Info("decision", "key", sess.Grant.ID, "method", info.Method, "decision", logged.Decision, "reasons", logged.Reasons, "tx", logged.TxHash)
+	s.cfg.Log.Info("decision", "key", sess.grant.ID, "method", info.Method, "decision", logged.Decision, "reasons", logged.Reasons, "tx", logged.TxHash)
 	return d, outcome
 }
 
@@ -220,11 +220,9 @@ func reserve(ctx context.Context, tx store.DecideTx, at time.Time, txHash string
 // pays gas from its stipend, which was charged to the native budget when
 // the key was granted, so the fee counts only against a fees limit the
 // policy sets (never twice against native).
-func maxFee(p *policy.Policy, mode string, f *txFill) *big.Int {
-	if mode == store.Mode7702 {
-		if _, ok := p.Limit(policy.Fees); !ok {
-			return nil
-		}
+func maxFee(p *policy.Policy, m keyMode, f *txFill) *big.Int {
+	if !m.chargesFee(p) {
+		return nil
 	}
 	return new(big.Int).Mul(new(big.Int).SetUint64(f.gas), f.feeCap)
 }
@@ -269,22 +267,13 @@ func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestIn
 	if value == nil {
 		value = new(big.Int)
 	}
-	owner := common.HexToAddress(sess.Grant.Address)
 	req := policy.Request{Kind: policy.KindTransaction, ChainID: s.cfg.ChainID, From: args.From,
 		Tx: &policy.Tx{To: args.To, Value: value, Data: args.Data, Authorizations: args.Authorizations}}
 	// What is actually signed: the call itself from the owner (wallet
 	// mode), or the session key's execute call on the owner (7702 mode).
-	out := outgoing{from: owner, to: args.To, data: args.Data, value: value, sign: s.cfg.Wallet}
-	if sess.Grant.Mode == store.Mode7702 {
-		w, err := s.sessionSigner(ctx, sess.Grant)
-		if err != nil {
-			return nil, err
-		}
-		out.sign, out.from, out.value = w, w.Address(), new(big.Int)
-		if args.To != nil {
-			wrapped, wdata := wrap7702(owner, args, value)
-			out.to, out.data = &wrapped, wdata
-		}
+	out, err := sess.mode.carry(ctx, sess.grant, args, value)
+	if err != nil {
+		return nil, err
 	}
 	return s.transact(ctx, sess, info, []policy.Request{req}, out, args, send)
 }
@@ -302,13 +291,12 @@ type outgoing struct {
 // as one executeBatch transaction of the session key: all calls happen or
 // none. Batches need a 7702 key.
 func (s *Service) Batch(ctx context.Context, sess *Session, info RequestInfo, calls []TxArgs) (*TxResult, error) {
-	if sess.Grant.Mode != store.Mode7702 {
-		return nil, &ParamError{Field: "calls", Msg: "atomic batches need a 7702 key (key grant --mode 7702); send the calls one by one"}
+	if err := sess.mode.canBatch(); err != nil {
+		return nil, err
 	}
 	if len(calls) == 0 || len(calls) > 16 {
 		return nil, &ParamError{Field: "calls", Msg: "a batch holds 1 to 16 calls"}
 	}
-	owner := common.HexToAddress(sess.Grant.Address)
 	reqs := make([]policy.Request, len(calls))
 	batch := make([]onchain.Call, len(calls))
 	for i, c := range calls {
@@ -322,11 +310,10 @@ func (s *Service) Batch(ctx context.Context, sess *Session, info RequestInfo, ca
 		reqs[i] = policy.Request{Kind: policy.KindTransaction, ChainID: s.cfg.ChainID, Tx: &policy.Tx{To: c.To, Value: value, Data: c.Data}}
 		batch[i] = onchain.Call{Target: *c.To, Value: value, Data: c.Data}
 	}
-	w, err := s.sessionSigner(ctx, sess.Grant)
+	out, err := sess.mode.batch(ctx, sess.grant, batch)
 	if err != nil {
 		return nil, err
 	}
-	out := outgoing{from: w.Address(), to: &owner, data: onchain.PackExecuteBatch(batch), value: new(big.Int), sign: w}
 	return s.transact(ctx, sess, info, reqs, out, TxArgs{}, true)
 }
 
@@ -335,23 +322,23 @@ func (s *Service) Batch(ctx context.Context, sess *Session, info RequestInfo, ca
 func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo, reqs []policy.Request, out outgoing, args TxArgs, send bool) (*TxResult, error) {
 	// A first look without usage: requests that are refused anyway cost
 	// no node round trips. The decision that counts is made below.
-	pre := evaluate(sess.Policy, sess.Grant, info, reqs, s.now(), usage{})
+	pre := evaluate(sess.policy, sess.grant, info, reqs, s.now(), usage{})
 	var (
 		fill    *txFill
 		fillErr error
 	)
 	if pre.Allowed() {
 		fill, fillErr = s.fill(ctx, out.from, out.to, out.value, out.data, args)
-		if fillErr != nil && sess.Grant.Mode == store.Mode7702 {
-			fillErr = explainRevert(fillErr)
+		if fillErr != nil {
+			fillErr = sess.mode.explainFill(fillErr)
 		}
 	}
 	if fill != nil && fillErr == nil {
 		// The fee is spending too: the decision counts its worst case.
-		reqs[0].Tx.MaxFee = maxFee(sess.Policy, sess.Grant.Mode, fill)
+		reqs[0].Tx.MaxFee = maxFee(sess.policy, sess.mode, fill)
 	}
 	var result *TxResult
-	extra := map[string]any{"send": send, "mode": sess.Grant.Mode}
+	extra := map[string]any{"send": send, "mode": sess.grant.Mode}
 	if len(reqs) > 1 {
 		extra["batch"] = len(reqs)
 	}
@@ -389,7 +376,7 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 			return "", err
 		}
 		result = &TxResult{Hash: signed.Hash(), Raw: raw, Tx: signed}
-		if err := tx.RecordTx(ctx, s.txRecord(sess.Grant.ID, store.TxKindAgent, out.from, signed, raw, send)); err != nil {
+		if err := tx.RecordTx(ctx, s.txRecord(sess.grant.ID, store.TxKindAgent, out.from, signed, raw, send)); err != nil {
 			return "", err
 		}
 		return signed.Hash().Hex(), nil
@@ -398,7 +385,7 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 		return nil, err
 	}
 	if send {
-		if err := s.sendRecorded(ctx, result.Tx, map[string]any{"key_id": sess.Grant.ID}); err != nil {
+		if err := s.sendRecorded(ctx, result.Tx, map[string]any{"key_id": sess.grant.ID}); err != nil {
 			return nil, err
 		}
 	}
@@ -523,11 +510,11 @@ func (s *Service) Invalid(ctx context.Context, sess *Session, info RequestInfo, 
 		CallerIP: ipString(info.IP), RequestID: info.RequestID}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
-	if err := s.cfg.Store.Decide(dctx, sess.Grant.ID, func(ctx context.Context, tx store.DecideTx) error {
+	if err := s.cfg.Store.Decide(dctx, sess.grant.ID, func(ctx context.Context, tx store.DecideTx) error {
 		_, err := tx.AppendAudit(ctx, rec)
 		return err
 	}); err != nil {
-		s.cfg.Log.Error("audit invalid request", "key", sess.Grant.ID, "err", err)
+		s.cfg.Log.Error("audit invalid request", "key", sess.grant.ID, "err", err)
 	}
 }
 

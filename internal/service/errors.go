@@ -2,10 +2,14 @@ package service
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
 // Refusal is a request the policy refused. Transports map it to EIP-1193
@@ -30,14 +34,32 @@ func (e *CredentialError) Error() string { return e.Reason }
 var ErrNoDelegate = errors.New("an AgentKeyDelegate deployment on this chain, and none is configured: " +
 	"run agentkeys wallet deploy-delegate (it deploys one and records it in the home), or start serve with --delegate ADDR")
 
-// ParamError is a malformed request parameter. Transports map it to
-// -32602.
+// ParamError is a malformed request parameter or policy field: the one
+// field-error type transports map (rpc to -32602, admin to 400). The
+// service converts the policy package's field errors into it at its
+// boundary (paramError); rpc converts package request's.
 type ParamError struct {
+	Line  int // 1-based line in a policy source, 0 when none
 	Field string
 	Msg   string
 }
 
-func (e *ParamError) Error() string { return e.Field + ": " + e.Msg }
+func (e *ParamError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+	}
+	return e.Field + ": " + e.Msg
+}
+
+// paramError returns a policy.FieldError in err as a ParamError, and any
+// other error unchanged.
+func paramError(err error) error {
+	var fe *policy.FieldError
+	if errors.As(err, &fe) {
+		return &ParamError{Line: fe.Line, Field: fe.Field, Msg: fe.Msg}
+	}
+	return err
+}
 
 // UpstreamError is a failure reported by the Ethereum node, passed on to
 // the agent in the node's own words.
@@ -48,6 +70,11 @@ type UpstreamError struct {
 
 func (e *UpstreamError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *UpstreamError) Unwrap() error { return e.Err }
+
+// Public is the node's words as an agent may see them: without the path
+// and query of any URL they quote, since a transport error repeats the
+// upstream URL, which may carry the provider's API key.
+func (e *UpstreamError) Public() string { return secrets.RedactURLs(e.Err.Error()) }
 
 // RevertError is a call that reverted, reported as go-ethereum's nodes
 // report one (JSON-RPC code 3, the revert data as hex), so clients decode

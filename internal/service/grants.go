@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
-	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -20,7 +19,7 @@ import (
 // GrantRequest asks for a new agent key.
 type GrantRequest struct {
 	Agent string
-	Mode  string           // store.ModeWallet (default) or store.Mode7702
+	Mode  string           // ModeWallet (default) or Mode7702
 	Doc   *policy.Document // a policy file's document or a profile's
 	// TTL, when set, replaces the policy's validity window.
 	TTL  time.Duration
@@ -30,17 +29,22 @@ type GrantRequest struct {
 // GrantResult is a new key. Token is the only copy of the credential: it
 // is shown once and stored only as a hash.
 type GrantResult struct {
-	Grant  store.Grant
+	Grant  GrantInfo
 	Token  secrets.Credential
 	Policy *policy.Policy
 	// Report says which rules the chain enforces (7702 mode).
-	Report *onchain.Report
+	Report *EnforcementReport
 }
 
 var agentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // Grant creates a key for an agent under a policy.
 func (s *Service) Grant(ctx context.Context, req GrantRequest) (*GrantResult, error) {
+	res, err := s.grant(ctx, req)
+	return res, paramError(err)
+}
+
+func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, error) {
 	if !agentName.MatchString(req.Agent) {
 		return nil, ErrBadAgent
 	}
@@ -67,24 +71,15 @@ func (s *Service) Grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	}
 	mode := req.Mode
 	if mode == "" {
-		mode = store.ModeWallet
+		mode = ModeWallet
 	}
-	if mode != store.ModeWallet && mode != store.Mode7702 {
-		return nil, &ParamError{Field: "mode", Msg: fmt.Sprintf("expected wallet or 7702, got %q", mode)}
+	m, err := s.modeOf(mode)
+	if err != nil {
+		return nil, err
 	}
-	signerKeyID, meta := s.cfg.WalletKeyID, req.Meta
-	var session *secrets.PrivateKey
-	if mode == store.Mode7702 {
-		if err := s.check7702(ctx, pol); err != nil {
-			return nil, err
-		}
-		if session, signerKeyID, err = s.newSessionKey(ctx); err != nil {
-			return nil, fmt.Errorf("grant: %w", err)
-		}
-		meta = map[string]string{SessionAddress: session.Address().Hex()}
-		for k, v := range req.Meta {
-			meta[k] = v
-		}
+	prep, err := m.prepareGrant(ctx, pol, req.Meta)
+	if err != nil {
+		return nil, err
 	}
 	cred, err := secrets.NewCredential()
 	if err != nil {
@@ -98,58 +93,68 @@ func (s *Service) Grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	_, notAfter := pol.Window(now)
 	g := store.Grant{
 		ID: cred.ID(), Agent: req.Agent, Mode: mode, Chains: pol.Chains(), Policy: docJSON,
-		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: signerKeyID, CredentialHash: cred.Hash(),
-		CreatedAt: now, ExpiresAt: notAfter, Meta: meta,
+		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: prep.signerKeyID, CredentialHash: cred.Hash(),
+		CreatedAt: now, ExpiresAt: notAfter, Meta: prep.meta,
 	}
 	if err := s.cfg.Store.CreateGrant(ctx, g); err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
 	}
 	s.adminAudit(ctx, "agentkeys_grant", map[string]any{"key_id": g.ID, "agent": g.Agent, "mode": mode, "policy": pol.Name(), "expires_at": notAfter})
-	var report *onchain.Report
-	if mode == store.Mode7702 {
-		rep, err := s.grant7702(ctx, g, pol, session)
-		if err != nil {
-			// The key never works: revoke it before reporting.
-			_ = s.cfg.Store.RevokeGrant(context.WithoutCancel(ctx), g.ID, s.now())
-			return nil, fmt.Errorf("grant: %w", err)
-		}
-		report = &rep
+	report, err := m.finishGrant(ctx, g, pol, prep)
+	if err != nil {
+		// The key never works: revoke it before reporting.
+		_ = s.cfg.Store.RevokeGrant(context.WithoutCancel(ctx), g.ID, s.now())
+		return nil, fmt.Errorf("grant: %w", err)
 	}
 	stored, err := s.cfg.Store.GetGrant(ctx, g.ID)
 	if err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
 	}
-	return &GrantResult{Grant: stored, Token: cred, Policy: pol, Report: report}, nil
+	return &GrantResult{Grant: s.info(stored), Token: cred, Policy: pol, Report: report}, nil
 }
 
 // Grants lists keys, newest last.
-func (s *Service) Grants(ctx context.Context) ([]store.Grant, error) {
-	return s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
+func (s *Service) Grants(ctx context.Context) ([]GrantInfo, error) {
+	gs, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]GrantInfo, len(gs))
+	for i, g := range gs {
+		out[i] = s.info(g)
+	}
+	return out, nil
 }
 
-// GetGrant returns one key. Errors: store.ErrNotFound.
-func (s *Service) GetGrant(ctx context.Context, id string) (store.Grant, error) {
-	return s.cfg.Store.GetGrant(ctx, id)
+// GetGrant returns one key. Errors: ErrNoKey.
+func (s *Service) GetGrant(ctx context.Context, id string) (GrantInfo, error) {
+	g, err := s.cfg.Store.GetGrant(ctx, id)
+	if err != nil {
+		return GrantInfo{}, err
+	}
+	return s.info(g), nil
 }
 
 // Revoke revokes a key; it takes effect on its next request.
 // In 7702 mode the session is then revoked on chain too; the error of
 // that second step is returned with the revoked grant.
-func (s *Service) Revoke(ctx context.Context, id string) (store.Grant, error) {
+func (s *Service) Revoke(ctx context.Context, id string) (GrantInfo, error) {
 	if err := s.cfg.Store.RevokeGrant(ctx, id, s.now()); err != nil {
-		return store.Grant{}, err
+		return GrantInfo{}, err
 	}
 	s.adminAudit(ctx, "agentkeys_revoke", map[string]any{"key_id": id})
 	g, err := s.cfg.Store.GetGrant(ctx, id)
 	if err != nil {
-		return g, err
+		return GrantInfo{}, err
 	}
-	if g.Mode == store.Mode7702 {
-		if err := s.revokeOnChain(ctx, g, false); err != nil {
-			return g, fmt.Errorf("revoked here, but the on-chain revoke failed: %w", err)
-		}
+	m, err := s.modeOf(g.Mode)
+	if err != nil {
+		return s.info(g), err
 	}
-	return g, nil
+	if err := m.revoked(ctx, g); err != nil {
+		return s.info(g), err
+	}
+	return s.info(g), nil
 }
 
 // RevokeAll revokes every key and returns how many were revoked.
@@ -182,9 +187,23 @@ func (s *Service) adminAudit(ctx context.Context, method string, call map[string
 
 // Session is an authenticated key.
 type Session struct {
-	Grant  store.Grant
-	Policy *policy.Policy
+	grant  store.Grant
+	policy *policy.Policy
+	mode   keyMode
 }
+
+// KeyID is the id of the session's key.
+func (s *Session) KeyID() string { return s.grant.ID }
+
+// Mode is the key's mode, ModeWallet or Mode7702.
+func (s *Session) Mode() string { return s.grant.Mode }
+
+// Owner is the account the key acts for: the owner's wallet.
+func (s *Session) Owner() common.Address { return common.HexToAddress(s.grant.Address) }
+
+// SignerAddress is the account whose signature the key's transactions
+// carry: the owner in wallet mode, the key's own session key in 7702 mode.
+func (s *Session) SignerAddress() common.Address { return s.mode.signerAddress(s.grant) }
 
 // RequestInfo describes where a request came from, for policy and audit.
 type RequestInfo struct {
@@ -218,19 +237,23 @@ func (s *Service) Authenticate(ctx context.Context, token string, info RequestIn
 	if err != nil {
 		return nil, err
 	}
-	return &Session{Grant: g, Policy: p}, nil
+	m, err := s.modeOf(g.Mode)
+	if err != nil {
+		return nil, fmt.Errorf("authenticate: key %s: %w", g.ID, err)
+	}
+	return &Session{grant: g, policy: p, mode: m}, nil
 }
 
 // inactive says why a grant cannot act now, or "".
 func inactive(g store.Grant, now time.Time) string {
-	switch {
-	case g.RevokedAt != nil:
+	switch grantStatus(g, now) {
+	case StatusRevoked:
 		r := "credential revoked at " + g.RevokedAt.UTC().Format(time.RFC3339)
 		if why := g.Meta[store.MetaRevokedReason]; why != "" {
 			r += ": " + why
 		}
 		return r
-	case !now.Before(g.ExpiresAt):
+	case StatusExpired:
 		return "credential expired at " + g.ExpiresAt.UTC().Format(time.RFC3339)
 	}
 	return ""

@@ -65,11 +65,11 @@ func (s *Service) Permissions(ctx context.Context, sess *Session, info RequestIn
 	_, err := s.decide(ctx, sess, info, policy.Request{Kind: policy.KindRead, ChainID: s.cfg.ChainID}, nil,
 		func(ctx context.Context, tx store.DecideTx, _ *policy.Decision) (string, error) {
 			g, now := tx.Grant(), s.now()
-			u, err := usageOf(ctx, tx, g, sess.Policy, now)
+			u, err := usageOf(ctx, tx, g, sess.policy, now)
 			if err != nil {
 				return "", err
 			}
-			out = describe(g, sess.Policy, u, now)
+			out = describe(g, sess.policy, u, now)
 			return "", nil
 		})
 	return out, err
@@ -96,15 +96,12 @@ func budgetLines(g store.Grant, p *policy.Policy, u usage, now time.Time) []Budg
 		if c.Spent == nil {
 			c = store.Charged{Spent: new(big.Int), Pending: new(big.Int)}
 		}
-		start := policy.PeriodStart(g.CreatedAt, now, l.Period)
+		start, lim := policy.PeriodStart(g.CreatedAt, now, l.Period), limitLine(l)
 		line := BudgetLine{Asset: l.Asset, Symbol: l.Symbol, Spent: policy.FormatAmount(c.Spent, l.Decimals), RawSpent: c.Spent.String(),
 			Pending: policy.FormatAmount(c.Pending, l.Decimals), RawPending: c.Pending.String(),
 			PeriodEnds: start.Add(l.Period), Period: policy.FormatDuration(l.Period)}
-		if l.PerTx != nil {
-			line.PerTx = policy.FormatAmount(l.PerTx, l.Decimals)
-		}
+		line.PerTx, line.PerPeriod = lim.PerTx, lim.PerPeriod
 		if l.PerPeriod != nil {
-			line.PerPeriod = policy.FormatAmount(l.PerPeriod, l.Decimals)
 			left := new(big.Int).Sub(l.PerPeriod, c.Total())
 			if left.Sign() < 0 {
 				left.SetInt64(0)

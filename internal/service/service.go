@@ -141,9 +141,6 @@ func (s *Service) Address() common.Address { return s.cfg.Wallet.Address() }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
-// Policy returns a grant's compiled policy (compiled once, then cached).
-func (s *Service) Policy(g store.Grant) (*policy.Policy, error) { return s.policyOf(g) }
-
 // policyOf compiles (once) the stored policy of a grant.
 func (s *Service) policyOf(g store.Grant) (*policy.Policy, error) {
 	if p, ok := s.policies.Load(g.ID); ok {
@@ -151,7 +148,8 @@ func (s *Service) policyOf(g store.Grant) (*policy.Policy, error) {
 	}
 	p, err := policy.Parse(g.Policy, policy.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("compile stored policy of %s: %w", g.ID, err)
+		// A field error reaches transports as the one ParamError.
+		return nil, paramError(fmt.Errorf("compile stored policy of %s: %w", g.ID, err))
 	}
 	s.policies.Store(g.ID, p)
 	return p, nil

@@ -26,6 +26,11 @@ type GrantSpec struct {
 // Document builds the policy document a spec describes. Caps naming a
 // token are resolved through the home's token list and the chain.
 func (s *Service) Document(ctx context.Context, spec GrantSpec) (*policy.Document, error) {
+	doc, err := s.document(ctx, spec)
+	return doc, paramError(err)
+}
+
+func (s *Service) document(ctx context.Context, spec GrantSpec) (*policy.Document, error) {
 	switch {
 	case spec.Profile != "" && spec.Policy != "":
 		return nil, &ParamError{Field: "policy", Msg: "give a profile or a policy, not both"}

@@ -300,8 +300,8 @@ func (s *Service) signerFor(ctx context.Context, t store.TxRecord) (signer.Signe
 		if err != nil {
 			return nil, fmt.Errorf("read key %s: %w", t.GrantID, err)
 		}
-		if g.Mode == store.Mode7702 && sessionOf(g) == sender {
-			return s.sessionSigner(ctx, g)
+		if m, err := s.modeOf(g.Mode); err == nil && m.signerAddress(g) == sender {
+			return m.signer(ctx, g)
 		}
 	}
 	return nil, fmt.Errorf("no key of this daemon signs for %s", sender.Hex())

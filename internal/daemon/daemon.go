@@ -1,0 +1,186 @@
+// Package daemon wires one running agentkeys daemon from an opened home
+// and an Ethereum node: the wallet's signer, the service over the home's
+// store, the HTTP server and the transaction watcher, with one Close. It
+// is the only place where store, signer, chain and service meet; the serve
+// command (package cli) and package sandbox use it, so neither needs the
+// store or the signer itself.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/server"
+	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/signer"
+)
+
+// Config starts a daemon. Home and UpstreamURL are required.
+type Config struct {
+	// Home is the opened home; the caller holds its lock and closes it
+	// after the daemon.
+	Home *home.Home
+	// UpstreamURL is the node's JSON-RPC: agents' reads are proxied to it
+	// and, unless Chain is set, the service talks to it. It may carry a
+	// provider's API key, so errors name only its scheme and host.
+	UpstreamURL string
+	// Chain, if set, is the service's client of the node instead of one
+	// dialled at UpstreamURL (the sandbox passes its in-process client).
+	Chain service.Chain
+	// Delegate returns the AgentKeyDelegate deployment to use on the
+	// node's chain, or the zero address for none; nil means none.
+	Delegate func(chainID uint64) (common.Address, error)
+	// RecordDelegate keeps a delegate that the owner deploys through the
+	// daemon in the home's config, so the next start finds it.
+	RecordDelegate bool
+	// Prepare, if set, runs after the service is built and before the
+	// store is reconciled with the node (the sandbox resets its chain-bound
+	// state and saves its demo tokens there).
+	Prepare func(ctx context.Context, svc *service.Service) error
+
+	Listen, AdminListen string // see server.Config
+	TrustedProxies      []netip.Prefix
+	TLSCert, TLSKey     string
+	// StuckAfter is passed to the service (default
+	// service.DefaultStuckAfter).
+	StuckAfter time.Duration
+	// WatchEvery is how often the transaction watcher sweeps; zero runs
+	// no watcher, for tests that call Service.Sweep themselves.
+	WatchEvery time.Duration
+	Now        func() time.Time
+	Log        *slog.Logger
+}
+
+// Daemon is a running service behind its HTTP server.
+type Daemon struct {
+	Service  *service.Service
+	server   *server.Server
+	upstream *gethrpc.Client
+	delegate common.Address
+	// stopWatch ends the watcher and watchDone closes when it has.
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
+}
+
+// Start dials the node, builds the service, reconciles the store with the
+// node (refusing a node that lost what the home saw mined), starts the
+// server and the watcher. On error everything it started is stopped.
+func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
+	if cfg.Home == nil {
+		return nil, errors.New("daemon: no home")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	d := &Daemon{}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	h := cfg.Home
+	wallet, err := h.WalletKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	shown := secrets.RedactURL(cfg.UpstreamURL)
+	if d.upstream, err = gethrpc.DialContext(ctx, cfg.UpstreamURL); err != nil {
+		return nil, fmt.Errorf("dial %s: %s", shown, secrets.RedactURLs(err.Error()))
+	}
+	chain := cfg.Chain
+	if chain == nil {
+		chain = ethclient.NewClient(d.upstream)
+	}
+	idCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	id, err := chain.ChainID(idCtx)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("read chain id from %s: %s", shown, secrets.RedactURLs(err.Error()))
+	}
+	chainID := id.Uint64()
+	if cfg.Delegate != nil {
+		if d.delegate, err = cfg.Delegate(chainID); err != nil {
+			return nil, err
+		}
+	}
+	var record func(uint64, common.Address) error
+	if cfg.RecordDelegate {
+		record = func(id uint64, addr common.Address) error { return h.SetDelegate(id, addr.Hex()) }
+	}
+	d.Service, err = service.New(service.Config{Store: h.Store, Chain: chain, ChainID: chainID, Wallet: signer.NewWallet(wallet),
+		WalletKeyID: h.Config.WalletKeyID, Now: cfg.Now, Log: cfg.Log, Delegate: d.delegate, Vault: h.Master,
+		RecordDelegate: record, StuckAfter: cfg.StuckAfter})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Prepare != nil {
+		if err := cfg.Prepare(ctx, d.Service); err != nil {
+			return nil, err
+		}
+	}
+	// Refuse a node that lost what this home saw mined; rebroadcast or
+	// cancel what it no longer holds.
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	err = d.Service.Reconcile(rctx)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	d.server, err = server.Start(server.Config{Listen: cfg.Listen, AdminListen: cfg.AdminListen, Service: d.Service,
+		Upstream: d.upstream, VerifyAdmin: h.VerifyAdmin, Now: cfg.Now, Log: cfg.Log, TrustedProxies: cfg.TrustedProxies,
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey})
+	if err != nil {
+		return nil, err
+	}
+	// The watcher follows every signed transaction to its fate until
+	// Close; it resumes from the store at the next start.
+	if cfg.WatchEvery > 0 {
+		wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		d.stopWatch, d.watchDone = stop, make(chan struct{})
+		go func() {
+			defer close(d.watchDone)
+			d.Service.Watch(wctx, cfg.WatchEvery)
+		}()
+	}
+	return d, nil
+}
+
+// URL is the agents' base URL (its /rpc).
+func (d *Daemon) URL() string { return d.server.URL() }
+
+// AdminURL is the admin API's base URL (its /v1/).
+func (d *Daemon) AdminURL() string { return d.server.AdminURL() }
+
+// Delegate is the AgentKeyDelegate the daemon started with, or the zero
+// address.
+func (d *Daemon) Delegate() common.Address { return d.delegate }
+
+// Close stops the watcher, then the server (waiting for requests in
+// flight), then closes the connection to the node. The home stays open.
+func (d *Daemon) Close() error {
+	if d.stopWatch != nil {
+		d.stopWatch()
+		<-d.watchDone
+	}
+	var err error
+	if d.server != nil {
+		err = d.server.Close()
+	}
+	if d.upstream != nil {
+		d.upstream.Close()
+	}
+	return err
+}

@@ -1,0 +1,116 @@
+package daemon_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/agentkeys/agentkeys/internal/daemon"
+	"github.com/agentkeys/agentkeys/internal/devchain"
+	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/service"
+)
+
+func newHome(t *testing.T) *home.Home {
+	t.Helper()
+	kdf, err := secrets.NewKDFParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdf.N = 1 << 10
+	now := func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
+	h, _, err := home.Init(t.Context(), t.TempDir(), home.InitOptions{Passphrase: []byte("daemon test passphrase"), KDF: &kdf, Clock: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// Start wires a home to a node: the delegate is looked up for the node's
+// chain, Prepare sees the service before it serves, the server answers,
+// and Close stops it.
+func TestStartServesAndCloses(t *testing.T) {
+	h := newHome(t)
+	owner := common.HexToAddress(h.Config.WalletAddress)
+	chain, err := devchain.Start(t.Context(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { chain.Close() })
+	var askedFor uint64
+	prepared := false
+	d, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: chain.URL(), Listen: "127.0.0.1:0",
+		Delegate: func(id uint64) (common.Address, error) { askedFor = id; return chain.AgentKeyDelegate(), nil },
+		Prepare: func(_ context.Context, svc *service.Service) error {
+			prepared = svc != nil
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if askedFor != devchain.DefaultChainID || !prepared {
+		t.Errorf("delegate asked for chain %d, prepared %v; want %d, true", askedFor, prepared, devchain.DefaultChainID)
+	}
+	if d.Delegate() != chain.AgentKeyDelegate() || d.Service.Address() != owner || d.Service.ChainID() != devchain.DefaultChainID {
+		t.Errorf("delegate %s owner %s chain %d; want %s, %s, %d", d.Delegate().Hex(), d.Service.Address().Hex(), d.Service.ChainID(),
+			chain.AgentKeyDelegate().Hex(), owner.Hex(), devchain.DefaultChainID)
+	}
+	resp, err := http.Get(d.URL() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var health struct {
+		OK      bool   `json:"ok"`
+		ChainID uint64 `json:"chain_id"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if err != nil || !health.OK || health.ChainID != devchain.DefaultChainID {
+		t.Errorf("healthz: %+v, %v; want ok on chain %d", health, err, devchain.DefaultChainID)
+	}
+	url := d.URL()
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.Get(url + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Error("the server still answers after Close")
+	}
+}
+
+// A node that cannot be reached fails Start with an error naming only the
+// URL's scheme and host: the path may carry a provider's API key.
+func TestStartUnreachableNodeRedactsURL(t *testing.T) {
+	h := newHome(t)
+	_, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: "http://127.0.0.1:1/v3/s3cr3tapikey", Listen: "127.0.0.1:0"})
+	if err == nil {
+		t.Fatal("Start succeeded with no node")
+	}
+	if strings.Contains(err.Error(), "s3cr3tapikey") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Errorf("error %q: want the host and not the key", err)
+	}
+}
+
+// A failing Prepare stops Start; nothing is left serving.
+func TestStartPrepareErrorStops(t *testing.T) {
+	h := newHome(t)
+	chain, err := devchain.Start(t.Context(), devchain.Config{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { chain.Close() })
+	boom := errors.New("prepare failed")
+	_, err = daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: chain.URL(), Listen: "127.0.0.1:0",
+		Prepare: func(context.Context, *service.Service) error { return boom }})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Start error %v, want the Prepare error", err)
+	}
+}

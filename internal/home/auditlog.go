@@ -1,0 +1,38 @@
+package home
+
+import (
+	"context"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// AuditLog reads a home's audit log, which needs no passphrase: the
+// audit verify and audit tail commands use it instead of the store.
+type AuditLog struct{ st store.Store }
+
+// OpenAuditLog opens the audit log of the initialised home in dir.
+func OpenAuditLog(ctx context.Context, dir string) (*AuditLog, error) {
+	st, err := OpenStore(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return &AuditLog{st: st}, nil
+}
+
+// Records returns up to limit records with seq > after, in order.
+func (l *AuditLog) Records(ctx context.Context, after int64, limit int) ([]audit.Record, error) {
+	return l.st.AuditRecords(ctx, after, limit)
+}
+
+// Head is the head stored apart from the records.
+func (l *AuditLog) Head(ctx context.Context) (audit.Head, error) { return l.st.AuditHead(ctx) }
+
+// Verify checks the whole hash chain against the head, reading pageSize
+// records at a time (store.VerifyAudit).
+func (l *AuditLog) Verify(ctx context.Context, pageSize int) (audit.Report, audit.Head, error) {
+	return store.VerifyAudit(ctx, l.st, pageSize)
+}
+
+// Close closes the store.
+func (l *AuditLog) Close() error { return l.st.Close() }
