@@ -63,7 +63,7 @@ func TestAuthenticateRefuses(t *testing.T) {
 	info := service.RequestInfo{Method: "eth_chainId", IP: netip.MustParseAddr("192.0.2.1"), RequestID: "r1"}
 
 	sess, err := e.svc.Authenticate(ctx, token, info)
-	if err != nil || sess.Grant.ID != keyID {
+	if err != nil || sess.KeyID() != keyID {
 		t.Fatalf("the key's own credential: %+v, %v", sess, err)
 	}
 
@@ -214,7 +214,7 @@ allow: [{contract: %q, functions: [{sig: receive}]}]
 			if !errors.As(err, &refusal) || len(refusal.Reasons) != 1 || refusal.Reasons[0] != tt.reason {
 				t.Fatalf("from %q: %v (%T); want the refusal %q", tt.ip, err, err, tt.reason)
 			}
-			if r := lastAudit(t, e.node.store); r.Decision != audit.DecisionDeny || r.KeyID != sess.Grant.ID || r.TxHash != "" || r.Reasons[0] != tt.reason {
+			if r := lastAudit(t, e.node.store); r.Decision != audit.DecisionDeny || r.KeyID != sess.KeyID() || r.TxHash != "" || r.Reasons[0] != tt.reason {
 				t.Errorf("audit record %+v, want the refusal", r)
 			}
 		})
@@ -226,11 +226,11 @@ allow: [{contract: %q, functions: [{sig: receive}]}]
 		}
 	}
 	// Refusals reserved nothing: pending is exactly the three signed.
-	lines, err := e.svc.Budget(ctx, sess.Grant.ID)
+	lines, err := e.svc.Budget(ctx, sess.KeyID())
 	if err != nil {
 		t.Fatal(err)
 	}
-	txs, err := e.svc.Txs(ctx, service.TxQuery{KeyID: sess.Grant.ID})
+	txs, err := e.svc.Txs(ctx, service.TxQuery{KeyID: sess.KeyID()})
 	if err != nil || len(txs) != 3 {
 		t.Fatalf("recorded transactions %d, %v; want 3", len(txs), err)
 	}
