@@ -24,19 +24,16 @@ import (
 type Handler struct {
 	svc    *service.Service
 	verify func(token string) error
-	// now is no longer read: a key's status comes from the service's
-	// clock (service.GrantInfo). It stays so New keeps its signature.
-	now func() time.Time
-	log *slog.Logger
+	log    *slog.Logger
 	mux *http.ServeMux
 }
 
 // New returns the admin API. verify checks an admin bearer token.
-func New(svc *service.Service, verify func(token string) error, now func() time.Time, log *slog.Logger) *Handler {
+func New(svc *service.Service, verify func(token string) error, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, verify: verify, now: now, log: log, mux: http.NewServeMux()}
+	h := &Handler{svc: svc, verify: verify, log: log, mux: http.NewServeMux()}
 	h.mux.HandleFunc("POST /v1/grants", h.grant)
 	h.mux.HandleFunc("GET /v1/grants", h.list)
 	h.mux.HandleFunc("GET /v1/grants/{id}", h.show)

@@ -123,7 +123,7 @@ func start(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", admin.New(svc, h.VerifyAdmin, now, nil))
+	mux.Handle("/v1/", admin.New(svc, h.VerifyAdmin, nil))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &env{home: h, chain: chain, node: n, svc: svc, url: srv.URL, adminToken: adminCred.Reveal()}

@@ -82,7 +82,7 @@ func Start(cfg Config) (*Server, error) {
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	withClientIP := clientip.New(cfg.TrustedProxies).Middleware
-	adminAPI := admin.New(cfg.Service, cfg.VerifyAdmin, cfg.Now, cfg.Log)
+	adminAPI := admin.New(cfg.Service, cfg.VerifyAdmin, cfg.Log)
 	mux := http.NewServeMux()
 	mux.Handle("/rpc", rpc.NewServer(cfg.Service, cfg.Upstream, cfg.Log))
 	mux.HandleFunc("GET /healthz", health)
