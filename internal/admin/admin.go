@@ -25,7 +25,7 @@ type Handler struct {
 	svc    *service.Service
 	verify func(token string) error
 	log    *slog.Logger
-	mux *http.ServeMux
+	mux    *http.ServeMux
 }
 
 // New returns the admin API. verify checks an admin bearer token.
