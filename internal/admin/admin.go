@@ -16,7 +16,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/agentkeys/agentkeys/internal/policy"
-	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -186,7 +185,7 @@ func (h *Handler) wallet(w http.ResponseWriter, r *http.Request) {
 	st, err := h.svc.Wallet(r.Context())
 	if err != nil {
 		h.log.Error("wallet", "err", err)
-		writeError(w, http.StatusBadGateway, secrets.RedactURLs(err.Error()))
+		writeError(w, http.StatusBadGateway, service.PublicError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -202,7 +201,7 @@ func (h *Handler) walletChange(w http.ResponseWriter, r *http.Request) {
 		h.log.Error("wallet", "err", err)
 		// A transport error quotes the upstream URL, which may carry the
 		// provider's API key.
-		writeError(w, http.StatusBadGateway, secrets.RedactURLs(err.Error()))
+		writeError(w, http.StatusBadGateway, service.PublicError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -304,7 +303,7 @@ func (h *Handler) deployDelegate(w http.ResponseWriter, r *http.Request) {
 	res, err := h.svc.DeployDelegate(r.Context(), opts)
 	if err != nil {
 		h.log.Error("deploy delegate", "err", err)
-		writeError(w, http.StatusBadGateway, secrets.RedactURLs(err.Error()))
+		writeError(w, http.StatusBadGateway, service.PublicError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
