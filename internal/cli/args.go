@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/agentkeys/agentkeys/internal/secrets" // URL redaction for what the CLI prints
+	"github.com/agentkeys/agentkeys/internal/service"
 )
 
 // noArgs refuses positional arguments like cobra.NoArgs, without
@@ -30,5 +30,5 @@ var secretShapes = regexp.MustCompile(`\b(0[xX])?[0-9a-fA-F]{64}\b|\bak(adm)?_[A
 // API keys). The commands' own errors already avoid repeating secrets;
 // this catches what a library quoted.
 func redactForDisplay(s string) string {
-	return secrets.RedactURLs(secretShapes.ReplaceAllString(s, "[redacted]"))
+	return service.PublicText(secretShapes.ReplaceAllString(s, "[redacted]"))
 }

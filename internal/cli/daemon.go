@@ -18,7 +18,6 @@ import (
 	"github.com/agentkeys/agentkeys/internal/demo"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
-	"github.com/agentkeys/agentkeys/internal/secrets" // URL redaction for logs and output
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -26,25 +25,9 @@ import (
 // set. It is public: sandbox keys only ever hold play money.
 const sandboxPassphrase = "agentkeys-sandbox-passphrase"
 
-// newLogger writes JSON lines to stderr. Every string and error in them
-// loses the path and query of any URL it quotes: the upstream node's URL
-// may carry a provider's API key, and go-ethereum's and net/http's errors
-// repeat it.
-func newLogger(e *env) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(e.io.Err, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: redactAttr}))
-}
-
-func redactAttr(_ []string, a slog.Attr) slog.Attr {
-	switch v := a.Value.Resolve(); v.Kind() {
-	case slog.KindString:
-		a.Value = slog.StringValue(secrets.RedactURLs(v.String()))
-	case slog.KindAny:
-		if err, ok := v.Any().(error); ok && err != nil {
-			a.Value = slog.StringValue(secrets.RedactURLs(err.Error()))
-		}
-	}
-	return a
-}
+// newLogger writes the daemon's JSON log lines to stderr, URLs redacted
+// (daemon.Logger).
+func newLogger(e *env) *slog.Logger { return agentkeysd.Logger(e.io.Err) }
 
 func newServeCmd(e *env) *cobra.Command {
 	var upstream, listen, adminListen, delegate, tlsCert, tlsKey, stuckAfterFlag string
@@ -130,7 +113,7 @@ func newServeCmd(e *env) *cobra.Command {
 			}
 			// The upstream URL may carry a provider's API key: output names
 			// only its scheme and host.
-			shownUpstream := secrets.RedactURL(upstream)
+			shownUpstream := service.PublicText(upstream)
 			d, err := agentkeysd.Start(ctx, agentkeysd.Config{Home: h, UpstreamURL: upstream, RecordDelegate: true,
 				Delegate: func(chainID uint64) (common.Address, error) { return serveDelegate(delegate, h.Config, chainID) },
 				Listen:   listen, AdminListen: adminListen, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey,

@@ -11,7 +11,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/agentkeys/agentkeys/internal/home"
-	"github.com/agentkeys/agentkeys/internal/secrets" // the imported wallet key, handed to home.Init
 )
 
 func newInitCmd(e *env) *cobra.Command {
@@ -43,10 +42,10 @@ func newInitCmd(e *env) *cobra.Command {
 			if err := home.CanInit(dir); err != nil {
 				return err
 			}
-			var imported *secrets.PrivateKey
+			opts := home.InitOptions{Clock: e.now, UpstreamRPC: strings.TrimSpace(upstream)}
 			switch {
 			case importEnv != "":
-				if imported, err = home.KeyFromEnv(os.Getenv, importEnv); err != nil {
+				if opts.ImportKey, err = home.KeyFromEnv(os.Getenv, importEnv); err != nil {
 					return fmt.Errorf("--import-key-env: %w", err)
 				}
 			case keystoreFile != "":
@@ -58,7 +57,7 @@ func newInitCmd(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				imported, err = home.KeyFromKeystore(keystoreFile, pw)
+				opts.ImportKey, err = home.KeyFromKeystore(keystoreFile, pw)
 				clear(pw)
 				if err != nil {
 					return fmt.Errorf("--keystore: %w", err)
@@ -69,8 +68,8 @@ func newInitCmd(e *env) *cobra.Command {
 				return err
 			}
 			defer clear(pass)
-			h, admin, err := home.Init(cmd.Context(), dir, home.InitOptions{Passphrase: pass, ImportKey: imported, Clock: e.now,
-				UpstreamRPC: strings.TrimSpace(upstream)})
+			opts.Passphrase = pass
+			h, admin, err := home.Init(cmd.Context(), dir, opts)
 			if err != nil {
 				return err
 			}
@@ -85,7 +84,7 @@ func newInitCmd(e *env) *cobra.Command {
 				})
 			}
 			origin := "a new key generated for this home"
-			if imported != nil {
+			if opts.ImportKey != nil {
 				origin = "imported"
 			}
 			w := e.io.Out

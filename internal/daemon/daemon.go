@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -183,4 +184,24 @@ func (d *Daemon) Close() error {
 		d.upstream.Close()
 	}
 	return err
+}
+
+// Logger writes JSON log lines at info level to w. Every string and error
+// in them loses the path and query of any URL it quotes: the upstream
+// node's URL may carry a provider's API key, and go-ethereum's and
+// net/http's errors repeat it.
+func Logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo, ReplaceAttr: redactAttr}))
+}
+
+func redactAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value.Resolve(); v.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(service.PublicText(v.String()))
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok && err != nil {
+			a.Value = slog.StringValue(service.PublicError(err))
+		}
+	}
+	return a
 }

@@ -76,10 +76,12 @@ func (e *UpstreamError) Unwrap() error { return e.Err }
 // upstream URL, which may carry the provider's API key.
 func (e *UpstreamError) Public() string { return PublicError(e.Err) }
 
-// PublicError is what of err may leave the daemon: its text with every URL
-// cut to scheme and host, since a node's URL may carry a provider's API
-// key in its path or query.
-func PublicError(err error) string { return secrets.RedactURLs(err.Error()) }
+// PublicError is what of err may leave the daemon (PublicText).
+func PublicError(err error) string { return PublicText(err.Error()) }
+
+// PublicText is s with every URL cut to scheme and host, since a node's
+// URL may carry a provider's API key in its path or query.
+func PublicText(s string) string { return secrets.RedactURLs(s) }
 
 // RevertError is a call that reverted, reported as go-ethereum's nodes
 // report one (JSON-RPC code 3, the revert data as hex), so clients decode

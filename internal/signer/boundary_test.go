@@ -87,3 +87,34 @@ func TestOnlySignerTouchesKeys(t *testing.T) {
 		t.Fatalf("checked only %d files: the walk did not find the module's sources", checked)
 	}
 }
+
+// TestTransportsSpeakTheService: the transports (cli, rpc, admin, server)
+// reach keys, the store and the on-chain compiler only through the service
+// core, so no transport can sign, write a grant or skip the pipeline.
+func TestTransportsSpeakTheService(t *testing.T) {
+	const module = "github.com/agentkeys/agentkeys/internal/"
+	forbidden := []string{"store", "store/sqlite", "signer", "secrets", "onchain"}
+	fset := token.NewFileSet()
+	for _, transport := range []string{"cli", "rpc", "admin", "server"} {
+		files, err := filepath.Glob(filepath.Join("..", transport, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no sources of internal/%s: %v", transport, err)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range f.Imports {
+				for _, pkg := range forbidden {
+					if strings.Trim(imp.Path.Value, `"`) == module+pkg {
+						t.Errorf("%s imports internal/%s: go through the service", fset.Position(imp.Pos()), pkg)
+					}
+				}
+			}
+		}
+	}
+}
