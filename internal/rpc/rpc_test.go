@@ -23,6 +23,7 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/clientip"
+	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/rpc"
@@ -32,24 +33,6 @@ import (
 )
 
 var stranger = common.HexToAddress("0x9999999999999999999999999999999999999999")
-
-// clock is the injected time of the daemon and its dev chain.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // syncBuffer is a log sink read after the requests that write it.
 type syncBuffer struct {
@@ -73,7 +56,7 @@ func (s *syncBuffer) String() string {
 // and the in-process dev chain, mounted as server.Start mounts it.
 type env struct {
 	t     *testing.T
-	clock *clock
+	clock *clock.Fake
 	home  *home.Home
 	chain *devchain.Chain
 	svc   *service.Service
@@ -85,7 +68,7 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -53,28 +54,10 @@ func testEpoch(t testing.TB) time.Time {
 	return epoch
 }
 
-// clock is the injected time of a sandbox under test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type env struct {
 	t     testing.TB
 	sb    *Sandbox
-	clock *clock
+	clock *clock.Fake
 	logs  *syncBuffer
 	// wire collects every HTTP response body the daemon sent to a client
 	// in this test (agents and admin), except the one response that
@@ -152,7 +135,7 @@ func start(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	kdf.N = 1 << 10
-	c := &clock{now: testEpoch(t)}
+	c := clock.NewFake(testEpoch(t))
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

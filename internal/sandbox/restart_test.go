@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -25,7 +26,7 @@ import (
 
 // startOn starts a sandbox on the home in dir with the clock c, as start
 // does on a fresh home.
-func startOn(t *testing.T, dir string, c *clock) (*env, error) {
+func startOn(t *testing.T, dir string, c *clock.Fake) (*env, error) {
 	t.Helper()
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
@@ -46,7 +47,7 @@ func startOn(t *testing.T, dir string, c *clock) (*env, error) {
 	return e, nil
 }
 
-func mustStartOn(t *testing.T, dir string, c *clock) *env {
+func mustStartOn(t *testing.T, dir string, c *clock.Fake) *env {
 	t.Helper()
 	e, err := startOn(t, dir, c)
 	if err != nil {
@@ -107,7 +108,7 @@ func (e *env) chainResetRecords() []map[string]any {
 // reset. The key itself (wallet mode) keeps working.
 func TestSandboxRestartResetsTheChainBoundState(t *testing.T) {
 	dir := t.TempDir()
-	c := &clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	c := clock.NewFake(testEpoch(t))
 	e := mustStartOn(t, dir, c)
 	g := e.grant(map[string]any{"agent": "trader", "profile": "swap-only", "routers": []string{e.sb.Info.Router}, "daily_limit": []string{"0.1ETH"}, "ttl": "24h"})
 	tok, keyID := token(t, g), g["key_id"].(string)
@@ -188,7 +189,7 @@ func mustJSON(t *testing.T, v any) []byte {
 // why, and the reset record names it.
 func TestSandboxRestartRevokes7702Keys(t *testing.T) {
 	dir := t.TempDir()
-	c := &clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	c := clock.NewFake(testEpoch(t))
 	e := mustStartOn(t, dir, c)
 	if code := e.admin("POST", "/v1/wallet/upgrade", nil, nil); code != http.StatusOK {
 		t.Fatalf("upgrade: HTTP %d", code)
@@ -218,7 +219,8 @@ func TestSandboxRestartRevokes7702Keys(t *testing.T) {
 // is left as it was; after Close the file is gone and the home is free.
 func TestSecondSandboxOnAHeldHomeFails(t *testing.T) {
 	dir := t.TempDir()
-	c := &clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	c := clock.NewFake(testEpoch(t))
+	since := c.Now().Format(time.RFC3339)
 	e := mustStartOn(t, dir, c)
 	info := filepath.Join(dir, InfoFile)
 	before, err := os.ReadFile(info)
@@ -228,7 +230,7 @@ func TestSecondSandboxOnAHeldHomeFails(t *testing.T) {
 
 	c.Advance(time.Hour)
 	_, err = startOn(t, dir, c)
-	want := fmt.Sprintf("home %s is in use by agentkeys sandbox (pid %d) since 2026-11-25T10:00:00Z; stop it first or use another --home", dir, os.Getpid())
+	want := fmt.Sprintf("home %s is in use by agentkeys sandbox (pid %d) since %s; stop it first or use another --home", dir, os.Getpid(), since)
 	if !errors.Is(err, home.ErrInUse) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("second Start: %v\nwant it to say %q", err, want)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -26,24 +27,6 @@ import (
 )
 
 var stranger = common.HexToAddress("0x9999999999999999999999999999999999999999")
-
-// clock is the injected time of the daemon and its dev chain.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // node is the real dev chain's client, whose broadcasts can be made to
 // fail as an unreachable node's do: the transaction never reaches it.
@@ -75,7 +58,7 @@ func (n *node) failNextSends(k int) {
 type harness struct {
 	t      *testing.T
 	ctx    context.Context
-	clock  *clock
+	clock  *clock.Fake
 	chain  *devchain.Chain
 	node   *node
 	store  *sqlite.Store
@@ -94,7 +77,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	chain, err := devchain.Start(ctx, devchain.Config{Fund: []common.Address{key.Address()}, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
