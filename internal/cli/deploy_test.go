@@ -52,15 +52,22 @@ type served struct {
 	stop               func()
 }
 
-// runServe starts `agentkeys serve` on free loopback ports and stops it
-// when the test ends (or when stop is called).
+// runServe starts `agentkeys serve` against upstream on free loopback
+// ports and stops it when the test ends (or when stop is called).
 func runServe(t *testing.T, dir, upstream string, extra ...string) *served {
+	t.Helper()
+	return serveWith(t, dir, append([]string{"--rpc-upstream", upstream, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, extra...)...)
+}
+
+// serveWith starts `agentkeys serve --home dir args...` on a home made by
+// testHome and stops it when the test ends (or when stop is called).
+func serveWith(t *testing.T, dir string, args ...string) *served {
 	t.Helper()
 	t.Setenv("AGENTKEYS_PASSPHRASE", deployPassphrase)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{out: &lockedBuffer{}, errOut: &lockedBuffer{}}
 	done := make(chan int, 1)
-	args := append([]string{"serve", "--home", dir, "--rpc-upstream", upstream, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, extra...)
+	args = append([]string{"serve", "--home", dir}, args...)
 	go func() { done <- Main(ctx, args, IO{In: strings.NewReader(""), Out: s.out, Err: s.errOut}) }()
 	stopped := false
 	s.stop = func() {
@@ -79,7 +86,7 @@ func runServe(t *testing.T, dir, upstream string, extra ...string) *served {
 		}
 	}
 	t.Cleanup(s.stop)
-	urls := regexp.MustCompile(`agents: (http://\S+)/rpc\n  admin:  (http://\S+)/v1/`)
+	urls := regexp.MustCompile(`agents: (https?://\S+)/rpc\n  admin:  (https?://\S+)/v1/`)
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		if m := urls.FindStringSubmatch(s.out.String()); m != nil {
 			s.agentURL, s.adminURL = m[1], m[2]

@@ -27,88 +27,20 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/agentkeys/agentkeys/internal/devchain"
-	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
-// daemon is an `agentkeys serve` run in-process by a test.
-type daemon struct {
-	dir, owner         string
-	admin              string // admin credential
-	agentURL, adminURL string
-	out, errOut        *lockedBuffer
-	stop               func()
-}
-
 // newServeHome creates a home with a cheap KDF and a funded dev chain for
-// it, and sets the passphrase for serve.
+// it.
 func newServeHome(t *testing.T) (dir string, admin secrets.Credential, chain *devchain.Chain) {
 	t.Helper()
-	const pass = "proxy test passphrase"
-	kdf, _ := secrets.NewKDFParams()
-	kdf.N = 1 << 10
-	dir = t.TempDir()
-	h, admin, err := home.Init(context.Background(), dir, home.InitOptions{Passphrase: []byte(pass), KDF: &kdf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := common.HexToAddress(h.Config.WalletAddress)
-	h.Close()
-	chain, err = devchain.Start(context.Background(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
+	dir, admin, owner := testHome(t)
+	chain, err := devchain.Start(context.Background(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { chain.Close() })
-	t.Setenv(home.EnvPassphrase, pass)
 	return dir, admin, chain
-}
-
-// startServe runs serve with args until the test ends.
-func startServe(t *testing.T, dir string, args ...string) *daemon {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{dir: dir, out: &lockedBuffer{}, errOut: &lockedBuffer{}}
-	done := make(chan int, 1)
-	go func() {
-		done <- Main(ctx, append([]string{"serve", "--home", dir}, args...), IO{In: strings.NewReader(""), Out: d.out, Err: d.errOut})
-	}()
-	urls := regexp.MustCompile(`agents: (https?://\S+)/rpc\n  admin:  (https?://\S+)/v1/`)
-	var m []string
-	for deadline := time.Now().Add(30 * time.Second); m == nil; {
-		if m = urls.FindStringSubmatch(d.out.String()); m != nil {
-			break
-		}
-		select {
-		case code := <-done:
-			cancel()
-			t.Fatalf("serve exited %d: %s %s", code, d.out.String(), d.errOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("serve did not start: %s %s", d.out.String(), d.errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	d.agentURL, d.adminURL = m[1], m[2]
-	stopped := false
-	d.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited %d: %s", code, d.errOut.String())
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
-		}
-	}
-	t.Cleanup(d.stop)
-	return d
 }
 
 // clientFrom returns an HTTP client whose connections come from the
@@ -144,7 +76,7 @@ func postJSON(t *testing.T, c *http.Client, url, token, body string, header http
 // the agent at 127.0.0.3, and the audit log says so.
 func TestTrustedProxyNetworkAllowlist(t *testing.T) {
 	dir, adminCred, chain := newServeHome(t)
-	d := startServe(t, dir, "--rpc-upstream", chain.URL(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+	d := serveWith(t, dir, "--rpc-upstream", chain.URL(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
 		"--trusted-proxy", "127.0.0.2/32")
 
 	policy := "name: proxied\nchains: [31337]\nvalid_for: 1h\nnetwork: { allow_cidrs: [\"127.0.0.3/32\"] }\nmessages: allow\n"
@@ -264,7 +196,7 @@ func TestServeFromSavedSettingsWithTLS(t *testing.T) {
 			t.Fatalf("config set %s: %s", kv[0], errOut)
 		}
 	}
-	d := startServe(t, dir)
+	d := serveWith(t, dir)
 	if !strings.HasPrefix(d.agentURL, "https://") || !strings.HasPrefix(d.adminURL, "https://") || d.agentURL == d.adminURL {
 		t.Fatalf("urls %s %s", d.agentURL, d.adminURL)
 	}
@@ -306,7 +238,7 @@ func TestServeFromSavedSettingsWithTLS(t *testing.T) {
 	}
 	// A flag wins over the saved setting.
 	d.stop()
-	d2 := startServe(t, dir, "--trusted-proxy", "127.0.0.9")
+	d2 := serveWith(t, dir, "--trusted-proxy", "127.0.0.9")
 	if !strings.HasPrefix(d2.agentURL, "https://") || !strings.Contains(d2.out.String(), "trusted proxies: 127.0.0.9\n") {
 		t.Errorf("--trusted-proxy should replace the saved list and keep the rest: %s", d2.out.String())
 	}
