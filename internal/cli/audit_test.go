@@ -486,3 +486,40 @@ func TestAuditTailFilterErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditTailFollowFiltered: with --follow, new records are filtered as
+// the first ones were.
+func TestAuditTailFollowFiltered(t *testing.T) {
+	dir := newAuditHome(t, 3) // keys: #1 key1, #2 key2, #3 key0
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"audit", "tail", "--home", dir, "-n", "1", "--key", "key1", "--follow", "--interval", "10ms"},
+			IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+	}()
+	deadline := time.After(20 * time.Second)
+	waitFor := func(lines int) {
+		t.Helper()
+		for strings.Count(out.String(), "\n") < lines {
+			select {
+			case code := <-done:
+				t.Fatalf("tail exited (%d): %s", code, errb.String())
+			case <-deadline:
+				t.Fatalf("timed out; output:\n%s", out.String())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	waitFor(1)
+	appendRecords(t, dir, 4, 4) // #4 key1, #5 key2, #6 key0, #7 key1
+	waitFor(3)                  // #7 is the last appended: every other one was seen before it
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after cancel: %s", code, errb.String())
+	}
+	if want := tailLine(1) + "\n" + tailLine(4) + "\n" + tailLine(7) + "\n"; out.String() != want {
+		t.Errorf("output (-want +got):\n%s", cmp.Diff(want, out.String()))
+	}
+}
