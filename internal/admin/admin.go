@@ -85,8 +85,11 @@ type GrantView struct {
 	Enforcement *service.EnforcementReport `json:"enforcement,omitempty"`
 	Meta        map[string]string          `json:"meta,omitempty"`
 	// Budget is each limit's spent, pending and left in its current
-	// period (GET /v1/grants/{id} only).
+	// period (GET /v1/grants and GET /v1/grants/{id}).
 	Budget []service.BudgetLine `json:"budget,omitempty"`
+	// Usage is the key's last request and its requests and refusals in
+	// the last 24h (GET /v1/grants and GET /v1/grants/{id}).
+	Usage *service.KeyUsage `json:"usage,omitempty"`
 }
 
 // LimitView echoes a cap in whole units and base units; it is the
@@ -136,15 +139,25 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, v)
 }
 
+// list lists the keys: ?status=active|expired|revoked&unused_for=7d.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
-	gs, err := h.svc.Grants(r.Context())
+	q := r.URL.Query()
+	gs, err := h.svc.FindGrants(r.Context(), service.GrantQuery{Status: q.Get("status"), UnusedFor: q.Get("unused_for")})
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
 	out := make([]GrantView, 0, len(gs))
 	for _, g := range gs {
-		out = append(out, h.view(g, false))
+		v := h.view(g, false)
+		v.Usage = g.Usage
+		if g.Policy != nil { // a stored policy that no longer compiles has no budget to show
+			if v.Budget, err = h.svc.Budget(r.Context(), g.ID); err != nil {
+				h.fail(w, err)
+				return
+			}
+		}
+		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -160,6 +173,12 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
+	u, err := h.svc.Usage(r.Context(), g.ID)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	v.Usage = &u
 	writeJSON(w, http.StatusOK, v)
 }
 

@@ -8,6 +8,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -257,6 +259,9 @@ func TestAdminErrors(t *testing.T) {
 		{"grant: bad mode", "POST", "/v1/grants", `{"agent":"bot","mode":"root","profile":"full-access","daily_limit":["1ETH"]}`, 400, `mode: expected wallet or 7702, got "root"`},
 		{"grant: bad agent", "POST", "/v1/grants", `{"agent":"bad agent!","profile":"full-access","daily_limit":["1ETH"]}`, 400, service.ErrBadAgent.Error()},
 		{"grant: another chain", "POST", "/v1/grants", `{"agent":"bot","policy":"name: x\nchains: [1]\n"}`, 400, "chains: …"},
+		{"grants: unknown status", "GET", "/v1/grants?status=live", "", 400, `status: expected active, expired or revoked, got "live"`},
+		{"grants: long status", "GET", "/v1/grants?status=" + long, "", 400, `status: expected active, expired or revoked, got "` + long[:70] + `…"`},
+		{"grants: bad unused_for", "GET", "/v1/grants?unused_for=ages", "", 400, `unused_for: expected a positive duration like 24h or 7d, got "ages"`},
 		{"show: unknown key", "GET", "/v1/grants/ak_nosuchkey0", "", 404, "no such key"},
 		{"revoke: unknown key", "POST", "/v1/grants/ak_nosuchkey0/revoke", "", 404, "no such key"},
 		{"tokens: not JSON", "POST", "/v1/tokens", `[`, 400, "request body: …"},
@@ -304,6 +309,119 @@ func TestAdminErrors(t *testing.T) {
 	if status != http.StatusOK || strings.TrimSpace(string(out)) != "[]" {
 		t.Errorf("keys after refused grants: HTTP %d %s", status, out)
 	}
+}
+
+// TestGrantsUsage: the key list and a key's view carry its usage (last
+// request, requests and refusals in 24h) and budget, and the list filters
+// on status and on how long a key went unused.
+func TestGrantsUsage(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	used := e.grant(t, `{"agent":"bot","profile":"full-access","daily_limit":["1ETH"]}`)
+	idle := e.grant(t, `{"agent":"idle","profile":"full-access","daily_limit":["2ETH"]}`)
+	gone := e.grant(t, `{"agent":"gone","profile":"full-access","daily_limit":["1ETH"]}`)
+	if status, out := e.do(t, "POST", "/v1/grants/"+gone.KeyID+"/revoke", ""); status != http.StatusOK {
+		t.Fatalf("revoke: HTTP %d %s", status, out)
+	}
+	info := service.RequestInfo{Method: "eth_signTransaction", IP: netip.MustParseAddr("192.0.2.7"), RequestID: "r"}
+	sess, err := e.svc.Authenticate(ctx, used.Token, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Transaction(ctx, sess, info, service.TxArgs{To: &stranger, Value: big.NewInt(1e15)}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Transaction(ctx, sess, info, service.TxArgs{To: &stranger, Value: big.NewInt(2e18)}, false); err == nil {
+		t.Fatal("a transfer over the daily limit was signed")
+	}
+
+	type view struct {
+		KeyID  string               `json:"key_id"`
+		Usage  *service.KeyUsage    `json:"usage"`
+		Budget []service.BudgetLine `json:"budget"`
+	}
+	list := func(query string) []view {
+		t.Helper()
+		status, out := e.do(t, "GET", "/v1/grants"+query, "")
+		if status != http.StatusOK {
+			t.Fatalf("GET /v1/grants%s: HTTP %d %s", query, status, out)
+		}
+		var vs []view
+		if err := json.Unmarshal(out, &vs); err != nil {
+			t.Fatal(err)
+		}
+		return vs
+	}
+	// The keys share a creation time (the clock is stopped), so the list
+	// is in id order; compare sets.
+	set := func(ids ...string) string {
+		slices.Sort(ids)
+		return strings.Join(ids, ",")
+	}
+	ids := func(vs []view) string {
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.KeyID)
+		}
+		return set(out...)
+	}
+	byID := map[string]view{}
+	for _, v := range list("") {
+		byID[v.KeyID] = v
+	}
+	if len(byID) != 3 {
+		t.Fatalf("keys %v, want 3", byID)
+	}
+	u := byID[used.KeyID].Usage
+	if u == nil || u.LastUsed == nil || u.LastIP != "192.0.2.7" || u.LastDecision != "deny" || u.Requests24h != 2 || u.Denied24h != 1 {
+		t.Errorf("usage of the used key: %+v", u)
+	}
+	if u := byID[idle.KeyID].Usage; u == nil || *u != (service.KeyUsage{}) {
+		t.Errorf("usage of the idle key: %+v, want present and empty", u)
+	}
+	// The signed transfer is pending: its value and its worst-case fee.
+	if b := byID[used.KeyID].Budget; len(b) != 1 || b[0].RawSpent != "0" || !moreThan(b[0].RawPending, big.NewInt(1e15)) ||
+		!sumsTo(b[0].RawPending, b[0].RawRemaining, big.NewInt(1e18)) {
+		t.Errorf("budget of the used key in the list: %+v", b)
+	}
+	if b := byID[idle.KeyID].Budget; len(b) != 1 || b[0].RawRemaining != "2000000000000000000" {
+		t.Errorf("budget of the idle key in the list: %+v", b)
+	}
+	for query, want := range map[string]string{
+		"?status=active":               set(used.KeyID, idle.KeyID),
+		"?status=revoked":              gone.KeyID,
+		"?status=expired":              "",
+		"?unused_for=1h":               set(idle.KeyID, gone.KeyID),
+		"?status=active&unused_for=7d": idle.KeyID,
+	} {
+		if got := ids(list(query)); got != want {
+			t.Errorf("GET /v1/grants%s: %s, want %s", query, got, want)
+		}
+	}
+
+	status, out := e.do(t, "GET", "/v1/grants/"+used.KeyID, "")
+	if status != http.StatusOK {
+		t.Fatalf("show: HTTP %d %s", status, out)
+	}
+	var one view
+	if err := json.Unmarshal(out, &one); err != nil {
+		t.Fatal(err)
+	}
+	if one.Usage == nil || one.Usage.LastUsed == nil || !one.Usage.LastUsed.Equal(*u.LastUsed) || one.Usage.LastIP != u.LastIP ||
+		one.Usage.Requests24h != u.Requests24h || one.Usage.Denied24h != u.Denied24h || len(one.Budget) != 1 {
+		t.Errorf("show: usage %+v budget %+v; want usage %+v and one budget line", one.Usage, one.Budget, u)
+	}
+}
+
+func moreThan(dec string, n *big.Int) bool {
+	v, ok := new(big.Int).SetString(dec, 10)
+	return ok && v.Cmp(n) > 0
+}
+
+func sumsTo(a, b string, n *big.Int) bool {
+	x, ok1 := new(big.Int).SetString(a, 10)
+	y, ok2 := new(big.Int).SetString(b, 10)
+	return ok1 && ok2 && new(big.Int).Add(x, y).Cmp(n) == 0
 }
 
 // TestRevokeTwice: revoking a revoked key succeeds and keeps the first

@@ -18,6 +18,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/policy"
 )
 
 // auditPageSize is how many records one store read returns; a variable so
@@ -104,13 +105,18 @@ func newAuditTailCmd(e *env) *cobra.Command {
 		n        int
 		follow   bool
 		interval time.Duration
+		keyID    string
+		decision string
+		since    string
 	)
 	cmd := &cobra.Command{
 		Use:   "tail",
 		Short: "Print the newest audit records, and optionally follow new ones",
 		Long: "Print the last N audit records of the home, one line each: time, sequence number, key id, method,\n" +
 			"decision, transaction hash, caller IP and reasons. With --follow, keep printing records as they are\n" +
-			"appended until interrupted. --output json prints one JSON object per line. Needs no passphrase.",
+			"appended until interrupted. --output json prints one JSON object per line. --key, --decision and\n" +
+			"--since keep only the records of one key, with one decision, or newer than a duration ago (1h, 7d);\n" +
+			"-n then counts the records that match. Needs no passphrase.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
@@ -121,6 +127,10 @@ func newAuditTailCmd(e *env) *cobra.Command {
 			}
 			if interval <= 0 {
 				return fmt.Errorf("--interval: must be positive, got %s", interval)
+			}
+			match, err := tailFilter(e.now(), keyID, decision, since)
+			if err != nil {
+				return err
 			}
 			st, err := openAuditLog(cmd)
 			if err != nil {
@@ -138,6 +148,9 @@ func newAuditTailCmd(e *env) *cobra.Command {
 				return err
 			}
 			after := max(head.Seq-int64(n), 0)
+			if match != nil {
+				after = 0 // the last n matches can be anywhere in the log
+			}
 			recs, err := readAudit(ctx, st, after)
 			if err != nil {
 				return err
@@ -146,6 +159,7 @@ func newAuditTailCmd(e *env) *cobra.Command {
 			if len(recs) > 0 {
 				after = max(after, recs[len(recs)-1].Seq)
 			}
+			recs = filterRecords(recs, match)
 			for _, r := range recs[max(len(recs)-n, 0):] {
 				if err := print(e.io.Out, r); err != nil {
 					return err
@@ -170,10 +184,13 @@ func newAuditTailCmd(e *env) *cobra.Command {
 					return err
 				}
 				for _, r := range recs {
+					after = r.Seq
+					if match != nil && !match(r) {
+						continue
+					}
 					if err := print(e.io.Out, r); err != nil {
 						return err
 					}
-					after = r.Seq
 				}
 			}
 		},
@@ -182,7 +199,62 @@ func newAuditTailCmd(e *env) *cobra.Command {
 	cmd.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new records until interrupted")
 	cmd.Flags().DurationVar(&interval, "interval", 500*time.Millisecond, "how often --follow polls for new records")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json (JSON Lines)")
+	cmd.Flags().StringVar(&keyID, "key", "", "only the records of this key `id` (requests it made, and owner actions on it)")
+	cmd.Flags().StringVar(&decision, "decision", "", "only records with this decision: allow, deny or error")
+	cmd.Flags().StringVar(&since, "since", "", "only records newer than this `duration` ago, like 1h or 7d")
 	return cmd
+}
+
+// tailFilter returns the predicate the --key, --decision and --since flags
+// ask for, or nil when none is set.
+func tailFilter(now time.Time, keyID, decision, since string) (func(audit.Record) bool, error) {
+	if keyID == "" && decision == "" && since == "" {
+		return nil, nil
+	}
+	if keyID != "" && (len(keyID) > 64 || sanitize(keyID) != keyID || strings.TrimSpace(keyID) != keyID) {
+		return nil, errors.New("--key: expected a key id as `agentkeys key list` shows it")
+	}
+	switch decision {
+	case "", audit.DecisionAllow, audit.DecisionDeny, audit.DecisionError:
+	default:
+		return nil, fmt.Errorf("--decision: expected allow, deny or error, got %q", truncate(decision))
+	}
+	var from time.Time
+	if since != "" {
+		d, err := policy.ParseDuration(since)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("--since: expected a positive duration like 30m, 24h or 7d, got %q", truncate(since))
+		}
+		from = now.Add(-d)
+	}
+	return func(r audit.Record) bool {
+		return (keyID == "" || r.KeyID == keyID || actedOn(r) == keyID) &&
+			(decision == "" || r.Decision == decision) &&
+			(since == "" || !r.Time.Before(from))
+	}, nil
+}
+
+// filterRecords keeps the records match accepts (all of them when match is nil).
+func filterRecords(recs []audit.Record, match func(audit.Record) bool) []audit.Record {
+	if match == nil {
+		return recs
+	}
+	out := recs[:0]
+	for _, r := range recs {
+		if match(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// truncate shortens s for an error message and escapes what a terminal
+// would interpret.
+func truncate(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return sanitize(s)
 }
 
 // readAudit returns every record with seq > after.

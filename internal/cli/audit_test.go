@@ -414,3 +414,112 @@ func TestAuditTailShowsTheKeyOfAdminActions(t *testing.T) {
 		t.Errorf("json:\n%s", out)
 	}
 }
+
+// runAt runs the command line in-process with the clock stopped at now.
+func runAt(t *testing.T, now time.Time, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	e := &env{io: IO{In: strings.NewReader(""), Out: &out, Err: &errOut}, now: func() time.Time { return now }}
+	root := newRoot(e)
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		return out.String(), err.Error(), 1
+	}
+	return out.String(), errOut.String(), 0
+}
+
+func TestAuditTailFilters(t *testing.T) {
+	dir := newAuditHome(t, 25)
+	now := auditT0.Add(25 * time.Second) // record i is 25-i seconds old
+	pick := func(keep func(i int) bool) string {
+		var b strings.Builder
+		for i := 1; i <= 25; i++ {
+			if keep(i) {
+				b.WriteString(tailLine(i) + "\n")
+			}
+		}
+		return b.String()
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--key", "key1", "-n", "100"}, pick(func(i int) bool { return i%3 == 1 })},
+		{[]string{"--decision", "deny", "-n", "100"}, pick(func(i int) bool { return i%2 == 0 })},
+		{[]string{"--decision", "error"}, ""},
+		{[]string{"--since", "10s", "-n", "100"}, pick(func(i int) bool { return i >= 15 })},
+		// -n counts matches, which can lie further back than the last n records.
+		{[]string{"--key", "key2", "--decision", "allow", "-n", "2"}, pick(func(i int) bool { return i == 17 || i == 23 })},
+		{[]string{"--key", "nobody"}, ""},
+	} {
+		out, errOut, code := runAt(t, now, append([]string{"audit", "tail", "--home", dir}, tt.args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, errOut)
+		}
+		if diff := cmp.Diff(tt.want, out); diff != "" {
+			t.Errorf("%v (-want +got):\n%s", tt.args, diff)
+		}
+	}
+}
+
+func TestAuditTailFilterErrors(t *testing.T) {
+	dir := newAuditHome(t, 1)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--decision", "maybe"}, "--decision: expected allow, deny or error"},
+		{[]string{"--since", "yesterday"}, "--since: expected a positive duration"},
+		{[]string{"--since", "0s"}, "--since: expected a positive duration"},
+		{[]string{"--since", "-1h"}, "--since: expected a positive duration"},
+		{[]string{"--key", "a\x1b[2Jb"}, "--key: expected a key id"},
+		{[]string{"--key", strings.Repeat("k", 65)}, "--key: expected a key id"},
+	} {
+		out, errOut, code := runAt(t, auditT0, append([]string{"audit", "tail", "--home", dir}, tt.args...)...)
+		if code == 0 || !strings.Contains(errOut, tt.want) || out != "" {
+			t.Errorf("%q: exit %d, out %q, err %q; want an error containing %q", tt.args, code, out, errOut, tt.want)
+		}
+		if strings.Contains(errOut, "\x1b") {
+			t.Errorf("%q: error echoes a control character: %q", tt.args, errOut)
+		}
+	}
+}
+
+// TestAuditTailFollowFiltered: with --follow, new records are filtered as
+// the first ones were.
+func TestAuditTailFollowFiltered(t *testing.T) {
+	dir := newAuditHome(t, 3) // keys: #1 key1, #2 key2, #3 key0
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- Main(ctx, []string{"audit", "tail", "--home", dir, "-n", "1", "--key", "key1", "--follow", "--interval", "10ms"},
+			IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+	}()
+	deadline := time.After(20 * time.Second)
+	waitFor := func(lines int) {
+		t.Helper()
+		for strings.Count(out.String(), "\n") < lines {
+			select {
+			case code := <-done:
+				t.Fatalf("tail exited (%d): %s", code, errb.String())
+			case <-deadline:
+				t.Fatalf("timed out; output:\n%s", out.String())
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	waitFor(1)
+	appendRecords(t, dir, 4, 4) // #4 key1, #5 key2, #6 key0, #7 key1
+	waitFor(3)                  // #7 is the last appended: every other one was seen before it
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("exit %d after cancel: %s", code, errb.String())
+	}
+	if want := tailLine(1) + "\n" + tailLine(4) + "\n" + tailLine(7) + "\n"; out.String() != want {
+		t.Errorf("output (-want +got):\n%s", cmp.Diff(want, out.String()))
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
@@ -205,36 +207,79 @@ func budgetText(b service.BudgetLine) string {
 }
 
 func newKeyListCmd(e *env) *cobra.Command {
-	var output string
+	var output, status, unusedFor string
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List agent keys",
-		Args:  noArgs,
+		Use:   "list [--status S] [--unused-for D]",
+		Short: "List agent keys with their status and recent use",
+		Long: "List the agent keys: status, policy, expiry, when and from which IP each was last used (or never),\n" +
+			"and its requests and refusals in the last 24h, from the audit log. --status keeps one status\n" +
+			"(active, expired or revoked); --unused-for 7d keeps the keys that made no request in that long,\n" +
+			"never-used ones included.",
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
+			}
+			q := url.Values{}
+			switch status {
+			case "":
+			case service.StatusActive, service.StatusExpired, service.StatusRevoked:
+				q.Set("status", status)
+			default:
+				return fmt.Errorf("--status: expected active, expired or revoked, got %q", truncate(status))
+			}
+			if unusedFor != "" {
+				if d, err := policy.ParseDuration(unusedFor); err != nil || d <= 0 {
+					return fmt.Errorf("--unused-for: expected a positive duration like 24h or 7d, got %q", truncate(unusedFor))
+				}
+				q.Set("unused_for", unusedFor)
 			}
 			c, err := newAdminClient(cmd)
 			if err != nil {
 				return err
 			}
+			path := "/v1/grants"
+			if len(q) > 0 {
+				path += "?" + q.Encode()
+			}
 			var vs []admin.GrantView
-			if err := c.Do(cmd.Context(), "GET", "/v1/grants", nil, &vs); err != nil {
+			if err := c.Do(cmd.Context(), "GET", path, nil, &vs); err != nil {
 				return fmt.Errorf("list keys: %w", err)
 			}
 			if output == "json" {
 				return writeJSON(e.io.Out, vs)
 			}
 			tw := tabwriter.NewWriter(e.io.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KEY ID\tAGENT\tSTATUS\tPOLICY\tEXPIRES")
+			fmt.Fprintln(tw, "KEY ID\tAGENT\tSTATUS\tPOLICY\tEXPIRES\tLAST USED\tREQ/DENY 24H")
 			for _, v := range vs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.KeyID, v.Agent, v.Status, v.Policy, v.ExpiresAt.Format(time.RFC3339))
+				reqs := "-"
+				if v.Usage != nil {
+					reqs = fmt.Sprintf("%d/%d", v.Usage.Requests24h, v.Usage.Denied24h)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.KeyID, v.Agent, v.Status, v.Policy, v.ExpiresAt.Format(time.RFC3339),
+					lastUsedText(v.Usage), reqs)
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&status, "status", "", "only keys with this status: active, expired or revoked")
+	cmd.Flags().StringVar(&unusedFor, "unused-for", "", "only keys that made no request in this `duration`, like 7d (never-used ones included)")
 	return cmd
+}
+
+// lastUsedText is when and from where a key made its newest request, or
+// "never". The IP comes from the request, so it is escaped.
+func lastUsedText(u *service.KeyUsage) string {
+	switch {
+	case u == nil:
+		return "-"
+	case u.LastUsed == nil:
+		return "never"
+	case u.LastIP == "":
+		return u.LastUsed.UTC().Format(time.RFC3339)
+	}
+	return u.LastUsed.UTC().Format(time.RFC3339) + " from " + sanitize(u.LastIP)
 }
 
 func newKeyShowCmd(e *env) *cobra.Command {
@@ -269,6 +314,13 @@ func newKeyShowCmd(e *env) *cobra.Command {
 			}
 			for _, b := range v.Budget {
 				fmt.Fprintf(w, "budget:     %s\n", budgetText(b))
+			}
+			if u := v.Usage; u != nil {
+				last := lastUsedText(u)
+				if u.LastUsed != nil && u.LastDecision != "" {
+					last += " (" + sanitize(u.LastDecision) + ")"
+				}
+				fmt.Fprintf(w, "last_used:  %s\nrequests:   %d in the last 24h, %d denied\n", last, u.Requests24h, u.Denied24h)
 			}
 			if v.Warning != "" {
 				fmt.Fprintf(w, "WARNING:    %s\n", v.Warning)

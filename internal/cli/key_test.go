@@ -3,9 +3,14 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/secrets"
@@ -158,5 +163,120 @@ func TestWalletCommands(t *testing.T) {
 	out, _, code := run(t, "", "wallet", "status", "--home", dir, "-o", "json")
 	if code != 0 || !strings.Contains(out, `"delegated": false`) {
 		t.Fatalf("json status: %s", out)
+	}
+}
+
+// TestKeyListUsage: key list shows when and from where each key was last
+// used (or never) and its requests and refusals in 24h, and filters on
+// status and idleness; key show has the same usage lines.
+func TestKeyListUsage(t *testing.T) {
+	dir, sb := startSandbox(t)
+	t.Setenv("AGENTKEYS_ADMIN_URL", "")
+	t.Setenv("AGENTKEYS_ADMIN_TOKEN", "")
+	grant := func(agent string) (id, token string) {
+		t.Helper()
+		out, errOut, code := run(t, "", "key", "grant", "--home", dir, "--agent", agent, "--profile", "full-access", "--daily-limit", "1ETH", "-o", "json")
+		if code != 0 {
+			t.Fatalf("grant: %s", errOut)
+		}
+		var g struct {
+			KeyID string `json:"key_id"`
+			Token string `json:"token"`
+		}
+		if err := json.Unmarshal([]byte(out), &g); err != nil {
+			t.Fatal(err)
+		}
+		return g.KeyID, g.Token
+	}
+	busy, token := grant("busy")
+	idle, _ := grant("idle")
+	gone, _ := grant("gone")
+	if _, errOut, code := run(t, "", "key", "revoke", "--home", dir, gone); code != 0 {
+		t.Fatalf("revoke: %s", errOut)
+	}
+
+	ctx := context.Background()
+	agent, err := gethrpc.DialOptions(ctx, sb.Info.RPCURL, gethrpc.WithHeader("Authorization", "Bearer "+token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	to := common.HexToAddress("0x9999999999999999999999999999999999999999")
+	var raw hexutil.Bytes
+	if err := agent.CallContext(ctx, &raw, "eth_signTransaction", map[string]any{"to": to, "value": "0x1000"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.CallContext(ctx, &raw, "eth_signTransaction", map[string]any{"to": to, "value": "0x1bc16d674ec80000"}); err == nil {
+		t.Fatal("a 2 ETH transfer under a 1 ETH daily limit was signed")
+	}
+
+	rows := func(args ...string) map[string]string {
+		t.Helper()
+		out, errOut, code := run(t, "", append([]string{"key", "list", "--home", dir}, args...)...)
+		if code != 0 {
+			t.Fatalf("key list %v: exit %d: %s", args, code, errOut)
+		}
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if !strings.Contains(lines[0], "LAST USED") || !strings.Contains(lines[0], "REQ/DENY 24H") {
+			t.Fatalf("key list header: %q", lines[0])
+		}
+		got := map[string]string{}
+		for _, l := range lines[1:] {
+			got[strings.Fields(l)[0]] = l
+		}
+		return got
+	}
+	all := rows()
+	if len(all) != 3 {
+		t.Fatalf("key list: %v", all)
+	}
+	if l := all[busy]; !strings.Contains(l, " from 127.0.0.1 ") || !strings.HasSuffix(l, " 2/1") {
+		t.Errorf("the used key's row: %q; want last used from 127.0.0.1 and 2/1", l)
+	}
+	if l := all[idle]; !strings.Contains(l, " never ") || !strings.HasSuffix(l, " 0/0") {
+		t.Errorf("the idle key's row: %q; want never and 0/0", l)
+	}
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--status", "active"}, []string{busy, idle}},
+		{[]string{"--status", "revoked"}, []string{gone}},
+		{[]string{"--unused-for", "1h"}, []string{idle, gone}},
+		{[]string{"--status", "active", "--unused-for", "7d"}, []string{idle}},
+	} {
+		got := rows(c.args...)
+		if len(got) != len(c.want) {
+			t.Errorf("key list %v: %v; want %v", c.args, got, c.want)
+		}
+		for _, id := range c.want {
+			if _, ok := got[id]; !ok {
+				t.Errorf("key list %v lacks %s: %v", c.args, id, got)
+			}
+		}
+	}
+
+	out, _, code := run(t, "", "key", "show", "--home", dir, busy)
+	if code != 0 || !strings.Contains(out, "requests:   2 in the last 24h, 1 denied\n") ||
+		!regexp.MustCompile(`(?m)^last_used:  \S+ from 127\.0\.0\.1 \(deny\)$`).MatchString(out) {
+		t.Errorf("show (exit %d) lacks the usage lines:\n%s", code, out)
+	}
+	out, _, code = run(t, "", "key", "show", "--home", dir, idle)
+	if code != 0 || !strings.Contains(out, "last_used:  never\nrequests:   0 in the last 24h, 0 denied\n") {
+		t.Errorf("show of the idle key (exit %d):\n%s", code, out)
+	}
+
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--status", "live"}, `--status: expected active, expired or revoked, got "live"`},
+		{[]string{"--unused-for", "ages"}, `--unused-for: expected a positive duration like 24h or 7d, got "ages"`},
+		{[]string{"--unused-for", "0h"}, `--unused-for: expected a positive duration`},
+	} {
+		_, errOut, code := run(t, "", append([]string{"key", "list", "--home", dir}, c.args...)...)
+		if code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("key list %v: exit %d, stderr %q; want %q", c.args, code, errOut, c.want)
+		}
 	}
 }

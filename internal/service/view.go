@@ -51,6 +51,9 @@ type GrantInfo struct {
 	Policy *policy.Policy
 	// Limits are the policy's caps (empty without a policy).
 	Limits []LimitLine
+	// Usage is what the audit log says of the key's use; set by
+	// FindGrants, nil elsewhere (see Service.Usage).
+	Usage *KeyUsage
 }
 
 // LimitLine is one cap of a key, in whole units and base units: the one

@@ -89,6 +89,12 @@ type Store interface {
 	// head first, then records up to head.Seq (appends may continue
 	// meanwhile). No sentinel errors.
 	AuditHead(ctx context.Context) (audit.Head, error)
+	// KeyUsage summarises the audit records of the grant keyID (KeyID ==
+	// keyID; owner actions on it are not its use): its newest record, and
+	// how many records, and how many of them denied, have time >= since.
+	// A key with no records, or none stored, has the zero KeyUsage.
+	// Errors: ErrInvalid for an empty keyID.
+	KeyUsage(ctx context.Context, keyID string, since time.Time) (KeyUsage, error)
 
 	// Decide runs fn in one transaction on the grant with id grantID (see
 	// the package doc for what it is serialised with). If fn returns nil the
@@ -299,6 +305,15 @@ type TxReleased struct {
 type Charged struct {
 	Spent   *big.Int // landed transactions and spends without one
 	Pending *big.Int // transactions signed that may still land
+}
+
+// KeyUsage is what the audit log says of one key's use (Store.KeyUsage).
+type KeyUsage struct {
+	LastUsed     time.Time // time of the key's newest audit record; zero if it has none
+	LastIP       string    // that record's caller IP ("" if it has none)
+	LastDecision string    // that record's decision
+	Requests     int       // records at or after since
+	Denied       int       // of those, the ones denied
 }
 
 // Total is what counts against a cap: spent and pending.

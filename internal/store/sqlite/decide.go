@@ -119,6 +119,30 @@ func (s *Store) AuditHead(ctx context.Context) (audit.Head, error) {
 	return h, nil
 }
 
+// KeyUsage implements store.Store. Both queries use the audit_records
+// (key_id, time) index.
+func (s *Store) KeyUsage(ctx context.Context, keyID string, since time.Time) (store.KeyUsage, error) {
+	if keyID == "" {
+		return store.KeyUsage{}, fmt.Errorf("key usage: %w: empty key id", store.ErrInvalid)
+	}
+	var u store.KeyUsage
+	var t int64
+	err := s.r.QueryRowContext(ctx, `SELECT time, caller_ip, decision FROM audit_records
+		WHERE key_id = ? ORDER BY time DESC, seq DESC LIMIT 1`, keyID).Scan(&t, &u.LastIP, &u.LastDecision)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.KeyUsage{}, nil
+	case err != nil:
+		return store.KeyUsage{}, fmt.Errorf("key usage: %w", err)
+	}
+	u.LastUsed = fromMS(t)
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(decision = ?), 0) FROM audit_records
+		WHERE key_id = ? AND time >= ?`, audit.DecisionDeny, keyID, ms(since)).Scan(&u.Requests, &u.Denied); err != nil {
+		return store.KeyUsage{}, fmt.Errorf("key usage: %w", err)
+	}
+	return u, nil
+}
+
 // Decide implements store.Store.
 func (s *Store) Decide(ctx context.Context, grantID string, fn func(ctx context.Context, tx store.DecideTx) error) error {
 	err := s.inTx(ctx, &grantID, func(ctx context.Context, d *decideTx) error { return fn(ctx, d) })

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ReserveInvalid", testReserveInvalid},
 		{"SpentWindow", testSpentWindow},
 		{"Requests", testRequests},
+		{"KeyUsage", testKeyUsage},
 		{"NextNonce", testNextNonce},
 		{"LedgerTotals", testLedgerTotals},
 		{"LedgerPeriods", testLedgerPeriods},
@@ -637,6 +638,61 @@ func testRequests(t *testing.T, s store.Store) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func testKeyUsage(t *testing.T, s store.Store) {
+	setup(t, s, "g", "other", "idle")
+	if u, err := s.KeyUsage(ctx(t), "g", t0); err != nil || u != (store.KeyUsage{}) {
+		t.Errorf("KeyUsage of a key with no records = %+v, %v; want the zero value", u, err)
+	}
+	add := func(keyID string, at time.Time, decision, ip string) {
+		t.Helper()
+		r := record(keyID, at, decision)
+		r.CallerIP = ip
+		if _, err := s.AppendAudit(ctx(t), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("g", t0, audit.DecisionAllow, "10.0.0.1")
+	add("g", t0.Add(time.Minute), audit.DecisionDeny, "10.0.0.2")
+	add("g", t0.Add(2*time.Minute), audit.DecisionError, "10.0.0.3")
+	add("g", t0.Add(3*time.Minute), audit.DecisionDeny, "10.0.0.4")
+	add("other", t0.Add(time.Hour), audit.DecisionDeny, "10.9.9.9") // newer, another key's
+	add("", t0.Add(time.Hour), audit.DecisionAllow, "10.8.8.8")     // an owner action: no key's use
+
+	last := t0.Add(3 * time.Minute).Truncate(time.Millisecond)
+	for _, c := range []struct {
+		since            time.Time
+		requests, denied int
+	}{
+		{time.Time{}, 4, 2},
+		{t0.Add(-time.Hour), 4, 2},
+		{t0.Add(time.Minute), 3, 2},
+		{t0.Add(time.Minute + time.Millisecond), 2, 1},
+		{t0.Add(time.Hour), 0, 0},
+	} {
+		u, err := s.KeyUsage(ctx(t), "g", c.since)
+		if err != nil {
+			t.Fatalf("KeyUsage(since %v): %v", c.since, err)
+		}
+		want := store.KeyUsage{LastUsed: last, LastIP: "10.0.0.4", LastDecision: audit.DecisionDeny, Requests: c.requests, Denied: c.denied}
+		if !u.LastUsed.Equal(want.LastUsed) {
+			t.Errorf("KeyUsage(since %v).LastUsed = %v; want %v", c.since, u.LastUsed, want.LastUsed)
+		}
+		u.LastUsed = want.LastUsed
+		if u != want {
+			t.Errorf("KeyUsage(since %v) = %+v; want %+v", c.since, u, want)
+		}
+	}
+	if u, err := s.KeyUsage(ctx(t), "idle", t0); err != nil || u != (store.KeyUsage{}) {
+		t.Errorf("KeyUsage of an unused key = %+v, %v; want the zero value", u, err)
+	}
+	if u, err := s.KeyUsage(ctx(t), "never-stored", t0); err != nil || u != (store.KeyUsage{}) {
+		t.Errorf("KeyUsage of an unknown key = %+v, %v; want the zero value", u, err)
+	}
+	if _, err := s.KeyUsage(ctx(t), "", t0); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("KeyUsage of an empty key id: err = %v; want ErrInvalid", err)
 	}
 }
 

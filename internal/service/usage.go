@@ -1,0 +1,100 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// UsageWindow is the span KeyUsage counts requests and refusals over.
+const UsageWindow = 24 * time.Hour
+
+// KeyUsage is what the audit log says of one key's use, by the service's
+// clock. It counts the requests the key made; the owner's actions on it
+// (grant, revoke) are not its use.
+type KeyUsage struct {
+	// LastUsed is the time of the key's newest request, nil if it made
+	// none; LastIP and LastDecision are that request's caller IP and
+	// decision.
+	LastUsed     *time.Time `json:"last_used,omitempty"`
+	LastIP       string     `json:"last_ip,omitempty"`
+	LastDecision string     `json:"last_decision,omitempty"`
+	// Requests24h and Denied24h count the requests, and the refused ones
+	// among them, in the UsageWindow before now.
+	Requests24h int `json:"requests_24h"`
+	Denied24h   int `json:"denied_24h"`
+}
+
+// Usage returns the use of the key id. Errors: ErrNoKey.
+func (s *Service) Usage(ctx context.Context, id string) (KeyUsage, error) {
+	if _, err := s.cfg.Store.GetGrant(ctx, id); err != nil {
+		return KeyUsage{}, err
+	}
+	return s.usage(ctx, id, s.now())
+}
+
+func (s *Service) usage(ctx context.Context, id string, now time.Time) (KeyUsage, error) {
+	u, err := s.cfg.Store.KeyUsage(ctx, id, now.Add(-UsageWindow))
+	if err != nil {
+		return KeyUsage{}, fmt.Errorf("read usage of %s: %w", id, err)
+	}
+	out := KeyUsage{LastIP: u.LastIP, LastDecision: u.LastDecision, Requests24h: u.Requests, Denied24h: u.Denied}
+	if !u.LastUsed.IsZero() {
+		t := u.LastUsed.UTC()
+		out.LastUsed = &t
+	}
+	return out, nil
+}
+
+// GrantQuery narrows FindGrants. The zero value lists every key.
+type GrantQuery struct {
+	// Status keeps the keys with this status (StatusActive, StatusExpired
+	// or StatusRevoked) by the service's clock.
+	Status string
+	// UnusedFor, a duration like 7d, keeps the keys that made no request
+	// in that long before now, including those that never made one.
+	UnusedFor string
+}
+
+// FindGrants returns the keys matching q, oldest first, each with its
+// Usage. Errors: *ParamError for a bad status or duration.
+func (s *Service) FindGrants(ctx context.Context, q GrantQuery) ([]GrantInfo, error) {
+	switch q.Status {
+	case "", StatusActive, StatusExpired, StatusRevoked:
+	default:
+		return nil, &ParamError{Field: "status", Msg: fmt.Sprintf("expected active, expired or revoked, got %q", txClip(q.Status))}
+	}
+	var unused time.Duration
+	if q.UnusedFor != "" {
+		d, err := policy.ParseDuration(q.UnusedFor)
+		if err != nil || d <= 0 {
+			return nil, &ParamError{Field: "unused_for", Msg: fmt.Sprintf("expected a positive duration like 24h or 7d, got %q", txClip(q.UnusedFor))}
+		}
+		unused = d
+	}
+	gs, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	out := []GrantInfo{}
+	for _, g := range gs {
+		v := s.info(g)
+		if q.Status != "" && v.Status != q.Status {
+			continue
+		}
+		u, err := s.usage(ctx, g.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		if unused > 0 && u.LastUsed != nil && u.LastUsed.After(now.Add(-unused)) {
+			continue
+		}
+		v.Usage = &u
+		out = append(out, v)
+	}
+	return out, nil
+}
