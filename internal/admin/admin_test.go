@@ -20,6 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
@@ -91,6 +92,7 @@ type env struct {
 	chain      *devchain.Chain
 	node       *node
 	svc        *service.Service
+	clock      *clock.Fake
 	url        string
 	adminToken string
 }
@@ -98,7 +100,8 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	now := func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
+	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	now := clk.Now
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +131,7 @@ func start(t *testing.T) *env {
 	mux.Handle("/v1/", admin.New(svc, h.VerifyAdmin, nil))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{home: h, chain: chain, node: n, svc: svc, url: srv.URL, adminToken: adminCred.Reveal()}
+	return &env{home: h, chain: chain, node: n, svc: svc, clock: clk, url: srv.URL, adminToken: adminCred.Reveal()}
 }
 
 // do sends an admin request with the admin credential and returns the
@@ -388,11 +391,22 @@ func TestGrantsUsage(t *testing.T) {
 		t.Errorf("budget of the idle key in the list: %+v", b)
 	}
 	for query, want := range map[string]string{
-		"?status=active":               set(used.KeyID, idle.KeyID),
-		"?status=revoked":              gone.KeyID,
-		"?status=expired":              "",
-		"?unused_for=1h":               set(idle.KeyID, gone.KeyID),
-		"?status=active&unused_for=7d": idle.KeyID,
+		"?status=active":  set(used.KeyID, idle.KeyID),
+		"?status=revoked": gone.KeyID,
+		"?status=expired": "",
+		"?unused_for=1h":  "", // granted and used just now
+	} {
+		if got := ids(list(query)); got != want {
+			t.Errorf("GET /v1/grants%s: %s, want %s", query, got, want)
+		}
+	}
+	// Two hours on: every key has been idle for an hour (a never-used key
+	// counts from when it was granted), none for three.
+	e.clock.Advance(2 * time.Hour)
+	for query, want := range map[string]string{
+		"?unused_for=1h":               set(used.KeyID, idle.KeyID, gone.KeyID),
+		"?unused_for=3h":               "",
+		"?status=active&unused_for=1h": set(used.KeyID, idle.KeyID),
 	} {
 		if got := ids(list(query)); got != want {
 			t.Errorf("GET /v1/grants%s: %s, want %s", query, got, want)

@@ -213,8 +213,8 @@ func newKeyListCmd(e *env) *cobra.Command {
 		Short: "List agent keys with their status and recent use",
 		Long: "List the agent keys: status, policy, expiry, when and from which IP each was last used (or never),\n" +
 			"and its requests and refusals in the last 24h, from the audit log. --status keeps one status\n" +
-			"(active, expired or revoked); --unused-for 7d keeps the keys that made no request in that long,\n" +
-			"never-used ones included.",
+			"(active, expired or revoked); --unused-for 7d keeps the keys that made no request in that long\n" +
+			"(a key never used counts from when it was granted).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {

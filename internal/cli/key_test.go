@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 )
@@ -19,6 +20,13 @@ import (
 // startSandbox runs a sandbox in a fresh home for the key commands to
 // administer.
 func startSandbox(t *testing.T) (string, *sandbox.Sandbox) {
+	t.Helper()
+	return startSandboxAt(t, nil)
+}
+
+// startSandboxAt starts a sandbox whose daemon and chain read now (nil:
+// the wall clock).
+func startSandboxAt(t *testing.T, now func() time.Time) (string, *sandbox.Sandbox) {
 	t.Helper()
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
@@ -28,7 +36,7 @@ func startSandbox(t *testing.T) (string, *sandbox.Sandbox) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte("key command test passphrase"), KDF: &kdf})
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte("key command test passphrase"), KDF: &kdf, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +178,8 @@ func TestWalletCommands(t *testing.T) {
 // used (or never) and its requests and refusals in 24h, and filters on
 // status and idleness; key show has the same usage lines.
 func TestKeyListUsage(t *testing.T) {
-	dir, sb := startSandbox(t)
+	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	dir, sb := startSandboxAt(t, clk.Now)
 	t.Setenv("AGENTKEYS_ADMIN_URL", "")
 	t.Setenv("AGENTKEYS_ADMIN_TOKEN", "")
 	grant := func(agent string) (id, token string) {
@@ -242,9 +251,18 @@ func TestKeyListUsage(t *testing.T) {
 	}{
 		{[]string{"--status", "active"}, []string{busy, idle}},
 		{[]string{"--status", "revoked"}, []string{gone}},
-		{[]string{"--unused-for", "1h"}, []string{idle, gone}},
-		{[]string{"--status", "active", "--unused-for", "7d"}, []string{idle}},
+		{[]string{"--unused-for", "1h"}, []string{}}, // granted and used just now
+		// Two hours on, every key has been idle an hour (a never-used key
+		// counts from its grant); none has been for three.
+		{[]string{"advance 2h"}, nil},
+		{[]string{"--unused-for", "1h"}, []string{busy, idle, gone}},
+		{[]string{"--unused-for", "3h"}, []string{}},
+		{[]string{"--status", "active", "--unused-for", "1h"}, []string{busy, idle}},
 	} {
+		if c.args[0] == "advance 2h" {
+			clk.Advance(2 * time.Hour)
+			continue
+		}
 		got := rows(c.args...)
 		if len(got) != len(c.want) {
 			t.Errorf("key list %v: %v; want %v", c.args, got, c.want)

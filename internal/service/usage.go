@@ -55,7 +55,8 @@ type GrantQuery struct {
 	// or StatusRevoked) by the service's clock.
 	Status string
 	// UnusedFor, a duration like 7d, keeps the keys that made no request
-	// in that long before now, including those that never made one.
+	// in that long before now; a key that never made one counts from when
+	// it was granted, so a key granted a minute ago is not "unused".
 	UnusedFor string
 }
 
@@ -90,8 +91,14 @@ func (s *Service) FindGrants(ctx context.Context, q GrantQuery) ([]GrantInfo, er
 		if err != nil {
 			return nil, err
 		}
-		if unused > 0 && u.LastUsed != nil && u.LastUsed.After(now.Add(-unused)) {
-			continue
+		if unused > 0 {
+			idleSince := g.CreatedAt // never used: idle since it was granted
+			if u.LastUsed != nil {
+				idleSince = *u.LastUsed
+			}
+			if idleSince.After(now.Add(-unused)) {
+				continue
+			}
 		}
 		v.Usage = &u
 		out = append(out, v)

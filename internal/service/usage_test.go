@@ -91,7 +91,8 @@ func TestUsageAndFindGrants(t *testing.T) {
 		{service.GrantQuery{Status: service.StatusRevoked}, []string{}},
 		{service.GrantQuery{UnusedFor: "1d"}, []string{h.keyID, idle}},
 		{service.GrantQuery{UnusedFor: "2d"}, []string{h.keyID, idle}}, // exactly 2 days unused
-		{service.GrantQuery{UnusedFor: "49h"}, []string{idle}},         // never used counts as unused
+		{service.GrantQuery{UnusedFor: "49h"}, []string{idle}},         // never used: idle since granted, 49h1m ago
+		{service.GrantQuery{UnusedFor: "50h"}, []string{}},             // ... which is not yet 50h
 		{service.GrantQuery{Status: service.StatusExpired, UnusedFor: "3d"}, []string{}},
 	} {
 		if got := ids(c.q); !equal(got, c.want) {
