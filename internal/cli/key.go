@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -26,6 +27,36 @@ import (
 // newAdminClient finds the daemon: --admin-url or $AGENTKEYS_ADMIN_URL,
 // else the sandbox.json or config.json of the home; and the credential:
 // $AGENTKEYS_ADMIN_TOKEN, else a sandbox home's admin.token.
+// adminRequest is one call a command makes to the running daemon's admin
+// API, and how its answer reads as text (with -o json it is printed as
+// JSON).
+type adminRequest[T any] struct {
+	method, path string
+	body         any
+	what         string // names the command in its errors, like "token list"
+	text         func(w io.Writer, v T) error
+}
+
+// runAdmin checks the output format, makes r through the command's admin
+// client and prints the answer.
+func runAdmin[T any](e *env, cmd *cobra.Command, output string, r adminRequest[T]) error {
+	if err := outputFlag(output, "text", "json"); err != nil {
+		return err
+	}
+	c, err := newAdminClient(cmd)
+	if err != nil {
+		return err
+	}
+	var v T
+	if err := c.Do(cmd.Context(), r.method, r.path, r.body, &v); err != nil {
+		return fmt.Errorf("%s: %w", r.what, err)
+	}
+	if output == "json" {
+		return writeJSON(e.io.Out, v)
+	}
+	return r.text(e.io.Out, v)
+}
+
 func newAdminClient(cmd *cobra.Command) (*admin.Client, error) {
 	dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
 	if err != nil {

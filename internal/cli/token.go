@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"text/tabwriter"
 
@@ -31,25 +32,15 @@ func newTokenAddCmd(e *env) *cobra.Command {
 		Short: "Add a token: the daemon reads its symbol and decimals from the chain",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFlag(output, "text", "json"); err != nil {
-				return err
-			}
 			if _, err := flagAddress("token address", args[0], true); err != nil {
 				return err
 			}
-			c, err := newAdminClient(cmd)
-			if err != nil {
-				return err
-			}
-			var v admin.TokenView
-			if err := c.Do(cmd.Context(), "POST", "/v1/tokens", admin.TokenAdd{Address: args[0], Symbol: symbol}, &v); err != nil {
-				return fmt.Errorf("token add: %w", err)
-			}
-			if output == "json" {
-				return writeJSON(e.io.Out, v)
-			}
-			fmt.Fprintf(e.io.Out, "added %s %s (%d decimals) on chain %d: caps like --daily-limit 100%s now name it\n", v.Symbol, v.Address, v.Decimals, v.ChainID, v.Symbol)
-			return nil
+			return runAdmin(e, cmd, output, adminRequest[admin.TokenView]{method: "POST", path: "/v1/tokens",
+				body: admin.TokenAdd{Address: args[0], Symbol: symbol}, what: "token add",
+				text: func(w io.Writer, v admin.TokenView) error {
+					_, err := fmt.Fprintf(w, "added %s %s (%d decimals) on chain %d: caps like --daily-limit 100%s now name it\n", v.Symbol, v.Address, v.Decimals, v.ChainID, v.Symbol)
+					return err
+				}})
 		},
 	}
 	cmd.Flags().StringVar(&symbol, "symbol", "", "the symbol caps use (default: the token's own symbol())")
@@ -64,30 +55,19 @@ func newTokenListCmd(e *env) *cobra.Command {
 		Short: "List the tokens the home knows on the daemon's chain",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := outputFlag(output, "text", "json"); err != nil {
-				return err
-			}
-			c, err := newAdminClient(cmd)
-			if err != nil {
-				return err
-			}
-			var vs []admin.TokenView
-			if err := c.Do(cmd.Context(), "GET", "/v1/tokens", nil, &vs); err != nil {
-				return fmt.Errorf("token list: %w", err)
-			}
-			if output == "json" {
-				return writeJSON(e.io.Out, vs)
-			}
-			if len(vs) == 0 {
-				fmt.Fprintln(e.io.Out, "no tokens: add one with agentkeys token add 0xTOKEN")
-				return nil
-			}
-			tw := tabwriter.NewWriter(e.io.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SYMBOL\tADDRESS\tDECIMALS\tCHAIN")
-			for _, v := range vs {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", v.Symbol, v.Address, v.Decimals, v.ChainID)
-			}
-			return tw.Flush()
+			return runAdmin(e, cmd, output, adminRequest[[]admin.TokenView]{method: "GET", path: "/v1/tokens", what: "token list",
+				text: func(w io.Writer, vs []admin.TokenView) error {
+					if len(vs) == 0 {
+						_, err := fmt.Fprintln(w, "no tokens: add one with agentkeys token add 0xTOKEN")
+						return err
+					}
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "SYMBOL\tADDRESS\tDECIMALS\tCHAIN")
+					for _, v := range vs {
+						fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", v.Symbol, v.Address, v.Decimals, v.ChainID)
+					}
+					return tw.Flush()
+				}})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -101,25 +81,14 @@ func newTokenRemoveCmd(e *env) *cobra.Command {
 		Short: "Remove a token from the list; keys already granted keep their caps",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFlag(output, "text", "json"); err != nil {
-				return err
-			}
 			if args[0] == "" || len(args[0]) > 64 {
 				return errors.New("token remove: expected a symbol like USDC or a token address")
 			}
-			c, err := newAdminClient(cmd)
-			if err != nil {
-				return err
-			}
-			var v admin.TokenView
-			if err := c.Do(cmd.Context(), "DELETE", "/v1/tokens/"+url.PathEscape(args[0]), nil, &v); err != nil {
-				return fmt.Errorf("token remove: %w", err)
-			}
-			if output == "json" {
-				return writeJSON(e.io.Out, v)
-			}
-			fmt.Fprintf(e.io.Out, "removed %s %s\n", v.Symbol, v.Address)
-			return nil
+			return runAdmin(e, cmd, output, adminRequest[admin.TokenView]{method: "DELETE", path: "/v1/tokens/" + url.PathEscape(args[0]), what: "token remove",
+				text: func(w io.Writer, v admin.TokenView) error {
+					_, err := fmt.Fprintf(w, "removed %s %s\n", v.Symbol, v.Address)
+					return err
+				}})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")

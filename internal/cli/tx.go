@@ -32,13 +32,6 @@ func newTxListCmd(e *env) *cobra.Command {
 		Short: "List transactions, oldest first",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := outputFlag(output, "text", "json"); err != nil {
-				return err
-			}
-			c, err := newAdminClient(cmd)
-			if err != nil {
-				return err
-			}
 			q := url.Values{}
 			if keyID != "" {
 				q.Set("key", keyID)
@@ -50,20 +43,16 @@ func newTxListCmd(e *env) *cobra.Command {
 			if len(q) > 0 {
 				path += "?" + q.Encode()
 			}
-			var txs []service.TxInfo
-			if err := c.Do(cmd.Context(), "GET", path, nil, &txs); err != nil {
-				return fmt.Errorf("list transactions: %w", err)
-			}
-			if output == "json" {
-				return writeJSON(e.io.Out, txs)
-			}
-			tw := tabwriter.NewWriter(e.io.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "HASH\tSTATE\tKIND\tKEY ID\tNONCE\tTO\tVALUE (WEI)\tCREATED")
-			for _, t := range txs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", t.Hash, t.State, t.Kind, dash(t.KeyID), t.Nonce, dash(t.To), t.Value,
-					t.CreatedAt.Format(time.RFC3339))
-			}
-			return tw.Flush()
+			return runAdmin(e, cmd, output, adminRequest[[]service.TxInfo]{method: "GET", path: path, what: "list transactions",
+				text: func(w io.Writer, txs []service.TxInfo) error {
+					tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+					fmt.Fprintln(tw, "HASH\tSTATE\tKIND\tKEY ID\tNONCE\tTO\tVALUE (WEI)\tCREATED")
+					for _, t := range txs {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", t.Hash, t.State, t.Kind, dash(t.KeyID), t.Nonce, dash(t.To), t.Value,
+							t.CreatedAt.Format(time.RFC3339))
+					}
+					return tw.Flush()
+				}})
 		},
 	}
 	cmd.Flags().StringVar(&keyID, "key", "", "only this key's transactions (and their cancels)")
@@ -86,22 +75,8 @@ func newTxShowCmd(e *env) *cobra.Command {
 		Short: "Show one transaction and what became of it",
 		Args:  exactArgs(1, "HASH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFlag(output, "text", "json"); err != nil {
-				return err
-			}
-			c, err := newAdminClient(cmd)
-			if err != nil {
-				return err
-			}
-			var t service.TxInfo
-			if err := c.Do(cmd.Context(), "GET", "/v1/txs/"+url.PathEscape(args[0]), nil, &t); err != nil {
-				return fmt.Errorf("show %s: %w", bounded(args[0]), err)
-			}
-			if output == "json" {
-				return writeJSON(e.io.Out, t)
-			}
-			printTx(e.io.Out, t)
-			return nil
+			return runAdmin(e, cmd, output, adminRequest[service.TxInfo]{method: "GET", path: "/v1/txs/" + url.PathEscape(args[0]),
+				what: "show " + bounded(args[0]), text: printTx})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
@@ -115,30 +90,19 @@ func newTxCancelCmd(e *env) *cobra.Command {
 		Short: "Cancel a transaction not yet mined: a zero-value self-transfer at its nonce with higher fees",
 		Args:  exactArgs(1, "HASH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := outputFlag(output, "text", "json"); err != nil {
-				return err
-			}
-			c, err := newAdminClient(cmd)
-			if err != nil {
-				return err
-			}
-			var t service.TxInfo
-			if err := c.Do(cmd.Context(), "POST", "/v1/txs/"+url.PathEscape(args[0])+"/cancel", nil, &t); err != nil {
-				return fmt.Errorf("cancel %s: %w", bounded(args[0]), err)
-			}
-			if output == "json" {
-				return writeJSON(e.io.Out, t)
-			}
-			fmt.Fprintf(e.io.Out, "cancel %s sent for %s (nonce %d); the original becomes cancelled once the cancel is mined\n", t.Hash, t.Cancels, t.Nonce)
-			printTx(e.io.Out, t)
-			return nil
+			return runAdmin(e, cmd, output, adminRequest[service.TxInfo]{method: "POST", path: "/v1/txs/" + url.PathEscape(args[0]) + "/cancel",
+				what: "cancel " + bounded(args[0]),
+				text: func(w io.Writer, t service.TxInfo) error {
+					fmt.Fprintf(w, "cancel %s sent for %s (nonce %d); the original becomes cancelled once the cancel is mined\n", t.Hash, t.Cancels, t.Nonce)
+					return printTx(w, t)
+				}})
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
 
-func printTx(w io.Writer, t service.TxInfo) {
+func printTx(w io.Writer, t service.TxInfo) error {
 	fmt.Fprintf(w, "hash:         %s\nstate:        %s\nkind:         %s\nkey_id:       %s\nfrom:         %s\nnonce:        %d\nto:           %s\nvalue:        %s wei\ngas:          %d\nmax_fee:      %s wei/gas (tip %s)\ncreated_at:   %s\n",
 		t.Hash, t.State, t.Kind, dash(t.KeyID), t.From, t.Nonce, dash(t.To), t.Value, t.Gas, t.MaxFee, t.MaxTip, t.CreatedAt.Format(time.RFC3339))
 	if !t.Send && t.State == "signed" {
@@ -159,4 +123,5 @@ func printTx(w io.Writer, t service.TxInfo) {
 	if t.ReplacedBy != "" {
 		fmt.Fprintf(w, "replaced_by:  %s\n", t.ReplacedBy)
 	}
+	return nil
 }
