@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/core/types"
 
@@ -69,6 +70,7 @@ func TestLedgerFollowsTheChain(t *testing.T) {
 			for range 10 {
 				h.clock.Advance(stuckAfter + 1e9)
 				h.sweep()
+				waitMined(t, h)
 				if open, err := h.svc.Txs(h.ctx, service.TxQuery{KeyID: h.keyID}); err == nil && allFinal(open) {
 					break
 				}
@@ -85,6 +87,28 @@ func TestLedgerFollowsTheChain(t *testing.T) {
 			}
 		})
 	}
+}
+
+// waitMined waits until the dev chain has mined everything the wallet has
+// in its pool (it mines as transactions arrive, a moment later), so the
+// next sweep sees the receipts.
+func waitMined(t *testing.T, h *harness) {
+	t.Helper()
+	for range 2000 {
+		pending, err := h.chain.Client().PendingNonceAt(h.ctx, h.wallet.Address())
+		if err != nil {
+			t.Fatal(err)
+		}
+		latest, err := h.chain.Client().NonceAt(h.ctx, h.wallet.Address(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pending == latest {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("the dev chain did not mine the wallet's pending transactions")
 }
 
 func allFinal(txs []service.TxInfo) bool {
