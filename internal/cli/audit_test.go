@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/syncbuf"
 )
 
 var auditT0 = time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC)
@@ -305,31 +305,13 @@ func TestAuditTailEscapesControlCharacters(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the command goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestAuditTailFollow(t *testing.T) {
 	for _, output := range []string{"text", "json"} {
 		t.Run(output, func(t *testing.T) {
 			dir := newAuditHome(t, 3)
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			var out, errb syncBuffer
+			var out, errb syncbuf.Buffer
 			done := make(chan int)
 			go func() {
 				done <- Main(ctx, []string{"audit", "tail", "--home", dir, "-n", "1", "--follow", "--interval", "10ms", "-o", output},
@@ -493,7 +475,7 @@ func TestAuditTailFollowFiltered(t *testing.T) {
 	dir := newAuditHome(t, 3) // keys: #1 key1, #2 key2, #3 key0
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var out, errb syncBuffer
+	var out, errb syncbuf.Buffer
 	done := make(chan int)
 	go func() {
 		done <- Main(ctx, []string{"audit", "tail", "--home", dir, "-n", "1", "--key", "key1", "--follow", "--interval", "10ms"},

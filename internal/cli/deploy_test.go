@@ -23,6 +23,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/syncbuf"
 )
 
 const deployPassphrase = "deploy test passphrase"
@@ -48,7 +49,7 @@ func testHome(t *testing.T) (string, secrets.Credential, common.Address) {
 // served is an `agentkeys serve` running in-process.
 type served struct {
 	agentURL, adminURL string
-	out, errOut        *lockedBuffer
+	out, errOut        *syncbuf.Buffer
 	stop               func()
 }
 
@@ -65,7 +66,7 @@ func serveWith(t *testing.T, dir string, args ...string) *served {
 	t.Helper()
 	t.Setenv("AGENTKEYS_PASSPHRASE", deployPassphrase)
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{out: &lockedBuffer{}, errOut: &lockedBuffer{}}
+	s := &served{out: &syncbuf.Buffer{}, errOut: &syncbuf.Buffer{}}
 	done := make(chan int, 1)
 	args = append([]string{"serve", "--home", dir}, args...)
 	go func() { done <- Main(ctx, args, IO{In: strings.NewReader(""), Out: s.out, Err: s.errOut}) }()

@@ -13,11 +13,12 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/syncbuf"
 )
 
 // sandboxRun is an `agentkeys sandbox` running in the background.
 type sandboxRun struct {
-	out, errOut *lockedBuffer
+	out, errOut *syncbuf.Buffer
 	cancel      context.CancelFunc
 	done        chan int
 	once        sync.Once
@@ -28,7 +29,7 @@ type sandboxRun struct {
 func runSandbox(t *testing.T, dir string) *sandboxRun {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &sandboxRun{out: &lockedBuffer{}, errOut: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	r := &sandboxRun{out: &syncbuf.Buffer{}, errOut: &syncbuf.Buffer{}, cancel: cancel, done: make(chan int, 1)}
 	go func() {
 		r.done <- Main(ctx, []string{"sandbox", "--home", dir, "--listen", "127.0.0.1:0", "--node-listen", "127.0.0.1:0"},
 			IO{In: strings.NewReader(""), Out: r.out, Err: r.errOut})

@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,27 +29,10 @@ import (
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/signer"
+	"github.com/agentkeys/agentkeys/internal/syncbuf"
 )
 
 var stranger = common.HexToAddress("0x9999999999999999999999999999999999999999")
-
-// syncBuffer is a log sink read after the requests that write it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is a daemon's agent endpoint on a real home (SQLite in a temp dir)
 // and the in-process dev chain, mounted as server.Start mounts it.
@@ -60,7 +42,7 @@ type env struct {
 	home  *home.Home
 	chain *devchain.Chain
 	svc   *service.Service
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 	url   string // the /rpc endpoint
 	owner common.Address
 }
@@ -88,7 +70,7 @@ func start(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { chain.Close() })
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	svc, err := service.New(service.Config{Store: h.Store, Chain: chain.Client(), ChainID: chain.ChainID().Uint64(), Now: clk.Now, Log: log,
 		Wallet: signer.NewWallet(wallet), WalletKeyID: h.Config.WalletKeyID, Delegate: chain.AgentKeyDelegate(), Vault: h.Master})

@@ -27,6 +27,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/store"
+	"github.com/agentkeys/agentkeys/internal/syncbuf"
 )
 
 const testPassphrase = "sandbox test passphrase"
@@ -58,11 +59,11 @@ type env struct {
 	t     testing.TB
 	sb    *Sandbox
 	clock *clock.Fake
-	logs  *syncBuffer
+	logs  *syncbuf.Buffer
 	// wire collects every HTTP response body the daemon sent to a client
 	// in this test (agents and admin), except the one response that
 	// creates a key and so legitimately carries its credential once.
-	wire *syncBuffer
+	wire *syncbuf.Buffer
 	// transport carries every request of this test to the daemon; its
 	// idle connections are closed before the daemon, whose graceful
 	// shutdown would otherwise wait up to 5s for connections a client
@@ -87,7 +88,7 @@ func (e *env) close() error {
 // body in wire.
 type recorder struct {
 	next http.RoundTripper
-	wire *syncBuffer
+	wire *syncbuf.Buffer
 }
 
 func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -110,24 +111,6 @@ func (e *env) httpClient() *http.Client {
 	return &http.Client{Transport: recorder{e.transport, e.wire}, Timeout: time.Minute}
 }
 
-// syncBuffer collects the daemon's logs for the secret scan.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func start(t testing.TB) *env {
 	t.Helper()
 	kdf, err := secrets.NewKDFParams()
@@ -136,7 +119,7 @@ func start(t testing.TB) *env {
 	}
 	kdf.N = 1 << 10
 	c := clock.NewFake(testEpoch(t))
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sb, err := Start(ctx, Config{Home: t.TempDir(), Passphrase: []byte(testPassphrase), KDF: &kdf, Now: c.Now,
@@ -146,7 +129,7 @@ func start(t testing.TB) *env {
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
-	e := &env{t: t, sb: sb, clock: c, logs: logs, wire: &syncBuffer{}, transport: tr}
+	e := &env{t: t, sb: sb, clock: c, logs: logs, wire: &syncbuf.Buffer{}, transport: tr}
 	t.Cleanup(func() { e.close() })
 	return e
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/syncbuf"
 )
 
 // startOn starts a sandbox on the home in dir with the clock c, as start
@@ -33,7 +34,7 @@ func startOn(t *testing.T, dir string, c *clock.Fake) (*env, error) {
 		t.Fatal(err)
 	}
 	kdf.N = 1 << 10
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sb, err := Start(ctx, Config{Home: dir, Passphrase: []byte(testPassphrase), KDF: &kdf, Now: c.Now,
@@ -42,7 +43,7 @@ func startOn(t *testing.T, dir string, c *clock.Fake) (*env, error) {
 		return nil, err
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	e := &env{t: t, sb: sb, clock: c, logs: logs, wire: &syncBuffer{}, transport: tr}
+	e := &env{t: t, sb: sb, clock: c, logs: logs, wire: &syncbuf.Buffer{}, transport: tr}
 	t.Cleanup(func() { e.close() })
 	return e, nil
 }
