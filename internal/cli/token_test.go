@@ -71,7 +71,11 @@ func (s *chainServed) receipt(t *testing.T, hash common.Hash) *types.Receipt {
 	for {
 		r, err := s.chain.Client().TransactionReceipt(ctx, hash)
 		if err == nil {
-			return r
+			// Receipts are indexed a moment before their block is the head.
+			var head *types.Header
+			if head, err = s.chain.Client().HeaderByNumber(ctx, nil); err == nil && head.Number.Cmp(r.BlockNumber) >= 0 {
+				return r
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -219,6 +219,14 @@ func (n *Node) Wait(ctx context.Context, h common.Hash) (*types.Receipt, error) 
 	for {
 		r, err := n.client.TransactionReceipt(ctx, h)
 		if err == nil {
+			// Receipts are indexed a moment before their block is the
+			// head; wait for the head so reads at "latest" see the effects.
+			head, herr := n.client.HeaderByNumber(ctx, nil)
+			if herr != nil || head.Number.Cmp(r.BlockNumber) < 0 {
+				err = ethereum.NotFound
+			}
+		}
+		if err == nil {
 			if r.Status != types.ReceiptStatusSuccessful {
 				return r, fmt.Errorf("transaction %s reverted", h.Hex())
 			}

@@ -331,7 +331,13 @@ func (e *env) receipt(hash common.Hash) *types.Receipt {
 	for {
 		r, err := e.sb.Chain.Client().TransactionReceipt(ctx, hash)
 		if err == nil {
-			return r
+			// A node indexes a block's receipts a moment before it makes
+			// the block its head: wait for the head, so reads at "latest"
+			// that follow see the transaction's effects.
+			var head *types.Header
+			if head, err = e.sb.Chain.Client().HeaderByNumber(ctx, nil); err == nil && head.Number.Cmp(r.BlockNumber) >= 0 {
+				return r
+			}
 		}
 		select {
 		case <-ctx.Done():
