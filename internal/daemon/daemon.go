@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -58,8 +59,11 @@ type Config struct {
 	// WatchEvery is how often the transaction watcher sweeps; zero runs
 	// no watcher, for tests that call Service.Sweep themselves.
 	WatchEvery time.Duration
-	Now        func() time.Time
-	Log        *slog.Logger
+	// FeedPoll is how often the audit feed looks for records of other
+	// processes sharing the store (default service.DefaultFeedPoll).
+	FeedPoll time.Duration
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // Daemon is a running service behind its HTTP server.
@@ -68,9 +72,9 @@ type Daemon struct {
 	server   *server.Server
 	upstream *gethrpc.Client
 	delegate common.Address
-	// stopWatch ends the watcher and watchDone closes when it has.
-	stopWatch context.CancelFunc
-	watchDone chan struct{}
+	// stop ends the watcher and the audit feed; done counts them out.
+	stop context.CancelFunc
+	done sync.WaitGroup
 }
 
 // Start dials the node, builds the service, reconciles the store with the
@@ -146,14 +150,22 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	d.stop = stop
+	// The feed follows the audit log (anomalies, metrics, live views)
+	// from its start, so what it builds is rebuilt at every start.
+	d.done.Add(1)
+	go func() {
+		defer d.done.Done()
+		d.Service.Feed().Run(bg, cfg.FeedPoll)
+	}()
 	// The watcher follows every signed transaction to its fate until
 	// Close; it resumes from the store at the next start.
 	if cfg.WatchEvery > 0 {
-		wctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-		d.stopWatch, d.watchDone = stop, make(chan struct{})
+		d.done.Add(1)
 		go func() {
-			defer close(d.watchDone)
-			d.Service.Watch(wctx, cfg.WatchEvery)
+			defer d.done.Done()
+			d.Service.Watch(bg, cfg.WatchEvery)
 		}()
 	}
 	return d, nil
@@ -169,12 +181,12 @@ func (d *Daemon) AdminURL() string { return d.server.AdminURL() }
 // address.
 func (d *Daemon) Delegate() common.Address { return d.delegate }
 
-// Close stops the watcher, then the server (waiting for requests in
+// Close stops the watcher and the feed, then the server (waiting for requests in
 // flight), then closes the connection to the node. The home stays open.
 func (d *Daemon) Close() error {
-	if d.stopWatch != nil {
-		d.stopWatch()
-		<-d.watchDone
+	if d.stop != nil {
+		d.stop()
+		d.done.Wait()
 	}
 	var err error
 	if d.server != nil {

@@ -96,6 +96,10 @@ type Service struct {
 
 	// sweepMu lets one Sweep or cancel follow transactions at a time.
 	sweepMu sync.Mutex
+
+	// feed follows the audit log for anomaly detection, metrics and live
+	// views; cfg.Store is wrapped so this process's appends wake it.
+	feed *Feed
 }
 
 // New checks the configuration and returns a Service.
@@ -122,8 +126,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AuditTimeout <= 0 {
 		cfg.AuditTimeout = 10 * time.Second
 	}
-	return &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate}, nil
+	feed := newFeed(cfg.Store, cfg.Log.Error)
+	cfg.Store = notifying{Store: cfg.Store, feed: feed}
+	return &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed}, nil
 }
+
+// Feed is the service's follower of the audit log. The daemon runs it;
+// handlers and subscribers attach to it.
+func (s *Service) Feed() *Feed { return s.feed }
 
 // delegate is the AgentKeyDelegate deployment 7702 keys use, or the zero
 // address.
