@@ -51,6 +51,7 @@ type Record struct {
 	TxHash    string          `json:"tx_hash,omitempty"`
 	CallerIP  string          `json:"caller_ip,omitempty"`
 	RequestID string          `json:"request_id,omitempty"`
+	UserAgent string          `json:"user_agent,omitempty"` // the caller's User-Agent, bounded by the service; hashed from layout version 2
 	PrevHash  []byte          `json:"prev_hash"`
 	Hash      []byte          `json:"hash"`
 }
@@ -91,13 +92,19 @@ func (r Record) Validate() error {
 // with a hash computed for another purpose (or another format version).
 const domainTag = "agentkeys/audit/v1\x00"
 
-// canonicalVersion is the first byte of Canonical's output.
-const canonicalVersion = 1
+// Layout versions of Canonical's output (its first byte). A record is
+// hashed in the lowest layout that holds all its fields, so records
+// written before a field existed keep their hashes and verify as they
+// always did.
+const (
+	canonicalV1 = 1 // every field up to request_id
+	canonicalV2 = 2 // v1, then user_agent
+)
 
 // Canonical returns the bytes of r that Hash covers, in this fixed layout
 // (all integers big-endian):
 //
-//	version   1 byte  (= 1)
+//	version   1 byte  (1, or 2 if user_agent is set)
 //	seq       8 bytes (int64)
 //	time      8 bytes (int64 Unix milliseconds; sub-millisecond parts dropped)
 //	key_id    field
@@ -108,6 +115,7 @@ const canonicalVersion = 1
 //	tx_hash   field
 //	caller_ip field
 //	request_id field
+//	user_agent field  (version 2 only)
 //
 // where a field is a 4-byte length followed by that many bytes. Length
 // prefixes make the encoding injective (no two records share bytes), and a
@@ -116,12 +124,16 @@ const canonicalVersion = 1
 // JSON type that reorders keys).
 func Canonical(r Record) []byte {
 	n := 1 + 8 + 8 + 4 + 4*8 + len(r.KeyID) + len(r.Method) + len(r.Call) + len(r.Decision) +
-		len(r.TxHash) + len(r.CallerIP) + len(r.RequestID)
+		len(r.TxHash) + len(r.CallerIP) + len(r.RequestID) + 4 + len(r.UserAgent)
 	for _, s := range r.Reasons {
 		n += 4 + len(s)
 	}
 	b := make([]byte, 0, n)
-	b = append(b, canonicalVersion)
+	version := byte(canonicalV1)
+	if r.UserAgent != "" {
+		version = canonicalV2
+	}
+	b = append(b, version)
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Seq))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixMilli()))
 	b = appendField(b, []byte(r.KeyID))
@@ -135,6 +147,9 @@ func Canonical(r Record) []byte {
 	b = appendField(b, []byte(r.TxHash))
 	b = appendField(b, []byte(r.CallerIP))
 	b = appendField(b, []byte(r.RequestID))
+	if version >= canonicalV2 {
+		b = appendField(b, []byte(r.UserAgent))
+	}
 	return b
 }
 

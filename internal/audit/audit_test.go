@@ -149,3 +149,29 @@ func TestValidate(t *testing.T) {
 		})
 	}
 }
+
+// A record with a user agent is hashed in layout version 2, which adds
+// the user agent as the last field; one without keeps version 1 (the
+// golden bytes above), so logs written before the field existed verify
+// unchanged. Changing the user agent changes the hash.
+func TestCanonicalV2UserAgent(t *testing.T) {
+	r := Record{Seq: 1, Time: time.UnixMilli(1000).UTC(), KeyID: "k", Method: "m", Decision: "deny", Reasons: []string{"r"}}
+	v1 := Canonical(r)
+	r.UserAgent = "ua"
+	v2 := Canonical(r)
+	want := append([]byte{2}, v1[1:]...)
+	want = append(want, 0, 0, 0, 2, 'u', 'a')
+	if diff := cmp.Diff(want, v2); diff != "" {
+		t.Errorf("Canonical v2 (-want +got):\n%s", diff)
+	}
+	a := Chain(GenesisHash(), r)
+	r.UserAgent = "ub"
+	if b := Chain(GenesisHash(), r); string(a.Hash) == string(b.Hash) {
+		t.Error("the user agent is not covered by the hash")
+	}
+	edited := a
+	edited.UserAgent = "curl/8"
+	if rep := Verify([]Record{edited}, &Head{Seq: 1, Hash: a.Hash}); rep.Err() == nil {
+		t.Error("a record whose user agent was edited verifies")
+	}
+}

@@ -291,9 +291,13 @@ func printRecordText(w io.Writer, r audit.Record) error {
 	if key == "" {
 		key = actedOn(r)
 	}
-	_, err := fmt.Fprintf(w, "%s  #%d  key=%s  %s  %s  tx=%s  ip=%s  %s\n",
+	ua := ""
+	if r.UserAgent != "" {
+		ua = "  ua=" + strconv.Quote(r.UserAgent)
+	}
+	_, err := fmt.Fprintf(w, "%s  #%d  key=%s  %s  %s  tx=%s  ip=%s%s  %s\n",
 		r.Time.UTC().Format("2006-01-02T15:04:05.000Z"), r.Seq, field(key), field(r.Method),
-		field(r.Decision), field(r.TxHash), field(r.CallerIP), reasons)
+		field(r.Decision), field(r.TxHash), field(r.CallerIP), ua, reasons)
 	return err
 }
 
@@ -323,6 +327,7 @@ type recordJSON struct {
 	TxHash    string    `json:"tx_hash,omitempty"`
 	CallerIP  string    `json:"caller_ip,omitempty"`
 	RequestID string    `json:"request_id,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
 	// ActedOn is the key an owner's action (grant, revoke, ...) concerned;
 	// KeyID stays empty for those, as recorded.
 	ActedOn  string          `json:"acted_on,omitempty"`
@@ -335,7 +340,7 @@ type recordJSON struct {
 func printRecordJSON(w io.Writer, r audit.Record) error {
 	out := recordJSON{
 		Seq: r.Seq, Time: r.Time.UTC(), KeyID: r.KeyID, Method: r.Method, Decision: r.Decision,
-		Reasons: r.Reasons, TxHash: r.TxHash, CallerIP: r.CallerIP, RequestID: r.RequestID,
+		Reasons: r.Reasons, TxHash: r.TxHash, CallerIP: r.CallerIP, RequestID: r.RequestID, UserAgent: r.UserAgent,
 		PrevHash: hex.EncodeToString(r.PrevHash), Hash: hex.EncodeToString(r.Hash),
 	}
 	if r.KeyID == "" {

@@ -299,18 +299,24 @@ func newKeyListCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// lastUsedText is when and from where a key made its newest request, or
-// "never". The IP comes from the request, so it is escaped.
+// lastUsedText is when, from where and with which client a key made its
+// newest request, or "never". The IP and user agent come from the
+// request, so they are escaped.
 func lastUsedText(u *service.KeyUsage) string {
 	switch {
 	case u == nil:
 		return "-"
 	case u.LastUsed == nil:
 		return "never"
-	case u.LastIP == "":
-		return u.LastUsed.UTC().Format(time.RFC3339)
 	}
-	return u.LastUsed.UTC().Format(time.RFC3339) + " from " + sanitize(u.LastIP)
+	s := u.LastUsed.UTC().Format(time.RFC3339)
+	if u.LastIP != "" {
+		s += " from " + sanitize(u.LastIP)
+	}
+	if u.LastUserAgent != "" {
+		s += " (" + sanitize(u.LastUserAgent) + ")"
+	}
+	return s
 }
 
 func newKeyShowCmd(e *env) *cobra.Command {

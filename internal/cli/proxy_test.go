@@ -104,7 +104,7 @@ func TestTrustedProxyNetworkAllowlist(t *testing.T) {
 	proxyURL := "http://" + ln.Addr().String()
 
 	sign := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"personal_sign","params":["hello from the agent","%s"]}`, g.Address)
-	forged := http.Header{"X-Forwarded-For": {"127.0.0.3"}}
+	forged := http.Header{"X-Forwarded-For": {"127.0.0.3"}, "User-Agent": {"agent-sdk/2.1"}}
 
 	viaProxy := postJSON(t, clientFrom("127.0.0.3"), proxyURL+"/rpc", g.Token, sign, nil)
 	if !regexp.MustCompile(`"result":"0x[0-9a-f]{130}"`).MatchString(viaProxy) {
@@ -131,17 +131,23 @@ func TestTrustedProxyNetworkAllowlist(t *testing.T) {
 	var got []string
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var r struct {
-			CallerIP string `json:"caller_ip"`
-			Decision string `json:"decision"`
+			CallerIP  string `json:"caller_ip"`
+			Decision  string `json:"decision"`
+			UserAgent string `json:"user_agent"`
 		}
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("%v: %s", err, line)
 		}
-		got = append(got, r.Decision+" "+r.CallerIP)
+		got = append(got, r.Decision+" "+r.CallerIP+" "+r.UserAgent)
 	}
-	want := []string{"allow 127.0.0.3", "deny 127.0.0.1", "deny 127.0.0.1", "deny 127.0.0.4"}
+	// The user agent is recorded as the client sent it (Go's own where
+	// the test sets none).
+	want := []string{"allow 127.0.0.3 Go-http-client/1.1", "deny 127.0.0.1 agent-sdk/2.1", "deny 127.0.0.1 Go-http-client/1.1", "deny 127.0.0.4 agent-sdk/2.1"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("audit decisions and caller IPs %v, want %v", got, want)
+		t.Errorf("audit decisions, caller IPs and user agents %v, want %v", got, want)
+	}
+	if out, errOut, code := run(t, "", "audit", "verify", "--home", dir); code != 0 {
+		t.Errorf("audit verify after records with user agents: %s%s", out, errOut)
 	}
 }
 

@@ -137,7 +137,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeInvalidReq, Message: fmt.Sprintf("request body over %d bytes", maxBody)}})
 		return
 	}
-	info := service.RequestInfo{IP: clientip.FromRequest(r)}
+	info := service.RequestInfo{IP: clientip.FromRequest(r), UserAgent: r.UserAgent()}
 	token := bearer(r)
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) > 0 && trimmed[0] == '[' {

@@ -61,7 +61,7 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 			return err
 		}
 		now := s.now()
-		rec := audit.Record{Time: now, Method: info.Method, CallerIP: ipString(info.IP), RequestID: info.RequestID, Reasons: []string{}}
+		rec := info.record(now)
 		g := tx.Grant()
 		if reason := inactive(g, now); reason != "" {
 			outcome = &CredentialError{Reason: reason}
@@ -105,9 +105,10 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 		// Nothing committed, so nothing signed leaves. Record the failure
 		// if the store still takes writes, and fail closed.
 		s.cfg.Log.Error("decide", "key", sess.grant.ID, "method", info.Method, "err", err)
-		if _, aerr := s.cfg.Store.AppendAudit(dctx, audit.Record{Time: s.now(), Method: info.Method, Decision: audit.DecisionError,
-			Reasons: []string{"the decision could not be recorded; nothing was signed"}, CallerIP: ipString(info.IP), RequestID: info.RequestID,
-			Call: json.RawMessage(fmt.Sprintf(`{"key_id":%q}`, sess.grant.ID))}); aerr != nil {
+		failed := info.record(s.now())
+		failed.Decision, failed.Reasons = audit.DecisionError, []string{"the decision could not be recorded; nothing was signed"}
+		failed.Call = json.RawMessage(fmt.Sprintf(`{"key_id":%q}`, sess.grant.ID))
+		if _, aerr := s.cfg.Store.AppendAudit(dctx, failed); aerr != nil {
 			s.cfg.Log.Error("audit failed decision", "key", sess.grant.ID, "err", aerr)
 		}
 		return d, fmt.Errorf("record decision: %w", err)
@@ -506,8 +507,8 @@ func (s *Service) Read(ctx context.Context, sess *Session, info RequestInfo) err
 // authenticated key as a refusal with reason, so it is audited and counts
 // toward the key's rate.
 func (s *Service) Invalid(ctx context.Context, sess *Session, info RequestInfo, reason string) {
-	rec := audit.Record{Time: s.now(), Method: info.Method, Decision: audit.DecisionDeny, Reasons: []string{reason},
-		CallerIP: ipString(info.IP), RequestID: info.RequestID}
+	rec := info.record(s.now())
+	rec.Decision, rec.Reasons = audit.DecisionDeny, []string{reason}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
 	if err := s.cfg.Store.Decide(dctx, sess.grant.ID, func(ctx context.Context, tx store.DecideTx) error {

@@ -8,7 +8,10 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"net/netip"
 	"regexp"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/policy"
@@ -210,6 +213,37 @@ type RequestInfo struct {
 	Method    string
 	IP        netip.Addr
 	RequestID string
+	// UserAgent is the caller's User-Agent header as sent; the audit
+	// record keeps at most MaxUserAgent bytes of it, printable only.
+	UserAgent string
+}
+
+// MaxUserAgent bounds the user agent an audit record keeps.
+const MaxUserAgent = 200
+
+// record starts the audit record of the request: its time, method and
+// where it came from.
+func (i RequestInfo) record(at time.Time) audit.Record {
+	return audit.Record{Time: at, Method: i.Method, CallerIP: ipString(i.IP), RequestID: i.RequestID,
+		UserAgent: boundedUserAgent(i.UserAgent), Reasons: []string{}}
+}
+
+// boundedUserAgent keeps what an owner needs to recognise a client —
+// printable characters, at most MaxUserAgent bytes — so a caller cannot
+// put control characters or megabytes into the log, the terminal or the
+// dashboard.
+func boundedUserAgent(ua string) string {
+	var b strings.Builder
+	for _, r := range ua {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			r = '?'
+		}
+		if b.Len()+utf8.RuneLen(r) > MaxUserAgent {
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Authenticate checks an agent credential. Unknown, expired and revoked
@@ -260,8 +294,8 @@ func inactive(g store.Grant, now time.Time) string {
 }
 
 func (s *Service) credentialRefusal(ctx context.Context, keyID string, info RequestInfo, reason string) error {
-	rec := audit.Record{Time: s.now(), KeyID: keyID, Method: info.Method, Decision: audit.DecisionDeny,
-		Reasons: []string{reason}, CallerIP: ipString(info.IP), RequestID: info.RequestID}
+	rec := info.record(s.now())
+	rec.KeyID, rec.Decision, rec.Reasons = keyID, audit.DecisionDeny, []string{reason}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
 	var err error

@@ -17,11 +17,12 @@ const UsageWindow = 24 * time.Hour
 // (grant, revoke) are not its use.
 type KeyUsage struct {
 	// LastUsed is the time of the key's newest request, nil if it made
-	// none; LastIP and LastDecision are that request's caller IP and
-	// decision.
-	LastUsed     *time.Time `json:"last_used,omitempty"`
-	LastIP       string     `json:"last_ip,omitempty"`
-	LastDecision string     `json:"last_decision,omitempty"`
+	// none; LastIP, LastUserAgent and LastDecision are that request's
+	// caller IP, user agent and decision.
+	LastUsed      *time.Time `json:"last_used,omitempty"`
+	LastIP        string     `json:"last_ip,omitempty"`
+	LastUserAgent string     `json:"last_user_agent,omitempty"`
+	LastDecision  string     `json:"last_decision,omitempty"`
 	// Requests24h and Denied24h count the requests, and the refused ones
 	// among them, in the UsageWindow before now.
 	Requests24h int `json:"requests_24h"`
@@ -41,7 +42,7 @@ func (s *Service) usage(ctx context.Context, id string, now time.Time) (KeyUsage
 	if err != nil {
 		return KeyUsage{}, fmt.Errorf("read usage of %s: %w", id, err)
 	}
-	out := KeyUsage{LastIP: u.LastIP, LastDecision: u.LastDecision, Requests24h: u.Requests, Denied24h: u.Denied}
+	out := KeyUsage{LastIP: u.LastIP, LastUserAgent: u.LastUserAgent, LastDecision: u.LastDecision, Requests24h: u.Requests, Denied24h: u.Denied}
 	if !u.LastUsed.IsZero() {
 		t := u.LastUsed.UTC()
 		out.LastUsed = &t

@@ -3,6 +3,7 @@ package service_test
 import (
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +47,11 @@ func TestUsageAndFindGrants(t *testing.T) {
 	h.clock.Advance(time.Minute)
 	last := h.clock.Now()
 	// Over the 10 ETH daily limit: refused.
-	if _, err := h.svc.Transaction(h.ctx, h.sess, h.info("eth_signTransaction"),
+	// It comes from a client whose User-Agent carries a terminal escape
+	// and goes on for a kilobyte: the record keeps a printable prefix.
+	info := h.info("eth_signTransaction")
+	info.UserAgent = "evil/1.0 \x1b[2J" + strings.Repeat("x", 1024)
+	if _, err := h.svc.Transaction(h.ctx, h.sess, info,
 		service.TxArgs{To: &stranger, Value: new(big.Int).Mul(big.NewInt(11), big.NewInt(1e18))}, false); err == nil {
 		t.Fatal("a transfer over the daily limit was signed")
 	}
@@ -54,6 +59,9 @@ func TestUsageAndFindGrants(t *testing.T) {
 	if u.LastUsed == nil || !u.LastUsed.Equal(last) || u.LastIP != "127.0.0.1" || u.LastDecision != "deny" ||
 		u.Requests24h != 3 || u.Denied24h != 1 {
 		t.Errorf("usage = %+v (last used %v); want last used %v from 127.0.0.1 denied, 3 requests, 1 denied", u, u.LastUsed, last)
+	}
+	if want := ("evil/1.0 ?[2J" + strings.Repeat("x", 1024))[:service.MaxUserAgent]; u.LastUserAgent != want {
+		t.Errorf("last user agent = %q, want %q", u.LastUserAgent, want)
 	}
 
 	// A day after the refusal it alone is within the window.

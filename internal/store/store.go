@@ -309,11 +309,12 @@ type Charged struct {
 
 // KeyUsage is what the audit log says of one key's use (Store.KeyUsage).
 type KeyUsage struct {
-	LastUsed     time.Time // time of the key's newest audit record; zero if it has none
-	LastIP       string    // that record's caller IP ("" if it has none)
-	LastDecision string    // that record's decision
-	Requests     int       // records at or after since
-	Denied       int       // of those, the ones denied
+	LastUsed      time.Time // time of the key's newest audit record; zero if it has none
+	LastIP        string    // that record's caller IP ("" if it has none)
+	LastUserAgent string    // that record's user agent ("" if it has none)
+	LastDecision  string    // that record's decision
+	Requests      int       // records at or after since
+	Denied        int       // of those, the ones denied
 }
 
 // Total is what counts against a cap: spent and pending.

@@ -40,10 +40,10 @@ func appendAudit(ctx context.Context, tx *sql.Tx, r audit.Record) (audit.Record,
 		call = r.Call
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_records
-		(seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Seq, ms(r.Time), r.KeyID, r.Method, call, r.Decision, string(reasons), r.TxHash, r.CallerIP, r.RequestID,
-		r.PrevHash, r.Hash); err != nil {
+		r.UserAgent, r.PrevHash, r.Hash); err != nil {
 		return audit.Record{}, fmt.Errorf("insert audit record: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, r.Seq, r.Hash); err != nil {
@@ -72,7 +72,7 @@ func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]
 		return nil, fmt.Errorf("audit records: %w: need limit >= 1 and afterSeq >= 0", store.ErrInvalid)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT
-		seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, prev_hash, hash
+		seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash
 		FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ?`, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit records: %w", err)
@@ -87,7 +87,7 @@ func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]
 			reasons string
 		)
 		if err := rows.Scan(&r.Seq, &t, &r.KeyID, &r.Method, &call, &r.Decision, &reasons, &r.TxHash,
-			&r.CallerIP, &r.RequestID, &r.PrevHash, &r.Hash); err != nil {
+			&r.CallerIP, &r.RequestID, &r.UserAgent, &r.PrevHash, &r.Hash); err != nil {
 			return nil, fmt.Errorf("audit records: %w", err)
 		}
 		r.Time = fromMS(t)
@@ -127,8 +127,8 @@ func (s *Store) KeyUsage(ctx context.Context, keyID string, since time.Time) (st
 	}
 	var u store.KeyUsage
 	var t int64
-	err := s.r.QueryRowContext(ctx, `SELECT time, caller_ip, decision FROM audit_records
-		WHERE key_id = ? ORDER BY time DESC, seq DESC LIMIT 1`, keyID).Scan(&t, &u.LastIP, &u.LastDecision)
+	err := s.r.QueryRowContext(ctx, `SELECT time, caller_ip, user_agent, decision FROM audit_records
+		WHERE key_id = ? ORDER BY time DESC, seq DESC LIMIT 1`, keyID).Scan(&t, &u.LastIP, &u.LastUserAgent, &u.LastDecision)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return store.KeyUsage{}, nil

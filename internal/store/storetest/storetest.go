@@ -601,7 +601,7 @@ func record(keyID string, at time.Time, decision string) audit.Record {
 		Time: at, KeyID: keyID, Method: "eth_sendTransaction",
 		Call:     []byte(`{"to":"0x7a250d5630b4cf539739df2c5dacb4c659f2488d","value":"0x0","data":"0x38ed1739"}`),
 		Decision: decision, Reasons: []string{"allowed by rule uniswap"},
-		TxHash: "0xabc", CallerIP: "127.0.0.1", RequestID: "req",
+		TxHash: "0xabc", CallerIP: "127.0.0.1", RequestID: "req", UserAgent: "agent-sdk/1.0",
 	}
 }
 
@@ -649,7 +649,7 @@ func testKeyUsage(t *testing.T, s store.Store) {
 	add := func(keyID string, at time.Time, decision, ip string) {
 		t.Helper()
 		r := record(keyID, at, decision)
-		r.CallerIP = ip
+		r.CallerIP, r.UserAgent = ip, "ua-"+ip
 		if _, err := s.AppendAudit(ctx(t), r); err != nil {
 			t.Fatal(err)
 		}
@@ -676,7 +676,7 @@ func testKeyUsage(t *testing.T, s store.Store) {
 		if err != nil {
 			t.Fatalf("KeyUsage(since %v): %v", c.since, err)
 		}
-		want := store.KeyUsage{LastUsed: last, LastIP: "10.0.0.4", LastDecision: audit.DecisionDeny, Requests: c.requests, Denied: c.denied}
+		want := store.KeyUsage{LastUsed: last, LastIP: "10.0.0.4", LastUserAgent: "ua-10.0.0.4", LastDecision: audit.DecisionDeny, Requests: c.requests, Denied: c.denied}
 		if !u.LastUsed.Equal(want.LastUsed) {
 			t.Errorf("KeyUsage(since %v).LastUsed = %v; want %v", c.since, u.LastUsed, want.LastUsed)
 		}
