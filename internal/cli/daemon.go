@@ -31,6 +31,7 @@ func newLogger(e *env) *slog.Logger { return agentkeysd.Logger(e.io.Err) }
 
 func newServeCmd(e *env) *cobra.Command {
 	var upstream, listen, adminListen, delegate, tlsCert, tlsKey, stuckAfterFlag string
+	var insecureAdmin bool
 	var trusted []string
 	cmd := &cobra.Command{
 		Use:   "serve [--rpc-upstream URL]",
@@ -117,7 +118,7 @@ func newServeCmd(e *env) *cobra.Command {
 			d, err := agentkeysd.Start(ctx, agentkeysd.Config{Home: h, UpstreamURL: upstream, RecordDelegate: true,
 				Delegate: func(chainID uint64) (common.Address, error) { return serveDelegate(delegate, h.Config, chainID) },
 				Listen:   listen, AdminListen: adminListen, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey,
-				StuckAfter: stuckAfter, WatchEvery: service.DefaultWatchEvery, Now: e.now, Log: newLogger(e)})
+				InsecureAdmin: insecureAdmin, StuckAfter: stuckAfter, WatchEvery: service.DefaultWatchEvery, Now: e.now, Log: newLogger(e)})
 			if err != nil {
 				return err
 			}
@@ -140,6 +141,7 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "Ethereum node JSON-RPC URL (default: the home's upstream_rpc)")
 	cmd.Flags().StringVar(&listen, "listen", "", "address for /rpc (default: the home's listen)")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "address for the admin API (default: the home's admin_listen)")
+	cmd.Flags().BoolVar(&insecureAdmin, "insecure-admin", false, "let the admin API listen beyond this machine without TLS (only behind a proxy that terminates TLS)")
 	cmd.Flags().StringVar(&delegate, "delegate", "", "address of the AgentKeyDelegate deployment on this chain, for 7702 keys (default: the home's, from agentkeys wallet deploy-delegate)")
 	cmd.Flags().StringArrayVar(&trusted, "trusted-proxy", nil, "`CIDR` or IP of a reverse proxy whose X-Forwarded-For/Forwarded is believed (repeatable; default: the home's trusted-proxy)")
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate `file`: serve HTTPS on both listeners (with --tls-key; default: the home's tls-cert)")

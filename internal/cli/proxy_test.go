@@ -249,3 +249,27 @@ func TestServeFromSavedSettingsWithTLS(t *testing.T) {
 		t.Errorf("--trusted-proxy should replace the saved list and keep the rest: %s", d2.out.String())
 	}
 }
+
+// TestAdminOnPublicAddressNeedsTLS: serve refuses to put the admin API on
+// an address beyond this machine without TLS, naming the ways out;
+// --insecure-admin (for a TLS-terminating proxy in front) lets it start.
+func TestAdminOnPublicAddressNeedsTLS(t *testing.T) {
+	dir, _, chain := newServeHome(t)
+	t.Setenv("AGENTKEYS_PASSPHRASE", deployPassphrase)
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		_, errOut, code := run(t, "", "serve", "--home", dir, "--rpc-upstream", chain.URL(), "--listen", "127.0.0.1:0", "--admin-listen", addr)
+		if code == 0 || !strings.Contains(errOut, "the admin API would listen on "+addr+" without TLS") ||
+			!strings.Contains(errOut, "--insecure-admin") || !strings.Contains(errOut, "--tls-cert") {
+			t.Errorf("serve --admin-listen %s without TLS: exit %d, %s", addr, code, errOut)
+		}
+	}
+	// One listener for both: the admin API is on --listen.
+	if _, errOut, code := run(t, "", "serve", "--home", dir, "--rpc-upstream", chain.URL(), "--listen", "0.0.0.0:8999", "--admin-listen", "0.0.0.0:8999"); code == 0 ||
+		!strings.Contains(errOut, "would listen on 0.0.0.0:8999 without TLS") {
+		t.Errorf("serve with the admin API on a public --listen: exit %d, %s", code, errOut)
+	}
+	d := serveWith(t, dir, "--rpc-upstream", chain.URL(), "--listen", "127.0.0.1:0", "--admin-listen", "0.0.0.0:0", "--insecure-admin")
+	if !strings.HasPrefix(d.adminURL, "http://") {
+		t.Errorf("admin URL with --insecure-admin: %s", d.adminURL)
+	}
+}

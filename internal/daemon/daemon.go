@@ -53,6 +53,7 @@ type Config struct {
 	Listen, AdminListen string // see server.Config
 	TrustedProxies      []netip.Prefix
 	TLSCert, TLSKey     string
+	InsecureAdmin       bool // see server.Config
 	// StuckAfter is passed to the service (default
 	// service.DefaultStuckAfter).
 	StuckAfter time.Duration
@@ -146,7 +147,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d.server, err = server.Start(server.Config{Listen: cfg.Listen, AdminListen: cfg.AdminListen, Service: d.Service,
 		Upstream: d.upstream, VerifyAdmin: h.VerifyAdmin, Now: cfg.Now, Log: cfg.Log, TrustedProxies: cfg.TrustedProxies,
-		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey})
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, InsecureAdmin: cfg.InsecureAdmin})
 	if err != nil {
 		return nil, err
 	}

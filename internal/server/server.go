@@ -42,6 +42,26 @@ type Config struct {
 	// TLSCert and TLSKey, both or neither, are PEM files; with them every
 	// listener serves HTTPS only.
 	TLSCert, TLSKey string
+	// InsecureAdmin lets the admin API listen on an address other than
+	// loopback without TLS (behind a proxy that terminates TLS). Without
+	// it, Start refuses: the admin credential would cross the network in
+	// the clear.
+	InsecureAdmin bool
+}
+
+// loopbackOnly reports whether addr (host:port) can be reached only from
+// this machine: a loopback IP or "localhost". An empty host listens on
+// every interface.
+func loopbackOnly(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // Server is a running daemon: one or two listeners.
@@ -80,6 +100,15 @@ func Start(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("tls: load certificate %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
 		}
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	adminAddr := cfg.AdminListen
+	if adminAddr == "" {
+		adminAddr = cfg.Listen
+	}
+	if tlsConfig == nil && !cfg.InsecureAdmin && !loopbackOnly(adminAddr) {
+		return nil, fmt.Errorf("the admin API would listen on %s without TLS, so the admin credential would cross the network in the clear: "+
+			"bind it to this machine (--admin-listen 127.0.0.1:PORT), give --tls-cert and --tls-key, "+
+			"or pass --insecure-admin if a proxy in front terminates TLS", adminAddr)
 	}
 	withClientIP := clientip.New(cfg.TrustedProxies).Middleware
 	adminAPI := admin.New(cfg.Service, cfg.VerifyAdmin, cfg.Log)
