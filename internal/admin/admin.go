@@ -53,13 +53,19 @@ func New(svc *service.Service, verify func(token string) error, log *slog.Logger
 }
 
 // ServeHTTP checks the admin credential, then routes.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if err := h.verify(strings.TrimSpace(tok)); err != nil {
-		writeError(w, http.StatusUnauthorized, "admin credential missing or not valid: send Authorization: Bearer akadm_...")
-		return
-	}
-	h.mux.ServeHTTP(w, r)
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.Guard(h.mux).ServeHTTP(w, r) }
+
+// Guard serves next only to requests carrying the admin credential
+// (Authorization: Bearer akadm_...), as for the admin API itself.
+func (h *Handler) Guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if err := h.verify(strings.TrimSpace(tok)); err != nil {
+			writeError(w, http.StatusUnauthorized, "admin credential missing or not valid: send Authorization: Bearer akadm_...")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // GrantView is a key as the API shows it. It never carries the

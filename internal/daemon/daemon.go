@@ -21,6 +21,8 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/metrics"
+	"github.com/agentkeys/agentkeys/internal/rpc"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/server"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -122,16 +124,18 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			return nil, err
 		}
 	}
+	m := metrics.New(rpc.Supported, cfg.Log.Error)
 	var record func(uint64, common.Address) error
 	if cfg.RecordDelegate {
 		record = func(id uint64, addr common.Address) error { return h.SetDelegate(id, addr.Hex()) }
 	}
 	d.Service, err = service.New(service.Config{Store: h.Store, Chain: chain, ChainID: chainID, Wallet: signer.NewWallet(wallet),
 		WalletKeyID: h.Config.WalletKeyID, Now: cfg.Now, Log: cfg.Log, Delegate: d.delegate, Vault: h.Master,
-		RecordDelegate: record, StuckAfter: cfg.StuckAfter})
+		RecordDelegate: record, StuckAfter: cfg.StuckAfter, ObserveDecision: m.ObserveDecision})
 	if err != nil {
 		return nil, err
 	}
+	m.Attach(d.Service)
 	if cfg.Prepare != nil {
 		if err := cfg.Prepare(ctx, d.Service); err != nil {
 			return nil, err
@@ -147,7 +151,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d.server, err = server.Start(server.Config{Listen: cfg.Listen, AdminListen: cfg.AdminListen, Service: d.Service,
 		Upstream: d.upstream, VerifyAdmin: h.VerifyAdmin, Now: cfg.Now, Log: cfg.Log, TrustedProxies: cfg.TrustedProxies,
-		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, InsecureAdmin: cfg.InsecureAdmin})
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, InsecureAdmin: cfg.InsecureAdmin, Metrics: m})
 	if err != nil {
 		return nil, err
 	}

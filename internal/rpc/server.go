@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -56,7 +57,13 @@ type Server struct {
 	svc      *service.Service
 	upstream Upstream
 	log      *slog.Logger
+	observe  func(method string, d time.Duration)
 }
+
+// Observe makes the server tell fn how long each request took from
+// parsing to answer, by the wall clock (for latency metrics). Call it
+// before serving.
+func (s *Server) Observe(fn func(method string, d time.Duration)) { s.observe = fn }
 
 // NewServer returns the handler for agents.
 func NewServer(svc *service.Service, upstream Upstream, log *slog.Logger) *Server {
@@ -101,19 +108,19 @@ type handler func(s *Server, ctx context.Context, c call) (any, error)
 // daemon answers itself and the reads it passes to the node for any valid
 // key. Everything else is refused as unsupported, and audited.
 var methods = map[string]handler{
-	"eth_chainId":              (*Server).chainID,
-	"eth_accounts":             (*Server).accounts,
-	"eth_requestAccounts":      (*Server).accounts,
-	"agentkeys_getPermissions": (*Server).permissions,
-	"eth_sendTransaction":      (*Server).transaction,
-	"eth_signTransaction":      (*Server).transaction,
-	"wallet_sendTransaction":   (*Server).transaction,
-	"eth_signTypedData_v4":     (*Server).signTypedData,
-	"personal_sign":            (*Server).personalSign,
-	"eth_sign":                 (*Server).ethSign,
-	"wallet_sendCalls":         (*Server).sendCalls,
-	"wallet_getCallsStatus":    (*Server).getCallsStatus,
-	"eth_sendRawTransaction":   (*Server).sendRawTransaction,
+	"eth_chainId":                (*Server).chainID,
+	"eth_accounts":               (*Server).accounts,
+	"eth_requestAccounts":        (*Server).accounts,
+	service.MethodGetPermissions: (*Server).permissions,
+	"eth_sendTransaction":        (*Server).transaction,
+	"eth_signTransaction":        (*Server).transaction,
+	"wallet_sendTransaction":     (*Server).transaction,
+	"eth_signTypedData_v4":       (*Server).signTypedData,
+	"personal_sign":              (*Server).personalSign,
+	"eth_sign":                   (*Server).ethSign,
+	"wallet_sendCalls":           (*Server).sendCalls,
+	"wallet_getCallsStatus":      (*Server).getCallsStatus,
+	"eth_sendRawTransaction":     (*Server).sendRawTransaction,
 
 	"eth_blockNumber": (*Server).read, "eth_getBalance": (*Server).read, "eth_call": (*Server).read,
 	"eth_estimateGas": (*Server).read, "eth_getTransactionReceipt": (*Server).read,
@@ -123,6 +130,13 @@ var methods = map[string]handler{
 	"eth_maxPriorityFeePerGas": (*Server).read, "eth_feeHistory": (*Server).read, "eth_syncing": (*Server).read,
 	"net_version": (*Server).read, "web3_clientVersion": (*Server).read, "eth_getBlockReceipts": (*Server).read,
 	"eth_getTransactionByBlockNumberAndIndex": (*Server).read, "eth_getBlockTransactionCountByNumber": (*Server).read,
+}
+
+// Supported reports whether agents may call method: metrics label
+// requests by it, and by "other" for the rest.
+func Supported(method string) bool {
+	_, ok := methods[method]
+	return ok
 }
 
 // ServeHTTP implements http.Handler.
@@ -166,6 +180,10 @@ func parseError() rpcResponse {
 
 func (s *Server) one(ctx context.Context, token string, info service.RequestInfo, raw json.RawMessage) rpcResponse {
 	var req rpcRequest
+	if s.observe != nil {
+		started := time.Now()
+		defer func() { s.observe(req.Method, time.Since(started)) }()
+	}
 	invalid := &rpcError{Code: CodeInvalidReq, Message: `invalid request: expected {"jsonrpc":"2.0","method":...}`}
 	if err := json.Unmarshal(raw, &req); err != nil {
 		if !json.Valid(raw) {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/clientip"
+	"github.com/agentkeys/agentkeys/internal/metrics"
 	"github.com/agentkeys/agentkeys/internal/rpc"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	// it, Start refuses: the admin credential would cross the network in
 	// the clear.
 	InsecureAdmin bool
+	// Metrics, if set, is served at /metrics on the admin listener (with
+	// the admin credential) and times every agent request.
+	Metrics *metrics.Metrics
 }
 
 // loopbackOnly reports whether addr (host:port) can be reached only from
@@ -112,8 +116,15 @@ func Start(cfg Config) (*Server, error) {
 	}
 	withClientIP := clientip.New(cfg.TrustedProxies).Middleware
 	adminAPI := admin.New(cfg.Service, cfg.VerifyAdmin, cfg.Log)
+	agentRPC := rpc.NewServer(cfg.Service, cfg.Upstream, cfg.Log)
+	adminMux := http.NewServeMux()
+	adminMux.Handle("/v1/", adminAPI)
+	if cfg.Metrics != nil {
+		agentRPC.Observe(cfg.Metrics.ObserveRequest)
+		adminMux.Handle("GET /metrics", adminAPI.Guard(cfg.Metrics.Handler()))
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/rpc", rpc.NewServer(cfg.Service, cfg.Upstream, cfg.Log))
+	mux.Handle("/rpc", agentRPC)
 	mux.HandleFunc("GET /healthz", health)
 	s := &Server{scheme: "http"}
 	if tlsConfig != nil {
@@ -121,13 +132,11 @@ func Start(cfg Config) (*Server, error) {
 	}
 	// The same fixed address means one listener; "host:0" twice means two.
 	if cfg.AdminListen == "" || cfg.AdminListen == cfg.Listen && !strings.HasSuffix(cfg.Listen, ":0") {
-		mux.Handle("/v1/", adminAPI)
+		mux.Handle("/", adminMux)
 	} else {
-		amux := http.NewServeMux()
-		amux.Handle("/v1/", adminAPI)
-		amux.HandleFunc("GET /healthz", health)
+		adminMux.HandleFunc("GET /healthz", health)
 		var err error
-		if s.admin, err = listen(cfg.AdminListen, withClientIP(amux), tlsConfig, cfg.Log); err != nil {
+		if s.admin, err = listen(cfg.AdminListen, withClientIP(adminMux), tlsConfig, cfg.Log); err != nil {
 			return nil, err
 		}
 	}

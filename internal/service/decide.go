@@ -54,6 +54,10 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 	)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
+	if s.cfg.ObserveDecision != nil {
+		started := time.Now()
+		defer func() { s.cfg.ObserveDecision(time.Since(started)) }()
+	}
 	err := s.cfg.Store.Decide(dctx, sess.grant.ID, func(ctx context.Context, tx store.DecideTx) error {
 		record := func(r audit.Record) error {
 			logged = r

@@ -73,6 +73,11 @@ type Config struct {
 	StuckAfter time.Duration
 	SweepLimit int
 
+	// ObserveDecision, if set, is told how long each decision's store
+	// transaction took (evaluation, reservation, signing and audit), by
+	// the wall clock: it measures, it decides nothing.
+	ObserveDecision func(time.Duration)
+
 	// RecordDelegate, if set, keeps the address of an AgentKeyDelegate
 	// that DeployDelegate deployed or adopted (serve writes it to the
 	// home's config, so the next start uses it without --delegate).

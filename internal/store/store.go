@@ -162,6 +162,10 @@ type Store interface {
 	// (CreatedAt, then nonce, then hash), at most f.Limit of them if set.
 	// Errors: ErrInvalid if f fails Validate.
 	ListTxs(ctx context.Context, f TxFilter) ([]TxRecord, error)
+	// CountTxs returns how many transactions of chainID are in each
+	// lifecycle state (states with none are absent). Errors: ErrInvalid for
+	// a chain id of 0 or beyond the int64 range.
+	CountTxs(ctx context.Context, chainID uint64) (map[string]int, error)
 	// Nonces returns the nonce counters of chainID ordered by address.
 	// Errors: ErrInvalid for a chain id of 0 or beyond the int64 range.
 	Nonces(ctx context.Context, chainID uint64) ([]NonceCounter, error)

@@ -171,6 +171,31 @@ func getTx(ctx context.Context, q querier, hash string) (store.TxRecord, error) 
 	return r, err
 }
 
+// CountTxs implements store.Store.
+func (s *Store) CountTxs(ctx context.Context, chainID uint64) (map[string]int, error) {
+	if chainID == 0 || chainID > math.MaxInt64 {
+		return nil, fmt.Errorf("count txs: %w: chain id %d", store.ErrInvalid, chainID)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM transactions WHERE chain_id = ? GROUP BY state`, int64(chainID))
+	if err != nil {
+		return nil, fmt.Errorf("count txs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, fmt.Errorf("count txs: %w", err)
+		}
+		out[state] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count txs: %w", err)
+	}
+	return out, nil
+}
+
 // ListTxs implements store.Store.
 func (s *Store) ListTxs(ctx context.Context, f store.TxFilter) ([]store.TxRecord, error) {
 	if err := f.Validate(); err != nil {

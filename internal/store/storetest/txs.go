@@ -351,6 +351,20 @@ func testListTxs(t *testing.T, s store.Store) {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
 	}
+	// CountTxs counts one chain's transactions by state.
+	counts, err := s.CountTxs(ctx(t), chainID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]int{store.TxIncluded: 1, store.TxBroadcast: 1, store.TxSigned: 1}, counts); diff != "" {
+		t.Errorf("CountTxs (-want +got):\n%s", diff)
+	}
+	if counts, err := s.CountTxs(ctx(t), 424242); err != nil || len(counts) != 0 {
+		t.Errorf("CountTxs of a chain with none = %v, %v; want empty", counts, err)
+	}
+	if _, err := s.CountTxs(ctx(t), 0); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("CountTxs(0): %v, want ErrInvalid", err)
+	}
 }
 
 // testResetChainDropsTxs: a chain reset marks the chain's transactions not
