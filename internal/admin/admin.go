@@ -46,6 +46,7 @@ func New(svc *service.Service, verify func(token string) error, log *slog.Logger
 	h.mux.HandleFunc("GET /v1/tokens/{address}", h.tokenLookup)
 	h.mux.HandleFunc("DELETE /v1/tokens/{ref}", h.tokenRemove)
 	h.mux.HandleFunc("POST /v1/wallet/deploy-delegate", h.deployDelegate)
+	h.mux.HandleFunc("GET /v1/review", h.review)
 	h.mux.HandleFunc("GET /v1/txs", h.txs)
 	h.mux.HandleFunc("GET /v1/txs/{hash}", h.tx)
 	h.mux.HandleFunc("POST /v1/txs/{hash}/cancel", h.txCancel)
@@ -186,6 +187,18 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Usage = &u
 	writeJSON(w, http.StatusOK, v)
+}
+
+// review is the owner's periodic review:
+// ?since=7d&unused_for=7d&expiring_within=7d.
+func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rv, err := h.svc.Review(r.Context(), service.ReviewQuery{Since: q.Get("since"), UnusedFor: q.Get("unused_for"), ExpiringWithin: q.Get("expiring_within")})
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rv)
 }
 
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {

@@ -54,7 +54,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newPolicyCmd(e), newVersionCmd(e), newInitCmd(e), newAuditCmd(e))
 	root.AddCommand(newKeyCmd(e), newWalletCmd(e), newServeCmd(e), newSandboxCmd(e), newDemoCmd(e))
 	root.AddCommand(newTokenCmd(e))
-	root.AddCommand(newDoctorCmd(e))
+	root.AddCommand(newDoctorCmd(e), newReviewCmd(e))
 	root.AddCommand(newConfigCmd(e))
 	root.AddCommand(newTxCmd(e))
 	return root

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,9 +25,6 @@ import (
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
-// newAdminClient finds the daemon: --admin-url or $AGENTKEYS_ADMIN_URL,
-// else the sandbox.json or config.json of the home; and the credential:
-// $AGENTKEYS_ADMIN_TOKEN, else a sandbox home's admin.token.
 // adminRequest is one call a command makes to the running daemon's admin
 // API, and how its answer reads as text (with -o json it is printed as
 // JSON).
@@ -57,6 +55,9 @@ func runAdmin[T any](e *env, cmd *cobra.Command, output string, r adminRequest[T
 	return r.text(e.io.Out, v)
 }
 
+// newAdminClient finds the daemon: --admin-url or $AGENTKEYS_ADMIN_URL,
+// else the sandbox.json or config.json of the home; and the credential:
+// $AGENTKEYS_ADMIN_TOKEN, else a sandbox home's admin.token.
 func newAdminClient(cmd *cobra.Command) (*admin.Client, error) {
 	dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
 	if err != nil {
@@ -314,7 +315,7 @@ func lastUsedText(u *service.KeyUsage) string {
 		s += " from " + sanitize(u.LastIP)
 	}
 	if u.LastUserAgent != "" {
-		s += " (" + sanitize(u.LastUserAgent) + ")"
+		s += " using " + strconv.Quote(u.LastUserAgent)
 	}
 	return s
 }

@@ -276,7 +276,7 @@ func TestKeyListUsage(t *testing.T) {
 
 	out, _, code := run(t, "", "key", "show", "--home", dir, busy)
 	if code != 0 || !strings.Contains(out, "requests:   2 in the last 24h, 1 denied\n") ||
-		!regexp.MustCompile(`(?m)^last_used:  \S+ from 127\.0\.0\.1 \(deny\)$`).MatchString(out) {
+		!regexp.MustCompile(`(?m)^last_used:  \S+ from 127\.0\.0\.1 using "Go-http-client/1\.1" \(deny\)$`).MatchString(out) {
 		t.Errorf("show (exit %d) lacks the usage lines:\n%s", code, out)
 	}
 	out, _, code = run(t, "", "key", "show", "--home", dir, idle)
