@@ -177,7 +177,8 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		{
 			name: "insert a record past the head",
 			sql: []string{`INSERT INTO audit_records
-				SELECT seq + 1, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, hash, hash
+				(seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash)
+				SELECT seq + 1, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, hash, hash
 				FROM audit_records WHERE seq = 5`},
 			wantKinds: []audit.ProblemKind{audit.ProblemEdited, audit.ProblemHead},
 			wantLine:  "  record 6: head-mismatch: the log continues past the head",

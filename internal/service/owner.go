@@ -111,7 +111,10 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 		if err := tx.RecordTx(ctx, s.txRecord(keyID, store.TxKindOwner, owner, signed, raw, true)); err != nil {
 			return err
 		}
-		_, err = tx.AppendAudit(ctx, audit.Record{Time: s.now(), KeyID: keyID, Method: c.method, Decision: audit.DecisionAllow,
+		// The owner's transaction names its key in the call, not as the
+		// record's KeyID: it is not the key's use, so it must not count
+		// toward the key's rate, last use or anomalies.
+		_, err = tx.AppendAudit(ctx, audit.Record{Time: s.now(), Method: c.method, Decision: audit.DecisionAllow,
 			Reasons: []string{}, TxHash: signed.Hash().Hex(), Call: call})
 		return err
 	}
