@@ -174,6 +174,24 @@ func TestWalletCommands(t *testing.T) {
 	}
 }
 
+// grantFullAccess grants agent a full-access key with a 1 ETH daily limit
+// through the CLI and returns its id and token.
+func grantFullAccess(t *testing.T, dir, agent string, extra ...string) (id, token string) {
+	t.Helper()
+	out, errOut, code := run(t, "", append([]string{"key", "grant", "--home", dir, "--agent", agent, "--profile", "full-access", "--daily-limit", "1ETH", "-o", "json"}, extra...)...)
+	if code != 0 {
+		t.Fatalf("grant: %s", errOut)
+	}
+	var g struct {
+		KeyID string `json:"key_id"`
+		Token string `json:"token"`
+	}
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		t.Fatal(err)
+	}
+	return g.KeyID, g.Token
+}
+
 // TestKeyListUsage: key list shows when and from where each key was last
 // used (or never) and its requests and refusals in 24h, and filters on
 // status and idleness; key show has the same usage lines.
@@ -182,24 +200,9 @@ func TestKeyListUsage(t *testing.T) {
 	dir, sb := startSandboxAt(t, clk.Now)
 	t.Setenv("AGENTKEYS_ADMIN_URL", "")
 	t.Setenv("AGENTKEYS_ADMIN_TOKEN", "")
-	grant := func(agent string) (id, token string) {
-		t.Helper()
-		out, errOut, code := run(t, "", "key", "grant", "--home", dir, "--agent", agent, "--profile", "full-access", "--daily-limit", "1ETH", "-o", "json")
-		if code != 0 {
-			t.Fatalf("grant: %s", errOut)
-		}
-		var g struct {
-			KeyID string `json:"key_id"`
-			Token string `json:"token"`
-		}
-		if err := json.Unmarshal([]byte(out), &g); err != nil {
-			t.Fatal(err)
-		}
-		return g.KeyID, g.Token
-	}
-	busy, token := grant("busy")
-	idle, _ := grant("idle")
-	gone, _ := grant("gone")
+	busy, token := grantFullAccess(t, dir, "busy")
+	idle, _ := grantFullAccess(t, dir, "idle")
+	gone, _ := grantFullAccess(t, dir, "gone")
 	if _, errOut, code := run(t, "", "key", "revoke", "--home", dir, gone); code != 0 {
 		t.Fatalf("revoke: %s", errOut)
 	}

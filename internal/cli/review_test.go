@@ -25,23 +25,8 @@ func TestReview(t *testing.T) {
 	dir, sb := startSandboxAt(t, clk.Now)
 	t.Setenv("AGENTKEYS_ADMIN_URL", "")
 	t.Setenv("AGENTKEYS_ADMIN_TOKEN", "")
-	grant := func(agent, ttl string) (id, token string) {
-		t.Helper()
-		out, errOut, code := run(t, "", "key", "grant", "--home", dir, "--agent", agent, "--profile", "full-access", "--daily-limit", "1ETH", "--ttl", ttl, "-o", "json")
-		if code != 0 {
-			t.Fatalf("grant: %s", errOut)
-		}
-		var g struct {
-			KeyID string `json:"key_id"`
-			Token string `json:"token"`
-		}
-		if err := json.Unmarshal([]byte(out), &g); err != nil {
-			t.Fatal(err)
-		}
-		return g.KeyID, g.Token
-	}
-	busy, token := grant("busy", "30d")
-	idle, _ := grant("idle", "5d")
+	busy, token := grantFullAccess(t, dir, "busy", "--ttl", "30d")
+	idle, _ := grantFullAccess(t, dir, "idle", "--ttl", "5d")
 	clk.Advance(3 * 24 * time.Hour)
 
 	ctx := context.Background()
