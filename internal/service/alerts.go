@@ -530,6 +530,11 @@ func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 // alertMu.
 func (s *Service) attempt(ctx context.Context, h store.AlertHook, d store.AlertDelivery) (store.AlertDelivery, error) {
 	status, failure := s.post(ctx, h, d)
+	if failure != "" && ctx.Err() != nil {
+		// Stopped mid-request (the daemon is closing): not the webhook's
+		// failure, so the attempt is not counted; it is made again.
+		return store.AlertDelivery{}, ctx.Err()
+	}
 	at := s.now()
 	a := store.AlertAttempt{State: store.DeliveryDelivered, At: at, Status: status}
 	if failure != "" {

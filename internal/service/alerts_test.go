@@ -645,3 +645,30 @@ func TestAlertBadInput(t *testing.T) {
 		t.Errorf("hook %+v", h)
 	}
 }
+
+// A dispatcher stopped mid-request (the daemon closing) does not count the
+// attempt against the webhook: the delivery stays due, untouched.
+func TestAlertStoppedDispatcherCountsNoAttempt(t *testing.T) {
+	e := newAlertEnv(t)
+	rc := newReceiver(t)
+	rc.hold = make(chan struct{})
+	defer close(rc.hold)
+	h := e.addHook(t, service.AlertHookSpec{URL: rc.srv.URL})
+	e.anomaly(t, "an_1", service.AnomalyNewIP, service.SeverityWarning)
+	e.sync(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := e.svc.DeliverDue(ctx)
+		errc <- err
+	}()
+	<-rc.arrived
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("DeliverDue stopped mid-request: %v", err)
+	}
+	d := e.deliveries(t, h.ID)[0]
+	if d.State != "pending" || d.Attempts != 0 || d.LastError != "" || d.NextAttemptAt == nil || d.NextAttemptAt.After(e.clk.Now()) {
+		t.Fatalf("after a stop mid-request: %+v", d)
+	}
+}

@@ -153,15 +153,7 @@ func testAlertDeliveryLifecycle(t *testing.T, s store.Store) {
 	}
 	due := func(at time.Time) []string {
 		t.Helper()
-		ds, err := s.DueAlertDeliveries(ctx(t), at, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, d := range ds {
-			ids = append(ids, d.ID)
-		}
-		return ids
+		return deliveryIDs(t)(s.DueAlertDeliveries(ctx(t), at, 10))
 	}
 	if got := due(t0); !cmp.Equal(got, []string{"early"}) {
 		t.Errorf("due at t0 = %v, want [early]", got)
@@ -212,15 +204,7 @@ func testAlertDeliveryLifecycle(t *testing.T, s store.Store) {
 
 	list := func(f store.AlertDeliveryFilter) []string {
 		t.Helper()
-		ds, err := s.ListAlertDeliveries(ctx(t), f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ids []string
-		for _, d := range ds {
-			ids = append(ids, d.ID)
-		}
-		return ids
+		return deliveryIDs(t)(s.ListAlertDeliveries(ctx(t), f))
 	}
 	if got := list(store.AlertDeliveryFilter{}); !cmp.Equal(got, []string{"late", "early"}) {
 		t.Errorf("all deliveries, newest first = %v", got)
@@ -236,4 +220,20 @@ func testAlertDeliveryLifecycle(t *testing.T, s store.Store) {
 	}
 	_, err = s.ListAlertDeliveries(ctx(t), store.AlertDeliveryFilter{State: "lost"})
 	wantErr(t, "ListAlertDeliveries bad state", err, store.ErrInvalid)
+}
+
+// deliveryIDs returns a function taking a listing's result and returning
+// the ids of its deliveries in order, failing t on an error.
+func deliveryIDs(t *testing.T) func([]store.AlertDelivery, error) []string {
+	return func(ds []store.AlertDelivery, err error) []string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, d := range ds {
+			ids = append(ids, d.ID)
+		}
+		return ids
+	}
 }
