@@ -672,3 +672,23 @@ func TestAlertStoppedDispatcherCountsNoAttempt(t *testing.T) {
 		t.Fatalf("after a stop mid-request: %+v", d)
 	}
 }
+
+// With no webhook at all, an anomaly still makes its one log line, and
+// nothing is left to deliver.
+func TestAlertLogsWithoutWebhooks(t *testing.T) {
+	e := newAlertEnv(t)
+	seq := e.anomaly(t, "an_1", service.AnomalyStaleKeyInUse, service.SeverityWarning)
+	e.sync(t)
+	e.sync(t)
+	if n := e.anomalyLines(); n != 1 {
+		t.Fatalf("%d anomaly log lines, want 1:\n%s", n, e.log.String())
+	}
+	for _, want := range []string{`"kind":"stale_key_used"`, `"severity":"warning"`, `"key_id":"key_an_1"`, `"audit_seq":` + strconv.FormatInt(seq, 10), `"webhooks":0`} {
+		if !strings.Contains(e.log.String(), want) {
+			t.Errorf("the log line lacks %s:\n%s", want, e.log.String())
+		}
+	}
+	if rep := e.deliver(t); rep != (service.DeliveryReport{}) {
+		t.Errorf("deliveries without webhooks: %+v", rep)
+	}
+}
