@@ -38,17 +38,25 @@ func newHome(t *testing.T) *home.Home {
 	return h
 }
 
+// fundedChain starts a dev chain on a free port funding owner, closed
+// when the test ends.
+func fundedChain(t *testing.T, owner common.Address) *devchain.Chain {
+	t.Helper()
+	chain, err := devchain.Start(t.Context(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { chain.Close() })
+	return chain
+}
+
 // Start wires a home to a node: the delegate is looked up for the node's
 // chain, Prepare sees the service before it serves, the server answers,
 // and Close stops it.
 func TestStartServesAndCloses(t *testing.T) {
 	h := newHome(t)
 	owner := common.HexToAddress(h.Config.WalletAddress)
-	chain, err := devchain.Start(t.Context(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { chain.Close() })
+	chain := fundedChain(t, owner)
 	var askedFor uint64
 	prepared := false
 	d, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: chain.URL(), Listen: "127.0.0.1:0",
@@ -125,11 +133,7 @@ func TestStartPrepareErrorStops(t *testing.T) {
 func TestStartRunsTheAlertDispatcher(t *testing.T) {
 	h := newHome(t)
 	owner := common.HexToAddress(h.Config.WalletAddress)
-	chain, err := devchain.Start(t.Context(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { chain.Close() })
+	chain := fundedChain(t, owner)
 	got := make(chan string, 10)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
