@@ -1,6 +1,6 @@
 // Package admin is the owner's HTTP API under /v1, behind its own
-// credential (akadm_...). The CLI (key, wallet) uses it; it calls the
-// service core for everything.
+// credential (akadm_...). The CLI (key, wallet, token, tx, alert) uses
+// it; it calls the service core for everything.
 package admin
 
 import (
@@ -50,6 +50,11 @@ func New(svc *service.Service, verify func(token string) error, log *slog.Logger
 	h.mux.HandleFunc("GET /v1/txs", h.txs)
 	h.mux.HandleFunc("GET /v1/txs/{hash}", h.tx)
 	h.mux.HandleFunc("POST /v1/txs/{hash}/cancel", h.txCancel)
+	h.mux.HandleFunc("POST /v1/alerts", h.alertAdd)
+	h.mux.HandleFunc("GET /v1/alerts", h.alerts)
+	h.mux.HandleFunc("DELETE /v1/alerts/{id}", h.alertRemove)
+	h.mux.HandleFunc("POST /v1/alerts/{id}/test", h.alertTest)
+	h.mux.HandleFunc("GET /v1/alerts/deliveries", h.alertDeliveries)
 	return h
 }
 
@@ -387,7 +392,7 @@ func (h *Handler) txCancel(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	var param *service.ParamError
 	switch {
-	case errors.Is(err, service.ErrNoToken), errors.Is(err, service.ErrNoTx):
+	case errors.Is(err, service.ErrNoToken), errors.Is(err, service.ErrNoTx), errors.Is(err, service.ErrNoAlertHook):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, service.ErrNoKey):
 		writeError(w, http.StatusNotFound, "no such key")

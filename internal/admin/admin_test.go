@@ -281,6 +281,17 @@ func TestAdminErrors(t *testing.T) {
 		{"cancel: bad hash", "POST", "/v1/txs/" + long + "/cancel", "", 400, "hash: expected a transaction hash (0x followed by 64 hex digits), got \"" + long[:70] + "…\""},
 		{"cancel: unknown hash", "POST", "/v1/txs/0x" + strings.Repeat("ab", 32) + "/cancel", "", 404, service.ErrNoTx.Error()},
 		{"deploy: unknown field", "POST", "/v1/wallet/deploy-delegate", `{"gas":1}`, 400, `request body: unknown field "gas"`},
+		{"alert: not JSON", "POST", "/v1/alerts", `{"url":`, 400, "request body: unexpected EOF"},
+		{"alert: unknown field", "POST", "/v1/alerts", `{"url":"https://hooks.example/","severity":"info"}`, 400, `request body: unknown field "severity"`},
+		{"alert: bad scheme", "POST", "/v1/alerts", `{"url":"file:///etc/passwd"}`, 400, `url: expected an http:// or https:// URL, got scheme "file"`},
+		{"alert: user information", "POST", "/v1/alerts", `{"url":"https://me:pw-SECRET@hooks.example/"}`, 400, "url: must not carry user information (user:password@): …"},
+		{"alert: bad severity", "POST", "/v1/alerts", `{"url":"https://hooks.example/","min_severity":"` + long + `"}`, 400, `min_severity: expected info, warning or critical, got "` + long[:32] + `…"`},
+		{"alert: short secret", "POST", "/v1/alerts", `{"url":"https://hooks.example/","secret":"pw-SECRET"}`, 400, "secret: expected 16 to 1024 bytes, got 9"},
+		{"alert: remove an unknown one", "DELETE", "/v1/alerts/hook_nope", "", 404, service.ErrNoAlertHook.Error()},
+		{"alert: test an unknown one", "POST", "/v1/alerts/hook_nope/test", "", 404, service.ErrNoAlertHook.Error()},
+		{"alert deliveries: unknown hook", "GET", "/v1/alerts/deliveries?hook=hook_nope", "", 404, service.ErrNoAlertHook.Error()},
+		{"alert deliveries: bad state", "GET", "/v1/alerts/deliveries?state=lost", "", 400, `state: expected pending, delivered or failed, got "lost"`},
+		{"alert deliveries: bad limit", "GET", "/v1/alerts/deliveries?limit=0", "", 400, "limit: expected a number from 1 to 1000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,10 +313,17 @@ func TestAdminErrors(t *testing.T) {
 			} else if msg != tt.want {
 				t.Errorf("error %q, want %q", msg, tt.want)
 			}
+			if strings.Contains(msg, "SECRET") {
+				t.Errorf("the error quotes a secret: %q", msg)
+			}
 			if strings.Contains(msg, "internal error") {
 				t.Errorf("an owner's mistake reported as an internal error: %q", msg)
 			}
 		})
+	}
+	// None of the refused hooks was stored.
+	if status, out := e.do(t, "GET", "/v1/alerts", ""); status != http.StatusOK || strings.TrimSpace(string(out)) != "[]" {
+		t.Errorf("hooks after refused ones: HTTP %d %s", status, out)
 	}
 	// None of the refused grants made a key.
 	status, out := e.do(t, "GET", "/v1/grants", "")

@@ -57,6 +57,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newDoctorCmd(e), newReviewCmd(e))
 	root.AddCommand(newConfigCmd(e))
 	root.AddCommand(newTxCmd(e))
+	root.AddCommand(newAlertCmd(e))
 	return root
 }
 

@@ -33,6 +33,9 @@ type adminRequest[T any] struct {
 	body         any
 	what         string // names the command in its errors, like "token list"
 	text         func(w io.Writer, v T) error
+	// check, if set, turns an answer printed in either format into the
+	// command's failure (a test delivery the webhook refused).
+	check func(v T) error
 }
 
 // runAdmin checks the output format, makes r through the command's admin
@@ -50,9 +53,14 @@ func runAdmin[T any](e *env, cmd *cobra.Command, output string, r adminRequest[T
 		return fmt.Errorf("%s: %w", r.what, err)
 	}
 	if output == "json" {
-		return writeJSON(e.io.Out, v)
+		err = writeJSON(e.io.Out, v)
+	} else {
+		err = r.text(e.io.Out, v)
 	}
-	return r.text(e.io.Out, v)
+	if err == nil && r.check != nil {
+		err = r.check(v)
+	}
+	return err
 }
 
 // newAdminClient finds the daemon: --admin-url or $AGENTKEYS_ADMIN_URL,

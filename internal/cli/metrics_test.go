@@ -69,48 +69,6 @@ func TestMetrics(t *testing.T) {
 	if resp, _ := get(d.agentURL+"/metrics", adminCred.Reveal()); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("/metrics on the agents' listener: %d, want 404", resp.StatusCode)
 	}
-	scrape := func() map[string]*dto.MetricFamily {
-		t.Helper()
-		resp, text := get(d.adminURL+"/metrics", adminCred.Reveal())
-		if resp.StatusCode != 200 {
-			t.Fatalf("/metrics: %d %s", resp.StatusCode, text)
-		}
-		parser := expfmt.NewTextParser(model.UTF8Validation)
-		fams, err := parser.TextToMetricFamilies(strings.NewReader(text))
-		if err != nil {
-			t.Fatalf("parse /metrics: %v", err)
-		}
-		return fams
-	}
-	value := func(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
-		f := fams[name]
-		if f == nil {
-			return 0, false
-		}
-	next:
-		for _, m := range f.Metric {
-			for k, v := range labels {
-				found := false
-				for _, lp := range m.Label {
-					if lp.GetName() == k && lp.GetValue() == v {
-						found = true
-					}
-				}
-				if !found {
-					continue next
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				return m.Counter.GetValue(), true
-			case m.Gauge != nil:
-				return m.Gauge.GetValue(), true
-			case m.Histogram != nil:
-				return float64(m.Histogram.GetSampleCount()), true
-			}
-		}
-		return 0, false
-	}
 	// The feed counts as records commit, apart from the requests: poll
 	// (up to 200 scrapes) until it caught up.
 	want := []struct {
@@ -133,10 +91,10 @@ func TestMetrics(t *testing.T) {
 	var fams map[string]*dto.MetricFamily
 	caughtUp := func() {
 		for i := 0; ; i++ {
-			fams = scrape()
+			fams = scrapeMetrics(t, d.adminURL, adminCred.Reveal())
 			ok := true
 			for _, w := range want {
-				if v, found := value(fams, w.name, w.labels); !found || v != w.value {
+				if v, found := metricValue(fams, w.name, w.labels); !found || v != w.value {
 					ok = false
 					if i == 200 {
 						t.Errorf("%s%v = %v (found %v), want %v\n%s", w.name, w.labels, v, found, w.value, fams[w.name])
@@ -150,13 +108,13 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	caughtUp()
-	if v, _ := value(fams, "agentkeys_request_seconds", map[string]string{"method": "personal_sign"}); v != 1 {
+	if v, _ := metricValue(fams, "agentkeys_request_seconds", map[string]string{"method": "personal_sign"}); v != 1 {
 		t.Errorf("request latency samples for personal_sign: %v, want 1", v)
 	}
-	if v, _ := value(fams, "agentkeys_decision_seconds", nil); v < 2 {
+	if v, _ := metricValue(fams, "agentkeys_decision_seconds", nil); v < 2 {
 		t.Errorf("decision latency samples: %v, want at least 2", v)
 	}
-	if v, _ := value(fams, "agentkeys_audit_chain_length", nil); v < 4 {
+	if v, _ := metricValue(fams, "agentkeys_audit_chain_length", nil); v < 4 {
 		t.Errorf("audit chain length %v, want at least 4 (grant and three requests)", v)
 	}
 	if strings.Contains(fmt.Sprint(fams), "eth_mine") {
@@ -167,4 +125,59 @@ func TestMetrics(t *testing.T) {
 	d.stop()
 	d = runServe(t, dir, chain.URL())
 	caughtUp()
+}
+
+// scrapeMetrics reads and parses the daemon's /metrics with the admin
+// credential.
+func scrapeMetrics(t *testing.T, adminURL, token string) map[string]*dto.MetricFamily {
+	t.Helper()
+	req, _ := http.NewRequest("GET", adminURL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("/metrics: %d %s", resp.StatusCode, text)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(text)))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v", err)
+	}
+	return fams
+}
+
+// metricValue is the value (a histogram's sample count) of the first
+// series of name carrying labels, and whether there is one.
+func metricValue(fams map[string]*dto.MetricFamily, name string, labels map[string]string) (float64, bool) {
+	f := fams[name]
+	if f == nil {
+		return 0, false
+	}
+next:
+	for _, m := range f.Metric {
+		for k, v := range labels {
+			found := false
+			for _, lp := range m.Label {
+				if lp.GetName() == k && lp.GetValue() == v {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount()), true
+		}
+	}
+	return 0, false
 }

@@ -1,9 +1,9 @@
 // Package daemon wires one running agentkeys daemon from an opened home
 // and an Ethereum node: the wallet's signer, the service over the home's
-// store, the HTTP server and the transaction watcher, with one Close. It
-// is the only place where store, signer, chain and service meet; the serve
-// command (package cli) and package sandbox use it, so neither needs the
-// store or the signer itself.
+// store, the HTTP server, the transaction watcher, the audit feed and the
+// alert dispatcher, with one Close. It is the only place where store,
+// signer, chain and service meet; the serve command (package cli) and
+// package sandbox use it, so neither needs the store or the signer itself.
 package daemon
 
 import (
@@ -65,8 +65,16 @@ type Config struct {
 	// FeedPoll is how often the audit feed looks for records of other
 	// processes sharing the store (default service.DefaultFeedPoll).
 	FeedPoll time.Duration
-	Now      func() time.Time
-	Log      *slog.Logger
+	// DispatchEvery is how often the alert dispatcher looks for webhook
+	// deliveries due (retries); new ones wake it at once. Zero runs no
+	// dispatcher, for tests that call Service.DeliverDue themselves.
+	DispatchEvery time.Duration
+	// AlertAttempts and AlertBackoff are passed to the service (defaults
+	// service.DefaultAlertAttempts and service.DefaultAlertBackoff).
+	AlertAttempts int
+	AlertBackoff  time.Duration
+	Now           func() time.Time
+	Log           *slog.Logger
 }
 
 // Daemon is a running service behind its HTTP server.
@@ -75,7 +83,8 @@ type Daemon struct {
 	server   *server.Server
 	upstream *gethrpc.Client
 	delegate common.Address
-	// stop ends the watcher and the audit feed; done counts them out.
+	// stop ends the watcher, the audit feed and the alert dispatcher;
+	// done counts them out.
 	stop context.CancelFunc
 	done sync.WaitGroup
 }
@@ -131,7 +140,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d.Service, err = service.New(service.Config{Store: h.Store, Chain: chain, ChainID: chainID, Wallet: signer.NewWallet(wallet),
 		WalletKeyID: h.Config.WalletKeyID, Now: cfg.Now, Log: cfg.Log, Delegate: d.delegate, Vault: h.Master,
-		RecordDelegate: record, StuckAfter: cfg.StuckAfter, ObserveDecision: m.ObserveDecision})
+		RecordDelegate: record, StuckAfter: cfg.StuckAfter, ObserveDecision: m.ObserveDecision, ObserveDelivery: m.ObserveDelivery,
+		AlertAttempts: cfg.AlertAttempts, AlertBackoff: cfg.AlertBackoff})
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +183,15 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			d.Service.Watch(bg, cfg.WatchEvery)
 		}()
 	}
+	// The dispatcher posts the alerts the feed stores, apart from it, so
+	// a slow webhook holds up nothing else.
+	if cfg.DispatchEvery > 0 {
+		d.done.Add(1)
+		go func() {
+			defer d.done.Done()
+			d.Service.Dispatch(bg, cfg.DispatchEvery)
+		}()
+	}
 	return d, nil
 }
 
@@ -186,8 +205,9 @@ func (d *Daemon) AdminURL() string { return d.server.AdminURL() }
 // address.
 func (d *Daemon) Delegate() common.Address { return d.delegate }
 
-// Close stops the watcher and the feed, then the server (waiting for requests in
-// flight), then closes the connection to the node. The home stays open.
+// Close stops the watcher, the feed and the alert dispatcher, then the
+// server (waiting for requests in flight), then closes the connection to
+// the node. The home stays open.
 func (d *Daemon) Close() error {
 	if d.stop != nil {
 		d.stop()

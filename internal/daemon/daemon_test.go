@@ -4,18 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/daemon"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/syncbuf"
 )
 
 func newHome(t *testing.T) *home.Home {
@@ -34,17 +38,25 @@ func newHome(t *testing.T) *home.Home {
 	return h
 }
 
+// fundedChain starts a dev chain on a free port funding owner, closed
+// when the test ends.
+func fundedChain(t *testing.T, owner common.Address) *devchain.Chain {
+	t.Helper()
+	chain, err := devchain.Start(t.Context(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { chain.Close() })
+	return chain
+}
+
 // Start wires a home to a node: the delegate is looked up for the node's
 // chain, Prepare sees the service before it serves, the server answers,
 // and Close stops it.
 func TestStartServesAndCloses(t *testing.T) {
 	h := newHome(t)
 	owner := common.HexToAddress(h.Config.WalletAddress)
-	chain, err := devchain.Start(t.Context(), devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { chain.Close() })
+	chain := fundedChain(t, owner)
 	var askedFor uint64
 	prepared := false
 	d, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: chain.URL(), Listen: "127.0.0.1:0",
@@ -112,5 +124,50 @@ func TestStartPrepareErrorStops(t *testing.T) {
 		Prepare: func(context.Context, *service.Service) error { return boom }})
 	if !errors.Is(err, boom) {
 		t.Fatalf("Start error %v, want the Prepare error", err)
+	}
+}
+
+// The daemon runs the alert dispatcher: an anomaly appended to the log
+// (by another process, found by the feed's poll) is posted to a webhook
+// without any call from the test, and Close stops the dispatcher.
+func TestStartRunsTheAlertDispatcher(t *testing.T) {
+	h := newHome(t)
+	owner := common.HexToAddress(h.Config.WalletAddress)
+	chain := fundedChain(t, owner)
+	got := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- string(body)
+	}))
+	defer hook.Close()
+	var logs syncbuf.Buffer
+	d, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: chain.URL(), Listen: "127.0.0.1:0",
+		FeedPoll: 10 * time.Millisecond, DispatchEvery: time.Hour, Log: daemon.Logger(&logs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := d.Service.AddAlertHook(t.Context(), service.AlertHookSpec{URL: hook.URL + "/in", Secret: service.AlertSecret("daemon-test-secret-0123")}); err != nil {
+		t.Fatal(err)
+	}
+	call, _ := json.Marshal(service.AnomalyEvent{ID: "an_1", KeyID: "key_1", Kind: service.AnomalyRefusalBurst, Severity: service.SeverityCritical,
+		Summary: "9 refusals in 1m", At: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), Records: []int64{1}})
+	if _, err := h.Store.AppendAudit(t.Context(), audit.Record{Time: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), KeyID: "key_1",
+		Method: service.MethodAnomaly, Call: call, Decision: audit.DecisionAllow}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case body := <-got:
+		if !strings.Contains(body, `"kind":"refusal_burst"`) || !strings.Contains(body, `"key_id":"key_1"`) {
+			t.Errorf("webhook got %s", body)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no delivery; log:\n%s", logs.String())
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), `"msg":"anomaly"`) || !strings.Contains(logs.String(), `"summary":"9 refusals in 1m"`) {
+		t.Errorf("the anomaly is not in the daemon's log:\n%s", logs.String())
 	}
 }

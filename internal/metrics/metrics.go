@@ -33,6 +33,7 @@ type Metrics struct {
 	requests  *prometheus.CounterVec
 	refusals  *prometheus.CounterVec
 	anomalies *prometheus.CounterVec
+	delivered *prometheus.CounterVec
 	decision  prometheus.Histogram
 	request   *prometheus.HistogramVec
 }
@@ -53,6 +54,8 @@ func New(supported func(method string) bool, log func(msg string, args ...any)) 
 			Help: "Reasons agent requests were refused, by class (budget, rate, target, network, schedule, credential, ...)."}, []string{"reason"}),
 		anomalies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentkeys_anomalies_total",
 			Help: "Anomalies raised, by kind and severity."}, []string{"kind", "severity"}),
+		delivered: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentkeys_alert_deliveries_total",
+			Help: "Webhook delivery attempts, by the state they left the delivery in (delivered, pending: to be retried, failed: given up)."}, []string{"state"}),
 		decision: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "agentkeys_decision_seconds",
 			Help:    "Time of a decision's store transaction: evaluation, reservation, signing and audit record.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
@@ -60,7 +63,7 @@ func New(supported func(method string) bool, log func(msg string, args ...any)) 
 			Help:    "Time from an agent's JSON-RPC request to its answer, by method.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14)}, []string{"method"}),
 	}
-	m.reg.MustRegister(m.requests, m.refusals, m.anomalies, m.decision, m.request,
+	m.reg.MustRegister(m.requests, m.refusals, m.anomalies, m.delivered, m.decision, m.request,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -74,6 +77,10 @@ func (m *Metrics) method(name string) string {
 
 // ObserveDecision records a decision's duration (service.Config).
 func (m *Metrics) ObserveDecision(d time.Duration) { m.decision.Observe(d.Seconds()) }
+
+// ObserveDelivery counts a webhook delivery attempt
+// (service.Config.ObserveDelivery).
+func (m *Metrics) ObserveDelivery(state string) { m.delivered.WithLabelValues(bounded(state)).Inc() }
 
 // ObserveRequest records a request's duration (rpc.Server.Observe).
 func (m *Metrics) ObserveRequest(method string, d time.Duration) {

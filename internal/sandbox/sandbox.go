@@ -51,6 +51,10 @@ type Config struct {
 	// Service.Sweep themselves. The sandbox command uses
 	// service.DefaultWatchEvery.
 	WatchEvery time.Duration
+	// DispatchEvery is how often the alert dispatcher looks for webhook
+	// retries due (service.Service.Dispatch); zero runs no dispatcher.
+	// The sandbox command uses service.DefaultDispatchEvery.
+	DispatchEvery time.Duration
 }
 
 // Info describes a running sandbox; it is what sandbox.json holds.
@@ -150,7 +154,7 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	}
 	sb.daemon, err = daemon.Start(ctx, daemon.Config{Home: sb.Home, UpstreamURL: sb.Chain.URL(), Chain: sb.Chain.Client(),
 		Delegate: func(uint64) (common.Address, error) { return delegate, nil }, Prepare: prepare,
-		Listen: cfg.Listen, WatchEvery: cfg.WatchEvery, Now: cfg.Now, Log: cfg.Log})
+		Listen: cfg.Listen, WatchEvery: cfg.WatchEvery, DispatchEvery: cfg.DispatchEvery, Now: cfg.Now, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,6 @@ package service
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
@@ -127,11 +125,10 @@ func (s *Service) newSessionKey(ctx context.Context) (*secrets.PrivateKey, strin
 	if err != nil {
 		return nil, "", err
 	}
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	id, err := randomID("session_", 8)
+	if err != nil {
 		return nil, "", err
 	}
-	id := "session_" + hex.EncodeToString(b[:])
 	sealed, err := s.cfg.Vault.Seal(id, key.Bytes())
 	if err != nil {
 		return nil, "", err

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"sync"
 	"time"
 
@@ -77,6 +78,20 @@ type Config struct {
 	// transaction took (evaluation, reservation, signing and audit), by
 	// the wall clock: it measures, it decides nothing.
 	ObserveDecision func(time.Duration)
+	// ObserveDelivery, if set, is told the state each alert delivery
+	// attempt left its delivery in (store.DeliveryDelivered, Pending for
+	// a retry, Failed).
+	ObserveDelivery func(state string)
+
+	// AlertAttempts is how many times an alert delivery is tried before
+	// it is failed (default DefaultAlertAttempts); AlertBackoff the wait
+	// after its first failed attempt, doubled after each later one
+	// (default DefaultAlertBackoff, by Now's clock); AlertHTTP the client
+	// that posts to webhooks (default: DefaultAlertTimeout per request,
+	// no redirects followed).
+	AlertAttempts int
+	AlertBackoff  time.Duration
+	AlertHTTP     *http.Client
 
 	// RecordDelegate, if set, keeps the address of an AgentKeyDelegate
 	// that DeployDelegate deployed or adopted (serve writes it to the
@@ -105,6 +120,11 @@ type Service struct {
 	// feed follows the audit log for anomaly detection, metrics and live
 	// views; cfg.Store is wrapped so this process's appends wake it.
 	feed *Feed
+
+	// alertMu lets one DeliverDue or test delivery post at a time;
+	// alertWake tells the dispatcher that deliveries were stored.
+	alertMu   sync.Mutex
+	alertWake chan struct{}
 }
 
 // New checks the configuration and returns a Service.
@@ -133,7 +153,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	feed := newFeed(cfg.Store, cfg.Log.Error)
 	cfg.Store = notifying{Store: cfg.Store, feed: feed}
-	return &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed}, nil
+	s := &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed,
+		alertWake: make(chan struct{}, 1)}
+	feed.Handle(s.alertAnomaly)
+	return s, nil
 }
 
 // Feed is the service's follower of the audit log. The daemon runs it;

@@ -192,6 +192,45 @@ type Store interface {
 	// nothing is changed.
 	ReleaseTx(ctx context.Context, req TxRelease) (TxReleased, error)
 
+	// PutAlertHook stores a new webhook. Errors: ErrConflict if h.ID
+	// exists, ErrInvalid if h.Validate fails.
+	PutAlertHook(ctx context.Context, h AlertHook) error
+	// GetAlertHook returns the hook with id. Errors: ErrNotFound.
+	GetAlertHook(ctx context.Context, id string) (AlertHook, error)
+	// ListAlertHooks returns every hook ordered by CreatedAt, then ID. No
+	// sentinel errors.
+	ListAlertHooks(ctx context.Context) ([]AlertHook, error)
+	// DeleteAlertHook removes the hook with id and its deliveries.
+	// Errors: ErrNotFound.
+	DeleteAlertHook(ctx context.Context, id string) error
+	// RecordAlert records, in one transaction, that the anomaly whose
+	// audit record is anomalySeq has been alerted, and stores its
+	// deliveries (each with that AnomalySeq). It is idempotent: if the
+	// anomaly was recorded before it stores nothing and returns false,
+	// and a delivery for a (hook, anomaly) pair that exists is never
+	// stored twice. Errors: ErrInvalid if anomalySeq < 1, a delivery fails
+	// Validate or names another anomaly; ErrNotFound if a delivery names
+	// no stored hook. Then nothing is stored.
+	RecordAlert(ctx context.Context, anomalySeq int64, ds []AlertDelivery) (bool, error)
+	// AddAlertDelivery stores a test delivery (AnomalySeq 0). Errors:
+	// ErrInvalid if d fails Validate or has an AnomalySeq; ErrNotFound if
+	// its hook is not stored; ErrConflict if d.ID exists.
+	AddAlertDelivery(ctx context.Context, d AlertDelivery) error
+	// DueAlertDeliveries returns up to limit pending deliveries with
+	// NextAttemptAt <= at, the earliest due first (then by creation and
+	// id). Errors: ErrInvalid if limit < 1.
+	DueAlertDeliveries(ctx context.Context, at time.Time, limit int) ([]AlertDelivery, error)
+	// UpdateAlertDelivery records an attempt on the pending delivery id:
+	// it counts the attempt, stores a's state, status and error, and
+	// returns the delivery as stored. Errors: ErrInvalid if a fails
+	// Validate; ErrNotFound; ErrConflict if the delivery is no longer
+	// pending (delivered and failed are final).
+	UpdateAlertDelivery(ctx context.Context, id string, a AlertAttempt) (AlertDelivery, error)
+	// ListAlertDeliveries returns the deliveries matching f, newest first
+	// (CreatedAt, then ID, descending). Errors: ErrInvalid if f fails
+	// Validate.
+	ListAlertDeliveries(ctx context.Context, f AlertDeliveryFilter) ([]AlertDelivery, error)
+
 	// GetMeta returns the setting stored under key. Errors: ErrNotFound.
 	GetMeta(ctx context.Context, key string) (string, error)
 	// SetMeta stores value under key, replacing any previous value.

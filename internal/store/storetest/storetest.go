@@ -77,6 +77,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListTxs", testListTxs},
 		{"ResetChainDropsTxs", testResetChainDropsTxs},
 		{"Nonces", testNonces},
+		{"AlertHooks", testAlertHooks},
+		{"RecordAlert", testRecordAlert},
+		{"AlertDeliveryLifecycle", testAlertDeliveryLifecycle},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
