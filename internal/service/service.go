@@ -128,7 +128,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	feed := newFeed(cfg.Store, cfg.Log.Error)
 	cfg.Store = notifying{Store: cfg.Store, feed: feed}
-	return &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed}, nil
+	s := &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed}
+	feed.Handle(newDetector(cfg.Store, s.policyOf, s.now, cfg.Log.Warn).handle)
+	return s, nil
 }
 
 // Feed is the service's follower of the audit log. The daemon runs it;
