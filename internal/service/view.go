@@ -51,9 +51,9 @@ type GrantInfo struct {
 	// suspended").
 	SuspendedAt   *time.Time
 	SuspendReason string
-	Meta      map[string]string
-	Session   string          // 7702 mode: the session key's address
-	Document  json.RawMessage // the policy document as granted
+	Meta          map[string]string
+	Session       string          // 7702 mode: the session key's address
+	Document      json.RawMessage // the policy document as granted
 	// Policy is the compiled policy, nil if the stored document no longer
 	// compiles (the key then refuses every request).
 	Policy *policy.Policy
