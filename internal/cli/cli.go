@@ -57,6 +57,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newDoctorCmd(e))
 	root.AddCommand(newConfigCmd(e))
 	root.AddCommand(newTxCmd(e))
+	root.AddCommand(newAnomalyCmd(e))
 	return root
 }
 
