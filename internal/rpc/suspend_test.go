@@ -31,6 +31,10 @@ anomalies:
 func TestRefusalBurstSuspendsBeforeTheTenthAttempt(t *testing.T) {
 	e := start(t)
 	token, keyID := e.grant(service.GrantSpec{Agent: "hijacked", Policy: probedPolicy})
+	perms := e.call(t, token, request(1, "agentkeys_getPermissions", `[]`))
+	if perms.Error != nil || strings.Contains(string(perms.Result), "refusal_burst") || strings.Contains(string(perms.Result), "anomal") {
+		t.Fatalf("the agent reads how its anomalies are found: %s %+v", perms.Result, perms.Error)
+	}
 	probe := request(1, "eth_sendTransaction", `[{"to":"0x9999999999999999999999999999999999999999","value":"0x1"}]`)
 
 	firstSuspended := 0
