@@ -1,5 +1,6 @@
-// Package store defines what agentkeys keeps durably — sealed keys, grants,
-// budget reservations, nonce counters, the audit log and a few settings —
+// Package store defines what agentkeys keeps durably — sealed keys, grants
+// (and their suspension), budget reservations, nonce counters, the audit
+// log, the anomalies found in it and a few settings —
 // as one small interface, Store, with the types it speaks.
 //
 // Implementations live in subpackages (store/sqlite; a PostgreSQL one later)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
@@ -110,7 +109,7 @@ func (s *Store) ResumeGrant(ctx context.Context, id string, a audit.Record) (boo
 
 const anomalyColumns = `id, key_id, kind, severity, at, summary, records, response, audit_seq`
 
-func scanAnomaly(sc interface{ Scan(...any) error }) (store.Anomaly, error) {
+func scanAnomaly(sc rowScanner) (store.Anomaly, error) {
 	var (
 		a       store.Anomaly
 		at      int64
@@ -202,29 +201,13 @@ func (s *Store) ListAnomalies(ctx context.Context, f store.AnomalyFilter) ([]sto
 		where = append(where, "at >= ?")
 		args = append(args, ms(f.Since))
 	}
-	q := `SELECT ` + anomalyColumns + ` FROM anomalies`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY at DESC, audit_seq DESC`
+	q := `SELECT ` + anomalyColumns + ` FROM anomalies` + whereSQL(where) + ` ORDER BY at DESC, audit_seq DESC`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := queryAll(ctx, s.r, q, args, scanAnomaly)
 	if err != nil {
-		return nil, fmt.Errorf("list anomalies: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Anomaly{}
-	for rows.Next() {
-		a, err := scanAnomaly(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list anomalies: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list anomalies: %w", err)
 	}
 	return out, nil

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -141,7 +140,7 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 
 const grantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason`
 
-func scanGrant(sc interface{ Scan(...any) error }) (store.Grant, error) {
+func scanGrant(sc rowScanner) (store.Grant, error) {
 	var (
 		g                store.Grant
 		chains, meta     string
@@ -210,24 +209,8 @@ func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]store.Gr
 		where = append(where, "revoked_at IS NULL AND expires_at > ?")
 		args = append(args, ms(f.ActiveAt))
 	}
-	q := `SELECT ` + grantColumns + ` FROM grants`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	out, err := queryAll(ctx, s.r, `SELECT `+grantColumns+` FROM grants`+whereSQL(where)+` ORDER BY created_at, id`, args, scanGrant)
 	if err != nil {
-		return nil, fmt.Errorf("list grants: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Grant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list grants: %w", err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list grants: %w", err)
 	}
 	return out, nil
