@@ -88,6 +88,35 @@ func TestAnomalyAndSuspendCommands(t *testing.T) {
 		t.Errorf("after the owner's suspension: %v", err)
 	}
 
+	// A key whose policy only alerts: the daemon's own feed finds its
+	// burst (nothing here syncs it), and the key keeps working.
+	calm := grantKey(t, dir, "--agent", "calm", "--profile", "read-only")
+	calmAgent := dialAgent(t, sb.Info.RPCURL, calm.Token)
+	for i := 0; i < 5; i++ {
+		if err := calmAgent.CallContext(ctx, &sig, "personal_sign", "0x68656c6c6f", sb.Info.Owner); err == nil {
+			t.Fatal("read-only signed a message")
+		}
+	}
+	var found []service.AnomalyEvent
+	for deadline := time.Now().Add(20 * time.Second); len(found) == 0; {
+		out, errOut, code := run(t, "", "anomaly", "list", "--home", dir, "--key", calm.KeyID, "-o", "json")
+		if code != 0 || json.Unmarshal([]byte(out), &found) != nil {
+			t.Fatalf("anomaly list (exit %d): %s %s", code, out, errOut)
+		}
+		if len(found) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the daemon's feed raised no anomaly for the calm key's burst")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if len(found) != 1 || found[0].Kind != service.AnomalyRefusalBurst || found[0].Response != "alert" {
+		t.Errorf("calm key's anomalies: %+v", found)
+	}
+	if err := calmAgent.CallContext(ctx, &sig, "eth_chainId"); err != nil {
+		t.Errorf("an alert suspended the key: %v", err)
+	}
+
 	for _, c := range []struct {
 		args []string
 		want string
