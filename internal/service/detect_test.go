@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -47,7 +48,12 @@ func (r rec) record(key string) audit.Record {
 	}
 	out := audit.Record{Time: t0.Add(r.at), KeyID: key, Method: m, Decision: d, CallerIP: ip, Reasons: []string{}}
 	if r.spend != "" {
-		out.Call = json.RawMessage(fmt.Sprintf(`{"kind":"transaction","spend":[{"asset":"native","decimals":18,"raw":%q,"amount":"x"},{"asset":"native","decimals":18,"raw":"999999999","amount":"x","fee":true}]}`, r.spend))
+		// The record as the decision writes it: the value spent, and a
+		// worst-case fee that never counts as a value.
+		v, _ := new(big.Int).SetString(r.spend, 10)
+		d := policy.Decision{Spend: []policy.Spend{{Asset: policy.Native, Decimals: 18, Amount: v},
+			{Asset: policy.Native, Decimals: 18, Amount: big.NewInt(999_999_999), Fee: true}}}
+		out.Call = callRecord(policy.Request{Kind: policy.KindTransaction}, d, nil)
 	}
 	if m == MethodKeySuspended || m == MethodKeyResumed {
 		out.KeyID = ""
