@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,9 @@ func New(svc *service.Service, verify func(token string) error, log *slog.Logger
 	h.mux.HandleFunc("GET /v1/grants", h.list)
 	h.mux.HandleFunc("GET /v1/grants/{id}", h.show)
 	h.mux.HandleFunc("POST /v1/grants/{id}/revoke", h.revoke)
+	h.mux.HandleFunc("POST /v1/grants/{id}/suspend", h.suspend)
+	h.mux.HandleFunc("POST /v1/grants/{id}/resume", h.resume)
+	h.mux.HandleFunc("GET /v1/anomalies", h.anomalies)
 	h.mux.HandleFunc("POST /v1/revoke-all", h.revokeAll)
 	h.mux.HandleFunc("GET /v1/wallet", h.wallet)
 	h.mux.HandleFunc("POST /v1/wallet/upgrade", h.walletChange)
@@ -77,21 +81,25 @@ func (h *Handler) Guard(next http.Handler) http.Handler {
 // GrantView is a key as the API shows it. It never carries the
 // credential, except Token in the response that creates the key.
 type GrantView struct {
-	KeyID     string          `json:"key_id"`
-	Token     string          `json:"token,omitempty"`
-	Agent     string          `json:"agent"`
-	Mode      string          `json:"mode"`
-	Address   string          `json:"address"`
-	Status    string          `json:"status"`
-	Policy    string          `json:"policy"`
-	Profile   string          `json:"profile,omitempty"`
-	Warning   string          `json:"warning,omitempty"`
-	Limits    []LimitView     `json:"limits"`
-	CreatedAt time.Time       `json:"created_at"`
-	ExpiresAt time.Time       `json:"expires_at"`
-	RevokedAt *time.Time      `json:"revoked_at,omitempty"`
-	Document  json.RawMessage `json:"policy_document,omitempty"`
-	Session   string          `json:"session,omitempty"` // 7702 mode: the session key's address
+	KeyID     string      `json:"key_id"`
+	Token     string      `json:"token,omitempty"`
+	Agent     string      `json:"agent"`
+	Mode      string      `json:"mode"`
+	Address   string      `json:"address"`
+	Status    string      `json:"status"`
+	Policy    string      `json:"policy"`
+	Profile   string      `json:"profile,omitempty"`
+	Warning   string      `json:"warning,omitempty"`
+	Limits    []LimitView `json:"limits"`
+	CreatedAt time.Time   `json:"created_at"`
+	ExpiresAt time.Time   `json:"expires_at"`
+	RevokedAt *time.Time  `json:"revoked_at,omitempty"`
+	// SuspendedAt and SuspendReason are set while the key is suspended
+	// (status "suspended"); the reason is for the owner only.
+	SuspendedAt   *time.Time      `json:"suspended_at,omitempty"`
+	SuspendReason string          `json:"suspend_reason,omitempty"`
+	Document      json.RawMessage `json:"policy_document,omitempty"`
+	Session       string          `json:"session,omitempty"` // 7702 mode: the session key's address
 	// Enforcement says which rules the chain holds (7702 grants, on
 	// creation).
 	Enforcement *service.EnforcementReport `json:"enforcement,omitempty"`
@@ -102,7 +110,14 @@ type GrantView struct {
 	// Usage is the key's last request and its requests and refusals in
 	// the last 24h (GET /v1/grants and GET /v1/grants/{id}).
 	Usage *service.KeyUsage `json:"usage,omitempty"`
+	// Anomalies are the key's most recent anomalies, newest first (GET
+	// /v1/grants/{id}).
+	Anomalies []service.AnomalyEvent `json:"anomalies,omitempty"`
 }
+
+// RecentAnomalies is how many of a key's anomalies GET /v1/grants/{id}
+// shows.
+const RecentAnomalies = 10
 
 // LimitView echoes a cap in whole units and base units; it is the
 // service's one limit view.
@@ -110,7 +125,8 @@ type LimitView = service.LimitLine
 
 func (h *Handler) view(g service.GrantInfo, withDoc bool) GrantView {
 	v := GrantView{KeyID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: g.Status, CreatedAt: g.CreatedAt,
-		ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, Meta: g.Meta, Limits: g.Limits, Session: g.Session}
+		ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, SuspendedAt: g.SuspendedAt, SuspendReason: g.SuspendReason,
+		Meta: g.Meta, Limits: g.Limits, Session: g.Session}
 	if p := g.Policy; p != nil {
 		v.Policy, v.Profile, v.Warning = p.Name(), p.Document().Profile, p.Warning()
 	}
@@ -191,6 +207,10 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Usage = &u
+	if v.Anomalies, err = h.svc.Anomalies(r.Context(), service.AnomalyQuery{KeyID: g.ID, Limit: RecentAnomalies}); err != nil {
+		h.fail(w, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, v)
 }
 
@@ -204,6 +224,68 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rv)
+}
+
+// SuspendRequest is the optional body of POST /v1/grants/{id}/suspend.
+type SuspendRequest struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+// suspend stops a key until it is resumed; it answers with the key.
+func (h *Handler) suspend(w http.ResponseWriter, r *http.Request) {
+	var req SuspendRequest
+	if r.ContentLength != 0 {
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
+			writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
+			return
+		}
+	}
+	g, err := h.svc.Suspend(r.Context(), r.PathValue("id"), req.Reason)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.view(g, false))
+}
+
+// resume lets a suspended key act again; it answers with the key.
+func (h *Handler) resume(w http.ResponseWriter, r *http.Request) {
+	g, err := h.svc.Resume(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.view(g, false))
+}
+
+// anomalies lists anomalies, newest first: ?key=ID&since=24h&limit=N.
+func (h *Handler) anomalies(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	aq := service.AnomalyQuery{KeyID: q.Get("key"), Since: q.Get("since")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 10000 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: expected a number from 1 to 10000, got %q", clipQuery(l)))
+			return
+		}
+		aq.Limit = n
+	}
+	as, err := h.svc.Anomalies(r.Context(), aq)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, as)
+}
+
+// clipQuery bounds a query value echoed in an error.
+func clipQuery(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
 
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {

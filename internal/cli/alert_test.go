@@ -191,7 +191,14 @@ func TestAlertCommands(t *testing.T) {
 	if body["kind"] != service.AnomalyRefusalBurst || body["severity"] != "critical" || body["key_id"] != "ak_an_crit" || body["hint"] != "agentkeys audit tail --key ak_an_crit" {
 		t.Errorf("anomaly body: %v", body)
 	}
-	out, errOut, code = cli("alert", "list")
+	// The webhook has the request a moment before the dispatcher records
+	// its answer: poll (up to 10s) until the delivery shows delivered.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out, errOut, code = cli("alert", "list")
+		if code == 0 && strings.Contains(out, "delivered") || time.Now().After(deadline) {
+			break
+		}
+	}
 	if code != 0 || !strings.Contains(out, hook.ID) || !strings.Contains(out, "refusal_burst") || !strings.Contains(out, "delivered") || !strings.Contains(out, srv.URL+"/…") {
 		t.Errorf("alert list: exit %d: %s %s", code, out, errOut)
 	}
@@ -207,7 +214,14 @@ func TestAlertCommands(t *testing.T) {
 		t.Errorf("the daemon logged %d anomalies, want 2 (info included):\n%s", n, s.errOut.String())
 	}
 	// /metrics counts the anomalies and the delivery attempts.
+	// (The attempt is counted just after its state is stored: poll.)
 	fams := scrapeMetrics(t, s.adminURL, cred.Reveal())
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if v, _ := metricValue(fams, "agentkeys_alert_deliveries_total", map[string]string{"state": "delivered"}); v >= 2 {
+			break
+		}
+		fams = scrapeMetrics(t, s.adminURL, cred.Reveal())
+	}
 	if v, _ := metricValue(fams, "agentkeys_alert_deliveries_total", map[string]string{"state": "delivered"}); v < 2 { // the test delivery and the anomaly
 		t.Errorf("delivered attempts in /metrics: %v, want 2", v)
 	}

@@ -58,6 +58,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newConfigCmd(e))
 	root.AddCommand(newTxCmd(e))
 	root.AddCommand(newAlertCmd(e))
+	root.AddCommand(newAnomalyCmd(e))
 	return root
 }
 

@@ -128,9 +128,9 @@ func httpsClient(certFile string) (*http.Client, error) {
 }
 
 func newKeyCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "key", Short: "Grant, list, show and revoke agent keys (talks to the running daemon)"}
+	cmd := &cobra.Command{Use: "key", Short: "Grant, list, show, suspend, resume and revoke agent keys (talks to the running daemon)"}
 	cmd.PersistentFlags().String("admin-url", "", "admin API base URL (default: $AGENTKEYS_ADMIN_URL, the home's sandbox.json or config.json)")
-	cmd.AddCommand(newKeyGrantCmd(e), newKeyListCmd(e), newKeyShowCmd(e), newKeyRevokeCmd(e))
+	cmd.AddCommand(newKeyGrantCmd(e), newKeyListCmd(e), newKeyShowCmd(e), newKeyRevokeCmd(e), newKeySuspendCmd(e), newKeyResumeCmd(e))
 	return cmd
 }
 
@@ -253,7 +253,7 @@ func newKeyListCmd(e *env) *cobra.Command {
 		Short: "List agent keys with their status and recent use",
 		Long: "List the agent keys: status, policy, expiry, when and from which IP each was last used (or never),\n" +
 			"and its requests and refusals in the last 24h, from the audit log. --status keeps one status\n" +
-			"(active, expired or revoked); --unused-for 7d keeps the keys that made no request in that long\n" +
+			"(active, suspended, expired or revoked); --unused-for 7d keeps the keys that made no request in that long\n" +
 			"(a key never used counts from when it was granted).",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -263,10 +263,10 @@ func newKeyListCmd(e *env) *cobra.Command {
 			q := url.Values{}
 			switch status {
 			case "":
-			case service.StatusActive, service.StatusExpired, service.StatusRevoked:
+			case service.StatusActive, service.StatusSuspended, service.StatusExpired, service.StatusRevoked:
 				q.Set("status", status)
 			default:
-				return fmt.Errorf("--status: expected active, expired or revoked, got %q", truncate(status))
+				return fmt.Errorf("--status: expected active, suspended, expired or revoked, got %q", truncate(status))
 			}
 			if unusedFor != "" {
 				if d, err := policy.ParseDuration(unusedFor); err != nil || d <= 0 {
@@ -303,7 +303,7 @@ func newKeyListCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
-	cmd.Flags().StringVar(&status, "status", "", "only keys with this status: active, expired or revoked")
+	cmd.Flags().StringVar(&status, "status", "", "only keys with this status: active, suspended, expired or revoked")
 	cmd.Flags().StringVar(&unusedFor, "unused-for", "", "only keys that made no request in this `duration`, like 7d (never-used ones included)")
 	return cmd
 }
@@ -355,6 +355,9 @@ func newKeyShowCmd(e *env) *cobra.Command {
 			if v.RevokedAt != nil {
 				fmt.Fprintf(w, "revoked_at: %s\n", v.RevokedAt.Format(time.RFC3339))
 			}
+			if v.SuspendedAt != nil {
+				fmt.Fprintf(w, "suspended:  %s: %s (agentkeys key resume %s lets it act again)\n", v.SuspendedAt.Format(time.RFC3339), sanitize(v.SuspendReason), v.KeyID)
+			}
 			for _, l := range v.Limits {
 				fmt.Fprintf(w, "limit:      %s\n", limitText(l))
 			}
@@ -367,6 +370,9 @@ func newKeyShowCmd(e *env) *cobra.Command {
 					last += " (" + sanitize(u.LastDecision) + ")"
 				}
 				fmt.Fprintf(w, "last_used:  %s\nrequests:   %d in the last 24h, %d denied\n", last, u.Requests24h, u.Denied24h)
+			}
+			for _, a := range v.Anomalies {
+				fmt.Fprintf(w, "anomaly:    %s\n", anomalyText(a))
 			}
 			if v.Warning != "" {
 				fmt.Fprintf(w, "WARNING:    %s\n", v.Warning)

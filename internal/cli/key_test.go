@@ -44,6 +44,17 @@ func startSandboxAt(t *testing.T, now func() time.Time) (string, *sandbox.Sandbo
 	return dir, sb
 }
 
+// dialAgent connects to a daemon's /rpc as the agent holding token.
+func dialAgent(t *testing.T, url, token string) *gethrpc.Client {
+	t.Helper()
+	agent, err := gethrpc.DialOptions(context.Background(), url, gethrpc.WithHeader("Authorization", "Bearer "+token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(agent.Close)
+	return agent
+}
+
 func TestKeyCommands(t *testing.T) {
 	dir, sb := startSandbox(t)
 	t.Setenv("AGENTKEYS_ADMIN_URL", "")
@@ -178,17 +189,7 @@ func TestWalletCommands(t *testing.T) {
 // through the CLI and returns its id and token.
 func grantFullAccess(t *testing.T, dir, agent string, extra ...string) (id, token string) {
 	t.Helper()
-	out, errOut, code := run(t, "", append([]string{"key", "grant", "--home", dir, "--agent", agent, "--profile", "full-access", "--daily-limit", "1ETH", "-o", "json"}, extra...)...)
-	if code != 0 {
-		t.Fatalf("grant: %s", errOut)
-	}
-	var g struct {
-		KeyID string `json:"key_id"`
-		Token string `json:"token"`
-	}
-	if err := json.Unmarshal([]byte(out), &g); err != nil {
-		t.Fatal(err)
-	}
+	g := grantKey(t, dir, append([]string{"--agent", agent, "--profile", "full-access", "--daily-limit", "1ETH"}, extra...)...)
 	return g.KeyID, g.Token
 }
 
@@ -208,11 +209,7 @@ func TestKeyListUsage(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	agent, err := gethrpc.DialOptions(ctx, sb.Info.RPCURL, gethrpc.WithHeader("Authorization", "Bearer "+token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer agent.Close()
+	agent := dialAgent(t, sb.Info.RPCURL, token)
 	to := common.HexToAddress("0x9999999999999999999999999999999999999999")
 	var raw hexutil.Bytes
 	if err := agent.CallContext(ctx, &raw, "eth_signTransaction", map[string]any{"to": to, "value": "0x1000"}); err != nil {
@@ -291,7 +288,7 @@ func TestKeyListUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--status", "live"}, `--status: expected active, expired or revoked, got "live"`},
+		{[]string{"--status", "live"}, `--status: expected active, suspended, expired or revoked, got "live"`},
 		{[]string{"--unused-for", "ages"}, `--unused-for: expected a positive duration like 24h or 7d, got "ages"`},
 		{[]string{"--unused-for", "0h"}, `--unused-for: expected a positive duration`},
 	} {

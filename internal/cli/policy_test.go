@@ -30,7 +30,7 @@ func TestPolicyCheck(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"name: uniswap-swapper", "valid_for: 24h", "symbol: ETH", "eq: \"$owner\""} {
+	for _, want := range []string{"name: uniswap-swapper", "valid_for: 24h", "symbol: ETH", "eq: \"$owner\"", "on_anomaly: suspend"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("normalised output lacks %q:\n%s", want, out)
 		}
@@ -55,6 +55,7 @@ func TestPolicyCheckRejectsBadInput(t *testing.T) {
 	}{
 		{"unknown field", "name: x\nchains: [1]\nalow: []\n", []string{"policy", "check", "-"}, "-: line 3: alow: unknown field"},
 		{"bad address", "name: x\nchains: [1]\nallow: [{contract: '0x12', functions: ['*']}]\n", []string{"policy", "check", "-"}, "allow[0].contract: expected an address"},
+		{"bad anomaly response", "name: x\nchains: [1]\nanomalies: {new_ip: {on_anomaly: block}}\n", []string{"policy", "check", "-"}, `anomalies.new_ip.on_anomaly: expected alert or suspend, got "block"`},
 		{"missing file", "", []string{"policy", "check", "nope.yaml"}, "read policy:"},
 		{"bad output", "", []string{"policy", "check", "-o", "xml", "-"}, "--output: expected one of"},
 		{"no file", "", []string{"policy", "check"}, "accepts 1 arg"},

@@ -40,8 +40,17 @@ func TestReview(t *testing.T) {
 	if err := agent.CallContext(ctx, &raw, "eth_signTransaction", map[string]any{"to": to, "value": "0x1000"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := agent.CallContext(ctx, &raw, "eth_signTransaction", map[string]any{"to": to, "value": "0x1bc16d674ec80000"}); err == nil {
-		t.Fatal("a 2 ETH transfer under a 1 ETH daily limit was signed")
+	// Five refusals in a row: a refusal burst (the default threshold),
+	// which this key's policy only alerts on.
+	for i := 0; i < 5; i++ {
+		if err := agent.CallContext(ctx, &raw, "eth_signTransaction", map[string]any{"to": to, "value": "0x1bc16d674ec80000"}); err == nil {
+			t.Fatal("a 2 ETH transfer under a 1 ETH daily limit was signed")
+		}
+	}
+	// The owner suspends a third key by hand.
+	odd, _ := grantFullAccess(t, dir, "odd", "--ttl", "30d")
+	if _, errOut, code := run(t, "", "key", "suspend", "--home", dir, odd, "--reason", "looked odd"); code != 0 {
+		t.Fatalf("key suspend: %s", errOut)
 	}
 
 	out, errOut, code := run(t, "", "review", "--home", dir, "--since", "7d", "--unused-for", "2d", "-o", "json")
@@ -60,8 +69,8 @@ func TestReview(t *testing.T) {
 		keys[k.ID] = k
 	}
 	b := keys[busy]
-	if b.Requests != 2 || b.Refused != 1 || len(b.IPs) != 1 || b.IPs[0] != (service.Seen{Value: "127.0.0.1", Count: 2}) ||
-		len(b.Agents) != 1 || b.Agents[0] != (service.Seen{Value: "trading-bot/3", Count: 2}) || b.LastUsed == nil {
+	if b.Requests != 6 || b.Refused != 5 || b.Anomalies != 1 || len(b.IPs) != 1 || b.IPs[0] != (service.Seen{Value: "127.0.0.1", Count: 6}) ||
+		len(b.Agents) != 1 || b.Agents[0] != (service.Seen{Value: "trading-bot/3", Count: 6}) || b.LastUsed == nil {
 		t.Errorf("the busy key in the review: %+v", b)
 	}
 	if len(b.Budget) == 0 || b.Budget[0].Symbol != "ETH" || b.Budget[0].PerPeriod != "1" {
@@ -70,12 +79,22 @@ func TestReview(t *testing.T) {
 	if i := keys[idle]; i.Requests != 0 || i.LastUsed != nil || i.Status != service.StatusActive {
 		t.Errorf("the idle key in the review: %+v", i)
 	}
-	if len(rv.Refusals) == 0 || rv.Refusals[0].Class != service.RefusedBudget || rv.Refusals[0].Count != 1 || rv.Refusals[0].Example == "" {
+	if len(rv.Refusals) == 0 || rv.Refusals[0].Class != service.RefusedBudget || rv.Refusals[0].Count != 5 || rv.Refusals[0].Example == "" {
 		t.Errorf("refusals by reason: %+v", rv.Refusals)
 	}
-	if len(rv.Recommend) != 1 || rv.Recommend[0].KeyID != idle || rv.Recommend[0].Command != "agentkeys key revoke "+idle ||
-		!strings.Contains(rv.Recommend[0].Why, "never used") {
-		t.Errorf("recommendations: %+v; want only the idle key", rv.Recommend)
+	if len(rv.Anomalies) != 1 || rv.Anomalies[0].KeyID != busy || rv.Anomalies[0].Kind != service.AnomalyRefusalBurst {
+		t.Errorf("anomalies: %+v; want the busy key's refusal burst", rv.Anomalies)
+	}
+	recommended := map[string]string{}
+	for _, r := range rv.Recommend {
+		recommended[r.KeyID] = r.Why
+		if r.Command != "agentkeys key revoke "+r.KeyID {
+			t.Errorf("recommendation for %s: command %q", r.KeyID, r.Command)
+		}
+	}
+	if len(recommended) != 2 || !strings.Contains(recommended[idle], "never used") ||
+		!strings.Contains(recommended[odd], "suspended: looked odd") || !strings.Contains(recommended[odd], "agentkeys key resume "+odd) {
+		t.Errorf("recommendations: %+v; want the idle key and the suspended one", rv.Recommend)
 	}
 	if len(rv.Expiring) != 1 || rv.Expiring[0] != idle { // 2 days left of 5; the busy key has 27
 		t.Errorf("expiring within 7d: %v; want the idle key", rv.Expiring)
@@ -87,7 +106,7 @@ func TestReview(t *testing.T) {
 		t.Fatalf("review: %s", errOut)
 	}
 	for _, want := range []string{"# agentkeys review: 2026-11-21 10:00 UTC to 2026-11-28 10:00 UTC", "Verified: ",
-		"| " + busy + " | busy | active |", "127.0.0.1 (2)", "trading-bot/3 (2)", "| budget | 1 | spends 2 ETH",
+		"| " + busy + " | busy | active |", "127.0.0.1 (6)", "trading-bot/3 (6)", "| budget | 5 | spends 2 ETH", "| refusal\\_burst | ",
 		"## Recommended: revoke", "`agentkeys key revoke " + idle + "`", "agentkeys review --apply"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the Markdown review lacks %q:\n%s", want, out)
@@ -102,10 +121,10 @@ func TestReview(t *testing.T) {
 		t.Fatal("review --apply answered n revoked a key")
 	}
 	out, errOut, code = run(t, "y\n", "review", "--home", dir, "--unused-for", "2d", "--apply")
-	if code != 0 || !strings.Contains(out, "revoked "+idle+" (agent idle): never used") {
+	if code != 0 || !strings.Contains(out, "revoked "+idle+" (agent idle): never used") || !strings.Contains(out, "revoked "+odd+" (agent odd): suspended") {
 		t.Fatalf("review --apply answered y: exit %d, %s %s", code, out, errOut)
 	}
-	if out, _, _ := run(t, "", "key", "list", "--home", dir, "--status", "revoked"); !strings.Contains(out, idle) || strings.Contains(out, busy) {
+	if out, _, _ := run(t, "", "key", "list", "--home", dir, "--status", "revoked"); !strings.Contains(out, idle) || !strings.Contains(out, odd) || strings.Contains(out, busy) {
 		t.Errorf("after review --apply, revoked keys: %s", out)
 	}
 	if out, _, _ := run(t, "", "review", "--home", dir, "--unused-for", "2d", "--apply", "--yes"); !strings.Contains(out, "Nothing to revoke.") {

@@ -23,14 +23,10 @@ func TestTxCommands(t *testing.T) {
 	dir, sb := startSandbox(t)
 	t.Setenv("AGENTKEYS_ADMIN_URL", "")
 	t.Setenv("AGENTKEYS_ADMIN_TOKEN", "")
-	var g struct{ KeyID, Token string }
-	g.KeyID, g.Token = grantFullAccess(t, dir, "bot")
+	g := grantKey(t, dir, "--agent", "bot", "--profile", "full-access", "--daily-limit", "1ETH")
+	keyID, token := g.KeyID, g.Token
 	ctx := context.Background()
-	agent, err := gethrpc.DialOptions(ctx, sb.Info.RPCURL, gethrpc.WithHeader("Authorization", "Bearer "+g.Token))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer agent.Close()
+	agent := dialAgent(t, sb.Info.RPCURL, token)
 	to := common.HexToAddress("0x9999999999999999999999999999999999999999")
 	var raw hexutil.Bytes
 	if err := agent.CallContext(ctx, &raw, "eth_signTransaction", map[string]any{"to": to, "value": "0x1000"}); err != nil {
@@ -42,7 +38,7 @@ func TestTxCommands(t *testing.T) {
 	}
 	hash := signed.Hash().Hex()
 
-	out, errOut, code := run(t, "", "tx", "list", "--home", dir, "--key", g.KeyID, "-o", "json")
+	out, errOut, code := run(t, "", "tx", "list", "--home", dir, "--key", keyID, "-o", "json")
 	var txs []service.TxInfo
 	if code != 0 || json.Unmarshal([]byte(out), &txs) != nil || len(txs) != 1 || txs[0].Hash != hash || txs[0].State != "signed" || txs[0].Value != "4096" {
 		t.Fatalf("tx list -o json (exit %d): %s %s", code, out, errOut)

@@ -149,6 +149,9 @@ func Compile(p *policy.Policy, issuedAt time.Time) (Config, Report) {
 	if _, ok := p.RateLimit(); ok {
 		rep.OffChainOnly = append(rep.OffChainOnly, "rate limit")
 	}
+	if p.SuspendsOnAnomaly() {
+		rep.OffChainOnly = append(rep.OffChainOnly, "suspension on anomalies (the session stays registered on chain until the key is revoked)")
+	}
 	sort.Strings(rep.OffChainOnly)
 	return cfg, rep
 }

@@ -102,3 +102,24 @@ func TestCompileKeepsTheFeeLimitOffChain(t *testing.T) {
 		t.Errorf("off-chain-only lacks the fee limit:\n%s", off)
 	}
 }
+
+// Suspension on an anomaly is the daemon's alone: the report says so, and
+// only for a policy that suspends.
+func TestCompileReportsSuspensionOffChain(t *testing.T) {
+	for _, c := range []struct {
+		src  string
+		want bool
+	}{
+		{"name: a\nchains: [31337]\nanomalies: {refusal_burst: {on_anomaly: suspend}}\n", true},
+		{"name: a\nchains: [31337]\nanomalies: {refusal_burst: {on_anomaly: alert}}\n", false},
+	} {
+		p, err := policy.Parse([]byte(c.src), policy.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rep := Compile(p, time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+		if got := strings.Contains(strings.Join(rep.OffChainOnly, "\n"), "suspension on anomalies"); got != c.want {
+			t.Errorf("%q: reports suspension off chain = %v, want %v", c.src, got, c.want)
+		}
+	}
+}

@@ -51,6 +51,8 @@ type Policy struct {
 	deny       []*rule
 	typed      []*typedRule
 	messages   MessagesDoc
+	staleAfter time.Duration
+	anomalies  Anomalies
 }
 
 // Limit is a compiled spending cap for one asset, in base units.
@@ -179,7 +181,7 @@ func Compile(d *Document, opts Options) (*Policy, error) {
 	c := &compiler{opts: opts, p: &Policy{chains: map[uint64]bool{}, limits: map[string]*Limit{}}}
 	c.p.doc = Document{Name: d.Name, Description: d.Description, Profile: d.Profile, Warning: d.Warning}
 	steps := []func(*Document) error{c.header, c.validity, c.scheduleStep, c.limitsStep, c.rateStep, c.networkStep,
-		c.abisStep, c.rulesStep, c.typedStep, c.messagesStep}
+		c.abisStep, c.rulesStep, c.typedStep, c.messagesStep, c.anomaliesStep}
 	for _, step := range steps {
 		if err := step(d); err != nil {
 			return nil, err

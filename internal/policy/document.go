@@ -30,6 +30,8 @@ type Document struct {
 	Deny        []RuleDoc     `json:"deny,omitempty"`
 	TypedData   *TypedDataDoc `json:"typed_data,omitempty"`
 	Messages    *MessagesDoc  `json:"messages,omitempty"`
+	StaleAfter  string        `json:"stale_after,omitempty"`
+	Anomalies   *AnomaliesDoc `json:"anomalies,omitempty"`
 }
 
 // ScheduleDoc limits the key to certain days and hours in a time zone.
@@ -37,6 +39,34 @@ type ScheduleDoc struct {
 	Timezone string   `json:"timezone"`
 	Days     []string `json:"days,omitempty"`
 	Hours    string   `json:"hours,omitempty"`
+}
+
+// AnomaliesDoc says what the daemon does when it finds one of the key's
+// anomalies, and the thresholds that find them. OnAnomaly is the response
+// for every kind that does not name its own.
+type AnomaliesDoc struct {
+	OnAnomaly    string      `json:"on_anomaly,omitempty"`
+	NewIP        *AnomalyDoc `json:"new_ip,omitempty"`
+	RateSpike    *AnomalyDoc `json:"rate_spike,omitempty"`
+	RefusalBurst *AnomalyDoc `json:"refusal_burst,omitempty"`
+	OffSchedule  *AnomalyDoc `json:"off_schedule,omitempty"`
+	ValueOutlier *AnomalyDoc `json:"value_outlier,omitempty"`
+	StaleKeyUsed *AnomalyDoc `json:"stale_key_used,omitempty"`
+}
+
+// AnomalyDoc is one kind's response and thresholds; each kind takes only
+// the thresholds it uses (rate_spike: multiple, window, baseline,
+// min_requests; refusal_burst: count, within; value_outlier: multiple,
+// min_history).
+type AnomalyDoc struct {
+	OnAnomaly   string  `json:"on_anomaly,omitempty"`
+	Multiple    float64 `json:"multiple,omitempty"`
+	Window      string  `json:"window,omitempty"`
+	Baseline    string  `json:"baseline,omitempty"`
+	MinRequests int     `json:"min_requests,omitempty"`
+	Count       int     `json:"count,omitempty"`
+	Within      string  `json:"within,omitempty"`
+	MinHistory  int     `json:"min_history,omitempty"`
 }
 
 // LimitDoc caps what may be spent of one asset.

@@ -172,7 +172,8 @@ func strList(n *yaml.Node, path, want string) ([]string, error) {
 
 func decodeDocument(n *yaml.Node, d *Document) error {
 	known := []string{"name", "description", "profile", "warning", "chains", "valid_from", "valid_for", "valid_until",
-		"schedule", "limits", "rate", "network", "abis", "allow", "deny", "typed_data", "messages"}
+		"schedule", "limits", "rate", "network", "abis", "allow", "deny", "typed_data", "messages",
+		"stale_after", "anomalies"}
 	return fields(n, "", known, func(key string, v *yaml.Node, path string) error {
 		switch key {
 		case "name":
@@ -277,6 +278,11 @@ func decodeDocument(n *yaml.Node, d *Document) error {
 		case "messages":
 			d.Messages = &MessagesDoc{}
 			return decodeMessages(v, path, d.Messages)
+		case "stale_after":
+			return str(&d.StaleAfter)(key, v, path)
+		case "anomalies":
+			d.Anomalies = &AnomaliesDoc{}
+			return decodeAnomalies(v, path, d.Anomalies)
 		}
 		return nil
 	})
@@ -293,6 +299,66 @@ func decodeSchedule(n *yaml.Node, path string, s *ScheduleDoc) error {
 		var err error
 		s.Days, err = strList(v, p, "a day like mon")
 		return err
+	})
+}
+
+// anomalyFields are the thresholds each anomaly kind takes.
+var anomalyFields = map[string][]string{
+	AnomalyNewIP:         {"on_anomaly"},
+	AnomalyRateSpike:     {"on_anomaly", "multiple", "window", "baseline", "min_requests"},
+	AnomalyRefusalBurst:  {"on_anomaly", "count", "within"},
+	AnomalyOffSchedule:   {"on_anomaly"},
+	AnomalyValueOutlier:  {"on_anomaly", "multiple", "min_history"},
+	AnomalyStaleKeyInUse: {"on_anomaly"},
+}
+
+func decodeAnomalies(n *yaml.Node, path string, a *AnomaliesDoc) error {
+	return fields(n, path, append([]string{"on_anomaly"}, AnomalyKinds...), func(k string, v *yaml.Node, p string) error {
+		if k == "on_anomaly" {
+			return str(&a.OnAnomaly)(k, v, p)
+		}
+		d := &AnomalyDoc{}
+		*a.kind(k) = d
+		return fields(v, p, anomalyFields[k], func(k string, v *yaml.Node, p string) error {
+			switch k {
+			case "on_anomaly":
+				return str(&d.OnAnomaly)(k, v, p)
+			case "window":
+				return str(&d.Window)(k, v, p)
+			case "baseline":
+				return str(&d.Baseline)(k, v, p)
+			case "within":
+				return str(&d.Within)(k, v, p)
+			case "multiple":
+				s, err := scalar(v, p, "a number greater than 1")
+				if err != nil {
+					return err
+				}
+				m, err := strconv.ParseFloat(s, 64)
+				if err != nil || m <= 1 || m > 1e6 {
+					return fieldErr(v, p, "expected a number greater than 1 (and at most 1000000), got %q", s)
+				}
+				d.Multiple = m
+				return nil
+			}
+			s, err := scalar(v, p, "a positive integer")
+			if err != nil {
+				return err
+			}
+			m, err := strconv.Atoi(s)
+			if err != nil || m <= 0 || m > 1_000_000 {
+				return fieldErr(v, p, "expected a positive integer (at most 1000000), got %q", s)
+			}
+			switch k {
+			case "min_requests":
+				d.MinRequests = m
+			case "count":
+				d.Count = m
+			case "min_history":
+				d.MinHistory = m
+			}
+			return nil
+		})
 	})
 }
 

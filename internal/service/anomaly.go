@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/policy"
 )
 
 // Audit methods of the owner's side. An anomaly, a suspension and a
@@ -22,14 +23,14 @@ const (
 	MethodKeyResumed   = "agentkeys_keyResumed"
 )
 
-// Anomaly kinds.
+// Anomaly kinds; the names are the policy's (anomalies: in a policy).
 const (
-	AnomalyNewIP         = "new_ip"         // first use from a source network never seen for the key
-	AnomalyRateSpike     = "rate_spike"     // requests above a multiple of the key's trailing baseline
-	AnomalyRefusalBurst  = "refusal_burst"  // N refusals within M minutes: an agent probing its box
-	AnomalyOffSchedule   = "off_schedule"   // attempts outside the key's schedule
-	AnomalyValueOutlier  = "value_outlier"  // a value far above the key's history
-	AnomalyStaleKeyInUse = "stale_key_used" // use of a key past its stale_after
+	AnomalyNewIP         = policy.AnomalyNewIP         // first use from a source network never seen for the key
+	AnomalyRateSpike     = policy.AnomalyRateSpike     // requests above a multiple of the key's trailing baseline
+	AnomalyRefusalBurst  = policy.AnomalyRefusalBurst  // N refusals within M minutes: an agent probing its box
+	AnomalyOffSchedule   = policy.AnomalyOffSchedule   // attempts outside the key's schedule
+	AnomalyValueOutlier  = policy.AnomalyValueOutlier  // a value far above the key's history
+	AnomalyStaleKeyInUse = policy.AnomalyStaleKeyInUse // use of a key past its stale_after
 )
 
 // Anomaly severities, lowest first.

@@ -204,6 +204,26 @@ func (n notifying) RecordTx(ctx context.Context, r store.TxRecord, a audit.Recor
 	return n.Store.RecordTx(ctx, r, a)
 }
 
+func (n notifying) RecordAnomaly(ctx context.Context, req store.AnomalyRequest) (store.Anomaly, bool, error) {
+	defer n.feed.Notify()
+	return n.Store.RecordAnomaly(ctx, req)
+}
+
+func (n notifying) SuspendGrant(ctx context.Context, id string, sp store.Suspension) (bool, error) {
+	defer n.feed.Notify()
+	return n.Store.SuspendGrant(ctx, id, sp)
+}
+
+func (n notifying) ResumeGrant(ctx context.Context, id string, a audit.Record) (bool, error) {
+	defer n.feed.Notify()
+	return n.Store.ResumeGrant(ctx, id, a)
+}
+
+func (n notifying) RevokeGrantFor(ctx context.Context, id string, at time.Time, reason string, a audit.Record) (bool, error) {
+	defer n.feed.Notify()
+	return n.Store.RevokeGrantFor(ctx, id, at, reason, a)
+}
+
 func (n notifying) ReleaseTx(ctx context.Context, req store.TxRelease) (store.TxReleased, error) {
 	defer n.feed.Notify()
 	return n.Store.ReleaseTx(ctx, req)

@@ -271,6 +271,21 @@ func (s *Service) Authenticate(ctx context.Context, token string, info RequestIn
 	if err != nil {
 		return nil, err
 	}
+	if p.SuspendsOnAnomaly() {
+		// The key's anomalies suspend it: look at every record appended
+		// so far (its last refusals above all) before deciding, so a
+		// burst stops the key on its very next request rather than
+		// whenever the feed next runs.
+		if err := s.feed.Sync(ctx); err != nil {
+			return nil, fmt.Errorf("authenticate: look for anomalies: %w", err)
+		}
+		if g, err = s.cfg.Store.GetGrant(ctx, id); err != nil {
+			return nil, fmt.Errorf("authenticate: %w", err)
+		}
+		if reason := inactive(g, s.now()); reason != "" {
+			return nil, s.credentialRefusal(ctx, g.ID, info, reason)
+		}
+	}
 	m, err := s.modeOf(g.Mode)
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: key %s: %w", g.ID, err)
@@ -289,6 +304,9 @@ func inactive(g store.Grant, now time.Time) string {
 		return r
 	case StatusExpired:
 		return "credential expired at " + g.ExpiresAt.UTC().Format(time.RFC3339)
+	case StatusSuspended:
+		// The reason is the owner's to read (key show), not the agent's.
+		return CredentialSuspended
 	}
 	return ""
 }

@@ -77,6 +77,10 @@ func (s *Service) Permissions(ctx context.Context, sess *Session, info RequestIn
 
 func describe(g store.Grant, p *policy.Policy, u usage, now time.Time) *Permissions {
 	doc := p.Document()
+	// How anomalies are found and answered is the owner's business: an
+	// agent that knew the refusal-burst threshold could probe just below
+	// it.
+	doc.Anomalies = nil
 	out := &Permissions{KeyID: g.ID, Agent: g.Agent, Address: g.Address, Mode: g.Mode, Chains: p.Chains(), Policy: p.Name(),
 		Profile: doc.Profile, Warning: p.Warning(), ExpiresAt: g.ExpiresAt, Document: doc, Budget: []BudgetLine{}}
 	out.Budget = budgetLines(g, p, u, now)

@@ -34,7 +34,8 @@ type Review struct {
 	// Refusals groups the period's refusal reasons by class, most first.
 	Refusals  []RefusalCount `json:"refusals"`
 	Anomalies []AnomalyEvent `json:"anomalies"`
-	// Recommend lists keys to revoke, with why and the command to do it.
+	// Recommend lists keys to revoke, with why and the command to do it:
+	// active keys unused for the query's UnusedFor, and suspended keys.
 	Recommend []Recommendation `json:"recommend"`
 	// Expiring lists the ids of active keys expiring within the query's
 	// ExpiringWithin.
@@ -123,7 +124,7 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 	}
 	keys := map[string]*ReviewKey{}
 	ips, uas := map[string]map[string]int{}, map[string]map[string]int{}
-	created := map[string]time.Time{}
+	created, suspendReason := map[string]time.Time{}, map[string]string{}
 	for _, g := range grants {
 		v := s.info(g)
 		// A key that ended (expired or was revoked) before the period is
@@ -136,7 +137,7 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 			continue
 		}
 		rv.Keys = append(rv.Keys, ReviewKey{ID: g.ID, Agent: g.Agent, Mode: g.Mode, Status: v.Status, ExpiresAt: g.ExpiresAt})
-		created[g.ID] = g.CreatedAt
+		created[g.ID], suspendReason[g.ID] = g.CreatedAt, g.SuspendReason
 		ips[g.ID], uas[g.ID] = map[string]int{}, map[string]int{}
 	}
 	for i := range rv.Keys {
@@ -214,6 +215,14 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 			return Review{}, err
 		}
 		k.LastUsed = u.LastUsed
+		if k.Status == StatusSuspended {
+			why := "suspended"
+			if r := suspendReason[k.ID]; r != "" {
+				why += ": " + r
+			}
+			rv.Recommend = append(rv.Recommend, Recommendation{KeyID: k.ID, Agent: k.Agent,
+				Why: why + " (or, if that was expected, agentkeys key resume " + k.ID + ")", Command: "agentkeys key revoke " + k.ID})
+		}
 		if k.Status != StatusActive {
 			continue
 		}

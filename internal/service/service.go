@@ -156,6 +156,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed,
 		alertWake: make(chan struct{}, 1)}
 	feed.Handle(s.alertAnomaly)
+	feed.Handle(newDetector(cfg.Store, s.policyOf, s.now, cfg.Log.Warn).handle)
 	return s, nil
 }
 

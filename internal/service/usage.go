@@ -52,8 +52,9 @@ func (s *Service) usage(ctx context.Context, id string, now time.Time) (KeyUsage
 
 // GrantQuery narrows FindGrants. The zero value lists every key.
 type GrantQuery struct {
-	// Status keeps the keys with this status (StatusActive, StatusExpired
-	// or StatusRevoked) by the service's clock.
+	// Status keeps the keys with this status (StatusActive,
+	// StatusSuspended, StatusExpired or StatusRevoked) by the service's
+	// clock.
 	Status string
 	// UnusedFor, a duration like 7d, keeps the keys that made no request
 	// in that long before now; a key that never made one counts from when
@@ -65,9 +66,9 @@ type GrantQuery struct {
 // Usage. Errors: *ParamError for a bad status or duration.
 func (s *Service) FindGrants(ctx context.Context, q GrantQuery) ([]GrantInfo, error) {
 	switch q.Status {
-	case "", StatusActive, StatusExpired, StatusRevoked:
+	case "", StatusActive, StatusSuspended, StatusExpired, StatusRevoked:
 	default:
-		return nil, &ParamError{Field: "status", Msg: fmt.Sprintf("expected active, expired or revoked, got %q", txClip(q.Status))}
+		return nil, &ParamError{Field: "status", Msg: fmt.Sprintf("expected active, suspended, expired or revoked, got %q", txClip(q.Status))}
 	}
 	var unused time.Duration
 	if q.UnusedFor != "" {

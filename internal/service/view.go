@@ -20,6 +20,9 @@ const (
 	StatusActive  = "active"
 	StatusExpired = "expired"
 	StatusRevoked = "revoked"
+	// StatusSuspended is a key stopped by an anomaly or the owner until
+	// the owner resumes it.
+	StatusSuspended = "suspended"
 )
 
 // ErrNoKey is returned for a key id the home does not hold. It is the
@@ -37,15 +40,20 @@ type GrantInfo struct {
 	Agent   string
 	Mode    string // ModeWallet or Mode7702
 	Address string // the owner account the key acts for
-	// Status is StatusActive, StatusExpired or StatusRevoked by the
-	// service's clock when the view was made.
+	// Status is StatusActive, StatusSuspended, StatusExpired or
+	// StatusRevoked by the service's clock when the view was made.
 	Status    string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt *time.Time
-	Meta      map[string]string
-	Session   string          // 7702 mode: the session key's address
-	Document  json.RawMessage // the policy document as granted
+	// SuspendedAt and SuspendReason are set while the key is suspended;
+	// the reason is for the owner (the agent is told only "credential
+	// suspended").
+	SuspendedAt   *time.Time
+	SuspendReason string
+	Meta          map[string]string
+	Session       string          // 7702 mode: the session key's address
+	Document      json.RawMessage // the policy document as granted
 	// Policy is the compiled policy, nil if the stored document no longer
 	// compiles (the key then refuses every request).
 	Policy *policy.Policy
@@ -87,6 +95,8 @@ func grantStatus(g store.Grant, now time.Time) string {
 		return StatusRevoked
 	case !now.Before(g.ExpiresAt):
 		return StatusExpired
+	case g.SuspendedAt != nil:
+		return StatusSuspended
 	}
 	return StatusActive
 }
@@ -94,7 +104,7 @@ func grantStatus(g store.Grant, now time.Time) string {
 // info is the view of g now.
 func (s *Service) info(g store.Grant) GrantInfo {
 	v := GrantInfo{ID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: grantStatus(g, s.now()),
-		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, Meta: g.Meta,
+		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, SuspendedAt: g.SuspendedAt, SuspendReason: g.SuspendReason, Meta: g.Meta,
 		Session: g.Meta[SessionAddress], Document: g.Policy, Limits: []LimitLine{}}
 	if p, err := s.policyOf(g); err == nil {
 		v.Policy = p

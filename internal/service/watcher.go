@@ -56,7 +56,8 @@ func (s *Service) stuckAfter() time.Duration {
 	return DefaultStuckAfter
 }
 
-// Watch sweeps at once and then every interval until ctx ends. serve and
+// Watch sweeps (and revokes stale keys, RevokeStale) at once and then
+// every interval until ctx ends. serve and
 // sandbox run it in a goroutine; tests call Sweep instead.
 func (s *Service) Watch(ctx context.Context, every time.Duration) {
 	if every <= 0 {
@@ -67,6 +68,9 @@ func (s *Service) Watch(ctx context.Context, every time.Duration) {
 	for {
 		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.cfg.Log.Error("watch transactions", "err", err)
+		}
+		if _, err := s.RevokeStale(ctx); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Error("revoke stale keys", "err", err)
 		}
 		select {
 		case <-ctx.Done():

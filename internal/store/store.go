@@ -1,5 +1,6 @@
-// Package store defines what agentkeys keeps durably — sealed keys, grants,
-// budget reservations, nonce counters, the audit log and a few settings —
+// Package store defines what agentkeys keeps durably — sealed keys, grants
+// (and their suspension), budget reservations, nonce counters, the audit
+// log, the anomalies found in it and a few settings —
 // as one small interface, Store, with the types it speaks.
 //
 // Implementations live in subpackages (store/sqlite; a PostgreSQL one later)
@@ -69,6 +70,24 @@ type Store interface {
 	// succeeds and keeps the first revocation time. Errors: ErrNotFound,
 	// ErrInvalid for a zero time.
 	RevokeGrant(ctx context.Context, id string, at time.Time) error
+	// RevokeGrantFor is RevokeGrant with a reason, stored in the grant's
+	// Meta under MetaRevokedReason, and its audit record a, appended in
+	// the same transaction. It returns false, storing and appending
+	// nothing, if the grant was already revoked. Errors: ErrNotFound,
+	// ErrInvalid for a zero time, an empty reason or a record that fails
+	// Validate.
+	RevokeGrantFor(ctx context.Context, id string, at time.Time, reason string, a audit.Record) (bool, error)
+	// SuspendGrant suspends the grant id (see Grant.SuspendedAt) and
+	// appends s.Audit in the same transaction. It returns false, storing
+	// and appending nothing, if the grant is already suspended. A revoked
+	// or expired grant can be suspended (it changes nothing it may do).
+	// Errors: ErrNotFound, ErrInvalid if s fails Validate.
+	SuspendGrant(ctx context.Context, id string, s Suspension) (bool, error)
+	// ResumeGrant lifts the grant's suspension and appends a in the same
+	// transaction. It returns false, changing and appending nothing, if
+	// the grant is not suspended. Errors: ErrNotFound, ErrInvalid if a
+	// fails Validate.
+	ResumeGrant(ctx context.Context, id string, a audit.Record) (bool, error)
 	// RevokeAll revokes every grant not yet revoked (expired ones too) and
 	// returns how many it revoked. Errors: ErrInvalid for a zero time.
 	RevokeAll(ctx context.Context, at time.Time) (int, error)
@@ -95,6 +114,24 @@ type Store interface {
 	// A key with no records, or none stored, has the zero KeyUsage.
 	// Errors: ErrInvalid for an empty keyID.
 	KeyUsage(ctx context.Context, keyID string, since time.Time) (KeyUsage, error)
+
+	// RecordAnomaly stores req.Anomaly and appends req.Audit in one
+	// transaction, setting the stored anomaly's AuditSeq; with
+	// req.Suspend it also suspends the anomaly's key as SuspendGrant does
+	// (appending req.Suspend.Audit only if the key was not suspended
+	// already). It is idempotent per (KeyID, Kind, Trigger): an anomaly
+	// already stored for them is returned as stored with false, and
+	// nothing is stored, appended or suspended, so replaying the audit log
+	// raises nothing twice. Otherwise it returns the stored anomaly and
+	// true. Errors: ErrInvalid if the anomaly, the record or the
+	// suspension fails Validate; ErrConflict if req.Anomaly.ID is stored
+	// for another (key, kind, trigger); ErrNotFound if a suspension names
+	// no stored grant. Then nothing is stored.
+	RecordAnomaly(ctx context.Context, req AnomalyRequest) (Anomaly, bool, error)
+	// ListAnomalies returns the anomalies matching f, newest first (At,
+	// then AuditSeq, descending). Errors: ErrInvalid for a negative
+	// limit.
+	ListAnomalies(ctx context.Context, f AnomalyFilter) ([]Anomaly, error)
 
 	// Decide runs fn in one transaction on the grant with id grantID (see
 	// the package doc for what it is serialised with). If fn returns nil the
@@ -425,18 +462,23 @@ const AssetFees = "fees"
 
 // Grant is a credential's permission to act for an account under a policy.
 type Grant struct {
-	ID             string            `json:"id"`               // the credential id (ak_<id>_…)
-	Agent          string            `json:"agent"`            // who it was granted to, for people
-	Mode           string            `json:"mode"`             // ModeWallet or Mode7702
-	Chains         []uint64          `json:"chains,omitempty"` // chain ids it may act on; policy repeats them
-	Policy         json.RawMessage   `json:"policy"`           // normalised policy document; opaque here
-	Address        string            `json:"address"`          // the account the agent acts as (0x…)
-	SignerKeyID    string            `json:"signer_key_id"`    // Key that signs: wallet or session key
-	CredentialHash []byte            `json:"-"`                // secrets.HashSecret of the credential
-	CreatedAt      time.Time         `json:"created_at"`
-	ExpiresAt      time.Time         `json:"expires_at"`
-	RevokedAt      *time.Time        `json:"revoked_at,omitempty"`
-	Meta           map[string]string `json:"meta,omitempty"` // free-form labels
+	ID             string          `json:"id"`               // the credential id (ak_<id>_…)
+	Agent          string          `json:"agent"`            // who it was granted to, for people
+	Mode           string          `json:"mode"`             // ModeWallet or Mode7702
+	Chains         []uint64        `json:"chains,omitempty"` // chain ids it may act on; policy repeats them
+	Policy         json.RawMessage `json:"policy"`           // normalised policy document; opaque here
+	Address        string          `json:"address"`          // the account the agent acts as (0x…)
+	SignerKeyID    string          `json:"signer_key_id"`    // Key that signs: wallet or session key
+	CredentialHash []byte          `json:"-"`                // secrets.HashSecret of the credential
+	CreatedAt      time.Time       `json:"created_at"`
+	ExpiresAt      time.Time       `json:"expires_at"`
+	RevokedAt      *time.Time      `json:"revoked_at,omitempty"`
+	// SuspendedAt is set while the grant is suspended (by an anomaly or
+	// the owner), SuspendReason says why; a suspended grant acts again
+	// once resumed (Store.ResumeGrant).
+	SuspendedAt   *time.Time        `json:"suspended_at,omitempty"`
+	SuspendReason string            `json:"suspend_reason,omitempty"`
+	Meta          map[string]string `json:"meta,omitempty"` // free-form labels
 }
 
 // Active reports whether g may act at time at: not revoked and not expired.

@@ -33,6 +33,8 @@ func (g Grant) Validate() error {
 		return fmt.Errorf("%w: grant policy is not valid JSON", ErrInvalid)
 	case g.RevokedAt != nil && g.RevokedAt.IsZero():
 		return fmt.Errorf("%w: grant revocation time is zero", ErrInvalid)
+	case g.SuspendedAt != nil && g.SuspendedAt.IsZero():
+		return fmt.Errorf("%w: grant suspension time is zero", ErrInvalid)
 	}
 	for _, c := range g.Chains {
 		if c == 0 || c > math.MaxInt64 {

@@ -15,7 +15,7 @@ import (
 
 const hookColumns = `id, name, url_shown, sealed_url, sealed_secret, min_severity, created_at`
 
-func scanHook(sc interface{ Scan(...any) error }) (store.AlertHook, error) {
+func scanHook(sc rowScanner) (store.AlertHook, error) {
 	var h store.AlertHook
 	var created int64
 	if err := sc.Scan(&h.ID, &h.Name, &h.URLShown, &h.SealedURL, &h.SealedSecret, &h.MinSeverity, &created); err != nil {
@@ -58,7 +58,7 @@ func (s *Store) GetAlertHook(ctx context.Context, id string) (store.AlertHook, e
 
 // ListAlertHooks implements store.Store.
 func (s *Store) ListAlertHooks(ctx context.Context) ([]store.AlertHook, error) {
-	out, err := queryAll(ctx, s.r, scanHook, `SELECT `+hookColumns+` FROM alert_hooks ORDER BY created_at, id`)
+	out, err := queryAll(ctx, s.r, `SELECT `+hookColumns+` FROM alert_hooks ORDER BY created_at, id`, nil, scanHook)
 	if err != nil {
 		return nil, fmt.Errorf("list alert hooks: %w", err)
 	}
@@ -168,7 +168,7 @@ func (s *Store) AddAlertDelivery(ctx context.Context, d store.AlertDelivery) err
 
 const deliveryColumns = `id, hook_id, anomaly_seq, body, state, attempts, next_attempt_at, last_status, last_error, created_at, updated_at`
 
-func scanDelivery(sc interface{ Scan(...any) error }) (store.AlertDelivery, error) {
+func scanDelivery(sc rowScanner) (store.AlertDelivery, error) {
 	var d store.AlertDelivery
 	var seq sql.NullInt64
 	var body []byte
@@ -186,9 +186,9 @@ func (s *Store) DueAlertDeliveries(ctx context.Context, at time.Time, limit int)
 	if limit < 1 {
 		return nil, fmt.Errorf("due alert deliveries: %w: limit %d", store.ErrInvalid, limit)
 	}
-	out, err := queryAll(ctx, s.r, scanDelivery, `SELECT `+deliveryColumns+` FROM alert_deliveries
+	out, err := queryAll(ctx, s.r, `SELECT `+deliveryColumns+` FROM alert_deliveries
 		WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at, id LIMIT ?`,
-		store.DeliveryPending, ms(at), limit)
+		[]any{store.DeliveryPending, ms(at), limit}, scanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("due alert deliveries: %w", err)
 	}
@@ -251,27 +251,9 @@ func (s *Store) ListAlertDeliveries(ctx context.Context, f store.AlertDeliveryFi
 	if f.Limit > 0 {
 		q, args = q+` LIMIT ?`, append(args, f.Limit)
 	}
-	out, err := queryAll(ctx, s.r, scanDelivery, q, args...)
+	out, err := queryAll(ctx, s.r, q, args, scanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("list alert deliveries: %w", err)
 	}
 	return out, nil
-}
-
-// queryAll runs q and scans every row with scan.
-func queryAll[T any](ctx context.Context, db querier, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -106,6 +105,10 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	if g.RevokedAt != nil {
 		revoked = sql.NullInt64{Int64: ms(*g.RevokedAt), Valid: true}
 	}
+	var suspended sql.NullInt64
+	if g.SuspendedAt != nil {
+		suspended = sql.NullInt64{Int64: ms(*g.SuspendedAt), Valid: true}
+	}
 	var policy []byte
 	if len(g.Policy) > 0 {
 		policy = g.Policy
@@ -120,10 +123,10 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO grants
-			(id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			g.ID, g.Agent, g.Mode, string(chains), policy, g.Address, g.SignerKeyID, g.CredentialHash,
-			ms(g.CreatedAt), ms(g.ExpiresAt), revoked, string(meta))
+			ms(g.CreatedAt), ms(g.ExpiresAt), revoked, string(meta), suspended, g.SuspendReason)
 		return err
 	})
 	if isDuplicate(err) {
@@ -135,18 +138,19 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	return nil
 }
 
-const grantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta`
+const grantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason`
 
-func scanGrant(sc interface{ Scan(...any) error }) (store.Grant, error) {
+func scanGrant(sc rowScanner) (store.Grant, error) {
 	var (
 		g                store.Grant
 		chains, meta     string
 		policy           []byte
 		created, expires int64
 		revoked          sql.NullInt64
+		suspended        sql.NullInt64
 	)
 	if err := sc.Scan(&g.ID, &g.Agent, &g.Mode, &chains, &policy, &g.Address, &g.SignerKeyID,
-		&g.CredentialHash, &created, &expires, &revoked, &meta); err != nil {
+		&g.CredentialHash, &created, &expires, &revoked, &meta, &suspended, &g.SuspendReason); err != nil {
 		return store.Grant{}, err
 	}
 	if err := json.Unmarshal([]byte(chains), &g.Chains); err != nil {
@@ -168,6 +172,10 @@ func scanGrant(sc interface{ Scan(...any) error }) (store.Grant, error) {
 	if revoked.Valid {
 		t := fromMS(revoked.Int64)
 		g.RevokedAt = &t
+	}
+	if suspended.Valid {
+		t := fromMS(suspended.Int64)
+		g.SuspendedAt = &t
 	}
 	return g, nil
 }
@@ -201,24 +209,8 @@ func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]store.Gr
 		where = append(where, "revoked_at IS NULL AND expires_at > ?")
 		args = append(args, ms(f.ActiveAt))
 	}
-	q := `SELECT ` + grantColumns + ` FROM grants`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY created_at, id`, args...)
+	out, err := queryAll(ctx, s.r, `SELECT `+grantColumns+` FROM grants`+whereSQL(where)+` ORDER BY created_at, id`, args, scanGrant)
 	if err != nil {
-		return nil, fmt.Errorf("list grants: %w", err)
-	}
-	defer rows.Close()
-	var out []store.Grant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list grants: %w", err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list grants: %w", err)
 	}
 	return out, nil

@@ -223,29 +223,13 @@ func (s *Store) ListTxs(ctx context.Context, f store.TxFilter) ([]store.TxRecord
 	if f.MinNonce != 0 {
 		where, args = append(where, "nonce >= ?"), append(args, int64(f.MinNonce))
 	}
-	q := `SELECT ` + txColumns + ` FROM transactions`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY created_at, nonce, hash`
+	q := `SELECT ` + txColumns + ` FROM transactions` + whereSQL(where) + ` ORDER BY created_at, nonce, hash`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := queryAll(ctx, s.r, q, args, scanTx)
 	if err != nil {
-		return nil, fmt.Errorf("list txs: %w", err)
-	}
-	defer rows.Close()
-	out := []store.TxRecord{}
-	for rows.Next() {
-		r, err := scanTx(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list txs: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list txs: %w", err)
 	}
 	return out, nil

@@ -80,6 +80,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AlertHooks", testAlertHooks},
 		{"RecordAlert", testRecordAlert},
 		{"AlertDeliveryLifecycle", testAlertDeliveryLifecycle},
+		{"RecordAnomaly", testRecordAnomaly},
+		{"RecordAnomalyInvalid", testRecordAnomalyInvalid},
+		{"ListAnomalies", testListAnomalies},
+		{"SuspendResume", testSuspendResume},
+		{"RevokeGrantFor", testRevokeGrantFor},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
