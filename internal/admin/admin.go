@@ -16,7 +16,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -144,19 +143,7 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
 		return
 	}
-	doc, err := h.svc.Document(r.Context(), spec)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	var ttl time.Duration
-	if spec.TTL != "" {
-		if ttl, err = policy.ParseDuration(spec.TTL); err != nil || ttl <= 0 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("ttl: expected a positive duration like 1h or 7d, got %q", spec.TTL))
-			return
-		}
-	}
-	res, err := h.svc.Grant(r.Context(), service.GrantRequest{Agent: spec.Agent, Mode: spec.Mode, Doc: doc, TTL: ttl})
+	res, err := h.svc.GrantFrom(r.Context(), spec)
 	if err != nil {
 		h.fail(w, err)
 		return

@@ -19,28 +19,11 @@ import (
 // the admin API). Unlike Permissions it is not an agent request and is
 // not audited. Errors: store.ErrNotFound for an unknown key.
 func (s *Service) Budget(ctx context.Context, keyID string) ([]BudgetLine, error) {
-	g, err := s.cfg.Store.GetGrant(ctx, keyID)
+	p, err := s.Describe(ctx, keyID)
 	if err != nil {
 		return nil, err
 	}
-	p, err := s.policyOf(g)
-	if err != nil {
-		return nil, err
-	}
-	var out []BudgetLine
-	err = s.cfg.Store.Decide(ctx, keyID, func(ctx context.Context, tx store.DecideTx) error {
-		now := s.now()
-		u, err := usageOf(ctx, tx, tx.Grant(), p, now)
-		if err != nil {
-			return err
-		}
-		out = budgetLines(tx.Grant(), p, u, now)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read budget: %w", err)
-	}
-	return out, nil
+	return p.Budget, nil
 }
 
 // SettleTx records that a transaction the daemon signed was included in

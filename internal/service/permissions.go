@@ -75,6 +75,36 @@ func (s *Service) Permissions(ctx context.Context, sess *Session, info RequestIn
 	return out, err
 }
 
+// Describe is what the key keyID may do, with its budget, as the owner
+// sees it (the dashboard): the same Permissions, in the same words, that
+// the key's agent reads with agentkeys_getPermissions. Unlike Permissions
+// it is not an agent request and is not audited. Errors: ErrNoKey, and an
+// error for a stored policy that no longer compiles.
+func (s *Service) Describe(ctx context.Context, keyID string) (*Permissions, error) {
+	g, err := s.cfg.Store.GetGrant(ctx, keyID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.policyOf(g)
+	if err != nil {
+		return nil, err
+	}
+	var out *Permissions
+	err = s.cfg.Store.Decide(ctx, keyID, func(ctx context.Context, tx store.DecideTx) error {
+		now := s.now()
+		u, err := usageOf(ctx, tx, tx.Grant(), p, now)
+		if err != nil {
+			return err
+		}
+		out = describe(tx.Grant(), p, u, now)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read budget: %w", err)
+	}
+	return out, nil
+}
+
 func describe(g store.Grant, p *policy.Policy, u usage, now time.Time) *Permissions {
 	doc := p.Document()
 	// How anomalies are found and answered is the owner's business: an

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -308,5 +310,26 @@ func TestPermissionsShowSpentAndPending(t *testing.T) {
 		if l.Asset == store.AssetNative && [3]string{l.RawSpent, l.RawPending, l.RawRemaining} != want {
 			t.Errorf("the owner's budget %+v disagrees with the agent's %v", l, want)
 		}
+	}
+
+	// The owner's view (the dashboard) is the agent's, in the same words,
+	// and is not itself an audited request.
+	head := lastAudit(t, h.store).Seq
+	described, err := h.svc.Describe(h.ctx, h.keyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type words struct {
+		May, MayNot []string
+		Budget      []service.BudgetLine
+	}
+	if diff := cmp.Diff(words{perms.May, perms.MayNot, perms.Budget}, words{described.May, described.MayNot, described.Budget}); diff != "" {
+		t.Errorf("Describe differs from the agent's permissions (-agent +owner):\n%s", diff)
+	}
+	if r := lastAudit(t, h.store); r.Seq != head {
+		t.Errorf("Describe appended audit record %+v", r)
+	}
+	if _, err := h.svc.Describe(h.ctx, "ak_nosuchkey"); !errors.Is(err, service.ErrNoKey) {
+		t.Errorf("Describe of an unknown key: %v, want ErrNoKey", err)
 	}
 }

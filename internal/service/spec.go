@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -21,6 +22,23 @@ type GrantSpec struct {
 	Permit2    string   `json:"permit2,omitempty"`
 	DailyLimit []string `json:"daily_limit,omitempty"` // caps like 0.5ETH, 250USDC or 100@0xTOKEN (policy.ParseCap)
 	TTL        string   `json:"ttl,omitempty"`         // like 1h or 7d
+}
+
+// GrantFrom creates a key from a spec, as the admin API and the
+// dashboard's grant form write it. Errors: *ParamError naming the field,
+// ErrBadAgent, and Grant's.
+func (s *Service) GrantFrom(ctx context.Context, spec GrantSpec) (*GrantResult, error) {
+	doc, err := s.Document(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	var ttl time.Duration
+	if spec.TTL != "" {
+		if ttl, err = policy.ParseDuration(spec.TTL); err != nil || ttl <= 0 {
+			return nil, &ParamError{Field: "ttl", Msg: fmt.Sprintf("expected a positive duration like 1h or 7d, got %q", txClip(spec.TTL))}
+		}
+	}
+	return s.Grant(ctx, GrantRequest{Agent: spec.Agent, Mode: spec.Mode, Doc: doc, TTL: ttl})
 }
 
 // Document builds the policy document a spec describes. Caps naming a
