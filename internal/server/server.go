@@ -1,6 +1,7 @@
 // Package server puts the daemon's HTTP surfaces on one listener: the
-// agents' JSON-RPC wallet at /rpc, the owner's admin API at /v1/ and the
-// health check at /healthz. It resolves each request's client address
+// agents' JSON-RPC wallet at /rpc, the owner's admin API at /v1/, the
+// owner's dashboard at /ui (package web) and the health check at
+// /healthz; with AdminListen, /v1/ and /ui get a listener of their own. It resolves each request's client address
 // (behind trusted reverse proxies, see package clientip) and can serve
 // TLS itself. The serve, sandbox and demo commands use it.
 package server
@@ -23,13 +24,15 @@ import (
 	"github.com/agentkeys/agentkeys/internal/metrics"
 	"github.com/agentkeys/agentkeys/internal/rpc"
 	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/web"
 )
 
 // Config assembles the HTTP surfaces.
 type Config struct {
 	Listen string // host:port of /rpc and /healthz; port 0 picks a free one
-	// AdminListen is where /v1/ is served; empty serves it on Listen too.
-	// A separate listener lets the admin API bind to localhost only.
+	// AdminListen is where /v1/ and /ui are served; empty serves them on
+	// Listen too. A separate listener lets the admin API and the
+	// dashboard bind to localhost only.
 	AdminListen string
 	Service     *service.Service
 	Upstream    rpc.Upstream
@@ -116,9 +119,15 @@ func Start(cfg Config) (*Server, error) {
 	}
 	withClientIP := clientip.New(cfg.TrustedProxies).Middleware
 	adminAPI := admin.New(cfg.Service, cfg.VerifyAdmin, cfg.Log)
+	ui, err := web.New(web.Config{Service: cfg.Service, VerifyAdmin: cfg.VerifyAdmin, Now: cfg.Now, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
 	agentRPC := rpc.NewServer(cfg.Service, cfg.Upstream, cfg.Log)
 	adminMux := http.NewServeMux()
 	adminMux.Handle("/v1/", adminAPI)
+	adminMux.Handle("/ui", ui)
+	adminMux.Handle("/ui/", ui)
 	if cfg.Metrics != nil {
 		agentRPC.Observe(cfg.Metrics.ObserveRequest)
 		adminMux.Handle("GET /metrics", adminAPI.Guard(cfg.Metrics.Handler()))
@@ -135,17 +144,19 @@ func Start(cfg Config) (*Server, error) {
 		mux.Handle("/", adminMux)
 	} else {
 		adminMux.HandleFunc("GET /healthz", health)
-		var err error
 		if s.admin, err = listen(cfg.AdminListen, withClientIP(adminMux), tlsConfig, cfg.Log); err != nil {
 			return nil, err
 		}
+		s.admin.srv.RegisterOnShutdown(ui.Close)
 	}
-	var err error
 	if s.agent, err = listen(cfg.Listen, withClientIP(mux), tlsConfig, cfg.Log); err != nil {
 		if s.admin != nil {
 			s.admin.close()
 		}
 		return nil, err
+	}
+	if s.admin == nil {
+		s.agent.srv.RegisterOnShutdown(ui.Close)
 	}
 	return s, nil
 }

@@ -1,0 +1,620 @@
+package web_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/agentkeys/agentkeys/internal/clock"
+	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/sandbox"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/web"
+)
+
+// EnvChromium names the Chromium binary; default /usr/bin/chromium
+// (Debian's chromium package, which .ci/run installs).
+const EnvChromium = "AGENTKEYS_CHROMIUM"
+
+// EnvArtifacts is where the browser tests save their screenshots; by
+// default a new directory under the system's temp directory, kept after
+// the test. The paths are printed with t.Log.
+const EnvArtifacts = "AGENTKEYS_TEST_ARTIFACTS"
+
+// chromium returns the browser to drive. Without one the test is skipped,
+// except in CI (CI=true), where every test must run.
+func chromium(t *testing.T) string {
+	t.Helper()
+	p := os.Getenv(EnvChromium)
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(p); err != nil {
+		msg := fmt.Sprintf("the dashboard's browser tests need Chromium at %s (apt-get install chromium, or set %s): %v", p, EnvChromium, err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return p
+}
+
+// artifacts is the directory for this test's screenshots.
+func artifacts(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv(EnvArtifacts)
+	var err error
+	if dir == "" {
+		dir, err = os.MkdirTemp("", "agentkeys-dashboard-")
+	} else {
+		dir = filepath.Join(dir, t.Name())
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	return dir
+}
+
+// epoch is when the test's clock starts; the daemon and the dev chain
+// both read it, so nothing depends on today's date.
+var epoch = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+type dash struct {
+	t      *testing.T
+	sb     *sandbox.Sandbox
+	clock  *clock.Fake
+	ui     string // the dashboard's base URL, like http://127.0.0.1:1234/ui
+	shots  string
+	ctx    context.Context // the browser tab
+	dialog atomic.Value    // the last confirmation the page asked (string)
+}
+
+func startDash(t *testing.T) *dash {
+	t.Helper()
+	exec := chromium(t)
+	kdf, err := secrets.NewKDFParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdf.N = 1 << 10
+	c := clock.NewFake(epoch)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: t.TempDir(), Passphrase: []byte("dashboard test passphrase"), KDF: &kdf,
+		Now: c.Now, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exec), chromedp.WindowSize(1280, 900))
+	if os.Geteuid() == 0 {
+		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to sandbox itself as root
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	d := &dash{t: t, sb: sb, clock: c, ui: sb.Info.AdminURL + "/ui", shots: artifacts(t), ctx: bctx}
+	d.dialog.Store("")
+	if err := chromedp.Do(bctx); err != nil { // starts the browser
+		t.Fatalf("start Chromium: %v", err)
+	}
+	// Accept every confirmation, and remember what it asked.
+	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			d.dialog.Store(ev.Message)
+			if _, err := chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}); err != nil {
+				return
+			}
+		}
+	}()
+	return d
+}
+
+// run runs browser actions with a deadline; every wait in them is on a
+// selector or a condition, never on time.
+func (d *dash) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		d.failed(what, err)
+	}
+}
+
+// failed ends the test with a screenshot and the page's address and text.
+func (d *dash) failed(what string, err error) {
+	d.t.Helper()
+	d.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
+	ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	d.t.Fatalf("%s: %v\npage %s:\n%s", what, err, loc, body)
+}
+
+// shot saves a full-page screenshot of the current page.
+func (d *dash) shot(name string) {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		d.t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	p := filepath.Join(d.shots, name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		d.t.Fatal(err)
+	}
+	d.t.Logf("screenshot: %s", p)
+}
+
+// get runs an action that returns a value, with a deadline.
+func get[T any](d *dash, what string, a chromedp.Action[T]) T {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		d.failed(what, err)
+	}
+	return v
+}
+
+// text is the visible text of the page's main element.
+func (d *dash) text() string {
+	d.t.Helper()
+	return get(d, "read the page", chromedp.Text(chromedp.CSS("main")))
+}
+
+// waitFor waits until the page's main text contains want.
+func (d *dash) waitFor(what, want string) {
+	d.t.Helper()
+	get(d, what, chromedp.Poll[bool](fmt.Sprintf(`document.querySelector("main") !== null && document.querySelector("main").innerText.includes(%q)`, want)))
+}
+
+// checkPage checks what every page must: each form control has a label
+// and nothing overflows the window sideways (at 1280px and at phone
+// width).
+func (d *dash) checkPage(name string) {
+	d.t.Helper()
+	unlabelled := get(d, "check labels of "+name, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("input, select, textarea"))
+		.filter(e => e.type !== "hidden" && e.labels.length === 0 && !e.getAttribute("aria-label"))
+		.map(e => e.name || e.id)`))
+	if len(unlabelled) > 0 {
+		d.t.Errorf("%s: form controls without a label: %v", name, unlabelled)
+	}
+	if get(d, "check width of "+name, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)) {
+		d.t.Errorf("%s: the page is wider than the window", name)
+	}
+}
+
+// phone redraws the current page at phone width, checks and shoots it,
+// and goes back to 1280px.
+func (d *dash) phone(name string) {
+	d.t.Helper()
+	d.run("phone width", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main")))
+	d.checkPage(name + " at phone width")
+	d.shot(name + "-phone")
+	d.run("desktop width", chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main")))
+}
+
+// agent is a JSON-RPC client holding only the key's credential.
+func (d *dash) agent(token string) *gethrpc.Client {
+	d.t.Helper()
+	c, err := gethrpc.DialOptions(context.Background(), d.sb.Info.RPCURL, gethrpc.WithHeader("Authorization", "Bearer "+token))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.t.Cleanup(c.Close)
+	return c
+}
+
+type txObj struct {
+	To    *common.Address `json:"to,omitempty"`
+	Value *hexutil.Big    `json:"value,omitempty"`
+	Data  hexutil.Bytes   `json:"data,omitempty"`
+}
+
+func calldata(t *testing.T, sig string, args ...any) hexutil.Bytes {
+	t.Helper()
+	fn, err := policy.ParseSignature(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	packed, err := fn.Inputs.Pack(args...)
+	if err != nil {
+		t.Fatalf("pack %s: %v", sig, err)
+	}
+	return append(fn.Selector[:], packed...)
+}
+
+// rpcCode is a JSON-RPC error's code and message, with data.reasons.
+func rpcCode(err error) (int, string) {
+	var ec gethrpc.Error
+	if !errors.As(err, &ec) {
+		return 0, fmt.Sprint(err)
+	}
+	msg := ec.Error()
+	var de gethrpc.DataError
+	if errors.As(err, &de) {
+		msg += fmt.Sprint(" ", de.ErrorData())
+	}
+	return ec.ErrorCode(), msg
+}
+
+// TestDashboardInBrowser drives the dashboard in a real headless Chromium
+// against a real daemon and dev chain: sign-in (a wrong credential
+// refused), a key granted from the form with its credential shown once,
+// an agent's swap and its spend on the key page, a refusal arriving in
+// the live feed, and a one-click revoke (confirmed) after which the
+// agent's next request is refused with 4100.
+func TestDashboardInBrowser(t *testing.T) {
+	d := startDash(t)
+	info := d.sb.Info
+	router, usdc, weth, owner := common.HexToAddress(info.Router), common.HexToAddress(info.Tokens["USDC"]), common.HexToAddress(info.WETH), common.HexToAddress(info.Owner)
+
+	// Signed out, the dashboard sends you to sign in; a wrong credential
+	// is refused.
+	d.run("open the dashboard", chromedp.Navigate(d.ui+"/"), chromedp.WaitVisible(chromedp.ID("credential")))
+	d.checkPage("sign-in")
+	d.shot("signin")
+	d.run("sign in wrongly", chromedp.SendKeys(chromedp.ID("credential"), "akadm_wrong_credential"), chromedp.Submit(chromedp.ID("credential")), chromedp.WaitVisible(chromedp.CSS(`p.error[role="alert"]`)))
+	d.waitFor("the refusal", "That is not the admin credential")
+	d.shot("signin-refused")
+	d.run("sign in", chromedp.SendKeys(chromedp.ID("credential"), d.sb.AdminToken),
+		chromedp.Submit(chromedp.ID("credential")), chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Main"]`)))
+	d.waitFor("the keys page", "No keys")
+	d.shot("keys-empty")
+
+	// Grant a swap-only key from the form.
+	d.run("open the grant form", chromedp.Navigate(d.ui+"/grant"), chromedp.WaitVisible(chromedp.ID("agent")))
+	d.checkPage("grant form")
+	d.run("fill the grant form",
+		chromedp.SendKeys(chromedp.ID("agent"), "trader"),
+		chromedp.SetValue(chromedp.ID("profile"), "swap-only"),
+		chromedp.SendKeys(chromedp.ID("routers"), info.Router),
+		chromedp.SendKeys(chromedp.ID("daily_limit"), "0.1ETH\n100USDC"),
+		chromedp.SetValue(chromedp.ID("ttl"), "24h"))
+	d.shot("grant")
+	d.run("grant", chromedp.Click(chromedp.CSS(`form[action="/ui/grant"] button[type="submit"]`)), chromedp.WaitVisible(chromedp.ID("token")))
+	token := get(d, "read the credential", chromedp.Value(chromedp.ID("token")))
+	if !strings.HasPrefix(token, "ak_") {
+		t.Fatalf("the grant page shows %q, not an agent credential", token)
+	}
+	d.waitFor("the once-only warning", "This is the only time the credential is shown")
+	d.checkPage("granted")
+	d.shot("granted")
+	keyID := get(d, "read the key id", chromedp.Text(chromedp.CSS(`main a[href^="/ui/keys/"] code`)))
+	g, err := d.sb.Service.GetGrant(context.Background(), keyID)
+	if err != nil || g.Agent != "trader" || g.Status != service.StatusActive || g.Policy.Document().Profile != "swap-only" {
+		t.Fatalf("the granted key %s: %+v, %v", keyID, g, err)
+	}
+
+	// The agent swaps ETH for USDC on the router.
+	agent := d.agent(token)
+	ctx := context.Background()
+	eth := func(x int64) *hexutil.Big { return (*hexutil.Big)(new(big.Int).Mul(big.NewInt(x), big.NewInt(1e16))) } // hundredths of ETH
+	swap := calldata(t, "swapExactETHForTokens(uint256,address[],address,uint256)", big.NewInt(1), []common.Address{weth, usdc}, owner, big.NewInt(4_000_000_000))
+	var hash common.Hash
+	for _, hundredths := range []int64{2, 3} { // two swaps, 20 minutes apart by the daemon's clock
+		d.clock.Advance(20 * time.Minute)
+		if err := agent.CallContext(ctx, &hash, "eth_sendTransaction", txObj{To: &router, Value: eth(hundredths), Data: swap}); err != nil {
+			t.Fatalf("swap: %v", err)
+		}
+		waitMined(t, d.sb, hash)
+	}
+
+	// The key page shows the spend, exactly as the service counts it.
+	budget, err := d.sb.Service.Budget(ctx, keyID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.run("open the key page", chromedp.Navigate(d.ui+"/keys/"+keyID), chromedp.WaitVisible(chromedp.ID("spend-h")))
+	shown := d.text()
+	for _, b := range budget {
+		if b.Asset != "native" {
+			continue
+		}
+		if b.RawPending == "0" && b.RawSpent == "0" {
+			t.Fatalf("the service counts no ETH spend after the swap: %+v", b)
+		}
+		for _, want := range []string{b.Spent + " spent", b.Pending + " pending", b.Remaining + " left"} {
+			if !strings.Contains(shown, want) {
+				t.Errorf("the key page does not show %q:\n%s", want, shown)
+			}
+		}
+	}
+	h := hash.Hex()
+	for _, want := range []string{"swapExactETHForTokens(uint256,address[],address,uint256)", "call swapExactETHForTokens(", "on contract " + info.Router,
+		"It may not", "tx " + h[:8] + "…" + h[len(h)-4:], "signed in all"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the key page does not show %q:\n%s", want, shown)
+		}
+	}
+	if points := get(d, "read the chart", chromedp.Evaluate[int](`document.querySelectorAll("figure.chart circle.dot").length`)); points != 2 {
+		t.Errorf("the spend chart has %d points, want 2, one per swap", points)
+	}
+	d.checkPage("key")
+	d.shot("key")
+	d.phone("key")
+
+	d.run("open the keys page", chromedp.Navigate(d.ui+"/keys"), chromedp.WaitVisible(chromedp.ID("key-"+keyID)))
+	if bars := get(d, "count the usage bars", chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll("#key-%s svg.bar").length`, keyID))); bars != 2 {
+		t.Errorf("the keys page draws %d usage bars for the key, want 2 (ETH and USDC)", bars)
+	}
+	d.checkPage("keys")
+	d.shot("keys")
+	d.phone("keys")
+
+	// A refused transfer arrives in the live feed, with its reason.
+	d.run("open the live feed", chromedp.Navigate(d.ui+"/feed"), chromedp.WaitVisible(chromedp.ID("feed")))
+	d.waitFor("the live feed to connect", "Live.")
+	transfer := calldata(t, "transfer(address,uint256)", common.HexToAddress("0x9999999999999999999999999999999999999999"), big.NewInt(1_000_000))
+	err = agent.CallContext(ctx, &hash, "eth_sendTransaction", txObj{To: &usdc, Data: transfer})
+	if code, msg := rpcCode(err); code != 4001 {
+		t.Fatalf("a token transfer: code %d (%s), want 4001", code, msg)
+	}
+	get(d, "the refusal in the live feed", chromedp.Poll[bool](`Array.from(document.querySelectorAll("#feed li.decision-deny")).some(li => li.innerText.includes("profile swap-only blocks token transfers"))`))
+	d.checkPage("feed")
+	d.shot("feed")
+
+	// Revoke in one click, confirmed; the agent's next request is refused.
+	d.run("open the key page", chromedp.Navigate(d.ui+"/keys/"+keyID), chromedp.WaitVisible(chromedp.ID("revoke-"+keyID)))
+	d.run("revoke", chromedp.Click(chromedp.ID("revoke-"+keyID)), chromedp.WaitVisible(chromedp.CSS(`p.notice[role="status"]`)))
+	d.waitFor("the revocation", "The key is revoked")
+	if q := d.dialog.Load().(string); !strings.Contains(q, "Revoke key "+keyID) {
+		t.Errorf("the revoke button asked %q, want a confirmation naming the key", q)
+	}
+	d.shot("key-revoked")
+	var n hexutil.Uint64
+	err = agent.CallContext(ctx, &n, "eth_blockNumber")
+	if code, msg := rpcCode(err); code != 4100 || !strings.Contains(msg, "revoked") {
+		t.Fatalf("after revoking, the agent's request: code %d (%s), want 4100 credential revoked", code, msg)
+	}
+	if g, _ := d.sb.Service.GetGrant(ctx, keyID); g.Status != service.StatusRevoked {
+		t.Errorf("after the click the key is %s", g.Status)
+	}
+
+	// The credential was shown once: no page shows it again.
+	owner2 := signIn(t, d.sb)
+	for _, p := range []string{"/keys", "/keys/" + keyID, "/feed", "/grant"} {
+		if _, body := owner2.get(p); strings.Contains(body, token) || strings.Contains(body, strings.TrimPrefix(token, "ak_")) {
+			t.Errorf("%s shows the agent's credential again", p)
+		}
+	}
+}
+
+// waitMined waits for the transaction's receipt and checks it succeeded.
+func waitMined(t *testing.T, sb *sandbox.Sandbox, hash common.Hash) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		r, err := sb.Chain.Client().TransactionReceipt(ctx, hash)
+		if err == nil {
+			if r.Status != 1 {
+				t.Fatalf("transaction %s reverted", hash.Hex())
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no receipt for %s: %v", hash.Hex(), err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// owner is a plain HTTP client of the dashboard with a cookie jar.
+type owner struct {
+	t    *testing.T
+	base string
+	c    *http.Client
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func newOwner(t *testing.T, sb *sandbox.Sandbox) *owner {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &owner{t: t, base: sb.Info.AdminURL + "/ui", c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (o *owner) get(path string) (int, string) {
+	o.t.Helper()
+	resp, err := o.c.Get(o.base + path)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func (o *owner) post(path string, form url.Values, header map[string]string) (int, string) {
+	o.t.Helper()
+	req, err := http.NewRequest("POST", o.base+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := o.c.Do(req)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// csrf reads the CSRF token of the page at path.
+func (o *owner) csrf(path string) string {
+	o.t.Helper()
+	code, body := o.get(path)
+	m := csrfField.FindStringSubmatch(body)
+	if code != http.StatusOK || m == nil {
+		o.t.Fatalf("GET %s: HTTP %d, no CSRF token in the page", path, code)
+	}
+	return m[1]
+}
+
+// signInAs posts the sign-in form with credential and returns the HTTP
+// status (303 when signed in).
+func (o *owner) signInAs(credential string) int {
+	o.t.Helper()
+	code, _ := o.post("/signin", url.Values{"csrf": {o.csrf("/signin")}, "credential": {credential}}, nil)
+	return code
+}
+
+func signIn(t *testing.T, sb *sandbox.Sandbox) *owner {
+	t.Helper()
+	o := newOwner(t, sb)
+	if code := o.signInAs(sb.AdminToken); code != http.StatusSeeOther {
+		t.Fatalf("sign in: HTTP %d, want 303", code)
+	}
+	return o
+}
+
+// TestDashboardRefusesForgedForms: a form posted without this session's
+// CSRF token, with a wrong one, or from another origin is refused with
+// 403 and changes nothing; the sign-in form needs its token too; and
+// after DefaultSignInLimit wrong credentials from one address even the
+// right one is refused, until the window passes by the daemon's clock.
+func TestDashboardRefusesForgedForms(t *testing.T) {
+	chromium(t) // part of the browser suite: CI installs what it needs
+	kdf, err := secrets.NewKDFParams()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kdf.N = 1 << 10
+	c := clock.NewFake(epoch)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: t.TempDir(), Passphrase: []byte("dashboard test passphrase"), KDF: &kdf, Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	res, err := sb.Service.GrantFrom(ctx, service.GrantSpec{Agent: "bot", Profile: "read-only", TTL: "24h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Grant.ID
+
+	o := signIn(t, sb)
+	token := o.csrf("/keys")
+	evil := map[string]string{"Origin": "http://evil.example"}
+	for _, tc := range []struct {
+		name   string
+		form   url.Values
+		header map[string]string
+	}{
+		{"no token", url.Values{"confirm": {"yes"}}, nil},
+		{"a wrong token", url.Values{"confirm": {"yes"}, "csrf": {token[:len(token)-1] + "x"}}, nil},
+		{"another session's token", url.Values{"confirm": {"yes"}, "csrf": {signIn(t, sb).csrf("/keys")}}, nil},
+		{"another origin", url.Values{"confirm": {"yes"}, "csrf": {token}}, evil},
+	} {
+		for _, path := range []string{"/keys/" + id + "/revoke", "/revoke-all"} {
+			if code, body := o.post(path, tc.form, tc.header); code != http.StatusForbidden || !strings.Contains(body, "refused") {
+				t.Errorf("POST %s with %s: HTTP %d, want 403", path, tc.name, code)
+			}
+		}
+		if code, _ := o.post("/grant", url.Values{"agent": {"forged"}, "profile": {"read-only"}, "csrf": tc.form["csrf"]}, tc.header); code != http.StatusForbidden {
+			t.Errorf("POST /grant with %s: HTTP %d, want 403", tc.name, code)
+		}
+	}
+	if g, err := sb.Service.GetGrant(ctx, id); err != nil || g.Status != service.StatusActive {
+		t.Fatalf("after forged posts the key is %s (%v), want active", g.Status, err)
+	}
+	if gs, _ := sb.Service.Grants(ctx); len(gs) != 1 {
+		t.Fatalf("a forged grant form made a key: %d keys", len(gs))
+	}
+	// Signed out, even the right token is refused.
+	anon := newOwner(t, sb)
+	if code, _ := anon.post("/revoke-all", url.Values{"confirm": {"yes"}, "csrf": {token}}, nil); code != http.StatusForbidden {
+		t.Errorf("POST /revoke-all signed out: HTTP %d, want 403", code)
+	}
+	// The sign-in form needs the token its page set.
+	if code, _ := anon.post("/signin", url.Values{"credential": {sb.AdminToken}}, nil); code != http.StatusForbidden {
+		t.Errorf("sign-in without its form's token: HTTP %d, want 403", code)
+	}
+	// With the token and without confirm=yes, the server asks first.
+	if code, body := o.post("/keys/"+id+"/revoke", url.Values{"csrf": {token}}, nil); code != http.StatusOK || !strings.Contains(body, "Yes, revoke") {
+		t.Errorf("an unconfirmed revoke: HTTP %d, want the confirmation page", code)
+	}
+	if g, _ := sb.Service.GetGrant(ctx, id); g.Status != service.StatusActive {
+		t.Fatalf("an unconfirmed revoke revoked the key")
+	}
+	// The real thing works, and is audited like the CLI's.
+	if code, _ := o.post("/keys/"+id+"/revoke", url.Values{"csrf": {token}, "confirm": {"yes"}}, nil); code != http.StatusSeeOther {
+		t.Fatalf("a confirmed revoke with the session's token: HTTP %d, want 303", code)
+	}
+	if g, _ := sb.Service.GetGrant(ctx, id); g.Status != service.StatusRevoked {
+		t.Errorf("after a confirmed revoke the key is %s", g.Status)
+	}
+	if _, body := o.get("/keys/" + id); !strings.Contains(body, "agentkeys_revoke") {
+		t.Errorf("the key's activity shows no audit record of its revocation:\n%s", body)
+	}
+
+	// Wrong credentials: refused, then rate-limited.
+	limited := newOwner(t, sb)
+	for i := range web.DefaultSignInLimit {
+		if code := limited.signInAs("akadm_not_the_credential"); code != http.StatusUnauthorized {
+			t.Fatalf("wrong credential #%d: HTTP %d, want 401", i+1, code)
+		}
+	}
+	if code := limited.signInAs(sb.AdminToken); code != http.StatusTooManyRequests {
+		t.Fatalf("the right credential after %d failures: HTTP %d, want 429", web.DefaultSignInLimit, code)
+	}
+	c.Advance(web.DefaultSignInWindow)
+	if code := limited.signInAs(sb.AdminToken); code != http.StatusSeeOther {
+		t.Fatalf("the right credential once the window passed: HTTP %d, want 303", code)
+	}
+
+	// Sessions end by the daemon's clock.
+	c.Advance(web.DefaultSessionIdle)
+	if code, _ := o.get("/keys"); code != http.StatusSeeOther {
+		t.Errorf("a session idle for %s: HTTP %d, want 303 to sign in", web.DefaultSessionIdle, code)
+	}
+}

@@ -1,0 +1,286 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"math/big"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/service"
+)
+
+// How much of the log the dashboard keeps in memory: the newest records
+// of each key, of its refusals and of its anomalies, the newest records
+// of the whole log (the live feed's first screen and its replay after a
+// reconnect), and the newest points of each key's spend per asset. The
+// running spend totals themselves are exact whatever the log's length.
+const (
+	keepPerKey    = 50
+	keepFeed      = 100
+	keepPoints    = 240
+	maxReasons    = 8
+	maxReasonLen  = 300
+	maxCalls      = 8
+	maxTextLen    = 80
+	maxSpendItems = 8
+)
+
+// entry is one audit record as the dashboard shows it: bounded, and with
+// nothing the log does not already show the owner.
+type entry struct {
+	Seq      int64     `json:"seq"`
+	Time     time.Time `json:"time"`
+	KeyID    string    `json:"key_id,omitempty"`
+	Method   string    `json:"method"`
+	Decision string    `json:"decision"`
+	Reasons  []string  `json:"reasons,omitempty"`
+	TxHash   string    `json:"tx_hash,omitempty"`
+	CallerIP string    `json:"caller_ip,omitempty"`
+	// Calls are the functions a transaction called (decoded by the
+	// policy, so their names come from its ABI, not the agent).
+	Calls   []string       `json:"calls,omitempty"`
+	Spend   []spendItem    `json:"spend,omitempty"`
+	Anomaly *anomalySketch `json:"anomaly,omitempty"`
+}
+
+// spendItem is one asset an allowed decision charged.
+type spendItem struct {
+	Asset    string `json:"asset"`
+	Symbol   string `json:"symbol,omitempty"`
+	Decimals uint8  `json:"decimals"`
+	Raw      string `json:"raw"`
+	Amount   string `json:"amount"`
+	Fee      bool   `json:"fee,omitempty"`
+}
+
+// anomalySketch is what the dashboard shows of a service.AnomalyEvent.
+type anomalySketch struct {
+	Kind     string  `json:"kind"`
+	Severity string  `json:"severity"`
+	Summary  string  `json:"summary"`
+	Response string  `json:"response,omitempty"`
+	Records  []int64 `json:"records,omitempty"` // Seq of the records that raised it
+}
+
+// point is the running total of one asset's spend after one decision.
+type point struct {
+	Time  time.Time
+	Seq   int64
+	Delta *big.Int
+	Total *big.Int
+}
+
+// series is one asset's spend by one key.
+type series struct {
+	Asset    string
+	Symbol   string
+	Decimals uint8
+	Total    *big.Int
+	Points   []point // the newest keepPoints
+}
+
+// keyLog is what the index keeps of one key.
+type keyLog struct {
+	timeline  []entry
+	refusals  []entry
+	anomalies []entry
+	spend     map[string]*series
+	order     []string // assets in the order they were first spent
+}
+
+// index follows the audit log through the service's feed and keeps, per
+// key, what its page shows. It is rebuilt from the whole log at every
+// start (the feed starts at record 1), so it never disagrees with the log.
+type index struct {
+	mu   sync.RWMutex
+	keys map[string]*keyLog
+	feed []entry
+}
+
+func newIndex() *index { return &index{keys: map[string]*keyLog{}} }
+
+// add is the feed handler: it never fails, so no record is skipped.
+func (x *index) add(_ context.Context, r audit.Record) error {
+	e := entryOf(r)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.feed = keep(x.feed, e, keepFeed)
+	if e.KeyID == "" {
+		return nil
+	}
+	k := x.keys[e.KeyID]
+	if k == nil {
+		k = &keyLog{spend: map[string]*series{}}
+		x.keys[e.KeyID] = k
+	}
+	k.timeline = keep(k.timeline, e, keepPerKey)
+	if e.Anomaly != nil {
+		k.anomalies = keep(k.anomalies, e, keepPerKey)
+		return nil
+	}
+	if e.Decision == audit.DecisionDeny {
+		k.refusals = keep(k.refusals, e, keepPerKey)
+	}
+	if e.Decision != audit.DecisionAllow {
+		return nil
+	}
+	// One point per asset and decision: a transaction's value and its fee
+	// in the same asset add up.
+	var assets []string
+	delta := map[string]*big.Int{}
+	for _, sp := range e.Spend {
+		amount, ok := new(big.Int).SetString(sp.Raw, 10)
+		if !ok || amount.Sign() <= 0 {
+			continue
+		}
+		if k.spend[sp.Asset] == nil {
+			k.spend[sp.Asset] = &series{Asset: sp.Asset, Symbol: sp.Symbol, Decimals: sp.Decimals, Total: new(big.Int)}
+			k.order = append(k.order, sp.Asset)
+		}
+		if delta[sp.Asset] == nil {
+			delta[sp.Asset] = new(big.Int)
+			assets = append(assets, sp.Asset)
+		}
+		delta[sp.Asset].Add(delta[sp.Asset], amount)
+	}
+	for _, a := range assets {
+		s := k.spend[a]
+		s.Total = new(big.Int).Add(s.Total, delta[a])
+		s.Points = keep(s.Points, point{Time: e.Time, Seq: e.Seq, Delta: delta[a], Total: s.Total}, keepPoints)
+	}
+	return nil
+}
+
+// keep appends v and drops the oldest beyond n.
+func keep[T any](s []T, v T, n int) []T {
+	s = append(s, v)
+	if len(s) > n {
+		s = append(s[:0:0], s[len(s)-n:]...)
+	}
+	return s
+}
+
+// keyView is a copy of what the index holds of a key, newest first.
+type keyView struct {
+	Timeline, Refusals, Anomalies []entry
+	Spend                         []series
+}
+
+func (x *index) key(id string) keyView {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	k := x.keys[id]
+	if k == nil {
+		return keyView{}
+	}
+	v := keyView{Timeline: newestFirst(k.timeline), Refusals: newestFirst(k.refusals), Anomalies: newestFirst(k.anomalies)}
+	for _, a := range k.order {
+		s := *k.spend[a]
+		s.Points = append([]point(nil), s.Points...)
+		v.Spend = append(v.Spend, s)
+	}
+	return v
+}
+
+// recent returns the feed's records after seq, oldest first.
+func (x *index) recent(after int64) []entry {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	var out []entry
+	for _, e := range x.feed {
+		if e.Seq > after {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func newestFirst(s []entry) []entry {
+	out := make([]entry, len(s))
+	for i, e := range s {
+		out[len(s)-1-i] = e
+	}
+	return out
+}
+
+// keyIDPattern is what a key id looks like; anything else read from a
+// record's call is ignored rather than shown.
+var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// entryOf reads what the dashboard shows of r. A record names its key in
+// KeyID (the key's own requests) or in its call (the owner's actions on
+// it, anomalies, suspensions).
+func entryOf(r audit.Record) entry {
+	e := entry{Seq: r.Seq, Time: r.Time.UTC(), KeyID: r.KeyID, Method: clip(r.Method, maxTextLen), Decision: r.Decision,
+		TxHash: clip(r.TxHash, 80), CallerIP: clip(r.CallerIP, 64)}
+	for i, reason := range r.Reasons {
+		if i == maxReasons {
+			e.Reasons = append(e.Reasons, "…")
+			break
+		}
+		e.Reasons = append(e.Reasons, clip(reason, maxReasonLen))
+	}
+	var call struct {
+		KeyID string `json:"key_id"`
+		Calls []struct {
+			Function string `json:"function"`
+			Selector string `json:"selector"`
+		} `json:"calls"`
+		Spend []spendItem `json:"spend"`
+	}
+	_ = json.Unmarshal(r.Call, &call) // a record without a call, or another shape, shows without them
+	if e.KeyID == "" && keyIDPattern.MatchString(call.KeyID) {
+		e.KeyID = call.KeyID
+	}
+	for i, c := range call.Calls {
+		if i == maxCalls {
+			e.Calls = append(e.Calls, "…")
+			break
+		}
+		name := c.Function
+		if name == "" {
+			name = c.Selector
+		}
+		if name != "" {
+			e.Calls = append(e.Calls, clip(name, maxTextLen))
+		}
+	}
+	for i, sp := range call.Spend {
+		if i == maxSpendItems {
+			break
+		}
+		sp.Asset, sp.Symbol, sp.Raw, sp.Amount = clip(sp.Asset, 64), clip(sp.Symbol, 16), clip(sp.Raw, 80), clip(sp.Amount, 80)
+		e.Spend = append(e.Spend, sp)
+	}
+	if ev, ok, err := service.AnomalyOf(r); ok && err == nil {
+		a := &anomalySketch{Kind: clip(ev.Kind, maxTextLen), Severity: clip(ev.Severity, 16), Summary: clip(ev.Summary, maxReasonLen),
+			Response: clip(ev.Response, 16)}
+		for i, seq := range ev.Records {
+			if i == maxReasons {
+				break
+			}
+			a.Records = append(a.Records, seq)
+		}
+		e.Anomaly = a
+		if keyIDPattern.MatchString(ev.KeyID) {
+			e.KeyID = ev.KeyID
+		}
+	}
+	return e
+}
+
+// clip bounds s to n bytes, on a rune boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !isRuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
