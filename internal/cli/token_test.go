@@ -100,11 +100,11 @@ func pack(t *testing.T, sig string, args ...any) hexutil.Bytes {
 	if err != nil {
 		t.Fatal(err)
 	}
-	packed, err := fn.Inputs.Pack(args...)
+	data, err := fn.Calldata(args...)
 	if err != nil {
-		t.Fatalf("pack %s: %v", sig, err)
+		t.Fatal(err)
 	}
-	return append(fn.Selector[:], packed...)
+	return data
 }
 
 type grantJSON struct {

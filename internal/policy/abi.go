@@ -21,6 +21,16 @@ type Function struct {
 	Named bool
 }
 
+// Calldata is a call of f with args: its selector and the arguments
+// ABI-encoded (Go values as go-ethereum's abi package takes them).
+func (f *Function) Calldata(args ...any) ([]byte, error) {
+	packed, err := f.Inputs.Pack(args...)
+	if err != nil {
+		return nil, fmt.Errorf("encode the arguments of %s: %w", f.Signature, err)
+	}
+	return append(f.Selector[:], packed...), nil
+}
+
 // SelectorHex is the 0x-prefixed selector.
 func (f *Function) SelectorHex() string { return fmt.Sprintf("0x%x", f.Selector[:]) }
 

@@ -29,11 +29,11 @@ func encodeCall(t testing.TB, sig string, args []any) []byte {
 	for i, a := range args {
 		vals[i] = goValue(t, fn.Inputs[i].Type, a).Interface()
 	}
-	packed, err := fn.Inputs.Pack(vals...)
+	data, err := fn.Calldata(vals...)
 	if err != nil {
-		t.Fatalf("pack %s: %v", sig, err)
+		t.Fatal(err)
 	}
-	return append(fn.Selector[:], packed...)
+	return data
 }
 
 func goValue(t testing.TB, typ abi.Type, a any) reflect.Value {

@@ -91,14 +91,15 @@ type dash struct {
 	dialog atomic.Value    // the last confirmation the page asked (string)
 }
 
-func startDash(t *testing.T) *dash {
+// startSandbox starts a dev chain with the daemon in front, on a fake
+// clock at epoch, until the test ends.
+func startSandbox(t *testing.T) (*sandbox.Sandbox, *clock.Fake) {
 	t.Helper()
-	exec := chromium(t)
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
 		t.Fatal(err)
 	}
-	kdf.N = 1 << 10
+	kdf.N = 1 << 10 // a cheap passphrase KDF: this home holds play money
 	c := clock.NewFake(epoch)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -108,6 +109,13 @@ func startDash(t *testing.T) *dash {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
+	return sb, c
+}
+
+func startDash(t *testing.T) *dash {
+	t.Helper()
+	exec := chromium(t)
+	sb, c := startSandbox(t)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exec), chromedp.WindowSize(1280, 900))
 	if os.Geteuid() == 0 {
@@ -250,11 +258,11 @@ func calldata(t *testing.T, sig string, args ...any) hexutil.Bytes {
 	if err != nil {
 		t.Fatal(err)
 	}
-	packed, err := fn.Inputs.Pack(args...)
+	data, err := fn.Calldata(args...)
 	if err != nil {
-		t.Fatalf("pack %s: %v", sig, err)
+		t.Fatal(err)
 	}
-	return append(fn.Selector[:], packed...)
+	return data
 }
 
 // rpcCode is a JSON-RPC error's code and message, with data.reasons.
@@ -454,25 +462,29 @@ func newOwner(t *testing.T, sb *sandbox.Sandbox) *owner {
 
 func (o *owner) get(path string) (int, string) {
 	o.t.Helper()
-	resp, err := o.c.Get(o.base + path)
-	if err != nil {
-		o.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		o.t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return o.do("GET", path, nil, nil)
 }
 
 func (o *owner) post(path string, form url.Values, header map[string]string) (int, string) {
 	o.t.Helper()
-	req, err := http.NewRequest("POST", o.base+path, strings.NewReader(form.Encode()))
+	return o.do("POST", path, form, header)
+}
+
+// do sends a request (a form post when form is not nil) and returns the
+// status and body; redirects are not followed.
+func (o *owner) do(method, path string, form url.Values, header map[string]string) (int, string) {
+	o.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, o.base+path, body)
 	if err != nil {
 		o.t.Fatal(err)
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
@@ -522,20 +534,8 @@ func signIn(t *testing.T, sb *sandbox.Sandbox) *owner {
 // after DefaultSignInLimit wrong credentials from one address even the
 // right one is refused, until the window passes by the daemon's clock.
 func TestDashboardRefusesForgedForms(t *testing.T) {
-	chromium(t) // part of the browser suite: CI installs what it needs
-	kdf, err := secrets.NewKDFParams()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kdf.N = 1 << 10
-	c := clock.NewFake(epoch)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Home: t.TempDir(), Passphrase: []byte("dashboard test passphrase"), KDF: &kdf, Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close() })
+	sb, c := startSandbox(t)
+	ctx := context.Background()
 	res, err := sb.Service.GrantFrom(ctx, service.GrantSpec{Agent: "bot", Profile: "read-only", TTL: "24h"})
 	if err != nil {
 		t.Fatal(err)
