@@ -1,12 +1,16 @@
 package daemon_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,18 +28,25 @@ import (
 
 func newHome(t *testing.T) *home.Home {
 	t.Helper()
+	h, _ := newHomeWithAdmin(t)
+	return h
+}
+
+// newHomeWithAdmin is a new home and its admin credential.
+func newHomeWithAdmin(t *testing.T) (*home.Home, string) {
+	t.Helper()
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
 		t.Fatal(err)
 	}
 	kdf.N = 1 << 10
 	now := func() time.Time { return time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC) }
-	h, _, err := home.Init(t.Context(), t.TempDir(), home.InitOptions{Passphrase: []byte("daemon test passphrase"), KDF: &kdf, Clock: now})
+	h, admin, err := home.Init(t.Context(), t.TempDir(), home.InitOptions{Passphrase: []byte("daemon test passphrase"), KDF: &kdf, Clock: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	return h
+	return h, admin.Reveal()
 }
 
 // fundedChain starts a dev chain on a free port funding owner, closed
@@ -169,5 +180,85 @@ func TestStartRunsTheAlertDispatcher(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"anomaly"`) || !strings.Contains(logs.String(), `"summary":"9 refusals in 1m"`) {
 		t.Errorf("the anomaly is not in the daemon's log:\n%s", logs.String())
+	}
+}
+
+// With a listener of its own, the admin side (the API and the dashboard)
+// is served there and not to agents; and a dashboard's live feed held
+// open does not keep Close waiting.
+func TestDashboardOnTheAdminListener(t *testing.T) {
+	h, admin := newHomeWithAdmin(t)
+	owner := common.HexToAddress(h.Config.WalletAddress)
+	chain := fundedChain(t, owner)
+	d, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: chain.URL(), Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			d.Close()
+		}
+	})
+	if d.AdminURL() == d.URL() {
+		t.Fatalf("one listener for agents and admin: %s", d.URL())
+	}
+	status := func(url string) int {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(d.AdminURL() + "/ui/signin"); got != http.StatusOK {
+		t.Errorf("the dashboard's sign-in on the admin listener: HTTP %d", got)
+	}
+	if got := status(d.URL() + "/ui/signin"); got != http.StatusNotFound {
+		t.Errorf("the dashboard on the agents' listener: HTTP %d, want 404", got)
+	}
+
+	// Sign in and open the live feed.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(d.AdminURL() + "/ui/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token in the sign-in page:\n%s", page)
+	}
+	resp, err = c.PostForm(d.AdminURL()+"/ui/signin", url.Values{"csrf": {string(m[1])}, "credential": {admin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in: HTTP %d, want 303", resp.StatusCode)
+	}
+	stream, err := c.Get(d.AdminURL() + "/ui/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	if ct := stream.Header.Get("Content-Type"); stream.StatusCode != http.StatusOK || ct != "text/event-stream" {
+		t.Fatalf("live feed: HTTP %d, %s", stream.StatusCode, ct)
+	}
+	first, err := bufio.NewReader(stream.Body).ReadString('\n')
+	if err != nil || first != ": live\n" {
+		t.Fatalf("live feed starts with %q, %v", first, err)
+	}
+	// Close shuts the listeners down gracefully; an open stream would make
+	// that fail at its deadline.
+	closed = true
+	if err := d.Close(); err != nil {
+		t.Fatalf("Close with a live feed open: %v", err)
 	}
 }

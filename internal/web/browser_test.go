@@ -235,10 +235,14 @@ func (d *dash) phone(name string) {
 	d.run("desktop width", chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("main")))
 }
 
+// agentUA is the agents' User-Agent, which the dashboard shows.
+const agentUA = "trader-bot/1.0"
+
 // agent is a JSON-RPC client holding only the key's credential.
 func (d *dash) agent(token string) *gethrpc.Client {
 	d.t.Helper()
-	c, err := gethrpc.DialOptions(context.Background(), d.sb.Info.RPCURL, gethrpc.WithHeader("Authorization", "Bearer "+token))
+	c, err := gethrpc.DialOptions(context.Background(), d.sb.Info.RPCURL, gethrpc.WithHeader("Authorization", "Bearer "+token),
+		gethrpc.WithHeader("User-Agent", agentUA))
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -363,7 +367,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	h := hash.Hex()
 	for _, want := range []string{"swapExactETHForTokens(uint256,address[],address,uint256)", "call swapExactETHForTokens(", "on contract " + info.Router,
-		"It may not", "tx " + h[:8] + "…" + h[len(h)-4:], "signed in all"} {
+		"It may not", "tx " + h[:8] + "…" + h[len(h)-4:], "signed in all", "via " + agentUA} {
 		if !strings.Contains(shown, want) {
 			t.Errorf("the key page does not show %q:\n%s", want, shown)
 		}

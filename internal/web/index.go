@@ -31,14 +31,15 @@ const (
 // entry is one audit record as the dashboard shows it: bounded, and with
 // nothing the log does not already show the owner.
 type entry struct {
-	Seq      int64     `json:"seq"`
-	Time     time.Time `json:"time"`
-	KeyID    string    `json:"key_id,omitempty"`
-	Method   string    `json:"method"`
-	Decision string    `json:"decision"`
-	Reasons  []string  `json:"reasons,omitempty"`
-	TxHash   string    `json:"tx_hash,omitempty"`
-	CallerIP string    `json:"caller_ip,omitempty"`
+	Seq       int64     `json:"seq"`
+	Time      time.Time `json:"time"`
+	KeyID     string    `json:"key_id,omitempty"`
+	Method    string    `json:"method"`
+	Decision  string    `json:"decision"`
+	Reasons   []string  `json:"reasons,omitempty"`
+	TxHash    string    `json:"tx_hash,omitempty"`
+	CallerIP  string    `json:"caller_ip,omitempty"`
+	UserAgent string    `json:"user_agent,omitempty"`
 	// Calls are the functions a transaction called (decoded by the
 	// policy, so their names come from its ABI, not the agent).
 	Calls   []string       `json:"calls,omitempty"`
@@ -215,7 +216,7 @@ var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // it, anomalies, suspensions).
 func entryOf(r audit.Record) entry {
 	e := entry{Seq: r.Seq, Time: r.Time.UTC(), KeyID: r.KeyID, Method: clip(r.Method, maxTextLen), Decision: r.Decision,
-		TxHash: clip(r.TxHash, 80), CallerIP: clip(r.CallerIP, 64)}
+		TxHash: clip(r.TxHash, 80), CallerIP: clip(r.CallerIP, 64), UserAgent: clip(r.UserAgent, 200)}
 	for i, reason := range r.Reasons {
 		if i == maxReasons {
 			e.Reasons = append(e.Reasons, "…")

@@ -57,6 +57,9 @@ type Config struct {
 	SignInWindow            time.Duration
 }
 
+// maxForm bounds a posted form.
+const maxForm = 1 << 20
+
 // Handler serves /ui and everything under it.
 type Handler struct {
 	svc      *service.Service
@@ -152,6 +155,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Referrer-Policy", "same-origin")
 	if !strings.HasPrefix(r.URL.Path, "/ui/static/") {
 		hd.Set("Cache-Control", "no-store") // pages show balances, and once a credential
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm) // a pasted policy is the largest form
 	}
 	h.mux.ServeHTTP(w, r)
 }

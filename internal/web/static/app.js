@@ -85,6 +85,10 @@ document.addEventListener("click", function (e) {
       li.appendChild(text(" "));
       li.appendChild(el("span", "ip", "from " + r.caller_ip));
     }
+    if (r.user_agent) {
+      li.appendChild(text(" "));
+      li.appendChild(el("span", "ua", "via " + r.user_agent));
+    }
     if (r.reasons && r.reasons.length) {
       var ul = el("ul", "reasons");
       r.reasons.forEach(function (x) { ul.appendChild(el("li", "", x)); });
