@@ -310,6 +310,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	// Grant a swap-only key from the form.
 	d.run("open the grant form", chromedp.Navigate(d.ui+"/grant"), chromedp.WaitVisible(chromedp.ID("agent")))
 	d.checkPage("grant form")
+	d.phone("grant")
 	d.run("fill the grant form",
 		chromedp.SendKeys(chromedp.ID("agent"), "trader"),
 		chromedp.SetValue(chromedp.ID("profile"), "swap-only"),
@@ -398,6 +399,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	get(d, "the refusal in the live feed", chromedp.Poll[bool](`Array.from(document.querySelectorAll("#feed li.decision-deny")).some(li => li.innerText.includes("profile swap-only blocks token transfers"))`))
 	d.checkPage("feed")
 	d.shot("feed")
+	d.phone("feed")
 
 	// Revoke in one click, confirmed; the agent's next request is refused.
 	d.run("open the key page", chromedp.Navigate(d.ui+"/keys/"+keyID), chromedp.WaitVisible(chromedp.ID("revoke-"+keyID)))
@@ -573,6 +575,16 @@ func TestDashboardRefusesForgedForms(t *testing.T) {
 	}
 	if gs, _ := sb.Service.Grants(ctx); len(gs) != 1 {
 		t.Fatalf("a forged grant form made a key: %d keys", len(gs))
+	}
+	// A bad field shows the form again, saying which and keeping what was
+	// typed; nothing is granted.
+	code, body := o.post("/grant", url.Values{"csrf": {token}, "agent": {"typo-bot"}, "profile": {"read-only"}, "ttl": {"soon"}}, nil)
+	if code != http.StatusBadRequest || !strings.Contains(body, `ttl: expected a positive duration like 1h or 7d, got &#34;soon&#34;`) ||
+		!strings.Contains(body, `value="typo-bot"`) {
+		t.Errorf("a grant with a bad ttl: HTTP %d, want 400 naming the field in the form:\n%s", code, body)
+	}
+	if gs, _ := sb.Service.Grants(ctx); len(gs) != 1 {
+		t.Fatalf("a refused grant form made a key: %d keys", len(gs))
 	}
 	// Signed out, even the right token is refused.
 	anon := newOwner(t, sb)
