@@ -9,6 +9,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -388,16 +389,24 @@ func (h *Handler) key(w http.ResponseWriter, r *http.Request, ss *session) {
 		}
 		kp.Bars = bars(g.Limits, kp.Perms.Budget)
 	}
-	// Everything committed before this request is on the page.
-	if err := h.svc.Feed().Sync(ctx); err != nil {
-		h.log.Error("dashboard: follow the audit log", "err", err)
-	}
+	h.catchUp(r)
 	kp.Activity = h.index.key(g.ID)
 	start := g.CreatedAt
 	for _, s := range kp.Activity.Spend {
 		kp.Charts = append(kp.Charts, spendChart(s, start, h.now()))
 	}
 	h.render(w, http.StatusOK, "key", ss, page{Title: "Key " + g.ID, Nav: "keys", Notice: notice(r), Data: kp})
+}
+
+// catchUp makes the feed hand every record committed so far to its
+// handlers (this dashboard's index among them), so the page shows all of
+// them. It runs detached from the request: a browser that goes away must
+// not cancel another handler (anomaly detection) in the middle of a
+// record, which the feed would then not offer it again.
+func (h *Handler) catchUp(r *http.Request) {
+	if err := h.svc.Feed().Sync(context.WithoutCancel(r.Context())); err != nil {
+		h.log.Error("dashboard: follow the audit log", "err", err)
+	}
 }
 
 // confirmed reports whether a destructive form was confirmed; if not, it
@@ -510,9 +519,7 @@ func lines(s string) []string {
 }
 
 func (h *Handler) feed(w http.ResponseWriter, r *http.Request, ss *session) {
-	if err := h.svc.Feed().Sync(r.Context()); err != nil {
-		h.log.Error("dashboard: follow the audit log", "err", err)
-	}
+	h.catchUp(r)
 	recent := h.index.recent(0)
 	last := int64(0)
 	if len(recent) > 0 {
