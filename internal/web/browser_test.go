@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -613,6 +615,21 @@ func TestDashboardRefusesForgedForms(t *testing.T) {
 		t.Errorf("the key's activity shows no audit record of its revocation:\n%s", body)
 	}
 
+	// A live feed reconnecting with Last-Event-ID is first sent what it
+	// missed, in order, then goes live.
+	ids := replay(t, o, "1")
+	for i, id := range ids {
+		if id != strconv.Itoa(i+2) {
+			t.Fatalf("replay after record 1: ids %v, want 2, 3, … in order", ids)
+		}
+	}
+	if len(ids) == 0 {
+		t.Fatal("replay after record 1 sent nothing; the revocation came after it")
+	}
+	if after := replay(t, o, ids[len(ids)-1]); len(after) != 0 {
+		t.Errorf("replay after the newest record: ids %v, want none", after)
+	}
+
 	// Wrong credentials: refused, then rate-limited.
 	limited := newOwner(t, sb)
 	for i := range web.DefaultSignInLimit {
@@ -633,4 +650,36 @@ func TestDashboardRefusesForgedForms(t *testing.T) {
 	if code, _ := o.get("/keys"); code != http.StatusSeeOther {
 		t.Errorf("a session idle for %s: HTTP %d, want 303 to sign in", web.DefaultSessionIdle, code)
 	}
+}
+
+// replay opens the live feed as a browser reconnecting after record
+// lastID and returns the ids of the records it is sent before it goes
+// live.
+func replay(t *testing.T, o *owner, lastID string) []string {
+	t.Helper()
+	req, err := http.NewRequest("GET", o.base+"/events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Last-Event-ID", lastID)
+	resp, err := o.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("live feed: HTTP %d", resp.StatusCode)
+	}
+	var ids []string
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		switch l := lines.Text(); {
+		case l == ": live":
+			return ids
+		case strings.HasPrefix(l, "id: "):
+			ids = append(ids, strings.TrimPrefix(l, "id: "))
+		}
+	}
+	t.Fatalf("the live feed ended before going live: %v", lines.Err())
+	return nil
 }
