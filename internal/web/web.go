@@ -173,7 +173,7 @@ func (h *Handler) signedIn(next func(http.ResponseWriter, *http.Request, *sessio
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if ss == nil || !sameOrigin(r) || !sameSecret(r.PostFormValue("csrf"), ss.csrf) {
-				h.forbidden(w, r)
+				h.forbidden(w)
 				return
 			}
 		}
@@ -201,7 +201,7 @@ func sameOrigin(r *http.Request) bool {
 	return err == nil && u.Host == r.Host
 }
 
-func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) forbidden(w http.ResponseWriter) {
 	h.render(w, http.StatusForbidden, "error", nil, page{Title: "Refused",
 		Error: "This form was refused: it did not carry this session's security token, or the session ended. Open the page again and retry."})
 }
@@ -280,7 +280,7 @@ func (h *Handler) showSignIn(w http.ResponseWriter, r *http.Request, status int,
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	c, err := r.Cookie(signInCookie)
 	if err != nil || !sameOrigin(r) || !sameSecret(r.PostFormValue("csrf"), c.Value) {
-		h.forbidden(w, r)
+		h.forbidden(w)
 		return
 	}
 	who := client(clientip.FromRequest(r))
@@ -465,9 +465,9 @@ func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request, ss *session)
 // grantFormData is the grant form, filled with what was sent when it is
 // shown again with an error.
 type grantFormData struct {
-	Profiles                             []string
-	Agent, Profile, Mode, TTL, Policy    string
-	Routers, DailyLimit, Permit2, Result string
+	Profiles                          []string
+	Agent, Profile, Mode, TTL, Policy string
+	Routers, DailyLimit, Permit2      string
 }
 
 func (h *Handler) grantForm(w http.ResponseWriter, r *http.Request, ss *session) {
