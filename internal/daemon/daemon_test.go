@@ -184,12 +184,27 @@ func TestStartRunsTheAlertDispatcher(t *testing.T) {
 }
 
 // With a listener of its own, the admin side (the API and the dashboard)
-// is served there and not to agents; and a dashboard's live feed held
-// open does not keep Close waiting.
+// is served there and not to agents; the dashboard shows what the log
+// held before the daemon started (its index is built from the whole log,
+// so it must be wired before the feed runs); and a dashboard's live feed
+// held open does not keep Close waiting.
 func TestDashboardOnTheAdminListener(t *testing.T) {
 	h, admin := newHomeWithAdmin(t)
 	owner := common.HexToAddress(h.Config.WalletAddress)
 	chain := fundedChain(t, owner)
+	// A first run grants a key.
+	before, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: chain.URL(), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	granted, err := before.Service.GrantFrom(t.Context(), service.GrantSpec{Agent: "before-restart", Profile: "read-only", TTL: "24h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := before.Close(); err != nil {
+		t.Fatal(err)
+	}
+
 	d, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: chain.URL(), Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +257,15 @@ func TestDashboardOnTheAdminListener(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign in: HTTP %d, want 303", resp.StatusCode)
+	}
+	resp, err = c.Get(d.AdminURL() + "/ui/keys/" + granted.Grant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "agentkeys_grant") {
+		t.Errorf("the key page after a restart: HTTP %d, want its grant record in the activity:\n%s", resp.StatusCode, page)
 	}
 	stream, err := c.Get(d.AdminURL() + "/ui/events")
 	if err != nil {
