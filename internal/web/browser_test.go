@@ -476,6 +476,7 @@ type owner struct {
 	t    *testing.T
 	base string
 	c    *http.Client
+	last http.Header // the headers of the last response
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -522,6 +523,7 @@ func (o *owner) do(method, path string, form url.Values, header map[string]strin
 		o.t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	o.last = resp.Header
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		o.t.Fatal(err)
@@ -703,4 +705,61 @@ func replay(t *testing.T, o *owner, lastID string) []string {
 	}
 	t.Fatalf("the live feed ended before going live: %v", lines.Err())
 	return nil
+}
+
+// The session cookie is HttpOnly, SameSite=Strict and scoped to /ui, with
+// a fresh random id at every sign-in; every page forbids framing, foreign
+// scripts and caching.
+func TestDashboardCookieAndHeaders(t *testing.T) {
+	sb, _ := startSandbox(t)
+	sessionCookie := func() *http.Cookie {
+		t.Helper()
+		o := newOwner(t, sb)
+		if code := o.signInAs(sb.AdminToken); code != http.StatusSeeOther {
+			t.Fatalf("sign in: HTTP %d", code)
+		}
+		resp := http.Response{Header: o.last}
+		for _, c := range resp.Cookies() {
+			if c.Name == "agentkeys_session" {
+				return c
+			}
+		}
+		t.Fatalf("sign-in set no session cookie: %v", o.last["Set-Cookie"])
+		return nil
+	}
+	a, b := sessionCookie(), sessionCookie()
+	if !a.HttpOnly || a.SameSite != http.SameSiteStrictMode || a.Path != "/ui" || a.Secure || len(a.Value) < 43 {
+		t.Errorf("session cookie %+v: want HttpOnly, SameSite=Strict, Path=/ui, not Secure without TLS, 256 random bits", a)
+	}
+	if a.Value == b.Value {
+		t.Error("two sign-ins got the same session id")
+	}
+
+	resp, err := http.Get(sb.Info.AdminURL + "/ui/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "default-src 'none'; script-src 'self'",
+		"X-Frame-Options":         "DENY",
+		"X-Content-Type-Options":  "nosniff",
+		"Cache-Control":           "no-store",
+	} {
+		if got := resp.Header.Get(h); !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want %q", h, got, want)
+		}
+	}
+	// The assets are embedded and served by the daemon itself.
+	for _, asset := range []string{"/ui/static/app.css", "/ui/static/app.js"} {
+		resp, err := http.Get(sb.Info.AdminURL + asset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || len(body) < 100 {
+			t.Errorf("%s: HTTP %d, %d bytes", asset, resp.StatusCode, len(body))
+		}
+	}
 }
