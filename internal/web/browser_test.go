@@ -763,3 +763,37 @@ func TestDashboardCookieAndHeaders(t *testing.T) {
 		}
 	}
 }
+
+// A suspended key shows its status and the reason given to the owner, can
+// still be revoked, and has no resume button (the dashboard does not
+// resume keys yet, and shows no button that does nothing).
+func TestDashboardSuspendedKey(t *testing.T) {
+	sb, _ := startSandbox(t)
+	ctx := context.Background()
+	res, err := sb.Service.GrantFrom(ctx, service.GrantSpec{Agent: "prober", Profile: "read-only", TTL: "24h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Grant.ID
+	if _, err := sb.Service.Suspend(ctx, id, "9 refusals in 1m"); err != nil {
+		t.Fatal(err)
+	}
+	o := signIn(t, sb)
+	for _, path := range []string{"/keys/" + id, "/keys?status=suspended"} {
+		code, body := o.get(path)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s: HTTP %d", path, code)
+		}
+		for _, want := range []string{`status-suspended`, "9 refusals in 1m", `id="revoke-` + id + `"`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("GET %s does not show %q", path, want)
+			}
+		}
+		if strings.Contains(strings.ToLower(body), "resume") {
+			t.Errorf("GET %s shows a resume control before the dashboard can resume", path)
+		}
+	}
+	if _, body := o.get("/keys?status=active"); strings.Contains(body, id) {
+		t.Error("the suspended key is listed as active")
+	}
+}

@@ -357,7 +357,7 @@ func (h *Handler) keys(w http.ResponseWriter, r *http.Request, ss *session) {
 			Keys     []keyRow
 			Status   string
 			Statuses []string
-		}{rows, status, []string{service.StatusActive, service.StatusExpired, service.StatusRevoked}}})
+		}{rows, status, []string{service.StatusActive, service.StatusSuspended, service.StatusExpired, service.StatusRevoked}}})
 }
 
 // keyPage is what the key page shows.
@@ -566,6 +566,9 @@ var funcs = template.FuncMap{
 		return s[:8] + "…" + s[len(s)-4:]
 	},
 	"join": strings.Join,
+	// revocable is whether a key's status leaves something to revoke: an
+	// active key, or one suspended until the owner resumes it.
+	"revocable": func(status string) bool { return status == service.StatusActive || status == service.StatusSuspended },
 	// revokeForm is the argument of the revoke-button template.
 	"revokeForm": func(id, agent, csrf string) map[string]string {
 		return map[string]string{"ID": id, "Agent": agent, "CSRF": csrf}
