@@ -765,8 +765,8 @@ func TestDashboardCookieAndHeaders(t *testing.T) {
 }
 
 // A suspended key shows its status and the reason given to the owner, can
-// still be revoked, and has no resume button (the dashboard does not
-// resume keys yet, and shows no button that does nothing).
+// still be revoked, and is resumed from its resume button after a
+// confirmation.
 func TestDashboardSuspendedKey(t *testing.T) {
 	sb, _ := startSandbox(t)
 	ctx := context.Background()
@@ -789,11 +789,31 @@ func TestDashboardSuspendedKey(t *testing.T) {
 				t.Errorf("GET %s does not show %q", path, want)
 			}
 		}
-		if strings.Contains(strings.ToLower(body), "resume") {
-			t.Errorf("GET %s shows a resume control before the dashboard can resume", path)
+		if !strings.Contains(body, `id="resume-`+id+`"`) {
+			t.Errorf("GET %s has no resume button for the suspended key", path)
 		}
 	}
 	if _, body := o.get("/keys?status=active"); strings.Contains(body, id) {
 		t.Error("the suspended key is listed as active")
+	}
+
+	// Resume asks first (without JavaScript, a confirmation page), then
+	// resumes: the key is active again, with no resume button.
+	token := o.csrf("/keys/" + id)
+	code, body := o.post("/keys/"+id+"/resume", url.Values{"csrf": {token}}, nil)
+	if code != http.StatusOK || !strings.Contains(body, "Resume key "+id+" of agent prober?") {
+		t.Fatalf("unconfirmed resume: HTTP %d\n%s", code, body)
+	}
+	if g, _ := sb.Service.GetGrant(ctx, id); g.Status != service.StatusSuspended {
+		t.Fatalf("an unconfirmed resume changed the key: %s", g.Status)
+	}
+	if code, _ := o.post("/keys/"+id+"/resume", url.Values{"csrf": {token}, "confirm": {"yes"}}, nil); code != http.StatusSeeOther {
+		t.Fatalf("confirmed resume: HTTP %d", code)
+	}
+	if g, _ := sb.Service.GetGrant(ctx, id); g.Status != service.StatusActive || g.SuspendedAt != nil {
+		t.Errorf("after resume the key is %s", g.Status)
+	}
+	if _, body := o.get("/keys/" + id + "?done=resumed"); !strings.Contains(body, "The key is resumed") || strings.Contains(body, `id="resume-`) {
+		t.Errorf("the key page after resume:\n%s", body)
 	}
 }

@@ -117,10 +117,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle("GET /ui/keys", h.signedIn(h.keys))
 	h.mux.Handle("GET /ui/keys/{id}", h.signedIn(h.key))
 	h.mux.Handle("POST /ui/keys/{id}/revoke", h.signedIn(h.revoke))
-	// RESUME: when the service can resume a suspended key, route
-	// POST /ui/keys/{id}/resume here like revoke (same session, CSRF and
-	// confirmation) and render its button in key.html and keys.html for
-	// keys whose status is suspended. Until then no resume button exists.
+	h.mux.Handle("POST /ui/keys/{id}/resume", h.signedIn(h.resume))
 	h.mux.Handle("POST /ui/revoke-all", h.signedIn(h.revokeAll))
 	h.mux.Handle("GET /ui/grant", h.signedIn(h.grantForm))
 	h.mux.Handle("POST /ui/grant", h.signedIn(h.grant))
@@ -320,6 +317,7 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, _ *session) {
 var notices = map[string]string{
 	"revoked":     "The key is revoked: its next request is refused.",
 	"revoked-all": "Every key is revoked.",
+	"resumed":     "The key is resumed: it acts again. New anomalies suspend it again if its policy says so.",
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
@@ -428,7 +426,7 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, ss *session) {
 		h.fail(w, r, ss, err)
 		return
 	}
-	if !h.confirmed(w, r, ss, "/ui/keys/"+g.ID+"/revoke", fmt.Sprintf("Revoke key %s of agent %s? Its next request will be refused.", g.ID, g.Agent)) {
+	if !h.confirmed(w, r, ss, "/ui/keys/"+g.ID+"/revoke", revokeQuestion(g.ID, g.Agent)) {
 		return
 	}
 	if _, err := h.svc.Revoke(r.Context(), g.ID); err != nil {
@@ -445,6 +443,34 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, ss *session) {
 	}
 	h.log.Info("dashboard: revoked", "key", g.ID)
 	http.Redirect(w, r, "/ui/keys/"+url.PathEscape(g.ID)+"?done=revoked", http.StatusSeeOther)
+}
+
+// resume lets a suspended key act again, after a confirmation.
+func (h *Handler) resume(w http.ResponseWriter, r *http.Request, ss *session) {
+	g, err := h.svc.GetGrant(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, ss, err)
+		return
+	}
+	if !h.confirmed(w, r, ss, "/ui/keys/"+g.ID+"/resume", resumeQuestion(g.ID, g.Agent)) {
+		return
+	}
+	if _, err := h.svc.Resume(r.Context(), g.ID); err != nil {
+		h.fail(w, r, ss, err)
+		return
+	}
+	h.log.Info("dashboard: resumed", "key", g.ID)
+	http.Redirect(w, r, "/ui/keys/"+url.PathEscape(g.ID)+"?done=resumed", http.StatusSeeOther)
+}
+
+// The confirmations of the key buttons, asked by the browser before it
+// posts and by the confirmation page without JavaScript.
+func revokeQuestion(id, agent string) string {
+	return fmt.Sprintf("Revoke key %s of agent %s? Its next request will be refused.", id, agent)
+}
+
+func resumeQuestion(id, agent string) string {
+	return fmt.Sprintf("Resume key %s of agent %s? It acts again within its policy.", id, agent)
 }
 
 func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -569,9 +595,13 @@ var funcs = template.FuncMap{
 	// revocable is whether a key's status leaves something to revoke: an
 	// active key, or one suspended until the owner resumes it.
 	"revocable": func(status string) bool { return status == service.StatusActive || status == service.StatusSuspended },
-	// revokeForm is the argument of the revoke-button template.
+	// revokeForm and resumeForm are the arguments of the key-button
+	// template for a key's two actions.
 	"revokeForm": func(id, agent, csrf string) map[string]string {
-		return map[string]string{"ID": id, "Agent": agent, "CSRF": csrf}
+		return map[string]string{"ID": id, "CSRF": csrf, "Action": "revoke", "Label": "Revoke", "Class": "danger", "Question": revokeQuestion(id, agent)}
+	},
+	"resumeForm": func(id, agent, csrf string) map[string]string {
+		return map[string]string{"ID": id, "CSRF": csrf, "Action": "resume", "Label": "Resume", "Class": "", "Question": resumeQuestion(id, agent)}
 	},
 	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 }
