@@ -3,7 +3,6 @@ package web_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +26,6 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
-	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
@@ -401,26 +399,22 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Fatalf("a token transfer: code %d (%s), want 4001", code, msg)
 	}
 	get(d, "the refusal in the live feed", chromedp.Poll[bool](`Array.from(document.querySelectorAll("#feed li.decision-deny")).some(li => li.innerText.includes("profile swap-only blocks token transfers"))`))
-	// An anomaly about the key (as the detector writes one: an audit record
-	// of method agentkeys_anomaly) arrives in the live feed and is listed
-	// on the key's page.
-	ev := service.AnomalyEvent{ID: "an_test", KeyID: keyID, Kind: service.AnomalyRefusalBurst, Severity: service.SeverityCritical,
-		Summary: "5 refusals in 1m", At: d.clock.Now(), Records: []int64{1}, Response: "alert"}
-	evJSON, err := json.Marshal(ev)
-	if err != nil {
-		t.Fatal(err)
+	// Four more refused transfers make a refusal burst (five within the
+	// default ten minutes): the detector raises an anomaly, which arrives
+	// in the live feed and is listed on the key's page.
+	for i := 0; i < 4; i++ {
+		err = agent.CallContext(ctx, &hash, "eth_sendTransaction", txObj{To: &usdc, Data: transfer})
+		if code, msg := rpcCode(err); code != 4001 {
+			t.Fatalf("token transfer %d: code %d (%s), want 4001", i+2, code, msg)
+		}
 	}
-	if _, err := d.sb.Home.Store.AppendAudit(ctx, audit.Record{Time: d.clock.Now(), KeyID: keyID, Method: service.MethodAnomaly,
-		Call: evJSON, Decision: audit.DecisionAllow}); err != nil {
-		t.Fatal(err)
-	}
-	get(d, "the anomaly in the live feed", chromedp.Poll[bool](`Array.from(document.querySelectorAll("#feed li.is-anomaly")).some(li => li.innerText.includes("5 refusals in 1m"))`))
+	get(d, "the anomaly in the live feed", chromedp.Poll[bool](`Array.from(document.querySelectorAll("#feed li.is-anomaly")).some(li => li.innerText.includes("5 refusals within 10m"))`))
 	d.checkPage("feed")
 	d.shot("feed")
 	d.phone("feed")
 	d.run("open the key page", chromedp.Navigate(d.ui+"/keys/"+keyID), chromedp.WaitVisible(chromedp.ID("anomalies-h")))
 	if shown := get(d, "read the anomalies", chromedp.Text(chromedp.CSS(`section[aria-labelledby="anomalies-h"]`))); !strings.Contains(shown, "refusal_burst") ||
-		!strings.Contains(shown, "5 refusals in 1m") || !strings.Contains(strings.ToLower(shown), "anomaly · critical") {
+		!strings.Contains(shown, "5 refusals within 10m") || !strings.Contains(strings.ToLower(shown), "anomaly · critical") {
 		t.Errorf("the key page's anomalies: %q", shown)
 	}
 
