@@ -104,6 +104,8 @@ func RefusalClass(reason string) string {
 		return RefusedMessage
 	case has("refused on chain", "chain "):
 		return RefusedChain
+	case has("is not allowed", " blocks "):
+		return RefusedTarget // a call the policy or its profile does not allow
 	case has("not supported", "invalid", "malformed", "always refused", "not given", "expected"):
 		return RefusedRequest
 	}

@@ -23,6 +23,7 @@ func TestRefusalClass(t *testing.T) {
 		{"requests from 10.0.0.1 are not allowed: this key only accepts 127.0.0.1/32", service.RefusedNetwork},
 		{"call 1 is not allowed: no rule allows contract 0x7a25", service.RefusedTarget},
 		{"transfer(address,uint256) is not allowed: no rule allows this function on 0x7a25…", service.RefusedTarget},
+		{"transfer(address,uint256) on 0x7512…d72A is not allowed: profile swap-only blocks token transfers", service.RefusedTarget},
 		{"personal_sign is not allowed: the policy does not allow signing messages (messages: deny)", service.RefusedMessage},
 		{"chain 1 is not allowed: this key signs only for chain 31337", service.RefusedChain},
 		{"refused on chain by AgentKeyDelegate: Revoked()", service.RefusedChain},

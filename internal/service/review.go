@@ -174,7 +174,7 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 				for _, reason := range r.Reasons {
 					c := RefusalClass(reason)
 					if refusals[c] == nil {
-						refusals[c] = &RefusalCount{Class: c, Example: PublicText(txClip(reason))}
+						refusals[c] = &RefusalCount{Class: c, Example: PublicText(clip(reason, 160))}
 					}
 					refusals[c].Count++
 				}

@@ -418,6 +418,24 @@ func TestDashboardInBrowser(t *testing.T) {
 		t.Errorf("the key page's anomalies: %q", shown)
 	}
 
+	// The week's review on one page: what the agent did, what looked
+	// wrong, which keys should go (none: the key is active and in use),
+	// and the audit log verified.
+	d.run("open the review", chromedp.Navigate(d.ui+"/review"), chromedp.WaitVisible(chromedp.ID("audit-ok")))
+	shown = d.text()
+	for _, want := range []string{"Verified: ", "refusal_burst 5 refusals within 10m", "target\t5\t", "profile swap-only blocks token transfers",
+		"127.0.0.1 (7)", "trader-bot/1.0 (7)"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the review page does not show %q:\n%s", want, shown)
+		}
+	}
+	if row := get(d, "read the key's row", chromedp.Text(chromedp.ID("review-"+keyID))); !strings.Contains(row, "7\t5\t1") && !strings.Contains(row, "7 5 1") {
+		t.Errorf("the key's row in the review (7 requests, 5 refused, 1 anomaly): %q", row)
+	}
+	d.checkPage("review")
+	d.shot("review")
+	d.phone("review")
+
 	// Revoke in one click, confirmed; the agent's next request is refused.
 	d.run("open the key page", chromedp.Navigate(d.ui+"/keys/"+keyID), chromedp.WaitVisible(chromedp.ID("revoke-"+keyID)))
 	d.run("revoke", chromedp.Click(chromedp.ID("revoke-"+keyID)), chromedp.WaitVisible(chromedp.CSS(`p.notice[role="status"]`)))
@@ -789,6 +807,11 @@ func TestDashboardSuspendedKey(t *testing.T) {
 	}
 	if _, body := o.get("/keys?status=active"); strings.Contains(body, id) {
 		t.Error("the suspended key is listed as active")
+	}
+	// The review recommends revoking it, with its revoke button.
+	if _, body := o.get("/review"); !strings.Contains(body, `id="recommend-`+id+`"`) || !strings.Contains(body, "suspended: 9 refusals in 1m") ||
+		!strings.Contains(body, `id="revoke-`+id+`"`) {
+		t.Errorf("the review page does not recommend revoking the suspended key:\n%s", body)
 	}
 
 	// Resume asks first (without JavaScript, a confirmation page), then

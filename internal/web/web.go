@@ -116,6 +116,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle("POST /ui/signout", h.signedIn(h.signOut))
 	h.mux.Handle("GET /ui/keys", h.signedIn(h.keys))
 	h.mux.Handle("GET /ui/keys/{id}", h.signedIn(h.key))
+	h.mux.Handle("GET /ui/review", h.signedIn(h.review))
 	h.mux.Handle("POST /ui/keys/{id}/revoke", h.signedIn(h.revoke))
 	h.mux.Handle("POST /ui/keys/{id}/resume", h.signedIn(h.resume))
 	h.mux.Handle("POST /ui/revoke-all", h.signedIn(h.revokeAll))
@@ -358,6 +359,32 @@ func (h *Handler) keys(w http.ResponseWriter, r *http.Request, ss *session) {
 		}{rows, status, []string{service.StatusActive, service.StatusSuspended, service.StatusExpired, service.StatusRevoked}}})
 }
 
+// review is the weekly review (?since=30d for the monthly checklist) on
+// one page: what each key did, what was refused, what looked wrong,
+// which keys should go (with their revoke buttons) and whether the audit
+// log verifies; the same as agentkeys review.
+func (h *Handler) review(w http.ResponseWriter, r *http.Request, ss *session) {
+	since := r.URL.Query().Get("since")
+	if since == "" {
+		since = "7d"
+	}
+	rv, err := h.svc.Review(r.Context(), service.ReviewQuery{Since: since})
+	if err != nil {
+		h.fail(w, r, ss, err)
+		return
+	}
+	agents := map[string]string{}
+	for _, k := range rv.Keys {
+		agents[k.ID] = k.Agent
+	}
+	h.render(w, http.StatusOK, "review", ss, page{Title: "Review", Nav: "review", Notice: notice(r),
+		Data: struct {
+			service.Review
+			Since  string
+			Agents map[string]string
+		}{rv, since, agents}})
+}
+
 // keyPage is what the key page shows.
 type keyPage struct {
 	service.GrantInfo
@@ -560,7 +587,7 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request, ss *session) {
 
 // parsePages parses each page with the layout it fills.
 func parsePages() (map[string]*template.Template, error) {
-	names := []string{"signin", "keys", "key", "confirm", "grant", "granted", "feed", "error"}
+	names := []string{"signin", "keys", "key", "review", "confirm", "grant", "granted", "feed", "error"}
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		t, err := template.New(n).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html", "templates/"+n+".html")
