@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,24 +49,11 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("eth_mine: %s", out)
 	}
 
-	get := func(url, token string) (*http.Response, string) {
-		req, _ := http.NewRequest("GET", url, nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp, string(b)
+	if code, _ := httpDo(t, http.DefaultClient, "GET", d.adminURL+"/metrics", "", "", nil); code != http.StatusUnauthorized {
+		t.Errorf("/metrics without the admin credential: %d", code)
 	}
-	if resp, _ := get(d.adminURL+"/metrics", ""); resp.StatusCode != http.StatusUnauthorized {
-		t.Errorf("/metrics without the admin credential: %d", resp.StatusCode)
-	}
-	if resp, _ := get(d.agentURL+"/metrics", adminCred.Reveal()); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("/metrics on the agents' listener: %d, want 404", resp.StatusCode)
+	if code, _ := httpDo(t, http.DefaultClient, "GET", d.agentURL+"/metrics", adminCred.Reveal(), "", nil); code != http.StatusNotFound {
+		t.Errorf("/metrics on the agents' listener: %d, want 404", code)
 	}
 	// The feed counts as records commit, apart from the requests: poll
 	// (up to 200 scrapes) until it caught up.
@@ -131,19 +117,12 @@ func TestMetrics(t *testing.T) {
 // credential.
 func scrapeMetrics(t *testing.T, adminURL, token string) map[string]*dto.MetricFamily {
 	t.Helper()
-	req, _ := http.NewRequest("GET", adminURL+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	text, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("/metrics: %d %s", resp.StatusCode, text)
+	code, text := httpDo(t, http.DefaultClient, "GET", adminURL+"/metrics", token, "", nil)
+	if code != 200 {
+		t.Fatalf("/metrics: %d %s", code, text)
 	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(strings.NewReader(string(text)))
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(text))
 	if err != nil {
 		t.Fatalf("parse /metrics: %v", err)
 	}

@@ -52,9 +52,25 @@ func clientFrom(local string) *http.Client {
 
 func postJSON(t *testing.T, c *http.Client, url, token, body string, header http.Header) string {
 	t.Helper()
-	req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
+	h := http.Header{"Content-Type": {"application/json"}}
+	for k, vs := range header {
+		h[k] = append(h[k], vs...)
+	}
+	_, out := httpDo(t, c, "POST", url, token, body, h)
+	return out
+}
+
+// httpDo sends one HTTP request, with the bearer token if one is given,
+// and returns the answer's status and body.
+func httpDo(t *testing.T, c *http.Client, method, url, token, body string, header http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	for k, vs := range header {
 		for _, v := range vs {
 			req.Header.Add(k, v)
@@ -66,7 +82,7 @@ func postJSON(t *testing.T, c *http.Client, url, token, body string, header http
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return resp.StatusCode, string(b)
 }
 
 // TestTrustedProxyNetworkAllowlist: a key whose policy admits only

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -28,15 +27,8 @@ func TestServeAgainstANode(t *testing.T) {
 		t.Fatalf("admin API shares the agents' listener: %s", agentURL)
 	}
 	post := func(url, token, body string) string {
-		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return string(b)
+		_, out := httpDo(t, http.DefaultClient, "POST", url, token, body, nil)
+		return out
 	}
 	grant := post(adminURL+"/v1/grants", adminCred.Reveal(), `{"agent":"bot","profile":"read-only"}`)
 	tok := regexp.MustCompile(`"token": "(ak_[^"]+)"`).FindStringSubmatch(grant)
