@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -59,7 +60,14 @@ func HasFactory(ctx context.Context, c Chain) (bool, error) {
 // IsAgentKeyDelegate reports whether addr holds AgentKeyDelegate's runtime
 // code, byte for byte.
 func IsAgentKeyDelegate(ctx context.Context, c Chain, addr common.Address) (bool, error) {
-	code, err := c.CodeAt(ctx, addr, nil)
+	return IsAgentKeyDelegateAt(ctx, c, addr, nil)
+}
+
+// IsAgentKeyDelegateAt is IsAgentKeyDelegate in the state after block (nil
+// for the latest). A deployment is checked at the block that included it:
+// a node may serve the receipt a moment before that block is its latest.
+func IsAgentKeyDelegateAt(ctx context.Context, c Chain, addr common.Address, block *big.Int) (bool, error) {
+	code, err := c.CodeAt(ctx, addr, block)
 	if err != nil {
 		return false, fmt.Errorf("read code of %s: %w", addr.Hex(), err)
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -105,7 +106,11 @@ func (s *Service) DeployDelegate(ctx context.Context, opts DeployOptions) (Deplo
 	if method == delegation.MethodCreate {
 		res.Address = rcpt.ContractAddress
 	}
-	ok, err := delegation.IsAgentKeyDelegate(ctx, s.cfg.Chain, res.Address)
+	var block *big.Int
+	if rcpt != nil {
+		block = rcpt.BlockNumber
+	}
+	ok, err := delegation.IsAgentKeyDelegateAt(ctx, s.cfg.Chain, res.Address, block)
 	if err != nil {
 		return res, err
 	}
