@@ -47,7 +47,7 @@ type clientReport struct {
 	Swap    struct {
 		Hash string `json:"hash"`
 	} `json:"swap"`
-	TypedDataSigned  struct {
+	TypedDataSigned struct {
 		Signature string `json:"signature"`
 		Recovered string `json:"recovered"`
 	} `json:"typed_data_signed"`
