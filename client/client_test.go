@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -114,6 +115,17 @@ messages: {allow: true, prefixes: ["agentkeys login:"]}
 	}
 	if p.KeyID != g.Grant.ID || p.Agent != "client-test" || p.Address != owner.Hex() || len(p.May) == 0 || !json.Valid(p.Document) {
 		t.Fatalf("Permissions = %+v", p)
+	}
+	// The client's type carries every field the daemon sends: the two are
+	// kept in step by hand, as this package may not import the service's.
+	var raw json.RawMessage
+	if err := c.RPC().CallContext(ctx, &raw, "agentkeys_getPermissions"); err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(new(client.Permissions)); err != nil {
+		t.Errorf("agentkeys_getPermissions has a field client.Permissions lacks: %v", err)
 	}
 	var native *client.Budget
 	for i := range p.Budget {
