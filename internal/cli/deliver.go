@@ -68,6 +68,14 @@ func parseTargets(values []string) ([]target, error) {
 		case kind == "exec":
 			t = target{Kind: kind, Cmd: arg}
 		case kind == "env-file" || kind == "file":
+			if rest, ok := strings.CutPrefix(arg, "~/"); ok {
+				// The shell leaves a ~ after "env-file:" as it is.
+				h, err := os.UserHomeDir()
+				if err != nil {
+					return nil, fmt.Errorf("--deliver %s: %w", kind, err)
+				}
+				arg = filepath.Join(h, rest)
+			}
 			p, err := filepath.Abs(arg)
 			if err != nil {
 				return nil, fmt.Errorf("--deliver %s: %w", kind, err)

@@ -167,8 +167,9 @@ func TestDeliverToEveryTarget(t *testing.T) {
 // credential is left in place by --clear-delivery.
 func TestDeliverJSONAndRewrittenFile(t *testing.T) {
 	dir, _ := startDeliverySandbox(t)
-	path := filepath.Join(t.TempDir(), "token")
-	first := grantKey(t, dir, "--agent", "one", "--profile", "read-only", "--deliver", "file:"+path, "--rpc-url", "https://keys.example.com/rpc")
+	t.Setenv("HOME", t.TempDir())
+	path := filepath.Join(os.Getenv("HOME"), "token")
+	first := grantKey(t, dir, "--agent", "one", "--profile", "read-only", "--deliver", "file:~/token", "--rpc-url", "https://keys.example.com/rpc")
 	if first.Token != "" {
 		t.Fatal("a delivered grant's JSON holds the token")
 	}
