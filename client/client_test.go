@@ -20,6 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"github.com/agentkeys/agentkeys/client"
+	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -35,7 +36,9 @@ func startSandbox(t *testing.T) *sandbox.Sandbox {
 	kdf.N = 1 << 10
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Home: t.TempDir(), Passphrase: []byte("client test passphrase"), KDF: &kdf})
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: t.TempDir(), Passphrase: []byte("client test passphrase"), KDF: &kdf,
+		// A fixed clock for daemon and chain: nothing here depends on today.
+		Now: clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)).Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +148,11 @@ messages: {allow: true, prefixes: ["agentkeys login:"]}
 		return new(big.Int).SetBytes(out)
 	}
 	before := balance()
-	deadline := big.NewInt(time.Now().Add(time.Hour).Unix())
+	head, err := c.Eth().HeaderByNumber(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := new(big.Int).SetUint64(head.Time + 3600)
 	swap := client.Tx{To: &router, Value: milliETH(10), Data: pack(t, "swapExactETHForTokens", big.NewInt(1), []common.Address{weth, usdc}, owner, deadline)}
 	r, err := c.Transact(ctx, swap)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/agentkeys/agentkeys/client"
+	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -30,7 +31,9 @@ func TestAgentTradesOnTheSandbox(t *testing.T) {
 	kdf.N = 1 << 10
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Home: t.TempDir(), Passphrase: []byte("agent example passphrase"), KDF: &kdf})
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: t.TempDir(), Passphrase: []byte("agent example passphrase"), KDF: &kdf,
+		// A fixed clock for daemon and chain: nothing here depends on today.
+		Now: clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)).Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,15 +3,19 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/agentkeys/agentkeys/client"
+	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
+	"github.com/agentkeys/agentkeys/internal/service"
 )
 
 // secretFile fails the test unless path is a regular file of mode 0600, and
@@ -291,5 +295,34 @@ func TestDeliveredEndpointOfAServedHome(t *testing.T) {
 		if got != tt.want || (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
 			t.Errorf("listen %s: endpoint %q, %v; want %q, %q", tt.listen, got, err, tt.want, tt.err)
 		}
+	}
+}
+
+// TestUndoGrant: a delivery interrupted (its context cancelled) still
+// revokes the key; and if the revocation itself fails, the error names
+// the command that finishes the job, without the token.
+func TestUndoGrant(t *testing.T) {
+	dir, sb := startDeliverySandbox(t)
+	g, err := sb.Service.GrantFrom(context.Background(), service.GrantSpec{Agent: "interrupted", Profile: "read-only"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, token := g.Grant.ID, g.Token.Reveal()
+	c := &admin.Client{URL: sb.Info.AdminURL, Token: sb.AdminToken}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the owner pressed Ctrl-C while the command ran
+	err = deliverGrant(ctx, c, dir, id, token, []target{{Kind: "exec", Cmd: "cat > /dev/null"}}, "http://127.0.0.1:1/rpc", time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
+	if err == nil || !strings.Contains(err.Error(), "key "+id+" was revoked") || strings.Contains(err.Error(), token) {
+		t.Fatalf("interrupted delivery: %v", err)
+	}
+	if info, err := sb.Service.GetGrant(context.Background(), id); err != nil || info.Status != service.StatusRevoked {
+		t.Fatalf("after an interrupted delivery the key is %q (%v), want revoked", info.Status, err)
+	}
+
+	unreachable := &admin.Client{URL: "http://127.0.0.1:1", Token: "akadm_unused"}
+	err = undoGrant(context.Background(), unreachable, dir, "abc123", nil, errors.New("deliver to file:/x: disk full"))
+	want := "deliver to file:/x: disk full; key abc123 was granted but could not be revoked"
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "run agentkeys key revoke abc123 --clear-delivery") {
+		t.Errorf("undo with the daemon gone: %v, want %q and the command to run", err, want)
 	}
 }
