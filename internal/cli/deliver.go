@@ -133,6 +133,11 @@ func agentsURL(flag, dir string) (string, error) {
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || !envSafe.MatchString(u) {
 		return "", fmt.Errorf("--rpc-url: expected an http(s) URL of letters, digits and :/._~%%+=@,- only, got %q", truncate(u))
 	}
+	if p.User != nil {
+		// It is written next to the token and printed: the agent's only
+		// secret is the token.
+		return "", errors.New("--rpc-url: the agents' endpoint must not carry a user or password")
+	}
 	return u, nil
 }
 
@@ -238,13 +243,16 @@ func deliverExec(ctx context.Context, command, token string) error {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &capped{max: 64 << 10}
+	cmd.Stdout, cmd.Stderr = out, out
+	// A command killed at the timeout may leave children holding its
+	// output open; stop waiting for them soon after.
+	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	if err == nil {
 		return nil
 	}
-	msg := strings.TrimSpace(strings.ReplaceAll(out.String(), token, "[redacted]"))
+	msg := strings.TrimSpace(strings.ReplaceAll(out.buf.String(), token, "[redacted]"))
 	msg = secretShapes.ReplaceAllString(msg, "[redacted]")
 	if len(msg) > 500 {
 		msg = "..." + msg[len(msg)-500:]
@@ -253,6 +261,20 @@ func deliverExec(ctx context.Context, command, token string) error {
 		return fmt.Errorf("%w: %s", err, sanitize(msg))
 	}
 	return err
+}
+
+// capped keeps the first max bytes written to it and drops the rest, so a
+// chatty command cannot fill the CLI's memory.
+type capped struct {
+	buf bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.buf.Len(); room > 0 {
+		c.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
 }
 
 // deliveriesDir is where the home remembers deliveries.

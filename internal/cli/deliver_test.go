@@ -235,9 +235,15 @@ func TestDeliverFailures(t *testing.T) {
 			t.Errorf("--deliver %s: exit %d: %s, want %q", tt.target, code, stderr, tt.want)
 		}
 	}
-	_, stderr, code := run(t, "", "key", "grant", "--home", dir, "--agent", "x", "--profile", "read-only", "--deliver", "file:"+filepath.Join(out, "t"), "--rpc-url", "http://h/rpc?key=a&b")
-	if code == 0 || !strings.Contains(stderr, "--rpc-url: expected an http(s) URL") {
-		t.Errorf("an unsafe --rpc-url: exit %d: %s", code, stderr)
+	for rpcURL, want := range map[string]string{
+		"http://h/rpc?key=a&b":    "--rpc-url: expected an http(s) URL",
+		"ftp://h/rpc":             "--rpc-url: expected an http(s) URL",
+		"https://u:pw@h:8545/rpc": "must not carry a user or password",
+	} {
+		_, stderr, code := run(t, "", "key", "grant", "--home", dir, "--agent", "x", "--profile", "read-only", "--deliver", "file:"+filepath.Join(out, "t"), "--rpc-url", rpcURL)
+		if code == 0 || !strings.Contains(stderr, want) {
+			t.Errorf("--rpc-url %s: exit %d: %s, want %q", rpcURL, code, stderr, want)
+		}
 	}
 	if list, _, _ := run(t, "", "key", "list", "--home", dir, "-o", "json"); strings.TrimSpace(list) != "[]" {
 		t.Fatalf("a refused delivery granted a key:\n%s", list)
