@@ -14,6 +14,18 @@
 // Reads (balances, receipts, eth_call) go through the same endpoint: Eth
 // returns a go-ethereum ethclient on the client's connection.
 //
+// In short:
+//
+//	c, err := client.FromEnv(ctx) // $AGENTKEYS_RPC_URL, $AGENTKEYS_TOKEN
+//	if err != nil { ... }
+//	defer c.Close()
+//	p, err := c.Permissions(ctx) // p.May, p.MayNot, p.Budget
+//	receipt, err := c.Transact(ctx, client.Tx{To: &router, Value: wei, Data: calldata})
+//	var e *client.Error
+//	if errors.As(err, &e) && e.Refused() {
+//		// e.Reasons says why, in words; adapt rather than retry.
+//	}
+//
 // This package is public API: it imports no internal package of agentkeys,
 // and programs outside this module may use it.
 package client

@@ -275,3 +275,24 @@ func recoverTyped(t *testing.T, td apitypes.TypedData, sig []byte) common.Addres
 	}
 	return crypto.PubkeyToAddress(*pub)
 }
+
+// TestAsErrorPassesOtherErrors: only JSON-RPC error answers become
+// *Error; a transport failure or a cancelled context stays what it is.
+func TestAsErrorPassesOtherErrors(t *testing.T) {
+	if client.AsError(nil) != nil {
+		t.Error("AsError(nil) is not nil")
+	}
+	if err := client.AsError(context.Canceled); err != context.Canceled {
+		t.Errorf("AsError(context.Canceled) = %v", err)
+	}
+	c, err := client.Dial(context.Background(), "http://127.0.0.1:1/rpc", "ak_x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.ChainID(context.Background())
+	var e *client.Error
+	if err == nil || errors.As(err, &e) {
+		t.Errorf("a refused connection: %v (%T), want a transport error, not *client.Error", err, err)
+	}
+}
