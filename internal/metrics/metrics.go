@@ -39,7 +39,7 @@ type Metrics struct {
 }
 
 // New makes the collectors. supported says which methods agents may call
-// (rpc.Supported); others are counted under "other".
+// (rpc.Supported, mcp.Supported); others are counted under "other".
 func New(supported func(method string) bool, log func(msg string, args ...any)) *Metrics {
 	if log == nil {
 		log = func(string, ...any) {}
