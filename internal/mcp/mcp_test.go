@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/mcp"
+	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -185,7 +187,7 @@ func TestToolsOverHTTP(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	if want := []string{"get_balance", "get_transaction", "send_transaction", "sign_typed_data", "wallet_info"}; !slices.Equal(names, want) {
+	if want := []string{"get_balance", "get_transaction", "send_transaction", "sign_typed_data", "swap", "wallet_info"}; !slices.Equal(names, want) {
 		t.Fatalf("tools %v, want %v", names, want)
 	}
 
@@ -284,6 +286,76 @@ func TestToolsOverHTTP(t *testing.T) {
 	}
 }
 
+// TestSwap: a swap-only key swaps ETH for USDC and USDC back through
+// the router its policy names, approval included; the amounts it reports
+// are what the wallet's balances show; a router the key does not allow
+// is refused before anything is signed.
+func TestSwap(t *testing.T) {
+	sb := startSandbox(t)
+	res, err := sb.Service.GrantFrom(context.Background(), service.GrantSpec{Agent: "trader", Profile: "swap-only",
+		Routers: []string{sb.Info.Router}, DailyLimit: []string{"1ETH", "1000USDC"}, TTL: "24h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := connect(t, sb, res.Token.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	type bal struct{ Raw string }
+	usdcRaw := func() *big.Int {
+		v, _ := new(big.Int).SetString(structured[bal](t, "get_balance", call(t, cs, "get_balance", map[string]any{"token": "USDC"})).Raw, 10)
+		return v
+	}
+	type swapOut struct {
+		AmountIn    string `json:"amount_in"`
+		AmountOut   string `json:"amount_out"`
+		MinOut      string `json:"min_amount_out"`
+		ApproveHash string `json:"approve_hash"`
+		Hash        string `json:"hash"`
+		Router      string `json:"router"`
+	}
+	before := usdcRaw()
+	bought := structured[swapOut](t, "swap", call(t, cs, "swap", map[string]any{"token_in": "ETH", "token_out": "USDC", "amount": "0.01", "max_slippage": 0.01}))
+	gained := new(big.Int).Sub(usdcRaw(), before)
+	if got := policy.FormatAmount(gained, 6); got != bought.AmountOut || gained.Sign() <= 0 || bought.ApproveHash != "" || !strings.EqualFold(bought.Router, sb.Info.Router) {
+		t.Errorf("swap ETH→USDC: %+v; the wallet gained %s USDC", bought, got)
+	}
+	floor, _ := policy.ParseAmount(bought.MinOut, 6, "USDC")
+	if gained.Cmp(floor) < 0 {
+		t.Errorf("swap ETH→USDC got %s, under its minimum %s", bought.AmountOut, bought.MinOut)
+	}
+
+	t.Logf("bought: %+v", bought)
+	sold := structured[swapOut](t, "swap", call(t, cs, "swap", map[string]any{"token_in": "usdc", "token_out": "ETH", "amount": "10"}))
+	if sold.ApproveHash == "" || sold.AmountIn != "10" || sold.AmountOut == "" || sold.AmountOut == "0" {
+		t.Errorf("swap USDC→ETH: %+v, want an approval, then 10 USDC sold for some ETH", sold)
+	}
+	if spent := new(big.Int).Sub(before, usdcRaw()); spent.Cmp(new(big.Int).Sub(big.NewInt(10_000_000), gained)) != 0 {
+		t.Errorf("after selling 10 USDC the wallet is down %s base units from the start, want 10 USDC less what it bought", spent)
+	}
+	for _, h := range []string{bought.Hash, sold.ApproveHash, sold.Hash} {
+		waitMined(t, sb, common.HexToHash(h))
+	}
+	allowed := 0
+	for _, r := range records(t, sb, "mcp:swap") {
+		if r.Decision == audit.DecisionAllow && r.TxHash != "" {
+			allowed++
+		}
+	}
+	if allowed != 3 {
+		t.Errorf("%d allowed mcp:swap transactions in the audit log, want 3 (a swap, an approval, a swap)", allowed)
+	}
+
+	other := call(t, cs, "swap", map[string]any{"token_in": "ETH", "token_out": "USDC", "amount": "0.01", "router": stranger.Hex()})
+	if !other.IsError || !strings.Contains(text(other), "router: this key may not swap through "+stranger.Hex()) {
+		t.Errorf("swap through a stranger's router: error %v, %q", other.IsError, text(other))
+	}
+	tooMuch := call(t, cs, "swap", map[string]any{"token_in": "ETH", "token_out": "USDC", "amount": "2"})
+	if !tooMuch.IsError || !strings.Contains(text(tooMuch), "Refused by the key's policy") || !strings.Contains(text(tooMuch), "ETH left of 1 per 24h") {
+		t.Errorf("swap over the daily cap: error %v, %q; want a refusal with the budget left", tooMuch.IsError, text(tooMuch))
+	}
+}
+
 // TestBadInput: malformed arguments are tool errors naming the field and
 // what was expected, audited as invalid; nothing is signed.
 func TestBadInput(t *testing.T) {
@@ -307,6 +379,9 @@ func TestBadInput(t *testing.T) {
 		{"get_balance", map[string]any{"token": "DOGE"}, `token: unknown symbol "DOGE"`},
 		{"get_transaction", map[string]any{"hash": "0x12"}, "hash: expected a transaction hash"},
 		{"sign_typed_data", map[string]any{}, "typed_data: required"},
+		{"swap", map[string]any{"token_in": "ETH", "amount": "1"}, "token_out: required"},
+		{"swap", map[string]any{"token_in": "ETH", "token_out": "USDC", "amount": "1", "max_slippage": 2}, "max_slippage: expected a fraction"},
+		{"swap", map[string]any{"token_in": "ETH", "token_out": "DOGE", "amount": "1"}, `token_out: unknown symbol "DOGE"`},
 		{"sign_typed_data", map[string]any{"typed_data": map[string]any{"message": map[string]any{}}}, "typed_data: not an EIP-712 document"},
 	} {
 		res := call(t, cs, tc.tool, tc.args)

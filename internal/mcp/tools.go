@@ -91,6 +91,7 @@ var tools = []tool{
 			`"additionalProperties":false}`,
 		run: (*Server).getTransaction,
 	},
+	swapTool,
 }
 
 // decode reads a tool's arguments into v, refusing unknown fields and
