@@ -249,6 +249,16 @@ func TestToolsOverHTTP(t *testing.T) {
 		t.Errorf("get_balance USDC: %+v, want 10000 with 6 decimals at %s", usdc, sb.Info.Tokens["USDC"])
 	}
 
+	// WETH by address (the home does not list it): its decimals read from
+	// the chain, the deposit above in it.
+	weth := structured[struct {
+		Balance  string
+		Decimals uint8
+	}](t, "get_balance", call(t, cs, "get_balance", map[string]any{"token": sb.Info.WETH}))
+	if weth.Balance != "0.01" || weth.Decimals != 18 {
+		t.Errorf("get_balance of WETH by address: %+v, want 0.01 with 18 decimals", weth)
+	}
+
 	// A transfer to a stranger: a tool error with the reason and what the
 	// key may still do, nothing signed.
 	refused := call(t, cs, "send_transaction", map[string]any{"to": stranger.Hex(), "value": "0.01"})

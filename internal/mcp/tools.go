@@ -197,7 +197,7 @@ func (s *Server) getBalance(ctx context.Context, c caller, args json.RawMessage)
 	if err := decode(args, &in); err != nil {
 		return nil, err
 	}
-	tok, native, err := s.resolveToken(ctx, in.Token)
+	a, err := s.readAsset(ctx, "token", in.Token)
 	if err != nil {
 		return nil, err
 	}
@@ -207,20 +207,14 @@ func (s *Server) getBalance(ctx context.Context, c caller, args json.RawMessage)
 	owner := c.sess.Owner()
 	out := balance{Owner: owner.Hex(), Token: "ETH", Decimals: 18}
 	var raw *big.Int
-	if native {
+	if a.native {
 		var v hexutil.Big
 		if err := s.upstream.CallContext(ctx, &v, "eth_getBalance", owner, "latest"); err != nil {
 			return nil, &service.UpstreamError{Op: "eth_getBalance", Err: err}
 		}
 		raw = v.ToInt()
 	} else {
-		if tok.Decimals == 0 && tok.Symbol == "" {
-			// An address the home does not list: ask the chain.
-			addr := tok.Address
-			if tok, err = s.svc.LookupToken(ctx, addr); err != nil {
-				return nil, &service.ParamError{Field: "token", Msg: fmt.Sprintf("%s does not answer like an ERC-20 token", addr.Hex())}
-			}
-		}
+		tok := a.tok
 		out.Token, out.Contract, out.Decimals = tok.Symbol, tok.Address.Hex(), tok.Decimals
 		if out.Token == "" {
 			out.Token = tok.Address.Hex()
