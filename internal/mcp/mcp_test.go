@@ -366,6 +366,42 @@ func TestSwap(t *testing.T) {
 	}
 }
 
+// TestSwap7702: for a 7702 session key, selling a token approves and
+// swaps in one batch transaction executed by the owner's account.
+func TestSwap7702(t *testing.T) {
+	sb := startSandbox(t)
+	ctx := context.Background()
+	if _, err := sb.Service.Upgrade(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sb.Service.GrantFrom(ctx, service.GrantSpec{Agent: "trader", Mode: service.Mode7702, Profile: "swap-only",
+		Routers: []string{sb.Info.Router}, DailyLimit: []string{"0.1ETH", "100USDC"}, TTL: "24h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := connect(t, sb, res.Token.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sold := structured[struct {
+		AmountOut   string `json:"amount_out"`
+		ApproveHash string `json:"approve_hash"`
+		Hash        string `json:"hash"`
+	}](t, "swap", call(t, cs, "swap", map[string]any{"token_in": "USDC", "token_out": "ETH", "amount": "30"}))
+	if sold.ApproveHash != "" || sold.Hash == "" || !strings.HasPrefix(sold.AmountOut, "0.00") {
+		t.Errorf("7702 swap of 30 USDC: %+v, want one batch (no separate approval) paying about 0.00997 ETH", sold)
+	}
+	waitMined(t, sb, common.HexToHash(sold.Hash))
+	rcpt, err := sb.Chain.Client().TransactionReceipt(ctx, common.HexToHash(sold.Hash))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _, err := sb.Chain.Client().TransactionByHash(ctx, common.HexToHash(sold.Hash))
+	if err != nil || tx.To() == nil || *tx.To() != common.HexToAddress(sb.Info.Owner) || rcpt.Status != 1 {
+		t.Errorf("7702 swap transaction to %v (%v), status %d: want a successful call on the owner's account", tx.To(), err, rcpt.Status)
+	}
+}
+
 // TestBadInput: malformed arguments are tool errors naming the field and
 // what was expected, audited as invalid; nothing is signed.
 func TestBadInput(t *testing.T) {
