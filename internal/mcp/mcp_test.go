@@ -282,6 +282,26 @@ func TestToolsOverHTTP(t *testing.T) {
 		t.Errorf("get_transaction of an unknown hash: error %v, text %q", res.IsError, text(res))
 	}
 
+	// Metrics count tool calls by their tool's method, as agent requests.
+	if err := sb.Service.Feed().Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, sb.Info.AdminURL+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+sb.AdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`agentkeys_requests_total{decision="allow",method="mcp:send_transaction"} 1`,
+		`agentkeys_requests_total{decision="deny",method="mcp:send_transaction"} 1`,
+		`agentkeys_request_seconds_count{method="mcp:wallet_info"} 1`} {
+		if !strings.Contains(string(scraped), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
 	sends := records(t, sb, "mcp:send_transaction")
 	if len(sends) != 2 || sends[0].Decision != audit.DecisionAllow || sends[0].TxHash != sent.Hash || sends[1].Decision != audit.DecisionDeny || sends[0].KeyID != keyID {
 		t.Errorf("audit of mcp:send_transaction: %+v, want the allowed deposit then the refusal, under key %s", sends, keyID)
