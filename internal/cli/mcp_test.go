@@ -60,7 +60,7 @@ func TestMCPBridge(t *testing.T) {
 	}
 	var decided []string
 	for _, r := range recs {
-		if r.Method == "mcp:send_transaction" && r.KeyID == g.Grant.ID && strings.HasPrefix(r.UserAgent, "agentkeys-mcp-bridge/") {
+		if r.Method == "mcp:send_transaction" && r.KeyID == g.Grant.ID && strings.HasPrefix(r.UserAgent, "agentkeys-mcp-bridge/") && strings.HasSuffix(r.UserAgent, " (bridge-test)") {
 			decided = append(decided, r.Decision)
 		}
 	}

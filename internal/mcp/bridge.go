@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -55,7 +56,8 @@ func Bridge(ctx context.Context, cfg BridgeConfig) error {
 	if cfg.HTTP != nil && cfg.HTTP.Transport != nil {
 		base = cfg.HTTP.Transport
 	}
-	hc := &http.Client{Transport: bearerTransport{token: cfg.Token, base: base}}
+	bt := &bearerTransport{token: cfg.Token, base: base}
+	hc := &http.Client{Transport: bt}
 	client := sdk.NewClient(&sdk.Implementation{Name: "agentkeys-mcp-bridge", Version: Version}, nil)
 	remote, err := client.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: cfg.Endpoint, HTTPClient: hc, DisableStandaloneSSE: true, MaxRetries: -1}, nil)
 	if err != nil {
@@ -70,6 +72,9 @@ func Bridge(ctx context.Context, cfg BridgeConfig) error {
 		&sdk.ServerOptions{Instructions: remote.InitializeResult().Instructions})
 	for _, t := range listed.Tools {
 		local.AddTool(t, func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+			if p := req.Session.InitializeParams(); p != nil && p.ClientInfo != nil {
+				bt.client.Store(&p.ClientInfo.Name)
+			}
 			res, err := remote.CallTool(ctx, &sdk.CallToolParams{Name: req.Params.Name, Arguments: req.Params.Arguments})
 			if err != nil {
 				// The model reads this: the daemon is down or refused the
@@ -86,15 +91,22 @@ func Bridge(ctx context.Context, cfg BridgeConfig) error {
 	return err
 }
 
-// bearerTransport adds the credential to every request to the daemon.
+// bearerTransport adds the credential to every request to the daemon,
+// and a user agent naming the bridge and the MCP client it serves, so the
+// owner's audit log and review tell Claude Desktop from Cursor.
 type bearerTransport struct {
-	token string
-	base  http.RoundTripper
+	token  string
+	base   http.RoundTripper
+	client atomic.Pointer[string] // the stdio client's name, once it said it
 }
 
-func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+func (b *bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+b.token)
-	r.Header.Set("User-Agent", "agentkeys-mcp-bridge/"+Version)
+	ua := "agentkeys-mcp-bridge/" + Version
+	if name := b.client.Load(); name != nil && *name != "" {
+		ua += " (" + *name + ")" // bounded and made printable by the daemon's audit
+	}
+	r.Header.Set("User-Agent", ua)
 	return b.base.RoundTrip(r)
 }

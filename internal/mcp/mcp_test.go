@@ -501,3 +501,19 @@ func TestNoCredential(t *testing.T) {
 		t.Errorf("audit of refused connections: %+v, want every one denied", refused)
 	}
 }
+
+// TestEndpointFromRPC: AGENTKEYS_RPC_URL names /rpc; the bridge finds
+// /mcp beside it, and takes a base URL or an /mcp URL as given.
+func TestEndpointFromRPC(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://127.0.0.1:8645/rpc":        "http://127.0.0.1:8645/mcp",
+		"https://wallet.example.com/rpc/":  "https://wallet.example.com/mcp",
+		"http://127.0.0.1:8645":            "http://127.0.0.1:8645/mcp",
+		" http://127.0.0.1:8645/mcp ":      "http://127.0.0.1:8645/mcp",
+		"https://proxy.example/agents/rpc": "https://proxy.example/agents/mcp",
+	} {
+		if got := mcp.EndpointFromRPC(in); got != want {
+			t.Errorf("EndpointFromRPC(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
