@@ -59,6 +59,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newTxCmd(e))
 	root.AddCommand(newAlertCmd(e))
 	root.AddCommand(newAnomalyCmd(e))
+	root.AddCommand(newMCPCmd(e))
 	return root
 }
 

@@ -76,25 +76,13 @@ func newAdminClient(cmd *cobra.Command) (*admin.Client, error) {
 	if c.URL == "" {
 		c.URL = os.Getenv("AGENTKEYS_ADMIN_URL")
 	}
+	d, err := findDaemon(dir)
+	if err != nil {
+		return nil, err
+	}
+	c.HTTP = d.http
 	if c.URL == "" {
-		var info sandbox.Info
-		if b, err := os.ReadFile(filepath.Join(dir, sandbox.InfoFile)); err == nil && json.Unmarshal(b, &info) == nil {
-			c.URL = info.AdminURL
-		}
-	}
-	var cfg home.Config
-	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.TLSCert != "" {
-		// serve answers HTTPS with this certificate: trust it as well as
-		// the system's roots, so a self-signed one works.
-		if c.HTTP, err = httpsClient(cfg.TLSCert); err != nil {
-			return nil, err
-		}
-	}
-	if c.URL == "" && cfg.AdminListen != "" {
-		c.URL = "http://" + cfg.AdminListen
-		if cfg.TLSCert != "" {
-			c.URL = "https://" + cfg.AdminListen
-		}
+		c.URL = d.adminURL
 	}
 	if c.URL == "" {
 		return nil, fmt.Errorf("no daemon found for home %s: start agentkeys serve or agentkeys sandbox, or pass --admin-url", dir)
@@ -109,6 +97,41 @@ func newAdminClient(cmd *cobra.Command) (*admin.Client, error) {
 		return nil, errors.New("no admin credential: set AGENTKEYS_ADMIN_TOKEN to the akadm_... token agentkeys init printed")
 	}
 	return c, nil
+}
+
+// homeDaemon is where a home's running daemon answers, as far as its
+// files tell: a sandbox's sandbox.json, else serve's saved settings.
+type homeDaemon struct {
+	agentURL, adminURL string       // base URLs; empty when unknown
+	http               *http.Client // trusts serve's certificate; nil for the default
+}
+
+// findDaemon reads the home's sandbox.json and config.json.
+func findDaemon(dir string) (homeDaemon, error) {
+	var d homeDaemon
+	var info sandbox.Info
+	if b, err := os.ReadFile(filepath.Join(dir, sandbox.InfoFile)); err == nil && json.Unmarshal(b, &info) == nil {
+		d.agentURL, d.adminURL = strings.TrimSuffix(info.RPCURL, "/rpc"), info.AdminURL
+	}
+	var cfg home.Config
+	if b, err := os.ReadFile(filepath.Join(dir, "config.json")); err == nil && json.Unmarshal(b, &cfg) == nil && cfg.TLSCert != "" {
+		// serve answers HTTPS with this certificate: trust it as well as
+		// the system's roots, so a self-signed one works.
+		if d.http, err = httpsClient(cfg.TLSCert); err != nil {
+			return d, err
+		}
+	}
+	scheme := "http://"
+	if cfg.TLSCert != "" {
+		scheme = "https://"
+	}
+	if d.adminURL == "" && cfg.AdminListen != "" {
+		d.adminURL = scheme + cfg.AdminListen
+	}
+	if d.agentURL == "" && cfg.Listen != "" {
+		d.agentURL = scheme + cfg.Listen
+	}
+	return d, nil
 }
 
 // httpsClient trusts the certificates in certFile besides the system's.

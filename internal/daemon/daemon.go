@@ -21,6 +21,7 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/mcp"
 	"github.com/agentkeys/agentkeys/internal/metrics"
 	"github.com/agentkeys/agentkeys/internal/rpc"
 	"github.com/agentkeys/agentkeys/internal/secrets"
@@ -133,7 +134,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			return nil, err
 		}
 	}
-	m := metrics.New(rpc.Supported, cfg.Log.Error)
+	m := metrics.New(func(method string) bool { return rpc.Supported(method) || mcp.Supported(method) }, cfg.Log.Error)
 	var record func(uint64, common.Address) error
 	if cfg.RecordDelegate {
 		record = func(id uint64, addr common.Address) error { return h.SetDelegate(id, addr.Hex()) }

@@ -39,7 +39,7 @@ type Metrics struct {
 }
 
 // New makes the collectors. supported says which methods agents may call
-// (rpc.Supported); others are counted under "other".
+// (rpc.Supported, mcp.Supported); others are counted under "other".
 func New(supported func(method string) bool, log func(msg string, args ...any)) *Metrics {
 	if log == nil {
 		log = func(string, ...any) {}
@@ -49,7 +49,7 @@ func New(supported func(method string) bool, log func(msg string, args ...any)) 
 		supported: supported,
 		log:       log,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentkeys_requests_total",
-			Help: "Agent requests in the audit log, by JSON-RPC method and decision (allow, deny, error)."}, []string{"method", "decision"}),
+			Help: "Agent requests in the audit log, by JSON-RPC method or MCP tool (mcp:<tool>) and decision (allow, deny, error)."}, []string{"method", "decision"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentkeys_refusals_total",
 			Help: "Reasons agent requests were refused, by class (budget, rate, target, network, schedule, credential, ...)."}, []string{"reason"}),
 		anomalies: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentkeys_anomalies_total",

@@ -31,7 +31,7 @@ func TestRecordCounts(t *testing.T) {
 		}
 	}
 	want := `
-# HELP agentkeys_requests_total Agent requests in the audit log, by JSON-RPC method and decision (allow, deny, error).
+# HELP agentkeys_requests_total Agent requests in the audit log, by JSON-RPC method or MCP tool (mcp:<tool>) and decision (allow, deny, error).
 # TYPE agentkeys_requests_total counter
 agentkeys_requests_total{decision="allow",method="eth_sendTransaction"} 1
 agentkeys_requests_total{decision="deny",method="eth_sendTransaction"} 1

@@ -1,5 +1,5 @@
 // Package server puts the daemon's HTTP surfaces on one listener: the
-// agents' JSON-RPC wallet at /rpc, the owner's admin API at /v1/, the
+// agents' JSON-RPC wallet at /rpc and their MCP tools at /mcp, the owner's admin API at /v1/, the
 // owner's dashboard at /ui (package web) and the health check at
 // /healthz; with AdminListen, /v1/ and /ui get a listener of their own. It resolves each request's client address
 // (behind trusted reverse proxies, see package clientip) and can serve
@@ -21,6 +21,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/clientip"
+	"github.com/agentkeys/agentkeys/internal/mcp"
 	"github.com/agentkeys/agentkeys/internal/metrics"
 	"github.com/agentkeys/agentkeys/internal/rpc"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -124,16 +125,19 @@ func Start(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	agentRPC := rpc.NewServer(cfg.Service, cfg.Upstream, cfg.Log)
+	agentMCP := mcp.New(cfg.Service, cfg.Upstream, cfg.Log)
 	adminMux := http.NewServeMux()
 	adminMux.Handle("/v1/", adminAPI)
 	adminMux.Handle("/ui", ui)
 	adminMux.Handle("/ui/", ui)
 	if cfg.Metrics != nil {
 		agentRPC.Observe(cfg.Metrics.ObserveRequest)
+		agentMCP.Observe(cfg.Metrics.ObserveRequest)
 		adminMux.Handle("GET /metrics", adminAPI.Guard(cfg.Metrics.Handler()))
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/rpc", agentRPC)
+	mux.Handle("/mcp", agentMCP)
 	mux.HandleFunc("GET /healthz", health)
 	s := &Server{scheme: "http"}
 	if tlsConfig != nil {

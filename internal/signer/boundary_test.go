@@ -88,14 +88,14 @@ func TestOnlySignerTouchesKeys(t *testing.T) {
 	}
 }
 
-// TestTransportsSpeakTheService: the transports (cli, rpc, admin, server, web)
+// TestTransportsSpeakTheService: the transports (cli, rpc, mcp, admin, server, web)
 // reach keys, the store and the on-chain compiler only through the service
 // core, so no transport can sign, write a grant or skip the pipeline.
 func TestTransportsSpeakTheService(t *testing.T) {
 	const module = "github.com/agentkeys/agentkeys/internal/"
 	forbidden := []string{"store", "store/sqlite", "signer", "secrets", "onchain"}
 	fset := token.NewFileSet()
-	for _, transport := range []string{"cli", "rpc", "admin", "server", "web"} {
+	for _, transport := range []string{"cli", "rpc", "mcp", "admin", "server", "web"} {
 		files, err := filepath.Glob(filepath.Join("..", transport, "*.go"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("no sources of internal/%s: %v", transport, err)
