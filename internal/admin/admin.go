@@ -39,6 +39,7 @@ func New(svc *service.Service, verify func(token string) error, log *slog.Logger
 	h.mux.HandleFunc("POST /v1/grants/{id}/revoke", h.revoke)
 	h.mux.HandleFunc("POST /v1/grants/{id}/suspend", h.suspend)
 	h.mux.HandleFunc("POST /v1/grants/{id}/resume", h.resume)
+	h.mux.HandleFunc("POST /v1/grants/{id}/probe", h.probe)
 	h.mux.HandleFunc("GET /v1/anomalies", h.anomalies)
 	h.mux.HandleFunc("POST /v1/revoke-all", h.revokeAll)
 	h.mux.HandleFunc("GET /v1/wallet", h.wallet)
@@ -218,16 +219,26 @@ type SuspendRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// decodeOptional reads an optional JSON body into v; on a bad body it
+// answers 400 and returns false.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.ContentLength == 0 {
+		return true
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
+		return false
+	}
+	return true
+}
+
 // suspend stops a key until it is resumed; it answers with the key.
 func (h *Handler) suspend(w http.ResponseWriter, r *http.Request) {
 	var req SuspendRequest
-	if r.ContentLength != 0 {
-		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-			writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
-			return
-		}
+	if !decodeOptional(w, r, &req) {
+		return
 	}
 	g, err := h.svc.Suspend(r.Context(), r.PathValue("id"), req.Reason)
 	if err != nil {
@@ -235,6 +246,33 @@ func (h *Handler) suspend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, h.view(g, false))
+}
+
+// ProbeRequest is the optional body of POST /v1/grants/{id}/probe.
+type ProbeRequest struct {
+	// Battery names the attempts: "standard" (the default), the battery
+	// service.Battery builds from the key's policy.
+	Battery string `json:"battery,omitempty"`
+}
+
+// probe runs a battery of attempts through the key's decision path as a
+// dry run and answers with a service.ProbeReport; nothing is signed or
+// spent, and the attempts are not the key's use.
+func (h *Handler) probe(w http.ResponseWriter, r *http.Request) {
+	var req ProbeRequest
+	if !decodeOptional(w, r, &req) {
+		return
+	}
+	if req.Battery != "" && req.Battery != "standard" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("battery: expected \"standard\", got %q", clipQuery(req.Battery)))
+		return
+	}
+	rep, err := h.svc.ProbeKey(r.Context(), r.PathValue("id"), service.RequestInfo{Method: service.MethodProbe, UserAgent: r.UserAgent()})
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 // resume lets a suspended key act again; it answers with the key.
