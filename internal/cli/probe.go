@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -22,6 +23,7 @@ import (
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 	"github.com/spf13/cobra"
 
+	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/rpc"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
@@ -30,7 +32,7 @@ import (
 )
 
 func newPolicyProbeCmd(e *env) *cobra.Command {
-	var output, key, file string
+	var output, key, file, attempts string
 	cmd := &cobra.Command{
 		Use:   "probe --key KEY_ID | --policy FILE",
 		Short: "Prove a key holds: try what it must refuse and what it must allow",
@@ -43,12 +45,16 @@ func newPolicyProbeCmd(e *env) *cobra.Command {
 			"forbidden was allowed or anything allowed was refused.\n\n" +
 			"--key ID probes a key of the running daemon through its decision path as a dry run: nothing is\n" +
 			"signed or spent, and each attempt is audited as agentkeys_probe without counting as the key's use.\n" +
+			"--attempts FILE makes your own attempts instead of the battery (a JSON list, see docs/policy.md).\n" +
 			"--policy FILE grants the policy to a key of a fresh in-process sandbox and makes the attempts for\n" +
 			"real there: allowed transactions are signed and mined on the sandbox's dev chain.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (key == "") == (file == "") {
 				return errors.New("probe: give exactly one of --key KEY_ID (a key of the running daemon) or --policy FILE (a fresh sandbox)")
+			}
+			if attempts != "" && file != "" {
+				return errors.New("probe: --attempts goes with --key; --policy runs the standard battery")
 			}
 			if file != "" {
 				if err := outputFlag(output, "text", "json"); err != nil {
@@ -60,15 +66,42 @@ func newPolicyProbeCmd(e *env) *cobra.Command {
 				}
 				return printProbe(e, output, rep)
 			}
+			var body admin.ProbeRequest
+			if attempts != "" {
+				var err error
+				if body.Attempts, err = readAttempts(e, attempts); err != nil {
+					return err
+				}
+			}
 			return runAdmin(e, cmd, output, adminRequest[service.ProbeReport]{method: "POST", path: "/v1/grants/" + url.PathEscape(key) + "/probe",
-				what: "probe " + truncate(key), text: writeProbe, check: probeFailed})
+				body: body, what: "probe " + truncate(key), text: writeProbe, check: probeFailed})
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&key, "key", "", "probe this key of the running daemon (a dry run)")
 	f.StringVar(&file, "policy", "", "probe this policy `FILE` in a fresh sandbox, for real")
+	f.StringVar(&attempts, "attempts", "", "with --key: make the attempts in this JSON `FILE` (- for standard input) instead of the battery")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// readAttempts reads a JSON list of probe attempts as the admin API takes
+// them; unknown fields are errors.
+func readAttempts(e *env, name string) ([]admin.ProbeAttempt, error) {
+	src, err := readArg(e, "@"+name)
+	if err != nil {
+		return nil, fmt.Errorf("--attempts: %w", err)
+	}
+	var out []admin.ProbeAttempt
+	dec := json.NewDecoder(bytes.NewReader(src))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("--attempts %s: expected a JSON list of attempts ({name, expect, method, txs, typed_data, message, at, ip}): %v", truncate(name), err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("--attempts %s: the list is empty", truncate(name))
+	}
+	return out, nil
 }
 
 // printProbe writes a report in the output format and fails if the key

@@ -252,3 +252,69 @@ func TestPolicyProbeBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestPolicyProbeAttempts: --attempts makes the owner's own attempts as
+// the key; a wrong expectation fails the probe, and malformed attempts
+// are refused naming the field.
+func TestPolicyProbeAttempts(t *testing.T) {
+	dir, sb := startSandbox(t)
+	t.Setenv("AGENTKEYS_ADMIN_URL", "")
+	t.Setenv("AGENTKEYS_ADMIN_TOKEN", "")
+	g := grantKey(t, dir, "--agent", "trader", "--profile", "swap-only", "--router", sb.Info.Router, "--daily-limit", "0.1ETH", "--daily-limit", "100USDC")
+	usdc, router := sb.Info.Tokens["USDC"], sb.Info.Router
+	// transfer(0x5757..., 1 USDC) and swapExactETHForTokens(0, [WETH, USDC], owner, 2^32)
+	transfer := "0xa9059cbb" + "0000000000000000000000005757575757575757575757575757575757575757" + "00000000000000000000000000000000000000000000000000000000000f4240"
+	swap := "0x7ff36ab5" + strings.Repeat("0", 64) + "0000000000000000000000000000000000000000000000000000000000000080" +
+		"000000000000000000000000" + strings.ToLower(sb.Info.Owner[2:]) + "0000000000000000000000000000000000000000000000000000000100000000" +
+		"0000000000000000000000000000000000000000000000000000000000000002" +
+		"000000000000000000000000" + strings.ToLower(sb.Info.WETH[2:]) + "000000000000000000000000" + strings.ToLower(usdc[2:])
+	write := func(body string) string {
+		f := filepath.Join(t.TempDir(), "attempts.json")
+		if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	good := write(`[
+  {"name": "pay a supplier", "expect": "deny", "method": "eth_sendTransaction", "txs": [{"to": "` + usdc + `", "data": "` + transfer + `"}]},
+  {"name": "buy USDC", "expect": "allow", "method": "eth_sendTransaction", "txs": [{"to": "` + router + `", "value": "0x2386f26fc10000", "data": "` + swap + `"}]},
+  {"name": "sign a login", "expect": "deny", "method": "personal_sign", "message": "hello"}
+]`)
+	rep, errOut, code := probeJSON(t, "--home", dir, "--key", g.KeyID, "--attempts", good)
+	if code != 0 || rep.Failed != 0 || len(rep.Results) != 3 || len(rep.Skipped) != 0 {
+		t.Fatalf("own attempts: exit %d: %s\n%+v", code, errOut, rep)
+	}
+	if r := rep.Results[0]; !strings.Contains(strings.Join(r.Reasons, ";"), "profile swap-only blocks token transfers") {
+		t.Errorf("transfer: %+v", r)
+	}
+	if r := rep.Results[1]; r.Got != "allow" || r.Rule == "" {
+		t.Errorf("swap: %+v", r)
+	}
+
+	wrong := write(`[{"name": "pay a supplier", "expect": "allow", "method": "eth_sendTransaction", "txs": [{"to": "` + usdc + `", "data": "` + transfer + `"}]}]`)
+	if _, errOut, code := run(t, "", "policy", "probe", "--home", dir, "--key", g.KeyID, "--attempts", wrong); code == 0 ||
+		!strings.Contains(errOut, "pay a supplier: expected allow, got deny") {
+		t.Errorf("a refused attempt expected allowed: exit %d: %s", code, errOut)
+	}
+
+	for _, tt := range []struct{ body, want string }{
+		{`[]`, "the list is empty"},
+		{`{"name": "x"}`, "expected a JSON list of attempts"},
+		{`[{"name": "x", "expect": "allow", "method": "eth_sign", "colour": "red"}]`, `unknown field "colour"`},
+		{`[{"name": "x", "expect": "maybe", "method": "eth_sign"}]`, `attempts[0]: expect: want "allow" or "deny"`},
+		{`[{"name": "x", "expect": "deny", "method": "eth_call"}]`, "attempts[0]: method: want eth_sendTransaction"},
+		{`[{"name": "x", "expect": "deny", "method": "eth_sendTransaction", "txs": [{"to": "` + usdc + `", "value": "lots"}]}]`, "attempts[0].txs[0]: value"},
+		{`[{"name": "x", "expect": "deny", "method": "eth_sendTransaction"}]`, "attempts[0]: an eth_sendTransaction attempt holds 1 to 16 transactions"},
+		{`[{"name": "x", "expect": "deny", "method": "eth_signTypedData_v4", "typed_data": {"a": 1}}]`, "attempts[0].typed_data: not an EIP-712 document"},
+		{`[{"name": "x", "expect": "deny", "method": "eth_sign", "ip": "nowhere"}]`, "attempts[0].ip: expected an IP address"},
+		{`[{"name": "", "expect": "deny", "method": "eth_sign"}]`, "attempts[0].name"},
+	} {
+		_, errOut, code := run(t, "", "policy", "probe", "--home", dir, "--key", g.KeyID, "--attempts", write(tt.body))
+		if code == 0 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("attempts %s: exit %d, stderr %q; want %q", tt.body, code, errOut, tt.want)
+		}
+	}
+	if _, errOut, code := run(t, "", "policy", "probe", "--policy", "x.yaml", "--attempts", good); code == 0 || !strings.Contains(errOut, "--attempts goes with --key") {
+		t.Errorf("--attempts with --policy: exit %d: %s", code, errOut)
+	}
+}

@@ -263,19 +263,24 @@ func (s *Service) probe(ctx context.Context, sess *Session, info RequestInfo, a 
 		Pass: d.Verdict == a.Expect, Seq: stored.Seq}, nil
 }
 
-// ProbeKey runs the standard battery (Battery) against key keyID: what
-// its policy must refuse and what it names as allowed.
-func (s *Service) ProbeKey(ctx context.Context, keyID string, info RequestInfo) (*ProbeReport, error) {
+// ProbeKey probes key keyID with attempts, or, with none, the standard
+// battery (Battery) built from its policy: what it must refuse and what
+// it names as allowed. Errors: those of Probe.
+func (s *Service) ProbeKey(ctx context.Context, keyID string, info RequestInfo, attempts []ProbeAttempt) (*ProbeReport, error) {
 	sess, err := s.keySession(ctx, keyID)
 	if err != nil {
 		return nil, err
 	}
-	b := Battery(sess.policy, BatteryParams{Owner: sess.Owner(), ChainID: s.cfg.ChainID, Now: s.now()})
-	results, err := s.Probe(ctx, keyID, info, b.Attempts)
+	var skipped []string
+	if len(attempts) == 0 {
+		b := Battery(sess.policy, BatteryParams{Owner: sess.Owner(), ChainID: s.cfg.ChainID, Now: s.now()})
+		attempts, skipped = b.Attempts, b.Skipped
+	}
+	results, err := s.Probe(ctx, keyID, info, attempts)
 	if err != nil {
 		return nil, err
 	}
-	return NewProbeReport(keyID, sess.policy.Name(), results, b.Skipped), nil
+	return NewProbeReport(keyID, sess.policy.Name(), results, skipped), nil
 }
 
 // ProbeReport is a probe's outcome.

@@ -133,7 +133,7 @@ allow:
     functions: [{sig: "swapExactETHForTokens(uint256,address[],address,uint256)", where: {to: "$owner"}}]
 `, e.chain.ChainID().Uint64(), router.Hex()))
 
-	rep, err := e.svc.ProbeKey(ctx, sess.KeyID(), service.RequestInfo{Method: service.MethodProbe})
+	rep, err := e.svc.ProbeKey(ctx, sess.KeyID(), service.RequestInfo{Method: service.MethodProbe}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ allow:
 		t.Errorf("usage after a probe: %+v, %v", u, err)
 	}
 
-	if _, err := e.svc.ProbeKey(ctx, "nosuchkey", service.RequestInfo{}); err == nil {
+	if _, err := e.svc.ProbeKey(ctx, "nosuchkey", service.RequestInfo{}, nil); err == nil {
 		t.Error("a probe of an unknown key succeeded")
 	}
 	if _, err := e.svc.Probe(ctx, sess.KeyID(), service.RequestInfo{}, []service.ProbeAttempt{{Name: "x", Expect: policy.Allow, Method: "eth_call"}}); err == nil ||
