@@ -88,23 +88,23 @@ func (s *Service) Simulate(ctx context.Context, sess *Session, info RequestInfo,
 
 // ProbeAttempt is one request a probe makes as a key.
 type ProbeAttempt struct {
-	Name string `json:"name"`
+	Name string
 	// Expect is policy.Allow or policy.Deny: what a key that holds its
 	// box answers.
-	Expect policy.Verdict `json:"expect"`
+	Expect policy.Verdict
 	// Method is the JSON-RPC method the attempt stands for:
 	// eth_sendTransaction (Txs), eth_signTypedData_v4 (TypedData),
 	// personal_sign (Message) or eth_sign.
-	Method    string              `json:"method"`
-	Txs       []TxArgs            `json:"-"`
-	TypedData *apitypes.TypedData `json:"-"`
-	Message   []byte              `json:"-"`
+	Method    string
+	Txs       []TxArgs
+	TypedData *apitypes.TypedData
+	Message   []byte
 	// At, if set, judges the attempt as made at that time (a call outside
 	// the key's schedule); otherwise now.
-	At time.Time `json:"at,omitzero"`
+	At time.Time
 	// IP, if valid, is the caller address the attempt is judged as coming
 	// from (a policy with allowed networks refuses an unknown one).
-	IP netip.Addr `json:"ip,omitzero"`
+	IP netip.Addr
 }
 
 // ProbeResult is how the key answered one attempt.
