@@ -174,6 +174,24 @@ allow:
 		t.Errorf("usage after a probe: %+v, %v", u, err)
 	}
 
+	// A revoked key refuses everything, the allowed swap too: it does not
+	// hold what it names any more, and the probe says so.
+	if _, err := e.svc.Revoke(ctx, sess.KeyID()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = e.svc.ProbeKey(ctx, sess.KeyID(), service.RequestInfo{Method: service.MethodProbe}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rep.Results {
+		if r.Got != policy.Deny || !strings.HasPrefix(strings.Join(r.Reasons, ";"), "credential revoked at") {
+			t.Errorf("attempt %q of a revoked key: %s %v", r.Attempt, r.Got, r.Reasons)
+		}
+	}
+	if rep.Failed != 1 {
+		t.Errorf("a revoked key's probe: %d failed, want the one allowed swap", rep.Failed)
+	}
+
 	if _, err := e.svc.ProbeKey(ctx, "nosuchkey", service.RequestInfo{}, nil); err == nil {
 		t.Error("a probe of an unknown key succeeded")
 	}
