@@ -27,7 +27,6 @@ import (
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/rpc"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
-	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -185,15 +184,8 @@ func probeInSandbox(cmd *cobra.Command, e *env, file string) (*service.ProbeRepo
 	if _, err := rand.Read(pass); err != nil {
 		return nil, err
 	}
-	// The home lives for this command only and holds play money: the
-	// cheapest passphrase KDF will do.
-	kdf, err := secrets.NewKDFParams()
-	if err != nil {
-		return nil, err
-	}
-	kdf.N = 1 << 10
 	ctx := cmd.Context()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(hex.EncodeToString(pass)), ChainID: p.Chains()[0], KDF: &kdf, Now: e.now})
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(hex.EncodeToString(pass)), ChainID: p.Chains()[0], Now: e.now})
 	if err != nil {
 		return nil, fmt.Errorf("start a sandbox: %w", err)
 	}
