@@ -78,9 +78,9 @@ type batteryBuilder struct {
 	bp       BatteryParams
 	weth     common.Address
 	deadline *big.Int
-	routers  []common.Address // the contracts the policy allows swaps on
-	token    common.Address   // an ERC-20 the policy caps, else a stand-in
-	tokenCap *big.Int         // its smallest cap, nil if none
+	routers  []swapRouter   // the contracts the policy allows swaps on
+	token    common.Address // an ERC-20 the policy caps, else a stand-in
+	tokenCap *big.Int       // its smallest cap, nil if none
 	native   policy.Limit
 	out      []ProbeAttempt
 	skipped  []string
@@ -202,7 +202,7 @@ func small(caps ...*big.Int) *big.Int {
 func (b *batteryBuilder) forbidden() {
 	router := probeRouter
 	if len(b.routers) > 0 {
-		router = b.routers[0]
+		router = b.routers[0].addr
 	}
 	amount := small(b.tokenCap)
 	eth := small(b.native.PerTx, b.native.PerPeriod)
@@ -290,19 +290,67 @@ func (b *batteryBuilder) allowed() {
 	}
 	for _, r := range b.routers {
 		switch {
-		case b.native.PerTx != nil || b.native.PerPeriod != nil:
-			b.allow("V2 swap from ETH paying the owner on "+r.Hex(), tx(r, small(b.native.PerTx, b.native.PerPeriod),
+		case r.allows[canonical(sigV2ETHSwap)] && (b.native.PerTx != nil || b.native.PerPeriod != nil):
+			b.allow("V2 swap from ETH paying the owner on "+r.addr.Hex(), tx(r.addr, small(b.native.PerTx, b.native.PerPeriod),
 				call(sigV2ETHSwap, new(big.Int), []common.Address{b.weth, b.token}, b.bp.Owner, b.deadline)))
-		case b.tokenCap != nil:
-			b.allow("V2 swap of a capped token paying the owner on "+r.Hex(), tx(r, nil,
+		case r.allows[canonical(sigV2TokenSwap)] && b.tokenCap != nil:
+			b.allow("V2 swap of a capped token paying the owner on "+r.addr.Hex(), tx(r.addr, nil,
 				call(sigV2TokenSwap, small(b.tokenCap), new(big.Int), []common.Address{b.token, b.weth}, b.bp.Owner, b.deadline)))
+		case r.allows[canonical(sigV3Single)] && b.tokenCap != nil:
+			b.allow("V3 exactInputSingle paying the owner on "+r.addr.Hex(), tx(r.addr, nil, b.v3Single(b.bp.Owner, small(b.tokenCap))))
 		default:
-			b.skipped = append(b.skipped, "allowed swap on "+r.Hex()+": the policy caps no asset to spend")
+			b.skipped = append(b.skipped, "allowed swap on "+r.addr.Hex()+": the policy caps no asset its swaps spend")
 		}
-		if b.tokenCap != nil && approves(b.p.Document(), r) {
-			b.allow("approve the router "+r.Hex()+" within the token cap", tx(b.token, nil, call(sigApprove, r, small(b.tokenCap))))
+		if b.tokenCap != nil && approves(b.p.Document(), r.addr) {
+			b.allow("approve the router "+r.addr.Hex()+" within the token cap", tx(b.token, nil, call(sigApprove, r.addr, small(b.tokenCap))))
 		}
 	}
+}
+
+// swapRouter is a contract the policy allows swaps on, with the
+// functions it allows there (canonical signatures).
+type swapRouter struct {
+	addr   common.Address
+	allows map[string]bool
+}
+
+// canonical is a signature's canonical form, or "" for "*", "receive"
+// and what does not parse.
+func canonical(sig string) string {
+	fn, err := policy.ParseSignature(sig)
+	if err != nil {
+		return ""
+	}
+	return fn.Signature
+}
+
+// allowedRouters are the contracts allow rules name (not "*") with a
+// swap the battery can make on them.
+func allowedRouters(d *policy.Document) []swapRouter {
+	var out []swapRouter
+	byAddr := map[common.Address]int{}
+	for _, r := range d.Allow {
+		if !common.IsHexAddress(r.Contract) {
+			continue
+		}
+		a := common.HexToAddress(r.Contract)
+		i, ok := byAddr[a]
+		if !ok {
+			i = len(out)
+			byAddr[a] = i
+			out = append(out, swapRouter{addr: a, allows: map[string]bool{}})
+		}
+		for _, f := range r.Functions {
+			out[i].allows[canonical(f.Sig)] = true
+		}
+	}
+	swaps := out[:0]
+	for _, r := range out {
+		if r.allows[canonical(sigV2ETHSwap)] || r.allows[canonical(sigV2TokenSwap)] || r.allows[canonical(sigV3Single)] {
+			swaps = append(swaps, r)
+		}
+	}
+	return swaps
 }
 
 // approves reports whether an allow rule names approve with router among
@@ -328,29 +376,6 @@ func approves(d *policy.Document, router common.Address) bool {
 		}
 	}
 	return false
-}
-
-// allowedRouters are the contracts an allow rule names (not "*") with a
-// swap function on them.
-func allowedRouters(d *policy.Document) []common.Address {
-	var out []common.Address
-	seen := map[common.Address]bool{}
-	for _, r := range d.Allow {
-		if !common.IsHexAddress(r.Contract) {
-			continue
-		}
-		for _, f := range r.Functions {
-			if strings.HasPrefix(f.Sig, "swapExactETHForTokens(") || strings.HasPrefix(f.Sig, "swapExactTokensForTokens(") {
-				a := common.HexToAddress(r.Contract)
-				if !seen[a] {
-					seen[a] = true
-					out = append(out, a)
-				}
-				break
-			}
-		}
-	}
-	return out
 }
 
 // tokenLimit is the first ERC-20 the policy caps and its smallest cap, or

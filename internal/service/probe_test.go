@@ -200,3 +200,41 @@ allow:
 		t.Errorf("an attempt of an unknown method: %v", err)
 	}
 }
+
+// TestProbeAllowedSwaps: the battery's allowed swap on a router is one
+// the policy allows there, from an asset it caps: a V2 swap from ETH, a
+// V2 swap of the capped token, or a V3 exactInputSingle; each is allowed
+// and paying the owner.
+func TestProbeAllowedSwaps(t *testing.T) {
+	e := startPipeline(t)
+	ctx := context.Background()
+	router, usdc := e.chain.Router(), e.chain.Tokens()["USDC"].Address
+	head := fmt.Sprintf("name: swaps\nchains: [%d]\nlimits:\n  - {asset: native, per_period: 1}\n  - {asset: %q, decimals: 6, per_tx: 50, per_period: 100}\nallow:\n  - contract: %q\n    functions:\n",
+		e.chain.ChainID().Uint64(), usdc.Hex(), router.Hex())
+	for _, tt := range []struct {
+		fn, want string
+	}{
+		{`{sig: "swapExactETHForTokens(uint256,address[],address,uint256)", where: {to: "$owner"}}`, "V2 swap from ETH paying the owner on "},
+		{`{sig: "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)", where: {to: "$owner"}}`, "V2 swap of a capped token paying the owner on "},
+		{`{sig: "exactInputSingle((address tokenIn,address tokenOut,uint24 fee,address recipient,uint256 deadline,uint256 amountIn,uint256 amountOutMinimum,uint160 sqrtPriceLimitX96) params)", where: {params.recipient: "$owner"}}`,
+			"V3 exactInputSingle paying the owner on "},
+	} {
+		sess := e.grant(t, service.ModeWallet, head+"      - "+tt.fn+"\n")
+		rep, err := e.svc.ProbeKey(ctx, sess.KeyID(), service.RequestInfo{Method: service.MethodProbe}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var allowed []string
+		for _, r := range rep.Results {
+			if !r.Pass {
+				t.Errorf("%s: attempt %q: expected %s, got %s: %v", tt.want, r.Attempt, r.Expect, r.Got, r.Reasons)
+			}
+			if r.Expect == policy.Allow {
+				allowed = append(allowed, r.Attempt)
+			}
+		}
+		if want := []string{tt.want + router.Hex()}; fmt.Sprint(allowed) != fmt.Sprint(want) {
+			t.Errorf("allowed attempts %q, want %q", allowed, want)
+		}
+	}
+}
