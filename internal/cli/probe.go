@@ -11,7 +11,9 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -185,7 +187,13 @@ func probeInSandbox(cmd *cobra.Command, e *env, file string) (*service.ProbeRepo
 		return nil, err
 	}
 	ctx := cmd.Context()
-	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(hex.EncodeToString(pass)), ChainID: p.Chains()[0], Now: e.now})
+	// The sandbox's daemon and chain read a clock of the probe's own: it
+	// starts at the first hour the policy's schedule allows (now if it
+	// has none), and moves forward only, to make an attempt at another
+	// time last, so block times never go back.
+	clk := &probeClock{base: e.now}
+	clk.set(firstInSchedule(p, e.now()))
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(hex.EncodeToString(pass)), ChainID: p.Chains()[0], Now: clk.Now})
 	if err != nil {
 		return nil, fmt.Errorf("start a sandbox: %w", err)
 	}
@@ -203,20 +211,32 @@ func probeInSandbox(cmd *cobra.Command, e *env, file string) (*service.ProbeRepo
 	if usdc, ok := sb.Info.Tokens["USDC"]; ok {
 		token = common.HexToAddress(usdc)
 	}
-	b := service.Battery(p, service.BatteryParams{Owner: sb.Service.Address(), ChainID: sb.Info.ChainID, Now: e.now(),
+	b := service.Battery(p, service.BatteryParams{Owner: sb.Service.Address(), ChainID: sb.Info.ChainID, Now: clk.Now(),
 		WETH: common.HexToAddress(sb.Info.WETH), Token: token})
-	var results []service.ProbeResult
+	var (
+		results []service.ProbeResult
+		now     []service.ProbeAttempt
+		later   []service.ProbeAttempt
+	)
 	skipped := b.Skipped
 	for _, a := range b.Attempts {
-		if a.IP.IsValid() && !a.IP.IsLoopback() {
+		switch {
+		case a.IP.IsValid() && !a.IP.IsLoopback():
 			skipped = append(skipped, a.Name+": the sandbox's requests come from 127.0.0.1; probe a granted key (--key) to judge another address")
-			continue
+		case a.At.IsZero():
+			now = append(now, a)
+		default:
+			later = append(later, a)
 		}
+	}
+	slices.SortStableFunc(later, func(x, y service.ProbeAttempt) int { return x.At.Compare(y.At) })
+	for _, a := range append(now, later...) {
 		if !a.At.IsZero() {
-			// The sandbox's chain and daemon read the present; an attempt
-			// at another time is judged only by a dry run (--key).
-			skipped = append(skipped, a.Name+": the sandbox makes attempts now; probe a granted key (--key) to judge it at another time")
-			continue
+			if !a.At.After(clk.Now()) {
+				skipped = append(skipped, a.Name+": the sandbox's clock cannot go back to "+a.At.Format(time.RFC3339))
+				continue
+			}
+			clk.set(a.At)
 		}
 		if err := resumeIfSuspended(ctx, sb.Service, g.Grant.ID); err != nil {
 			return nil, err
@@ -353,4 +373,33 @@ func resumeIfSuspended(ctx context.Context, svc *service.Service, id string) err
 	}
 	_, err = svc.Resume(ctx, id)
 	return err
+}
+
+// probeClock is the sandbox's clock in a probe: the command's clock moved
+// by an offset.
+type probeClock struct {
+	base   func() time.Time
+	offset atomic.Int64 // nanoseconds
+}
+
+// Now is the probe's time.
+func (c *probeClock) Now() time.Time { return c.base().Add(time.Duration(c.offset.Load())) }
+
+// set moves the clock to read t now.
+func (c *probeClock) set(t time.Time) { c.offset.Store(int64(t.Sub(c.base()))) }
+
+// firstInSchedule is the first half hour from t, within a week, that the
+// policy's schedule allows; t if it has none or allows none.
+func firstInSchedule(p *policy.Policy, t time.Time) time.Time {
+	if p.Document().Schedule == nil || p.InSchedule(t) {
+		return t
+	}
+	at := t.Truncate(time.Hour).Add(30 * time.Minute)
+	for range 7 * 24 {
+		if at.After(t) && p.InSchedule(at) {
+			return at
+		}
+		at = at.Add(time.Hour)
+	}
+	return t
 }

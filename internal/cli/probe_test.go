@@ -220,6 +220,34 @@ func TestPolicyProbeSandbox(t *testing.T) {
 		t.Errorf("allowed attempts of the swapper: %d, policy %q; want a swap and an approve", allowed, rep.Policy)
 	}
 
+	// A schedule: the sandbox runs the battery within it, whatever the
+	// date, and the swap outside it last, for real.
+	sched := filepath.Join(t.TempDir(), "sched.yaml")
+	if err := os.WriteFile(sched, []byte(`name: office-hours
+chains: [31337]
+valid_for: 30d
+schedule: {timezone: UTC, days: [mon, tue, wed, thu, fri], hours: "09:00-17:00"}
+limits: [{asset: native, per_period: 1, period: 24h}]
+allow:
+  - contract: "0xc317d3c0B3666A6BF430ABBB834D151DA55C646B"
+    functions: [{sig: "swapExactETHForTokens(uint256,address[],address,uint256)", where: {to: "$owner"}}]
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, errOut, code = probeJSON(t, "--policy", sched)
+	if code != 0 || rep.Failed != 0 {
+		t.Fatalf("probe --policy with a schedule: exit %d: %s\n%+v", code, errOut, rep)
+	}
+	ran := false
+	for _, r := range rep.Results {
+		if r.Attempt == "swap outside the schedule" {
+			ran = r.Got == "deny" && strings.Contains(strings.Join(r.Reasons, ";"), "outside")
+		}
+	}
+	if !ran {
+		t.Errorf("the swap outside the schedule was not refused for it: %+v (skipped %v)", rep.Results, rep.Skipped)
+	}
+
 	wide := filepath.Join(t.TempDir(), "wide.yaml")
 	if err := os.WriteFile(wide, []byte("name: wide\nchains: [31337]\nvalid_for: 1h\nlimits:\n  - asset: native\n    per_period: 1\n    period: 24h\nallow:\n  - contract: \"*\"\n    functions: [\"*\"]\n"), 0o600); err != nil {
 		t.Fatal(err)
