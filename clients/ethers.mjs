@@ -6,7 +6,7 @@
 //   node ethers.mjs '{"rpc_url":..., "token":..., "owner":..., "router":...,
 //                     "weth":..., "usdc":..., "chain_id":..., "stranger":...}'
 
-import { Contract, FetchRequest, JsonRpcProvider, JsonRpcSigner, Network, parseEther, version } from 'ethers'
+import { Contract, FetchRequest, JsonRpcProvider, JsonRpcSigner, Network, parseEther, verifyTypedData, version } from 'ethers'
 import { check, expectRefusal, main, observe, sameAddress } from './lib.mjs'
 
 const routerAbi = [
@@ -73,6 +73,33 @@ await main('ethers', version, async (cfg, out) => {
       },
       { owner: cfg.owner, spender: cfg.stranger, value: 1_000_000_000n, nonce: 0n, deadline: 1_800_000_000n },
     ), 'typed')
+
+    // (5b) EIP-712 typed data the policy allows: a Permit2 PermitSingle
+    // letting the router (and only the router) take 50 USDC; the signature
+    // recovers to the owner, and the 50 USDC count against the daily cap.
+    const permit2Domain = { name: 'Permit2', chainId: cfg.chain_id, verifyingContract: cfg.permit2 }
+    const permit2Types = {
+      PermitDetails: [
+        { name: 'token', type: 'address' },
+        { name: 'amount', type: 'uint160' },
+        { name: 'expiration', type: 'uint48' },
+        { name: 'nonce', type: 'uint48' },
+      ],
+      PermitSingle: [
+        { name: 'details', type: 'PermitDetails' },
+        { name: 'spender', type: 'address' },
+        { name: 'sigDeadline', type: 'uint256' },
+      ],
+    }
+    const permit2Value = {
+      details: { token: cfg.usdc, amount: 50_000_000n, expiration: 1_800_000_000, nonce: 0 },
+      spender: cfg.router,
+      sigDeadline: 1_800_000_000n,
+    }
+    const signature = await signer.signTypedData(permit2Domain, permit2Types, permit2Value)
+    const recovered = verifyTypedData(permit2Domain, permit2Types, permit2Value, signature)
+    check(sameAddress(recovered, cfg.owner), `Permit2 signature recovers to ${recovered}, want the owner ${cfg.owner}`)
+    out.typed_data_signed = { signature, recovered }
 
     // (6) agentkeys' own method through ethers' raw send.
     const perms = await provider.send('agentkeys_getPermissions', [])

@@ -7,7 +7,7 @@
 //                   "weth":..., "usdc":..., "chain_id":..., "stranger":...}'
 
 import { readFileSync } from 'node:fs'
-import { createPublicClient, createWalletClient, defineChain, http, parseAbi, parseEther } from 'viem'
+import { createPublicClient, createWalletClient, defineChain, http, parseAbi, parseEther, recoverTypedDataAddress } from 'viem'
 import { check, expectRefusal, main, observe, sameAddress } from './lib.mjs'
 
 const version = JSON.parse(readFileSync(new URL('./node_modules/viem/package.json', import.meta.url), 'utf8')).version
@@ -92,6 +92,37 @@ await main('viem', version, async (cfg, out) => {
     primaryType: 'Permit',
     message: { owner: cfg.owner, spender: cfg.stranger, value: 1_000_000_000n, nonce: 0n, deadline: 1_800_000_000n },
   }), 'typed')
+
+
+  // (5b) EIP-712 typed data the policy allows: a Permit2 PermitSingle
+  // letting the router (and only the router) take 50 USDC; the signature
+  // recovers to the owner, and the 50 USDC count against the daily cap.
+  const permit2Typed = {
+    domain: { name: 'Permit2', chainId: cfg.chain_id, verifyingContract: cfg.permit2 },
+    types: {
+      PermitDetails: [
+        { name: 'token', type: 'address' },
+        { name: 'amount', type: 'uint160' },
+        { name: 'expiration', type: 'uint48' },
+        { name: 'nonce', type: 'uint48' },
+      ],
+      PermitSingle: [
+        { name: 'details', type: 'PermitDetails' },
+        { name: 'spender', type: 'address' },
+        { name: 'sigDeadline', type: 'uint256' },
+      ],
+    },
+    primaryType: 'PermitSingle',
+    message: {
+      details: { token: cfg.usdc, amount: 50_000_000n, expiration: 1_800_000_000, nonce: 0 },
+      spender: cfg.router,
+      sigDeadline: 1_800_000_000n,
+    },
+  }
+  const signature = await wallet.signTypedData(permit2Typed)
+  const recovered = await recoverTypedDataAddress({ ...permit2Typed, signature })
+  check(sameAddress(recovered, cfg.owner), `Permit2 signature recovers to ${recovered}, want the owner ${cfg.owner}`)
+  out.typed_data_signed = { signature, recovered }
 
   // (6) agentkeys' own method through viem's raw request.
   const perms = await wallet.request({ method: 'agentkeys_getPermissions' })

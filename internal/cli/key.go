@@ -139,15 +139,20 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 		spec       service.GrantSpec
 		policyFile string
 		output     string
+		deliverTo  []string
+		rpcURL     string
 	)
 	cmd := &cobra.Command{
-		Use:   "grant --agent NAME (--profile P | --policy FILE) [--ttl D] [--daily-limit AMOUNT]... [--router ADDR]...",
+		Use:   "grant --agent NAME (--profile P | --policy FILE) [--ttl D] [--daily-limit AMOUNT]... [--router ADDR]... [--deliver TARGET]...",
 		Short: "Grant an agent a key; the token is shown once",
 		Long: "Grant an agent a key under a built-in profile or a policy file. --daily-limit caps one asset per\n" +
 			"24h: 0.5ETH (or 0.5), 250USDC (a symbol in agentkeys token list), 100@0xTOKEN (whole tokens of\n" +
 			"any ERC-20; the daemon reads its decimals from the chain) or 1000units@0xTOKEN (base units). In a\n" +
 			"sandbox, swap-only uses the sandbox's router unless --router is given. The token is printed once\n" +
-			"and never again.",
+			"and never again; with --deliver it is not printed at all but written where the agent reads it:\n" +
+			"env-file:PATH (AGENTKEYS_TOKEN and AGENTKEYS_RPC_URL, mode 0600, replaced atomically), file:PATH\n" +
+			"(the token alone, 0600) or exec:COMMAND (run with sh -c, the token on its standard input only).\n" +
+			"If a delivery fails, the key is revoked and the files already written are removed.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
@@ -155,6 +160,23 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 			}
 			if spec.Agent == "" {
 				return errors.New("--agent is required: a name for the agent, like trader-1")
+			}
+			// Delivery targets and the endpoint are checked before the key
+			// exists, so a typo grants nothing.
+			targets, err := parseTargets(deliverTo)
+			if err != nil {
+				return err
+			}
+			var dir string
+			if len(targets) > 0 {
+				if dir, err = home.Resolve(homeFlag(cmd), os.Getenv); err != nil {
+					return err
+				}
+				if rpcURL, err = agentsURL(rpcURL, dir); err != nil {
+					return err
+				}
+			} else if rpcURL != "" {
+				return errors.New("--rpc-url is written only with --deliver")
 			}
 			if policyFile != "" {
 				b, err := os.ReadFile(policyFile)
@@ -178,8 +200,25 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 			if err := c.Do(cmd.Context(), "POST", "/v1/grants", spec, &v); err != nil {
 				return fmt.Errorf("grant: %w", err)
 			}
+			if len(targets) > 0 {
+				if err := deliverGrant(cmd.Context(), c, dir, v.KeyID, v.Token, targets, rpcURL, e.now()); err != nil {
+					return err
+				}
+				v.Token = ""
+			}
+			delivered := make([]string, len(targets))
+			for i, t := range targets {
+				delivered[i] = t.String()
+			}
 			if output == "json" {
 				v.Document = nil
+				if len(targets) > 0 {
+					return writeJSON(e.io.Out, struct {
+						admin.GrantView
+						Delivered []string `json:"delivered"`
+						RPCURL    string   `json:"rpc_url"`
+					}{v, delivered, rpcURL})
+				}
 				return writeJSON(e.io.Out, v)
 			}
 			w := e.io.Out
@@ -204,6 +243,13 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 					fmt.Fprintf(w, "  - %s\n", l)
 				}
 			}
+			if len(targets) > 0 {
+				for _, d := range delivered {
+					fmt.Fprintf(w, "delivered:  %s\n", sanitize(d))
+				}
+				fmt.Fprintf(w, "rpc_url:    %s\n\nThe token and the endpoint were written only to the targets above. The token is not stored and will\nnot be shown again; agentkeys key revoke %s --clear-delivery removes the delivered files.\n", rpcURL, v.KeyID)
+				return nil
+			}
 			fmt.Fprintf(w, "token:      %s\n\nGive the token to the agent as Authorization: Bearer <token>. It is not stored and will not be shown again.\n", v.Token)
 			return nil
 		},
@@ -217,6 +263,8 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 	f.StringArrayVar(&spec.DailyLimit, "daily-limit", nil, "profiles: a cap per 24h, like 0.5ETH, 250USDC or 100@0xTOKEN (repeatable)")
 	f.StringArrayVar(&spec.Routers, "router", nil, "swap-only: DEX router address (repeatable)")
 	f.StringVar(&spec.Permit2, "permit2", "", "swap-only: Permit2 address, to allow PermitSingle to the routers")
+	f.StringArrayVar(&deliverTo, "deliver", nil, "write the token where the agent reads it instead of printing it: env-file:PATH, file:PATH or exec:COMMAND (repeatable)")
+	f.StringVar(&rpcURL, "rpc-url", "", "with --deliver: the agents' endpoint to write (default: $AGENTKEYS_RPC_URL, else the home's sandbox or serve listener)")
 	f.StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }
@@ -386,12 +434,15 @@ func newKeyShowCmd(e *env) *cobra.Command {
 
 func newKeyRevokeCmd(e *env) *cobra.Command {
 	var (
-		all    bool
-		output string
+		all, clear bool
+		output     string
 	)
 	cmd := &cobra.Command{
-		Use:   "revoke (KEY_ID | --all)",
+		Use:   "revoke (KEY_ID | --all) [--clear-delivery]",
 		Short: "Revoke a key, or every key; it stops working on its next request",
+		Long: "Revoke a key, or every key; it stops working on its next request. --clear-delivery also removes\n" +
+			"the files key grant --deliver wrote from this home (those that still hold the key's credential)\n" +
+			"and forgets the delivery; what an exec: command stored is named for you to remove.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
@@ -403,6 +454,10 @@ func newKeyRevokeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			dir, err := home.Resolve(homeFlag(cmd), os.Getenv)
+			if err != nil {
+				return err
+			}
 			if all {
 				var out struct {
 					Revoked int `json:"revoked"`
@@ -410,24 +465,57 @@ func newKeyRevokeCmd(e *env) *cobra.Command {
 				if err := c.Do(cmd.Context(), "POST", "/v1/revoke-all", nil, &out); err != nil {
 					return fmt.Errorf("revoke all: %w", err)
 				}
+				var ids []string
+				if clear {
+					if ids, err = deliveredKeys(dir); err != nil {
+						return err
+					}
+				}
+				cleared, err := clearDeliveries(dir, ids)
 				if output == "json" {
+					if clear {
+						return errors.Join(writeJSON(e.io.Out, struct {
+							Revoked int                       `json:"revoked"`
+							Cleared map[string][]clearOutcome `json:"cleared_delivery"`
+						}{out.Revoked, cleared}), err)
+					}
 					return writeJSON(e.io.Out, out)
 				}
 				fmt.Fprintf(e.io.Out, "revoked %d keys\n", out.Revoked)
-				return nil
+				for _, id := range ids {
+					clearText(e.io.Out, id, cleared[id])
+				}
+				return err
 			}
 			var v admin.GrantView
 			if err := c.Do(cmd.Context(), "POST", "/v1/grants/"+args[0]+"/revoke", nil, &v); err != nil {
 				return fmt.Errorf("revoke %s: %w", args[0], err)
 			}
+			var cleared map[string][]clearOutcome
+			if clear {
+				cleared, err = clearDeliveries(dir, []string{v.KeyID})
+			}
 			if output == "json" {
+				if clear {
+					return errors.Join(writeJSON(e.io.Out, struct {
+						admin.GrantView
+						Cleared []clearOutcome `json:"cleared_delivery"`
+					}{v, cleared[v.KeyID]}), err)
+				}
 				return writeJSON(e.io.Out, v)
 			}
 			fmt.Fprintf(e.io.Out, "revoked %s (agent %s) at %s\n", v.KeyID, v.Agent, v.RevokedAt.Format(time.RFC3339))
-			return nil
+			if clear {
+				if _, found := cleared[v.KeyID]; !found && err == nil {
+					fmt.Fprintf(e.io.Out, "%s: this home (%s) remembers no delivery of it\n", v.KeyID, dir)
+				}
+				clearText(e.io.Out, v.KeyID, cleared[v.KeyID])
+			}
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "revoke every key")
+	cmd.Flags().BoolVar(&clear, "clear-delivery", false, "also remove what key grant --deliver wrote from this home")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

@@ -47,6 +47,10 @@ type clientReport struct {
 	Swap    struct {
 		Hash string `json:"hash"`
 	} `json:"swap"`
+	TypedDataSigned struct {
+		Signature string `json:"signature"`
+		Recovered string `json:"recovered"`
+	} `json:"typed_data_signed"`
 	TransferRefusal  clientRefusal `json:"transfer_refusal"`
 	TypedDataRefusal clientRefusal `json:"typed_data_refusal"`
 	Permissions      struct {
@@ -98,11 +102,14 @@ func TestRealClients(t *testing.T) {
 			e := start(t)
 			info := e.sb.Info
 			router, usdc := common.HexToAddress(info.Router), info.Tokens["USDC"]
-			g := e.grant(map[string]any{"agent": lib, "profile": "swap-only", "routers": []string{info.Router}, "daily_limit": []string{"0.1ETH"}})
+			// Permit2 signatures to the router are allowed (the sandbox has
+			// no Permit2 contract; signing needs none), up to 100 USDC a day.
+			g := e.grant(map[string]any{"agent": lib, "profile": "swap-only", "routers": []string{info.Router}, "daily_limit": []string{"0.1ETH", "100USDC"},
+				"permit2": permit2.Hex()})
 			tok, keyID := token(t, g), g["key_id"].(string)
 			cfg, err := json.Marshal(map[string]any{
 				"rpc_url": info.RPCURL, "token": tok, "owner": info.Owner, "router": info.Router,
-				"weth": info.WETH, "usdc": usdc, "chain_id": info.ChainID, "stranger": stranger.Hex(),
+				"weth": info.WETH, "usdc": usdc, "chain_id": info.ChainID, "stranger": stranger.Hex(), "permit2": permit2.Hex(),
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -175,26 +182,32 @@ func TestRealClients(t *testing.T) {
 					r.what, lib, strings.Join(r.got.Chain, " > "), r.got.Top.Name, r.got.Top.Code, r.got.Top.Message, r.got.CodePath, r.got.ReasonsPath)
 			}
 
+			// The allowed Permit2 signature: made by the owner's key.
+			if rep.TypedDataSigned.Signature == "" || !strings.EqualFold(rep.TypedDataSigned.Recovered, info.Owner) {
+				t.Errorf("Permit2 PermitSingle to the router through %s: %+v, want a signature recovering to the owner %s", lib, rep.TypedDataSigned, info.Owner)
+			}
+
 			p := rep.Permissions
-			// The 0.01 ETH swap and its worst-case fee are pending until the
-			// watcher sees it mined (no watcher runs in these tests).
-			charged := new(big.Int)
-			if len(p.Budget) == 1 {
-				spent, _ := new(big.Int).SetString(p.Budget[0].RawSpent, 10)
-				pending, _ := new(big.Int).SetString(p.Budget[0].RawPending, 10)
+			charged := map[string]*big.Int{}
+			for _, b := range p.Budget {
+				spent, _ := new(big.Int).SetString(b.RawSpent, 10)
+				pending, _ := new(big.Int).SetString(b.RawPending, 10)
 				if spent != nil && pending != nil {
-					charged.Add(spent, pending)
+					charged[b.Symbol] = new(big.Int).Add(spent, pending)
 				}
 			}
+			// The 0.01 ETH swap and its worst-case fee are pending until the
+			// watcher sees it mined (no watcher runs in these tests); the
+			// 50 USDC the permit lets the router take is spent at once.
 			value := big.NewInt(1e16)
-			if p.Agent != lib || p.Profile != "swap-only" || len(p.Budget) != 1 || p.Budget[0].Symbol != "ETH" ||
-				charged.Cmp(value) <= 0 || charged.Cmp(new(big.Int).Mul(value, big.NewInt(2))) >= 0 {
-				t.Errorf("agentkeys_getPermissions through %s: %+v, want agent %s, swap-only, the 0.01 ETH swap plus its fee charged", lib, p, lib)
+			if eth := charged["ETH"]; p.Agent != lib || p.Profile != "swap-only" || len(p.Budget) != 2 || eth == nil ||
+				eth.Cmp(value) <= 0 || eth.Cmp(new(big.Int).Mul(value, big.NewInt(2))) >= 0 || charged["USDC"] == nil || charged["USDC"].Int64() != 50_000_000 {
+				t.Errorf("agentkeys_getPermissions through %s: %+v, want agent %s, swap-only, the 0.01 ETH swap plus its fee and the 50 USDC permit charged", lib, p, lib)
 			}
 			t.Logf("a nonce set by the caller (-32602 from agentkeys), as %s shows it: %s", lib, rep.ObservedNonceParam)
 
 			// The daemon recorded the swap as allowed and both refusals.
-			var allowed bool
+			var allowed, signedTyped bool
 			var denied []string
 			for _, r := range e.auditRecords() {
 				if r.KeyID != keyID {
@@ -203,12 +216,14 @@ func TestRealClients(t *testing.T) {
 				switch {
 				case r.Decision == audit.DecisionAllow && r.Method == "eth_sendTransaction" && common.HexToHash(r.TxHash) == hash:
 					allowed = true
+				case r.Decision == audit.DecisionAllow && r.Method == "eth_signTypedData_v4":
+					signedTyped = true
 				case r.Decision == audit.DecisionDeny:
 					denied = append(denied, r.Method)
 				}
 			}
-			if !allowed || !slices.Contains(denied, "eth_sendTransaction") || !slices.Contains(denied, "eth_signTypedData_v4") {
-				t.Errorf("audit: swap allowed %v, denials %q; want the swap allowed and eth_sendTransaction and eth_signTypedData_v4 denied", allowed, denied)
+			if !allowed || !signedTyped || !slices.Contains(denied, "eth_sendTransaction") || !slices.Contains(denied, "eth_signTypedData_v4") {
+				t.Errorf("audit: swap allowed %v, Permit2 signed %v, denials %q; want the swap and the Permit2 allowed and eth_sendTransaction and eth_signTypedData_v4 denied", allowed, signedTyped, denied)
 			}
 			if rep := e.verifyAudit(); !rep.OK() {
 				t.Errorf("audit: %s", rep)

@@ -13,6 +13,8 @@ import (
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 )
 
+// permit2 is Uniswap's canonical Permit2 address. The dev chain has no
+// Permit2 contract; signing a PermitSingle for it needs none.
 var permit2 = common.HexToAddress("0x000000000022D473030F116dDEE9F6B43aC78BA3")
 
 // permitSingle is a Permit2 PermitSingle document letting spender take

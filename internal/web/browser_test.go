@@ -225,7 +225,42 @@ func (d *dash) checkPage(name string) {
 	if get(d, "check width of "+name, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)) {
 		d.t.Errorf("%s: the page is wider than the window", name)
 	}
+	// Keyboard: every link and button has a name a screen reader reads and
+	// is reached by Tab in document order (no tabindex that reorders or
+	// removes it).
+	if bad := get(d, "check keyboard access of "+name, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("a[href], button, input, select, textarea"))
+		.filter(e => e.type !== "hidden" && (e.tabIndex !== 0 || ((e.tagName === "A" || e.tagName === "BUTTON") && !(e.innerText || e.getAttribute("aria-label") || "").trim())))
+		.map(e => e.outerHTML.slice(0, 80))`)); len(bad) > 0 {
+		d.t.Errorf("%s: controls out of the keyboard's reach or without a name: %v", name, bad)
+	}
+	// Contrast: text is at least 4.5:1 against its background (3:1 when
+	// large), WCAG 2 AA.
+	if bad := get(d, "check contrast of "+name, chromedp.Evaluate[[]string](contrastJS)); len(bad) > 0 {
+		d.t.Errorf("%s: text below WCAG AA contrast: %v", name, bad)
+	}
 }
+
+// contrastJS lists the visible text whose color is below WCAG AA contrast
+// against the nearest opaque background behind it.
+const contrastJS = `(() => {
+  const rgb = s => (s.match(/[\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = c => (c /= 255) <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const bg = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3); } return [255, 255, 255]; };
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const e = n.parentElement, text = n.textContent.trim();
+    if (!text || !e || e.closest("svg") || !e.getClientRects().length) continue;
+    const st = getComputedStyle(e);
+    if (st.visibility === "hidden" || Number(st.opacity) === 0) continue;
+    const a = lum(rgb(st.color)), b = lum(bg(e));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(st.fontSize), bold = Number(st.fontWeight) >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) out.push(text.slice(0, 40) + " (" + ratio.toFixed(2) + ":1)");
+  }
+  return out;
+})()`
 
 // phone redraws the current page at phone width, checks and shoots it,
 // and goes back to 1280px.
