@@ -10,12 +10,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/agentkeys/agentkeys/internal/policy"
+	"github.com/agentkeys/agentkeys/internal/request"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -39,6 +42,7 @@ func New(svc *service.Service, verify func(token string) error, log *slog.Logger
 	h.mux.HandleFunc("POST /v1/grants/{id}/revoke", h.revoke)
 	h.mux.HandleFunc("POST /v1/grants/{id}/suspend", h.suspend)
 	h.mux.HandleFunc("POST /v1/grants/{id}/resume", h.resume)
+	h.mux.HandleFunc("POST /v1/grants/{id}/probe", h.probe)
 	h.mux.HandleFunc("GET /v1/anomalies", h.anomalies)
 	h.mux.HandleFunc("POST /v1/revoke-all", h.revokeAll)
 	h.mux.HandleFunc("GET /v1/wallet", h.wallet)
@@ -218,16 +222,26 @@ type SuspendRequest struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// decodeOptional reads an optional JSON body into v; on a bad body it
+// answers 400 and returns false.
+func decodeOptional(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	if r.ContentLength == 0 {
+		return true
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
+		return false
+	}
+	return true
+}
+
 // suspend stops a key until it is resumed; it answers with the key.
 func (h *Handler) suspend(w http.ResponseWriter, r *http.Request) {
 	var req SuspendRequest
-	if r.ContentLength != 0 {
-		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil && !errors.Is(err, io.EOF) {
-			writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
-			return
-		}
+	if !decodeOptional(w, r, &req, 1<<16) {
+		return
 	}
 	g, err := h.svc.Suspend(r.Context(), r.PathValue("id"), req.Reason)
 	if err != nil {
@@ -235,6 +249,104 @@ func (h *Handler) suspend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, h.view(g, false))
+}
+
+// ProbeRequest is the optional body of POST /v1/grants/{id}/probe: the
+// attempts to make, or a named battery.
+type ProbeRequest struct {
+	// Battery names the attempts: "standard" (the default), the battery
+	// service.Battery builds from the key's policy.
+	Battery string `json:"battery,omitempty"`
+	// Attempts, if given, are made instead of a battery.
+	Attempts []ProbeAttempt `json:"attempts,omitempty"`
+}
+
+// ProbeAttempt is one attempt of a probe as the API takes it.
+type ProbeAttempt struct {
+	Name   string `json:"name"`
+	Expect string `json:"expect"` // allow or deny
+	// Method is eth_sendTransaction (Txs), eth_signTypedData_v4
+	// (TypedData), personal_sign (Message) or eth_sign.
+	Method string `json:"method"`
+	// Txs are eth_sendTransaction parameters; several are judged as one
+	// sequence, each seeing the spend of those before it.
+	Txs       []json.RawMessage `json:"txs,omitempty"`
+	TypedData json.RawMessage   `json:"typed_data,omitempty"`
+	Message   string            `json:"message,omitempty"`
+	// At judges the attempt as made at that time; IP as coming from that
+	// address.
+	At *time.Time `json:"at,omitempty"`
+	IP string     `json:"ip,omitempty"`
+}
+
+// attempt turns a into the service's attempt; errors name the field.
+func (a ProbeAttempt) attempt(i int) (service.ProbeAttempt, error) {
+	field := fmt.Sprintf("attempts[%d]", i)
+	out := service.ProbeAttempt{Name: a.Name, Expect: policy.Verdict(a.Expect), Method: a.Method, Message: []byte(a.Message)}
+	if a.Name == "" || len(a.Name) > 200 {
+		return out, &service.ParamError{Field: field + ".name", Msg: "expected a name of 1 to 200 characters"}
+	}
+	for j, raw := range a.Txs {
+		p, err := request.DecodeTxParam(raw, true)
+		if err != nil {
+			return out, &service.ParamError{Field: fmt.Sprintf("%s.txs[%d]", field, j), Msg: err.Error()}
+		}
+		out.Txs = append(out.Txs, service.TxArgs{To: p.To, Value: p.Amount(), Data: p.CallData(), Authorizations: len(p.AuthorizationList)})
+	}
+	if len(a.TypedData) > 0 {
+		td, err := request.ParseTypedData(a.TypedData)
+		if err != nil {
+			return out, &service.ParamError{Field: field + ".typed_data", Msg: err.Error()}
+		}
+		out.TypedData = td
+	}
+	if a.At != nil {
+		out.At = *a.At
+	}
+	if a.IP != "" {
+		ip, err := netip.ParseAddr(a.IP)
+		if err != nil {
+			return out, &service.ParamError{Field: field + ".ip", Msg: fmt.Sprintf("expected an IP address, got %q", clipQuery(a.IP))}
+		}
+		out.IP = ip
+	}
+	return out, nil
+}
+
+// probe makes a probe's attempts through the key's decision path as a dry
+// run and answers with a service.ProbeReport; nothing is signed or spent,
+// and the attempts are not the key's use.
+func (h *Handler) probe(w http.ResponseWriter, r *http.Request) {
+	var req ProbeRequest
+	if !decodeOptional(w, r, &req, 1<<20) {
+		return
+	}
+	var attempts []service.ProbeAttempt
+	switch {
+	case len(req.Attempts) > 0 && req.Battery != "":
+		writeError(w, http.StatusBadRequest, "give attempts or a battery, not both")
+		return
+	case req.Battery != "" && req.Battery != "standard":
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("battery: expected \"standard\", got %q", clipQuery(req.Battery)))
+		return
+	case len(req.Attempts) > service.MaxProbeAttempts:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("attempts: at most %d", service.MaxProbeAttempts))
+		return
+	}
+	for i, a := range req.Attempts {
+		sa, err := a.attempt(i)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		attempts = append(attempts, sa)
+	}
+	rep, err := h.svc.ProbeKey(r.Context(), r.PathValue("id"), service.RequestInfo{Method: service.MethodProbe, UserAgent: r.UserAgent()}, attempts)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
 
 // resume lets a suspended key act again; it answers with the key.

@@ -23,9 +23,9 @@ import (
 func newPolicyCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
-		Short: "Check policies and explain decisions",
+		Short: "Check policies, explain decisions and probe keys",
 	}
-	cmd.AddCommand(newPolicyCheckCmd(e), newPolicyExplainCmd(e))
+	cmd.AddCommand(newPolicyCheckCmd(e), newPolicyExplainCmd(e), newPolicyProbeCmd(e))
 	return cmd
 }
 

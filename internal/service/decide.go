@@ -66,17 +66,19 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 		}
 		now := s.now()
 		rec := info.record(now)
-		g := tx.Grant()
-		if reason := inactive(g, now); reason != "" {
+		var (
+			reason string
+			err    error
+		)
+		d, reason, err = judge(ctx, tx, sess.policy, info, reqs, now, now)
+		if err != nil {
+			return err
+		}
+		if reason != "" {
 			outcome = &CredentialError{Reason: reason}
 			rec.Decision, rec.Reasons = audit.DecisionDeny, []string{reason}
 			return record(rec)
 		}
-		u, err := usageOf(ctx, tx, g, sess.policy, now)
-		if err != nil {
-			return err
-		}
-		d = evaluate(sess.policy, g, info, reqs, now, u)
 		rec.Call = callRecord(req, d, extra)
 		if !d.Allowed() {
 			outcome = &Refusal{Reasons: d.Reasons}
@@ -119,6 +121,24 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 	}
 	s.cfg.Log.Info("decision", "key", sess.grant.ID, "method", info.Method, "decision", logged.Decision, "reasons", logged.Reasons, "tx", logged.TxHash)
 	return d, outcome
+}
+
+// judge is the decision inside the store transaction, before anything is
+// reserved or signed: the grant as stored now (a non-empty reason says why
+// its credential cannot act), its usage at the time, and evaluate.
+// Requests and dry runs (Probe, Simulate) judge through it alike. at is
+// the time the requests are judged as made: now, except for a probe of
+// the key's schedule.
+func judge(ctx context.Context, tx store.DecideTx, p *policy.Policy, info RequestInfo, reqs []policy.Request, now, at time.Time) (policy.Decision, string, error) {
+	g := tx.Grant()
+	if reason := inactive(g, now); reason != "" {
+		return policy.Decision{}, reason, nil
+	}
+	u, err := usageOf(ctx, tx, g, p, at)
+	if err != nil {
+		return policy.Decision{}, "", err
+	}
+	return evaluate(p, g, info, reqs, at, u), "", nil
 }
 
 // usage is what a key has done lately, as far as its policy cares.
@@ -263,10 +283,21 @@ const MaxGas = 30_000_000
 // eth_signTransaction request and returns the signed transaction. With
 // send, it is broadcast only after its decision is durably recorded.
 func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestInfo, args TxArgs, send bool) (*TxResult, error) {
+	req, out, err := s.txRequest(ctx, sess, args)
+	if err != nil {
+		return nil, err
+	}
+	return s.transact(ctx, sess, info, []policy.Request{req}, out, args, send)
+}
+
+// txRequest is what the policy judges of an agent's transaction and what
+// carries it: the call itself from the owner (wallet mode), or the session
+// key's execute call on the owner (7702 mode).
+func (s *Service) txRequest(ctx context.Context, sess *Session, args TxArgs) (policy.Request, outgoing, error) {
 	// Transports check nonce, chain id and gas bounds first (and audit a
 	// refusal); these checks keep the core safe on its own.
 	if args.Nonce != nil || args.ChainID != nil && args.ChainID.Cmp(s.chainID) != 0 || args.Gas != nil && (*args.Gas < 21000 || *args.Gas > MaxGas) {
-		return nil, &ParamError{Field: "transaction", Msg: "nonce, chainId or gas not acceptable"}
+		return policy.Request{}, outgoing{}, &ParamError{Field: "transaction", Msg: "nonce, chainId or gas not acceptable"}
 	}
 	value := args.Value
 	if value == nil {
@@ -274,13 +305,8 @@ func (s *Service) Transaction(ctx context.Context, sess *Session, info RequestIn
 	}
 	req := policy.Request{Kind: policy.KindTransaction, ChainID: s.cfg.ChainID, From: args.From,
 		Tx: &policy.Tx{To: args.To, Value: value, Data: args.Data, Authorizations: args.Authorizations}}
-	// What is actually signed: the call itself from the owner (wallet
-	// mode), or the session key's execute call on the owner (7702 mode).
 	out, err := sess.mode.carry(ctx, sess.grant, args, value)
-	if err != nil {
-		return nil, err
-	}
-	return s.transact(ctx, sess, info, []policy.Request{req}, out, args, send)
+	return req, out, err
 }
 
 // outgoing is the transaction that carries an agent's request.
@@ -325,23 +351,7 @@ func (s *Service) Batch(ctx context.Context, sess *Session, info RequestInfo, ca
 // transact decides reqs and, if allowed, signs out with a store nonce
 // inside the same transaction, then broadcasts it when send is set.
 func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo, reqs []policy.Request, out outgoing, args TxArgs, send bool) (*TxResult, error) {
-	// A first look without usage: requests that are refused anyway cost
-	// no node round trips. The decision that counts is made below.
-	pre := evaluate(sess.policy, sess.grant, info, reqs, s.now(), usage{})
-	var (
-		fill    *txFill
-		fillErr error
-	)
-	if pre.Allowed() {
-		fill, fillErr = s.fill(ctx, out.from, out.to, out.value, out.data, args)
-		if fillErr != nil {
-			fillErr = sess.mode.explainFill(fillErr)
-		}
-	}
-	if fill != nil && fillErr == nil {
-		// The fee is spending too: the decision counts its worst case.
-		reqs[0].Tx.MaxFee = maxFee(sess.policy, sess.mode, fill)
-	}
+	fill, fillErr := s.prepare(ctx, sess, info, reqs, out, args)
 	var result *TxResult
 	extra := map[string]any{"send": send, "mode": sess.grant.Mode}
 	if len(reqs) > 1 {
@@ -395,6 +405,24 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 		}
 	}
 	return result, nil
+}
+
+// prepare is the look before a transaction's decision. A first
+// evaluation without usage, so requests refused anyway cost no node round
+// trips; if it allows, the node's gas and fees, whose worst case reqs[0]
+// then carries (the fee is spending too). The decision that counts is
+// made after, in the store transaction.
+func (s *Service) prepare(ctx context.Context, sess *Session, info RequestInfo, reqs []policy.Request, out outgoing, args TxArgs) (*txFill, error) {
+	pre := evaluate(sess.policy, sess.grant, info, reqs, s.now(), usage{})
+	if !pre.Allowed() {
+		return nil, nil
+	}
+	fill, err := s.fill(ctx, out.from, out.to, out.value, out.data, args)
+	if err != nil {
+		return nil, sess.mode.explainFill(err)
+	}
+	reqs[0].Tx.MaxFee = maxFee(sess.policy, sess.mode, fill)
+	return fill, nil
 }
 
 // sessionOf is a 7702 grant's session address ($session), or zero.

@@ -368,6 +368,17 @@ func spendOf(call json.RawMessage) map[string]*big.Int {
 	return out
 }
 
+// simulated reports whether a record's Call is an agent's simulation
+// (Service.Simulate): it moves nothing, so it is judged like any request
+// but never joins the values a later one is compared with (else an agent
+// could raise the median by simulating large values).
+func simulated(call json.RawMessage) bool {
+	var c struct {
+		Simulate bool `json:"simulate"`
+	}
+	return len(call) > 0 && json.Unmarshal(call, &c) == nil && c.Simulate
+}
+
 // valueOutlier: a request (allowed or not) moving more of an asset than
 // a multiple of the median of the key's earlier allowed values of it.
 func (d *detector) valueOutlier(st *keyState, r audit.Record) *store.Anomaly {
@@ -392,7 +403,7 @@ func (d *detector) valueOutlier(st *keyState, r audit.Record) *store.Anomaly {
 				found = append(found, fmt.Sprintf("%s base units of %s, over %gx the median %s of its last %d", v, asset, a.ValueMultiple, sorted[len(sorted)/2], len(hist)))
 			}
 		}
-		if r.Decision == audit.DecisionAllow {
+		if r.Decision == audit.DecisionAllow && !simulated(r.Call) {
 			hist = append(hist, v)
 			if len(hist) > valueHistory {
 				hist = hist[len(hist)-valueHistory:]

@@ -28,6 +28,7 @@ type rec struct {
 	spend    string // native base units spent, "" for none
 	method   string // default eth_sendTransaction
 	key      string // default the test's key
+	simulate bool   // an agent's simulation (Service.Simulate)
 }
 
 func (r rec) record(key string) audit.Record {
@@ -53,7 +54,11 @@ func (r rec) record(key string) audit.Record {
 		v, _ := new(big.Int).SetString(r.spend, 10)
 		d := policy.Decision{Spend: []policy.Spend{{Asset: policy.Native, Decimals: 18, Amount: v},
 			{Asset: policy.Native, Decimals: 18, Amount: big.NewInt(999_999_999), Fee: true}}}
-		out.Call = callRecord(policy.Request{Kind: policy.KindTransaction}, d, nil)
+		var extra map[string]any
+		if r.simulate {
+			extra = map[string]any{"simulate": true}
+		}
+		out.Call = callRecord(policy.Request{Kind: policy.KindTransaction}, d, extra)
 	}
 	if m == MethodKeySuspended || m == MethodKeyResumed {
 		out.KeyID = ""
@@ -195,6 +200,15 @@ func TestDetectorKinds(t *testing.T) {
 				{at: 3 * time.Second, spend: "110"}, {at: 4 * time.Second, spend: "100000", decision: deny}, {at: 5 * time.Second, spend: "1100"},
 				{at: 6 * time.Second, spend: "1201"}},
 			want: []found{{AnomalyValueOutlier, []int64{5}, "alert"}, {AnomalyValueOutlier, []int64{7}, "alert"}},
+		},
+		{
+			name:   "value_outlier: simulated values never join the history a later value is compared with",
+			policy: basePolicy + "anomalies:\n  value_outlier: {min_history: 3, multiple: 10}\n",
+			recs: []rec{{spend: "100"}, {at: time.Second, spend: "110"}, {at: 2 * time.Second, spend: "120"},
+				{at: 3 * time.Second, spend: "1000", simulate: true}, {at: 4 * time.Second, spend: "1000", simulate: true},
+				{at: 5 * time.Second, spend: "1000", simulate: true}, {at: 6 * time.Second, spend: "1000", simulate: true},
+				{at: 7 * time.Second, spend: "5000"}},
+			want: []found{{AnomalyValueOutlier, []int64{8}, "alert"}},
 		},
 		{
 			name:   "stale_key_used: idle since its grant, then since its last use",

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -76,6 +77,13 @@ type pipelineEnv struct {
 
 func startPipeline(t *testing.T) *pipelineEnv {
 	t.Helper()
+	return startPipelineAt(t, nil)
+}
+
+// startPipelineAt is startPipeline with the daemon and the chain reading
+// now (nil: the wall clock).
+func startPipelineAt(t *testing.T, now func() time.Time) *pipelineEnv {
+	t.Helper()
 	ctx := context.Background()
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
@@ -91,14 +99,14 @@ func startPipeline(t *testing.T) *pipelineEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain, err := devchain.Start(ctx, devchain.Config{Fund: []common.Address{wallet.Address()}})
+	chain, err := devchain.Start(ctx, devchain.Config{Fund: []common.Address{wallet.Address()}, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { chain.Close() })
 	node := &auditedChain{Client: chain.Client(), store: h.Store, sent: map[common.Address]map[uint64]common.Hash{}}
 	svc, err := service.New(service.Config{Store: h.Store, Chain: node, ChainID: chain.ChainID().Uint64(),
-		Wallet: signer.NewWallet(wallet), WalletKeyID: h.Config.WalletKeyID, Delegate: chain.AgentKeyDelegate(), Vault: h.Master})
+		Wallet: signer.NewWallet(wallet), WalletKeyID: h.Config.WalletKeyID, Delegate: chain.AgentKeyDelegate(), Vault: h.Master, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
