@@ -117,7 +117,7 @@ func TestTypeScriptClient(t *testing.T) {
 	if runErr != nil || len(reports) != 2 {
 		t.Fatalf("node clients/mcp.mjs: %v\nstdout:\n%s\nstderr:\n%s", runErr, stdout.String(), stderr.String())
 	}
-	wantTools := []string{"get_balance", "get_transaction", "send_transaction", "sign_typed_data", "swap", "wallet_info"}
+	wantTools := []string{"get_balance", "get_transaction", "send_transaction", "sign_typed_data", "simulate_transaction", "swap", "wallet_info"}
 	for _, r := range reports {
 		t.Logf("%s %s over %s: %d tools, swap %s → %s USDC", r.Library, r.Version, r.Transport, len(r.Tools), r.Swap.Hash, r.Swap.AmountOut)
 		if !r.OK || !slices.Equal(r.Tools, wantTools) {

@@ -187,7 +187,7 @@ func TestToolsOverHTTP(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	if want := []string{"get_balance", "get_transaction", "send_transaction", "sign_typed_data", "swap", "wallet_info"}; !slices.Equal(names, want) {
+	if want := []string{"get_balance", "get_transaction", "send_transaction", "sign_typed_data", "simulate_transaction", "swap", "wallet_info"}; !slices.Equal(names, want) {
 		t.Fatalf("tools %v, want %v", names, want)
 	}
 
@@ -257,6 +257,40 @@ func TestToolsOverHTTP(t *testing.T) {
 	}](t, "get_balance", call(t, cs, "get_balance", map[string]any{"token": sb.Info.WETH}))
 	if weth.Balance != "0.01" || weth.Decimals != 18 {
 		t.Errorf("get_balance of WETH by address: %+v, want 0.01 with 18 decimals", weth)
+	}
+
+	// Simulations sign and spend nothing: an allowed deposit says allowed
+	// with what it would charge; a transfer to a stranger says why not.
+	nonce, err := sb.Chain.Client().NonceAt(ctx, common.HexToAddress(sb.Info.Owner), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type simulation struct {
+		Allowed bool
+		Reasons []string
+		Spend   []struct{ Asset, Amount string }
+		Result  string
+		Next    string
+	}
+	sim := structured[simulation](t, "simulate_transaction", call(t, cs, "simulate_transaction", map[string]any{"to": sb.Info.WETH, "value": "0.02"}))
+	if !sim.Allowed || len(sim.Reasons) != 0 || !slices.ContainsFunc(sim.Spend, func(s struct{ Asset, Amount string }) bool {
+		return s.Asset == "native" && s.Amount == "0.02"
+	}) || !strings.Contains(sim.Next, "would be allowed") {
+		t.Errorf("simulate an allowed deposit: %+v", sim)
+	}
+	sim = structured[simulation](t, "simulate_transaction", call(t, cs, "simulate_transaction", map[string]any{"to": stranger.Hex(), "value": "0.01"}))
+	if sim.Allowed || !slices.ContainsFunc(sim.Reasons, func(r string) bool { return strings.Contains(r, "no rule allows contract "+stranger.Hex()) }) ||
+		!strings.Contains(sim.Next, "wallet_info") {
+		t.Errorf("simulate a transfer to a stranger: %+v", sim)
+	}
+	if res := call(t, cs, "simulate_transaction", map[string]any{"to": "0x123"}); !res.IsError || !strings.Contains(text(res), "to: expected an address") {
+		t.Errorf("simulate with a bad address: error %v, %q", res.IsError, text(res))
+	}
+	if after, err := sb.Chain.Client().NonceAt(ctx, common.HexToAddress(sb.Info.Owner), nil); err != nil || after != nonce {
+		t.Errorf("the owner's nonce moved from %d to %d (%v) after simulations", nonce, after, err)
+	}
+	if budget, err := sb.Service.Budget(ctx, keyID); err != nil || budget[0].Spent != "0.01" || budget[0].Pending != "0" {
+		t.Errorf("the budget after simulations: %+v (%v); want only the 0.01 ETH deposit spent", budget, err)
 	}
 
 	// A transfer to a stranger: a tool error with the reason and what the

@@ -39,6 +39,13 @@ func (t tool) tool() *sdk.Tool {
 
 func ptr[T any](v T) *T { return &v }
 
+// txSchema is the input of send_transaction and simulate_transaction.
+const txSchema = `{"type":"object","required":["to"],"properties":{` +
+	`"to":{"type":"string","pattern":"^0x[0-9a-fA-F]{40}$","description":"the recipient or contract address"},` +
+	`"value":{"type":"string","maxLength":80,"description":"ETH to send in whole ETH, like \"0.01\" (not wei; \"1000wei\" is also accepted); default 0"},` +
+	`"data":{"type":"string","pattern":"^0x([0-9a-fA-F]{2})*$","description":"ABI-encoded call data as 0x-hex; leave out for a plain transfer"}},` +
+	`"additionalProperties":false}`
+
 // tools is the one table of what agents may call over MCP.
 var tools = []tool{
 	{
@@ -64,12 +71,17 @@ var tools = []tool{
 			"The key's policy decides first: only the contracts, functions, arguments and amounts that wallet_info lists under may are allowed, " +
 			"within the budgets left. agentkeys sets the nonce, gas and fees. Returns the transaction hash once it is broadcast; " +
 			"follow it with get_transaction. A refusal says why and what is still allowed; nothing is signed or spent then.",
-		schema: `{"type":"object","required":["to"],"properties":{` +
-			`"to":{"type":"string","pattern":"^0x[0-9a-fA-F]{40}$","description":"the recipient or contract address"},` +
-			`"value":{"type":"string","maxLength":80,"description":"ETH to send in whole ETH, like \"0.01\" (not wei; \"1000wei\" is also accepted); default 0"},` +
-			`"data":{"type":"string","pattern":"^0x([0-9a-fA-F]{2})*$","description":"ABI-encoded call data as 0x-hex; leave out for a plain transfer"}},` +
-			`"additionalProperties":false}`,
-		run: (*Server).sendTransaction,
+		schema: txSchema,
+		run:    (*Server).sendTransaction,
+	},
+	{
+		name: "simulate_transaction", title: "Simulate a transaction", readOnly: true,
+		description: "Ask whether send_transaction would be allowed, without signing or spending anything: the key's policy decides the same " +
+			"transaction as send_transaction would (counting the worst-case fee against the budgets left), and the call is run against the " +
+			"latest block (eth_call). Returns allowed or not with every reason, what it would spend, and the call's return data or revert. " +
+			"Simulations are recorded and count toward the key's request rate like any request.",
+		schema: txSchema,
+		run:    (*Server).simulateTransaction,
 	},
 	{
 		name: "sign_typed_data", title: "Sign EIP-712 typed data",
@@ -275,29 +287,74 @@ type sent struct {
 	Next  string `json:"next"`
 }
 
-func (s *Server) sendTransaction(ctx context.Context, c caller, args json.RawMessage) (any, error) {
+// txArgs reads the arguments of send_transaction and
+// simulate_transaction.
+func txArgs(args json.RawMessage) (service.TxArgs, error) {
 	var in struct {
 		To    string `json:"to"`
 		Value string `json:"value"`
 		Data  string `json:"data"`
 	}
 	if err := decode(args, &in); err != nil {
-		return nil, err
+		return service.TxArgs{}, err
 	}
 	to, err := address("to", in.To)
 	if err != nil {
-		return nil, err
+		return service.TxArgs{}, err
 	}
 	tx := service.TxArgs{To: &to, Value: new(big.Int)}
 	if strings.TrimSpace(in.Value) != "" {
 		if tx.Value, err = policy.ParseAmount(in.Value, 18, "ETH"); err != nil {
-			return nil, &service.ParamError{Field: "value", Msg: clip(err.Error())}
+			return service.TxArgs{}, &service.ParamError{Field: "value", Msg: clip(err.Error())}
 		}
 	}
 	if in.Data != "" {
 		if tx.Data, err = hexutil.Decode(in.Data); err != nil {
-			return nil, &service.ParamError{Field: "data", Msg: "expected 0x-hex bytes (an even number of hex digits after 0x)"}
+			return service.TxArgs{}, &service.ParamError{Field: "data", Msg: "expected 0x-hex bytes (an even number of hex digits after 0x)"}
 		}
+	}
+	return tx, nil
+}
+
+// simulated is what simulate_transaction answers.
+type simulated struct {
+	Allowed   bool           `json:"allowed"`
+	Reasons   []string       `json:"reasons,omitempty"` // why it would be refused
+	Rule      string         `json:"rule,omitempty"`    // what allows it
+	Spend     []policy.Spend `json:"spend,omitempty"`   // what it would charge
+	Error     string         `json:"error,omitempty"`   // allowed, but could not be prepared (the call reverts)
+	Result    hexutil.Bytes  `json:"result,omitempty"`  // the eth_call's return data
+	CallError string         `json:"call_error,omitempty"`
+	Calls     []policy.Call  `json:"calls,omitempty"` // the decoded calls
+	Next      string         `json:"next"`
+}
+
+func (s *Server) simulateTransaction(ctx context.Context, c caller, args json.RawMessage) (any, error) {
+	tx, err := txArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	sim, err := s.svc.Simulate(ctx, c.sess, c.info, tx)
+	if err != nil {
+		return nil, err
+	}
+	out := simulated{Allowed: sim.Decision.Allowed() && sim.Error == "", Reasons: sim.Decision.Reasons, Rule: sim.Decision.Rule,
+		Spend: sim.Decision.Spend, Error: sim.Error, Result: sim.Result, CallError: sim.CallError, Calls: sim.Decision.Calls}
+	switch {
+	case out.Allowed:
+		out.Next = "send_transaction with the same arguments would be allowed now (budgets may change before you send)"
+	case sim.Error != "":
+		out.Next = "the policy allows it but the call fails: fix the call before sending"
+	default:
+		out.Next = "send_transaction would be refused for these reasons; call wallet_info to see what the key may do"
+	}
+	return out, nil
+}
+
+func (s *Server) sendTransaction(ctx context.Context, c caller, args json.RawMessage) (any, error) {
+	tx, err := txArgs(args)
+	if err != nil {
+		return nil, err
 	}
 	res, err := s.svc.Transaction(ctx, c.sess, c.info, tx, true)
 	if err != nil {
