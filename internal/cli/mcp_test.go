@@ -39,7 +39,7 @@ func TestMCPBridge(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	listed, err := cs.ListTools(ctx, nil)
-	if err != nil || len(listed.Tools) != 6 {
+	if err != nil || len(listed.Tools) != 7 { // the daemon's seven tools
 		t.Fatalf("tools through the bridge: %v, %v (stderr %s)", listed, err, stderr)
 	}
 	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "wallet_info"})
