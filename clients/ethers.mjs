@@ -7,7 +7,7 @@
 //                     "weth":..., "usdc":..., "chain_id":..., "stranger":...}'
 
 import { Contract, FetchRequest, JsonRpcProvider, JsonRpcSigner, Network, parseEther, verifyTypedData, version } from 'ethers'
-import { check, expectRefusal, main, observe, sameAddress } from './lib.mjs'
+import { check, expectRefusal, main, observe, permit2Single, sameAddress } from './lib.mjs'
 
 const routerAbi = [
   'function swapExactETHForTokens(uint256 amountOutMin, address[] path, address to, uint256 deadline) payable returns (uint256[] amounts)',
@@ -77,25 +77,7 @@ await main('ethers', version, async (cfg, out) => {
     // (5b) EIP-712 typed data the policy allows: a Permit2 PermitSingle
     // letting the router (and only the router) take 50 USDC; the signature
     // recovers to the owner, and the 50 USDC count against the daily cap.
-    const permit2Domain = { name: 'Permit2', chainId: cfg.chain_id, verifyingContract: cfg.permit2 }
-    const permit2Types = {
-      PermitDetails: [
-        { name: 'token', type: 'address' },
-        { name: 'amount', type: 'uint160' },
-        { name: 'expiration', type: 'uint48' },
-        { name: 'nonce', type: 'uint48' },
-      ],
-      PermitSingle: [
-        { name: 'details', type: 'PermitDetails' },
-        { name: 'spender', type: 'address' },
-        { name: 'sigDeadline', type: 'uint256' },
-      ],
-    }
-    const permit2Value = {
-      details: { token: cfg.usdc, amount: 50_000_000n, expiration: 1_800_000_000, nonce: 0 },
-      spender: cfg.router,
-      sigDeadline: 1_800_000_000n,
-    }
+    const { domain: permit2Domain, types: permit2Types, message: permit2Value } = permit2Single(cfg)
     const signature = await signer.signTypedData(permit2Domain, permit2Types, permit2Value)
     const recovered = verifyTypedData(permit2Domain, permit2Types, permit2Value, signature)
     check(sameAddress(recovered, cfg.owner), `Permit2 signature recovers to ${recovered}, want the owner ${cfg.owner}`)

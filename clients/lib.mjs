@@ -22,6 +22,34 @@ export function readConfig() {
   return cfg
 }
 
+// permit2Single is the EIP-712 document both clients sign as the allowed
+// typed data: a Permit2 PermitSingle letting the router (and only the
+// router) take 50 USDC.
+export function permit2Single(cfg) {
+  return {
+    domain: { name: 'Permit2', chainId: cfg.chain_id, verifyingContract: cfg.permit2 },
+    types: {
+      PermitDetails: [
+        { name: 'token', type: 'address' },
+        { name: 'amount', type: 'uint160' },
+        { name: 'expiration', type: 'uint48' },
+        { name: 'nonce', type: 'uint48' },
+      ],
+      PermitSingle: [
+        { name: 'details', type: 'PermitDetails' },
+        { name: 'spender', type: 'address' },
+        { name: 'sigDeadline', type: 'uint256' },
+      ],
+    },
+    primaryType: 'PermitSingle',
+    message: {
+      details: { token: cfg.usdc, amount: 50_000_000n, expiration: 1_800_000_000, nonce: 0 },
+      spender: cfg.router,
+      sigDeadline: 1_800_000_000n,
+    },
+  }
+}
+
 export function check(cond, what) {
   if (!cond) throw new Error(`unexpected: ${what}`)
 }

@@ -8,7 +8,7 @@
 
 import { readFileSync } from 'node:fs'
 import { createPublicClient, createWalletClient, defineChain, http, parseAbi, parseEther, recoverTypedDataAddress } from 'viem'
-import { check, expectRefusal, main, observe, sameAddress } from './lib.mjs'
+import { check, expectRefusal, main, observe, permit2Single, sameAddress } from './lib.mjs'
 
 const version = JSON.parse(readFileSync(new URL('./node_modules/viem/package.json', import.meta.url), 'utf8')).version
 
@@ -97,28 +97,7 @@ await main('viem', version, async (cfg, out) => {
   // (5b) EIP-712 typed data the policy allows: a Permit2 PermitSingle
   // letting the router (and only the router) take 50 USDC; the signature
   // recovers to the owner, and the 50 USDC count against the daily cap.
-  const permit2Typed = {
-    domain: { name: 'Permit2', chainId: cfg.chain_id, verifyingContract: cfg.permit2 },
-    types: {
-      PermitDetails: [
-        { name: 'token', type: 'address' },
-        { name: 'amount', type: 'uint160' },
-        { name: 'expiration', type: 'uint48' },
-        { name: 'nonce', type: 'uint48' },
-      ],
-      PermitSingle: [
-        { name: 'details', type: 'PermitDetails' },
-        { name: 'spender', type: 'address' },
-        { name: 'sigDeadline', type: 'uint256' },
-      ],
-    },
-    primaryType: 'PermitSingle',
-    message: {
-      details: { token: cfg.usdc, amount: 50_000_000n, expiration: 1_800_000_000, nonce: 0 },
-      spender: cfg.router,
-      sigDeadline: 1_800_000_000n,
-    },
-  }
+  const permit2Typed = permit2Single(cfg)
   const signature = await wallet.signTypedData(permit2Typed)
   const recovered = await recoverTypedDataAddress({ ...permit2Typed, signature })
   check(sameAddress(recovered, cfg.owner), `Permit2 signature recovers to ${recovered}, want the owner ${cfg.owner}`)
