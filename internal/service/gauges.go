@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/store"
 )
 
 // Gauges is the state metrics read when they are scraped: what each
@@ -27,11 +28,15 @@ type KeyBudget struct {
 // budget, so its cost grows with the number of keys.
 func (s *Service) Gauges(ctx context.Context) (Gauges, error) {
 	var g Gauges
-	gs, err := s.FindGrants(ctx, GrantQuery{Status: StatusActive})
+	// Only the budgets: FindGrants would also read each key's usage.
+	gs, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
 	if err != nil {
 		return g, err
 	}
 	for _, k := range gs {
+		if grantStatus(k, s.now()) != StatusActive {
+			continue
+		}
 		lines, err := s.Budget(ctx, k.ID)
 		if err != nil {
 			return g, fmt.Errorf("budget of %s: %w", k.ID, err)

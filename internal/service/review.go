@@ -155,6 +155,11 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 		for _, r := range recs {
 			v.Add(r)
 			after = r.Seq
+			// A key's last use, ever: its newest record (as Usage reads it).
+			if k := keys[r.KeyID]; k != nil && (k.LastUsed == nil || !r.Time.Before(*k.LastUsed)) {
+				at := r.Time.UTC()
+				k.LastUsed = &at
+			}
 			if r.Time.Before(rv.From) {
 				continue
 			}
@@ -210,11 +215,6 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 	for i := range rv.Keys {
 		k := &rv.Keys[i]
 		k.IPs, k.Agents = topSeen(ips[k.ID]), topSeen(uas[k.ID])
-		u, err := s.usage(ctx, k.ID, now)
-		if err != nil {
-			return Review{}, err
-		}
-		k.LastUsed = u.LastUsed
 		if k.Status == StatusSuspended {
 			why := "suspended"
 			if r := suspendReason[k.ID]; r != "" {
