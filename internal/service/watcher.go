@@ -217,15 +217,16 @@ func (s *Service) receipt(ctx context.Context, hash string) (*types.Receipt, err
 // here: an included transaction (rcpt) is settled at its actual fee (a
 // reverted one too: it paid its fee, and its spend stays counted, erring
 // on the owner's side), and one whose nonce another transaction took can
-// never land, so what it reserved is released, with an audit record. It
-// reports whether this call made the change (a concurrent one may have
-// made it first).
+// never land, so what it reserved is released, with an audit record.
+//
+// The budget moves before the state does: both are idempotent, and a
+// crash between them leaves the transaction open, so the next sweep (in
+// this process or after a restart) finishes it. The other order would
+// leave a final transaction whose reservation stays pending for good. It
+// reports whether this call made the state change (a concurrent one may
+// have made it first); on a store error it changes nothing final and the
+// next sweep tries again.
 func (s *Service) finish(ctx context.Context, t store.TxRecord, u store.TxUpdate, rcpt *types.Receipt) bool {
-	if !s.update(ctx, t.Hash, u) {
-		return false
-	}
-	s.cfg.Log.Info("transaction final", "tx", t.Hash, "key", t.GrantID, "kind", t.Kind, "nonce", t.Nonce, "state", u.State,
-		"block", u.Block, "status", u.Status, "replaced_by", u.ReplacedBy, "cancelled_by", u.CancelledBy)
 	hash := common.HexToHash(t.Hash)
 	switch {
 	case rcpt != nil:
@@ -235,6 +236,7 @@ func (s *Service) finish(ctx context.Context, t store.TxRecord, u store.TxUpdate
 		}
 		if err := s.SettleTx(ctx, hash, fee); err != nil {
 			s.cfg.Log.Error("settle budget", "tx", t.Hash, "err", err)
+			return false
 		}
 	case u.State == store.TxReplaced || u.State == store.TxCancelled:
 		by := u.ReplacedBy
@@ -245,10 +247,18 @@ func (s *Service) finish(ctx context.Context, t store.TxRecord, u store.TxUpdate
 		if by != "" {
 			reason = fmt.Sprintf("transaction %s can no longer land: %s was mined at its nonce %d", t.Hash, by, t.Nonce)
 		}
-		if _, err := s.ReleaseTx(ctx, hash, reason); err != nil {
+		// ErrConflict: its spend was settled (it landed after all, as
+		// the chain said earlier), so the spend stays and the state moves.
+		if _, err := s.ReleaseTx(ctx, hash, reason); err != nil && !errors.Is(err, store.ErrConflict) {
 			s.cfg.Log.Error("release budget", "tx", t.Hash, "err", err)
+			return false
 		}
 	}
+	if !s.update(ctx, t.Hash, u) {
+		return false
+	}
+	s.cfg.Log.Info("transaction final", "tx", t.Hash, "key", t.GrantID, "kind", t.Kind, "nonce", t.Nonce, "state", u.State,
+		"block", u.Block, "status", u.Status, "replaced_by", u.ReplacedBy, "cancelled_by", u.CancelledBy)
 	return true
 }
 
