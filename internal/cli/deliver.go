@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/atomicfile"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 )
@@ -189,41 +190,11 @@ func deliver(ctx context.Context, t target, token, rpcURL string) error {
 // a temporary file in the same directory, synced, then renamed over path.
 // A reader sees the old file or the whole new one, never a part; a
 // symbolic link at path is refused rather than followed or replaced.
-func writeSecretFile(path string, data []byte) (err error) {
+func writeSecretFile(path string, data []byte) error {
 	if err := checkFileTarget(path); err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // O_EXCL, mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err = f.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // make the rename durable; not every file system supports it
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // execTimeout bounds a delivery command (a secrets manager's CLI).

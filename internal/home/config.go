@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentkeys/agentkeys/internal/atomicfile"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 )
 
@@ -147,45 +148,8 @@ func writeConfig(dir string, c Config) error {
 		return fmt.Errorf("write config: %w", err)
 	}
 	b = append(b, '\n')
-	f, err := os.CreateTemp(dir, "."+ConfigFile+".tmp-*") // mode 0600
-	if err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, ConfigFile), b, fileMode); err != nil {
 		return fmt.Errorf("write config: %w", err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(fileMode); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, ConfigFile)); err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	ok = true
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/agentkeys/agentkeys/internal/atomicfile"
 	"github.com/agentkeys/agentkeys/internal/daemon"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
@@ -162,7 +163,7 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	info.RPCURL, info.AdminURL = sb.daemon.URL()+"/rpc", sb.daemon.AdminURL()
 	sb.Info = info
 	b, _ := json.MarshalIndent(info, "", "  ")
-	if err := writeFile(filepath.Join(cfg.Home, InfoFile), append(b, '\n')); err != nil {
+	if err := atomicfile.Write(filepath.Join(cfg.Home, InfoFile), append(b, '\n'), 0o600); err != nil {
 		return nil, err
 	}
 	return sb, nil
@@ -187,7 +188,7 @@ func openOrInit(ctx context.Context, cfg Config) (_ *home.Home, token string, cr
 			return nil, "", false, err
 		}
 		token := cred.Reveal()
-		if err := writeFile(filepath.Join(cfg.Home, AdminTokenFile), []byte(token+"\n")); err != nil {
+		if err := atomicfile.Write(filepath.Join(cfg.Home, AdminTokenFile), []byte(token+"\n"), 0o600); err != nil {
 			h.Close()
 			return nil, "", false, err
 		}
@@ -202,14 +203,6 @@ func openOrInit(ctx context.Context, cfg Config) (_ *home.Home, token string, cr
 		return nil, "", false, fmt.Errorf("%s has a home that is not a sandbox's (no %s); use agentkeys serve for it, or another --home", cfg.Home, AdminTokenFile)
 	}
 	return h, strings.TrimSpace(string(b)), false, nil
-}
-
-func writeFile(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Close stops the daemon and the chain, removes sandbox.json, closes the
