@@ -28,6 +28,10 @@ const (
 	// ProblemHead: the last record disagrees with the head (different hash,
 	// or records beyond the head).
 	ProblemHead ProblemKind = "head-mismatch"
+	// ProblemExported: the log disagrees with a head exported earlier and
+	// kept elsewhere (Verifier.Expect): history up to it was rewritten, or
+	// the log was cut back before it.
+	ProblemExported ProblemKind = "exported-head-mismatch"
 )
 
 // Problem is one finding of Verify, at record Seq, explained in Detail.
@@ -94,6 +98,21 @@ type Verifier struct {
 	prevSeq  int64
 	prevHash []byte
 	rep      Report
+	// expect are heads exported earlier that the log must still pass
+	// through; met records which were seen.
+	expect []Head
+	met    []bool
+}
+
+// Expect makes the verification also check that the log passes through
+// h, a head exported earlier (`audit verify --write-head`) and kept where
+// whoever can write the store cannot: the record at h.Seq must exist and
+// have h.Hash. A chain that verifies on its own can still have been
+// rebuilt from some record on by a writer of the store; only a head kept
+// apart from it notices. Call it before the first Add.
+func (v *Verifier) Expect(h Head) {
+	v.expect = append(v.expect, Head{Seq: h.Seq, Hash: bytes.Clone(h.Hash)})
+	v.met = append(v.met, false)
 }
 
 // NewVerifier starts verifying at the record after `after`, trusting that
@@ -142,6 +161,16 @@ func (v *Verifier) Add(r Record) {
 		v.problem(r.Seq, ProblemEdited, "content does not match its hash: the record was edited or moved to another seq")
 	}
 
+	for i, h := range v.expect {
+		if r.Seq != h.Seq || v.met[i] {
+			continue
+		}
+		v.met[i] = true
+		if !bytes.Equal(r.Hash, h.Hash) {
+			v.problem(r.Seq, ProblemExported, "its hash %x differs from the exported head's %x: history up to the exported head was rewritten", r.Hash, h.Hash)
+		}
+	}
+
 	if r.Seq > v.prevSeq {
 		v.prevSeq = r.Seq
 		v.prevHash = bytes.Clone(r.Hash)
@@ -161,6 +190,12 @@ func (v *Verifier) Report(head *Head) Report {
 	}
 	rep.HeadChecked = true
 	add := func(p Problem) { rep.Problems = append(rep.Problems, p) }
+	for i, h := range v.expect {
+		if !v.met[i] && h.Seq > 0 {
+			add(Problem{Seq: h.Seq, Kind: ProblemExported, Detail: fmt.Sprintf(
+				"the exported head is at record %d, which the log no longer has (it ends at %d): the log was cut back or replaced", h.Seq, v.prevSeq)})
+		}
+	}
 	switch {
 	case v.prevSeq < head.Seq:
 		add(Problem{Seq: v.prevSeq + 1, Kind: ProblemTruncated, Detail: fmt.Sprintf(

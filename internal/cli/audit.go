@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentkeys/agentkeys/internal/atomicfile"
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/policy"
@@ -45,26 +46,42 @@ func openAuditLog(cmd *cobra.Command) (*home.AuditLog, error) {
 }
 
 func newAuditVerifyCmd(e *env) *cobra.Command {
-	var output string
+	var output, headFile, writeHead string
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the audit log's hash chain against its stored head",
 		Long: "Read every audit record of the home and check the hash chain, record by record, and that the log\n" +
 			"ends exactly at the head stored apart from it. Edited, deleted, reordered or truncated records are\n" +
-			"reported one per line and the command exits non-zero. Needs no passphrase.",
+			"reported one per line and the command exits non-zero. Needs no passphrase.\n\n" +
+			"Whoever can write the store could rebuild the whole chain; a head kept elsewhere catches that:\n" +
+			"--write-head FILE saves the head after a successful check, and --head FILE checks that the log\n" +
+			"still passes through a head saved earlier.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
+			}
+			var exported []audit.Head
+			if headFile != "" {
+				h, err := readExportedHead(headFile)
+				if err != nil {
+					return err
+				}
+				exported = append(exported, h)
 			}
 			st, err := openAuditLog(cmd)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			rep, head, err := st.Verify(cmd.Context(), auditPageSize)
+			rep, head, err := st.Verify(cmd.Context(), auditPageSize, exported...)
 			if err != nil {
 				return err
+			}
+			if writeHead != "" && rep.OK() {
+				if err := writeExportedHead(writeHead, head, e.now()); err != nil {
+					return err
+				}
 			}
 			headHash := hex.EncodeToString(head.Hash)
 			if output == "json" {
@@ -96,7 +113,49 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVar(&headFile, "head", "", "also check that the log still passes through the head saved in this `file` by --write-head")
+	cmd.Flags().StringVar(&writeHead, "write-head", "", "after a successful check, save the head to this `file` (keep it where the store's writers cannot)")
 	return cmd
+}
+
+// exportedHead is the file --write-head writes and --head reads.
+type exportedHead struct {
+	Seq        int64     `json:"seq"`
+	Hash       string    `json:"hash"` // hex
+	ExportedAt time.Time `json:"exported_at"`
+}
+
+// readExportedHead reads a head saved by --write-head.
+func readExportedHead(path string) (audit.Head, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return audit.Head{}, fmt.Errorf("--head: %w", err)
+	}
+	defer f.Close()
+	var eh exportedHead
+	dec := json.NewDecoder(io.LimitReader(f, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&eh); err != nil {
+		return audit.Head{}, fmt.Errorf("--head %s: expected a head saved by --write-head ({\"seq\": N, \"hash\": \"64 hex digits\"}): %v", path, err)
+	}
+	hash, err := hex.DecodeString(eh.Hash)
+	if err != nil || len(hash) != audit.HashSize || eh.Seq < 0 {
+		return audit.Head{}, fmt.Errorf("--head %s: expected seq >= 0 and hash of %d hex digits", path, 2*audit.HashSize)
+	}
+	return audit.Head{Seq: eh.Seq, Hash: hash}, nil
+}
+
+// writeExportedHead saves h to path atomically (mode 0644: a head is not
+// secret).
+func writeExportedHead(path string, h audit.Head, at time.Time) error {
+	b, err := json.MarshalIndent(exportedHead{Seq: h.Seq, Hash: hex.EncodeToString(h.Hash), ExportedAt: at.UTC()}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.Write(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("--write-head: %w", err)
+	}
+	return nil
 }
 
 func newAuditTailCmd(e *env) *cobra.Command {

@@ -506,3 +506,101 @@ func TestAuditTailFollowFiltered(t *testing.T) {
 		t.Errorf("output (-want +got):\n%s", cmp.Diff(want, out.String()))
 	}
 }
+
+// TestAuditVerifyExportedHead: a head saved with --write-head catches a
+// store writer who rebuilt the chain (it verifies on its own) or cut it
+// back, while a log that only grew still passes; a bad head file is an
+// error naming the flag.
+func TestAuditVerifyExportedHead(t *testing.T) {
+	dir := newAuditHome(t, 5)
+	t.Setenv(home.EnvPassphrase, "")
+	headFile := filepath.Join(t.TempDir(), "head.json")
+	if out, errOut, code := run(t, "", "audit", "verify", "--home", dir, "--write-head", headFile); code != 0 {
+		t.Fatalf("--write-head: exit %d: %s %s", code, out, errOut)
+	}
+	var saved struct {
+		Seq  int64  `json:"seq"`
+		Hash string `json:"hash"`
+	}
+	b, err := os.ReadFile(headFile)
+	if err != nil || json.Unmarshal(b, &saved) != nil {
+		t.Fatalf("head file %q: %v", b, err)
+	}
+	if want := headOf(t, dir); saved.Seq != 5 || saved.Hash != hex.EncodeToString(want.Hash) {
+		t.Fatalf("saved head %+v, want seq 5 hash %x", saved, want.Hash)
+	}
+
+	appendRecords(t, dir, 6, 2) // the log grows: still through the saved head
+	if out, errOut, code := run(t, "", "audit", "verify", "--home", dir, "--head", headFile); code != 0 || !strings.HasPrefix(out, "audit log OK: 7 records") {
+		t.Fatalf("grown log against the saved head: exit %d: %s %s", code, out, errOut)
+	}
+
+	// A writer of the store replaces the whole log with another chain of
+	// seven records that is intact on its own.
+	rawSQL(t, dir, "DELETE FROM audit_records", "UPDATE audit_head SET seq = 0, hash = zeroblob(32)")
+	appendRecords(t, dir, 100, 7)
+	if out, _, code := run(t, "", "audit", "verify", "--home", dir); code != 0 {
+		t.Fatalf("the rebuilt chain should verify on its own: %s", out)
+	}
+	out, _, code := run(t, "", "audit", "verify", "--home", dir, "--head", headFile)
+	if code == 0 || !strings.Contains(out, "record 5: exported-head-mismatch") || !strings.Contains(out, "history up to the exported head was rewritten") {
+		t.Errorf("rebuilt chain against the saved head: exit %d: %s", code, out)
+	}
+
+	// Cut back before the saved head.
+	rawSQL(t, dir, "DELETE FROM audit_records", "UPDATE audit_head SET seq = 0, hash = zeroblob(32)")
+	appendRecords(t, dir, 200, 3)
+	out, _, code = run(t, "", "audit", "verify", "--home", dir, "--head", headFile, "-o", "json")
+	if code == 0 || !strings.Contains(out, `"kind": "exported-head-mismatch"`) || !strings.Contains(out, "which the log no longer has (it ends at 3)") {
+		t.Errorf("cut-back log against the saved head: exit %d: %s", code, out)
+	}
+	// --write-head writes nothing when the check fails.
+	if b2, _ := os.ReadFile(headFile); !bytes.Equal(b, b2) {
+		t.Error("the head file changed")
+	}
+	run(t, "", "audit", "verify", "--home", dir, "--head", headFile, "--write-head", headFile)
+	if b2, _ := os.ReadFile(headFile); !bytes.Equal(b, b2) {
+		t.Error("a failed check overwrote the saved head")
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"seq": 3, "hash": "zz"}`), 0o600)
+	if _, errOut, code := run(t, "", "audit", "verify", "--home", dir, "--head", bad); code == 0 || !strings.Contains(errOut, "--head") || !strings.Contains(errOut, "64 hex digits") {
+		t.Errorf("bad head file: exit %d: %s", code, errOut)
+	}
+}
+
+// TestBackupCommand: `agentkeys backup FILE` copies the home's store; the
+// copy, put in a home's place, verifies and holds the records up to the
+// backup; an existing FILE is refused.
+func TestBackupCommand(t *testing.T) {
+	dir := newAuditHome(t, 4)
+	t.Setenv(home.EnvPassphrase, "")
+	to := filepath.Join(t.TempDir(), "backup.db")
+	if out, errOut, code := run(t, "", "backup", to, "--home", dir); code != 0 || !strings.Contains(out, "backed up") {
+		t.Fatalf("backup: exit %d: %s %s", code, out, errOut)
+	}
+	if fi, err := os.Stat(to); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v %v", fi, err)
+	}
+	appendRecords(t, dir, 5, 2)
+	if _, errOut, code := run(t, "", "backup", to, "--home", dir); code == 0 || !strings.Contains(errOut, "already exists") {
+		t.Errorf("backup over an existing file: exit %d: %s", code, errOut)
+	}
+
+	// Restore: the copy replaces the store of a home (the daemon stopped).
+	restored := filepath.Join(t.TempDir(), "restored")
+	if err := os.MkdirAll(restored, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := os.ReadFile(filepath.Join(dir, home.ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(restored, home.ConfigFile), cfg, 0o600)
+	b, _ := os.ReadFile(to)
+	os.WriteFile(filepath.Join(restored, home.DBFile), b, 0o600)
+	if out, errOut, code := run(t, "", "audit", "verify", "--home", restored); code != 0 || !strings.HasPrefix(out, "audit log OK: 4 records") {
+		t.Errorf("restored home: exit %d: %s %s", code, out, errOut)
+	}
+}

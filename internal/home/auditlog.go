@@ -29,9 +29,10 @@ func (l *AuditLog) Records(ctx context.Context, after int64, limit int) ([]audit
 func (l *AuditLog) Head(ctx context.Context) (audit.Head, error) { return l.st.AuditHead(ctx) }
 
 // Verify checks the whole hash chain against the head, reading pageSize
-// records at a time (store.VerifyAudit).
-func (l *AuditLog) Verify(ctx context.Context, pageSize int) (audit.Report, audit.Head, error) {
-	return store.VerifyAudit(ctx, l.st, pageSize)
+// records at a time, and that it still passes through each exported head
+// (store.VerifyAudit).
+func (l *AuditLog) Verify(ctx context.Context, pageSize int, exported ...audit.Head) (audit.Report, audit.Head, error) {
+	return store.VerifyAudit(ctx, l.st, pageSize, exported...)
 }
 
 // Close closes the store.

@@ -14,12 +14,17 @@ const DefaultVerifyPage = 500
 // the records (an append commits a record and the head together, so every
 // genuine record read is at or below it); if appends moved the head past
 // what was read, reading continues. A record beyond the final head can then
-// only have been inserted behind the store's back, and is reported.
-func VerifyAudit(ctx context.Context, st Store, pageSize int) (audit.Report, audit.Head, error) {
+// only have been inserted behind the store's back, and is reported. The log
+// must also still pass through each of exported, heads exported earlier
+// and kept apart from the store (audit.Verifier.Expect).
+func VerifyAudit(ctx context.Context, st Store, pageSize int, exported ...audit.Head) (audit.Report, audit.Head, error) {
 	if pageSize < 1 {
 		pageSize = DefaultVerifyPage
 	}
 	v := audit.NewVerifier(audit.GenesisHead())
+	for _, h := range exported {
+		v.Expect(h)
+	}
 	var after int64
 	for round := 0; ; round++ {
 		read := 0

@@ -40,8 +40,9 @@ const maxReaders = 4
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	w *sql.DB // exactly one connection; all writes
-	r *sql.DB // read-only connections
+	w    *sql.DB // exactly one connection; all writes
+	r    *sql.DB // read-only connections
+	path string  // the database file
 }
 
 var _ store.Store = (*Store)(nil)
@@ -94,7 +95,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &Store{w: w, r: r}, nil
+	return &Store{w: w, r: r, path: path}, nil
 }
 
 // Close closes both connection pools.
