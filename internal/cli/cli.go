@@ -51,7 +51,7 @@ func newRoot(e *env) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", "", "agentkeys home `dir` (default $AGENTKEYS_HOME, else ~/.agentkeys)")
-	root.AddCommand(newPolicyCmd(e), newVersionCmd(e), newInitCmd(e), newAuditCmd(e), newBackupCmd(e))
+	root.AddCommand(newPolicyCmd(e), newVersionCmd(e), newInitCmd(e), newAuditCmd(e), newBackupCmd(e), newAdminCmd(e))
 	root.AddCommand(newKeyCmd(e), newWalletCmd(e), newServeCmd(e), newSandboxCmd(e), newDemoCmd(e))
 	root.AddCommand(newTokenCmd(e))
 	root.AddCommand(newDoctorCmd(e), newReviewCmd(e))

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/store"
 	"github.com/agentkeys/agentkeys/internal/store/sqlite"
@@ -341,22 +342,71 @@ func (h *Home) WalletKey(ctx context.Context) (*secrets.PrivateKey, error) {
 
 // VerifyAdmin returns nil if token is this home's admin credential, else
 // ErrBadAdminCredential. The secret is compared in constant time, and the
-// error never contains the token.
+// error never contains the token. The stored hash is read on each call,
+// so a credential replaced by RotateAdmin (in another process too, or on
+// another replica sharing the store) stops working at once.
 func (h *Home) VerifyAdmin(token string) error {
 	id, secret, err := secrets.ParseAdminCredential(token)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadAdminCredential, err)
 	}
-	want, err := hex.DecodeString(h.admin.Hash)
+	rec := h.admin
+	if v, err := h.Store.GetMeta(context.Background(), metaAdminCredential); err == nil {
+		var cur adminRecord
+		if json.Unmarshal([]byte(v), &cur) == nil {
+			rec = cur
+		}
+	} else {
+		// The store cannot say which credential is current: refuse
+		// rather than trust the one read at start.
+		return fmt.Errorf("%w: the stored credential cannot be read", ErrBadAdminCredential)
+	}
+	want, err := hex.DecodeString(rec.Hash)
 	if err != nil || len(want) == 0 {
 		return fmt.Errorf("%w: no admin credential is stored", ErrBadAdminCredential)
 	}
-	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(h.admin.ID)) == 1
+	idOK := subtle.ConstantTimeCompare([]byte(id), []byte(rec.ID)) == 1
 	secretOK := secrets.VerifySecret(want, secret)
 	if !idOK || !secretOK {
 		return ErrBadAdminCredential
 	}
 	return nil
+}
+
+// MethodAdminRotated is the audit method of an admin credential rotation.
+const MethodAdminRotated = "agentkeys_adminCredentialRotated"
+
+// RotateAdmin replaces the admin credential with a new one, returned to be
+// shown once, and appends an audit record naming the old and new
+// credential ids (never a secret). The old credential stops working at
+// once (VerifyAdmin).
+func (h *Home) RotateAdmin(ctx context.Context, at time.Time) (secrets.Credential, error) {
+	old := h.admin.ID
+	if v, err := h.Store.GetMeta(ctx, metaAdminCredential); err == nil {
+		var cur adminRecord
+		if json.Unmarshal([]byte(v), &cur) == nil {
+			old = cur.ID
+		}
+	}
+	admin, err := secrets.NewAdminCredential()
+	if err != nil {
+		return secrets.Credential{}, err
+	}
+	rec := adminRecord{ID: admin.ID(), Hash: hex.EncodeToString(admin.Hash())}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return secrets.Credential{}, err
+	}
+	if err := h.Store.SetMeta(ctx, metaAdminCredential, string(b)); err != nil {
+		return secrets.Credential{}, fmt.Errorf("rotate admin credential: %w", err)
+	}
+	h.admin = rec
+	call, _ := json.Marshal(map[string]string{"old_credential_id": old, "new_credential_id": rec.ID})
+	if _, err := h.Store.AppendAudit(ctx, audit.Record{Time: at.UTC(), Method: MethodAdminRotated, Call: call,
+		Decision: audit.DecisionAllow, Reasons: []string{}}); err != nil {
+		return secrets.Credential{}, fmt.Errorf("rotate admin credential: the new credential is in force, but its audit record failed: %w", err)
+	}
+	return admin, nil
 }
 
 // SaveConfig writes h.Config to config.json atomically, after the caller
