@@ -225,7 +225,7 @@ func (d *decideTx) lock() error {
 	return nil
 }
 
-func (d *decideTx) Grant() store.Grant { return cloneGrant(d.grant) }
+func (d *decideTx) Grant() store.Grant { return d.grant.Clone() }
 
 func (d *decideTx) Spent(ctx context.Context, asset string, periodStart time.Time) (store.Charged, error) {
 	a, err := store.NormalizeAsset(asset)
@@ -352,27 +352,4 @@ func (d *decideTx) AppendAudit(ctx context.Context, r audit.Record) (audit.Recor
 		return audit.Record{}, fmt.Errorf("append audit: %w", err)
 	}
 	return out, nil
-}
-
-func cloneGrant(g store.Grant) store.Grant {
-	g.Chains = append([]uint64(nil), g.Chains...)
-	if len(g.Chains) == 0 {
-		g.Chains = nil
-	}
-	if g.Policy != nil {
-		g.Policy = append(json.RawMessage(nil), g.Policy...)
-	}
-	g.CredentialHash = append([]byte(nil), g.CredentialHash...)
-	if g.RevokedAt != nil {
-		t := *g.RevokedAt
-		g.RevokedAt = &t
-	}
-	if g.Meta != nil {
-		m := make(map[string]string, len(g.Meta))
-		for k, v := range g.Meta {
-			m[k] = v
-		}
-		g.Meta = m
-	}
-	return g
 }
