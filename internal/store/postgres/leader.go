@@ -73,3 +73,32 @@ func (l *leader) close() {
 		l.conn = nil
 	}
 }
+
+// ListenAudit calls notify after every commit, by any replica, that
+// appended audit records (LISTEN on the channel every append notifies),
+// until ctx ends (nil) or its connection fails (the error). It holds one
+// connection of the pool meanwhile.
+func (s *Store) ListenAudit(ctx context.Context, notify func()) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("listen audit: %w", err)
+	}
+	// The session listens: it is closed rather than handed back to the
+	// pool still listening.
+	defer func() {
+		conn.Conn().Close(context.WithoutCancel(ctx))
+		conn.Release()
+	}()
+	if _, err := conn.Exec(ctx, `LISTEN `+auditChannel); err != nil {
+		return fmt.Errorf("listen audit: %w", err)
+	}
+	for {
+		if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("listen audit: %w", err)
+		}
+		notify()
+	}
+}

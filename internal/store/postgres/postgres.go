@@ -44,6 +44,11 @@ import (
 	"github.com/agentkeys/agentkeys/internal/store"
 )
 
+// defaultMaxConns is the pool size when the URL sets no pool_max_conns:
+// the watcher's lock and the audit listener each keep one connection, and
+// requests need the rest.
+const defaultMaxConns = 10
+
 // lockTimeout bounds how long a statement waits for a row lock before
 // failing (and the request being refused), as SQLite's busy timeout does.
 const lockTimeout = 10 * time.Second
@@ -82,6 +87,9 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		// pgx's parse errors quote the connection string: keep them out.
 		return nil, fmt.Errorf("open store %s: malformed PostgreSQL URL", shown)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
 	}
 	if cfg.ConnConfig.RuntimeParams == nil {
 		cfg.ConnConfig.RuntimeParams = map[string]string{}
