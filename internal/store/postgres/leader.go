@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -63,12 +64,17 @@ func (s *Store) Lead(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-// close gives up the lead: closing the session releases its lock at once.
+// close gives up the lead: the lock is released before the session
+// closes, so another replica can take over at once (a session that ends
+// releases it too, but a moment later).
 func (l *leader) close() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.conn != nil {
-		l.conn.Conn().Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, int32(leadLock))
+		l.conn.Conn().Close(ctx)
 		l.conn.Release()
 		l.conn = nil
 	}
