@@ -39,7 +39,7 @@ func sumReservations(ctx context.Context, q querier, grantID, asset string, sinc
 		if err := rows.Scan(&amount, &state); err != nil {
 			return store.Charged{}, err
 		}
-		v, err := parseAmount(amount)
+		v, err := store.ParseAmount(amount)
 		if err != nil {
 			return store.Charged{}, err
 		}
@@ -63,10 +63,10 @@ func readTotals(ctx context.Context, q querier, grantID, asset string) (start in
 	if err != nil {
 		return 0, store.Charged{}, false, err
 	}
-	if c.Spent, err = parseAmount(spent); err != nil {
+	if c.Spent, err = store.ParseAmount(spent); err != nil {
 		return 0, store.Charged{}, false, err
 	}
-	if c.Pending, err = parseAmount(pending); err != nil {
+	if c.Pending, err = store.ParseAmount(pending); err != nil {
 		return 0, store.Charged{}, false, err
 	}
 	return start, c, true, nil
@@ -115,14 +115,6 @@ func adjustTotals(ctx context.Context, tx pgx.Tx, grantID, asset string, at int6
 	_, err = tx.Exec(ctx, `UPDATE ledger_totals SET spent = $1, pending = $2 WHERE grant_id = $3 AND asset = $4`,
 		c.Spent.String(), c.Pending.String(), grantID, asset)
 	return err
-}
-
-func parseAmount(s string) (*big.Int, error) {
-	v, ok := new(big.Int).SetString(s, 10)
-	if !ok {
-		return nil, errors.New("stored amount is not a decimal integer")
-	}
-	return v, nil
 }
 
 // reserve inserts spends in state and moves the running totals.
@@ -177,7 +169,7 @@ func lockTxReservations(ctx context.Context, tx pgx.Tx, hash string) ([]txReserv
 		if err := sc.Scan(&r.id, &r.grantID, &r.asset, &amount, &r.at, &r.fee, &r.state); err != nil {
 			return r, err
 		}
-		r.amount, err = parseAmount(amount)
+		r.amount, err = store.ParseAmount(amount)
 		return r, err
 	})
 }
@@ -206,13 +198,7 @@ func (s *Store) SettleTx(ctx context.Context, txHash string, actualFee *big.Int)
 			}
 			// Take out what the reservation counted for, put in its
 			// settled amount.
-			dSpent, dPending := new(big.Int).Set(amount), new(big.Int)
-			switch r.state {
-			case stateSpent:
-				dSpent.Sub(dSpent, r.amount)
-			case statePending:
-				dPending.Neg(r.amount)
-			}
+			dSpent, dPending := store.SettleDelta(r.state, r.amount, amount)
 			if _, err := tx.Exec(ctx, `UPDATE reservations SET state = 'spent', amount = $1, released_at = NULL WHERE id = $2`,
 				amount.String(), r.id); err != nil {
 				return err
@@ -262,7 +248,7 @@ func (s *Store) ReleaseTx(ctx context.Context, req store.TxRelease) (store.TxRel
 			if err := adjustTotals(ctx, tx, r.grantID, r.asset, r.at, zero, new(big.Int).Neg(r.amount)); err != nil {
 				return err
 			}
-			res.Released = addReleased(res.Released, r.grantID, r.asset, r.amount)
+			res.Released = store.AddReleased(res.Released, r.grantID, r.asset, r.amount)
 		}
 		if len(res.Released) == 0 {
 			return nil
@@ -274,16 +260,4 @@ func (s *Store) ReleaseTx(ctx context.Context, req store.TxRelease) (store.TxRel
 		return store.TxReleased{}, fmt.Errorf("release tx: %w", err)
 	}
 	return res, nil
-}
-
-// addReleased adds one reservation of amount to out, which is ordered by
-// grant and asset: to its last entry if that is the same grant and asset.
-func addReleased(out []store.ReleasedSpend, grantID, asset string, amount *big.Int) []store.ReleasedSpend {
-	if n := len(out); n == 0 || out[n-1].GrantID != grantID || out[n-1].Asset != asset {
-		out = append(out, store.ReleasedSpend{GrantID: grantID, Asset: asset, Amount: new(big.Int)})
-	}
-	last := &out[len(out)-1]
-	last.Amount.Add(last.Amount, amount)
-	last.Reservations++
-	return out
 }

@@ -72,19 +72,9 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	if err := g.Validate(); err != nil {
 		return fmt.Errorf("create grant: %w", err)
 	}
-	chains, err := json.Marshal(g.Chains)
+	chains, meta, err := store.EncodeGrantJSON(g)
 	if err != nil {
 		return fmt.Errorf("create grant: %w", err)
-	}
-	if g.Chains == nil {
-		chains = []byte("[]")
-	}
-	meta, err := json.Marshal(g.Meta)
-	if err != nil {
-		return fmt.Errorf("create grant: %w", err)
-	}
-	if g.Meta == nil {
-		meta = []byte("{}")
 	}
 	var revoked, suspended *int64
 	if g.RevokedAt != nil {
@@ -111,8 +101,8 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO grants
 			(id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
-			g.ID, g.Agent, g.Mode, string(chains), policy, g.Address, g.SignerKeyID, g.CredentialHash,
-			ms(g.CreatedAt), ms(g.ExpiresAt), revoked, string(meta), suspended, g.SuspendReason)
+			g.ID, g.Agent, g.Mode, chains, policy, g.Address, g.SignerKeyID, g.CredentialHash,
+			ms(g.CreatedAt), ms(g.ExpiresAt), revoked, meta, suspended, g.SuspendReason)
 		if err == nil && tag.RowsAffected() == 0 {
 			return fmt.Errorf("grant %q: %w", g.ID, store.ErrConflict)
 		}
@@ -138,17 +128,8 @@ func scanGrant(sc rowScanner) (store.Grant, error) {
 		&g.CredentialHash, &created, &expires, &revoked, &meta, &suspended, &g.SuspendReason); err != nil {
 		return store.Grant{}, err
 	}
-	if err := json.Unmarshal([]byte(chains), &g.Chains); err != nil {
-		return store.Grant{}, fmt.Errorf("grant %q chains: %w", g.ID, err)
-	}
-	if len(g.Chains) == 0 {
-		g.Chains = nil
-	}
-	if err := json.Unmarshal([]byte(meta), &g.Meta); err != nil {
-		return store.Grant{}, fmt.Errorf("grant %q meta: %w", g.ID, err)
-	}
-	if len(g.Meta) == 0 {
-		g.Meta = nil
+	if err := store.DecodeGrantJSON(&g, chains, meta); err != nil {
+		return store.Grant{}, err
 	}
 	if len(policy) > 0 {
 		g.Policy = json.RawMessage(policy)

@@ -103,11 +103,11 @@ func releaseReservations(ctx context.Context, tx pgx.Tx, grantID string) ([]stor
 	}
 	var out []store.ReleasedSpend
 	for _, r := range rows {
-		v, err := parseAmount(r.amount)
+		v, err := store.ParseAmount(r.amount)
 		if err != nil {
 			return nil, fmt.Errorf("read reservations: %w", err)
 		}
-		out = addReleased(out, grantID, r.asset, v)
+		out = store.AddReleased(out, grantID, r.asset, v)
 	}
 	if _, err := tx.Exec(ctx, `DELETE FROM reservations WHERE grant_id = $1`, grantID); err != nil {
 		return nil, fmt.Errorf("delete reservations: %w", err)

@@ -33,19 +33,13 @@ func insertTx(ctx context.Context, tx pgx.Tx, r store.TxRecord) error {
 }
 
 func (d *decideTx) RecordTx(ctx context.Context, r store.TxRecord) error {
-	if err := r.Validate(); err != nil {
+	if err := store.DecisionTx(r, d.grant.ID); err != nil {
 		return fmt.Errorf("record tx: %w", err)
 	}
-	switch {
-	case r.Kind == store.TxKindCancel:
-		return fmt.Errorf("record tx: %w: cancels are recorded with Store.RecordTx", store.ErrInvalid)
-	case r.GrantID != d.grant.ID && !(r.GrantID == "" && r.Kind == store.TxKindOwner):
-		return fmt.Errorf("record tx: %w: transaction names key %q inside a decision on grant %q", store.ErrInvalid, r.GrantID, d.grant.ID)
-	}
-	if err := d.lock(); err != nil {
+	if err := d.guard.Enter(); err != nil {
 		return fmt.Errorf("record tx: %w", err)
 	}
-	defer d.mu.Unlock()
+	defer d.guard.Leave()
 	if err := insertTx(ctx, d.tx, r); err != nil {
 		return fmt.Errorf("record tx: %w", err)
 	}
