@@ -23,7 +23,7 @@ import (
 
 // TestWatcherOnOneReplicaAtATime: two services on one PostgreSQL (two
 // replicas) share the transaction lifecycle. The first to sweep leads;
-// the other's sweeps look at nothing. When the leader's process ends (its
+// the other's sweeps look at nothing, and it posts no alerts. When the leader's process ends (its
 // store closes, its session and lock with it), the other takes over and
 // cancels the transaction signed on it that never reached the node.
 func TestWatcherOnOneReplicaAtATime(t *testing.T) {
@@ -85,6 +85,9 @@ func TestWatcherOnOneReplicaAtATime(t *testing.T) {
 	repB, err := b.Sweep(ctx)
 	if err != nil || !repB.Follower || repB.Checked != 0 {
 		t.Fatalf("sweep on B while A leads: %+v, %v; want B to follow and look at nothing", repB, err)
+	}
+	if d, err := b.DeliverDue(ctx); err != nil || !d.Follower {
+		t.Fatalf("alert dispatch on B while A leads: %+v, %v; want B to post nothing", d, err)
 	}
 
 	stA.Close() // A's process ends

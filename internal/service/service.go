@@ -115,9 +115,9 @@ type Service struct {
 	deployMu     sync.Mutex
 
 	// sweepMu lets one Sweep or cancel follow transactions at a time;
-	// leads (under it) is whether this replica led at the last Sweep.
+	// led (under it) is whether this replica led at the last Sweep.
 	sweepMu sync.Mutex
-	leads   bool
+	led     bool
 
 	// feed follows the audit log for anomaly detection, metrics and live
 	// views; cfg.Store is wrapped so this process's appends wake it.

@@ -94,6 +94,17 @@ func (s *Service) Watch(ctx context.Context, every time.Duration) {
 	}
 }
 
+// leads reports whether this replica does the work that one replica at a
+// time does (following transactions, posting alerts): always, unless the
+// store is shared (leading) and another replica holds the lead.
+func (s *Service) leads(ctx context.Context) (bool, error) {
+	l, ok := s.feed.st.(leading)
+	if !ok {
+		return true, nil
+	}
+	return l.Lead(ctx)
+}
+
 // Sweep looks at up to Config.SweepLimit transactions not yet final,
 // oldest first, and moves each toward its fate: a receipt makes it
 // included; a nonce the chain has moved past without it makes it replaced
@@ -108,18 +119,16 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
 	var rep SweepReport
-	if l, ok := s.feed.st.(leading); ok {
-		lead, err := l.Lead(ctx)
-		if err != nil {
-			return rep, fmt.Errorf("sweep: %w", err)
-		}
-		if lead != s.leads {
-			s.leads = lead
-			s.cfg.Log.Info("transaction watcher", "leads", lead)
-		}
-		if rep.Follower = !lead; rep.Follower {
-			return rep, nil
-		}
+	lead, err := s.leads(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("sweep: %w", err)
+	}
+	if lead != s.led {
+		s.led = lead
+		s.cfg.Log.Info("transaction watcher", "leads", lead)
+	}
+	if rep.Follower = !lead; rep.Follower {
+		return rep, nil
 	}
 	limit := s.cfg.SweepLimit
 	if limit <= 0 {
