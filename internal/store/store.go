@@ -28,10 +28,11 @@
 // Decide runs a callback in ONE transaction that is serialised with every
 // other Decide on the same grant, with every other use of the same (chain,
 // address) nonce counter, and with every audit append. SQLite gets this from
-// BEGIN IMMEDIATE (one writer at a time); PostgreSQL will get it from row
-// locks: the grant row (SELECT … FOR UPDATE at the start of Decide), the
-// nonce row (INSERT … ON CONFLICT DO NOTHING, then SELECT … FOR UPDATE) and
-// the single audit_head row. Callbacks should take them in that order —
+// BEGIN IMMEDIATE (one writer at a time); PostgreSQL (store/postgres) from
+// row locks: the grant row (SELECT … FOR NO KEY UPDATE at the start of
+// Decide), the nonce row (INSERT … ON CONFLICT DO NOTHING, then SELECT …
+// FOR UPDATE) and the single audit_head row. Callbacks should take them in
+// that order —
 // budget, then nonce, then AppendAudit last — so PostgreSQL never deadlocks.
 package store
 
