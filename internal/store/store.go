@@ -32,8 +32,8 @@
 // row locks: the grant row (SELECT … FOR NO KEY UPDATE at the start of
 // Decide), the nonce row (INSERT … ON CONFLICT DO NOTHING, then SELECT …
 // FOR UPDATE) and the single audit_head row. Callbacks should take them in
-// that order —
-// budget, then nonce, then AppendAudit last — so PostgreSQL never deadlocks.
+// that order (budget, then nonce, then AppendAudit last) so PostgreSQL
+// never deadlocks.
 package store
 
 import (
