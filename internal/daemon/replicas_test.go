@@ -245,8 +245,9 @@ func worstCase(tx *types.Transaction) *big.Int {
 // TestReplicasOnPostgres runs three agentkeys serve processes on one
 // PostgreSQL database, each with its own home directory (copies of one
 // config.json) and its own connections. 1,200 concurrent requests spread
-// over them against one key's cap, one replica SIGKILLed in the middle
-// and started again: the cap is never exceeded, no nonce is used twice,
+// over them against one key's cap, the replica leading the transaction
+// watcher SIGKILLed in the middle and started again: another takes over
+// the watcher, the cap is never exceeded, no nonce is used twice,
 // every signature an agent received has its audit record, the budget
 // equals what the stored transactions reserve, and the audit chain
 // verifies. Then a key revoked through one replica is refused by the
@@ -303,6 +304,47 @@ func TestReplicasOnPostgres(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	// One replica at a time follows transactions; it is the one killed
+	// under load, so another must take over.
+	leaders := func() []string {
+		var out []string
+		for _, r := range reps {
+			lead := false
+			for _, line := range strings.Split(r.logs.String(), "\n") {
+				var l struct {
+					Msg   string `json:"msg"`
+					Leads *bool  `json:"leads"`
+				}
+				if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "transaction watcher" && l.Leads != nil {
+					lead = *l.Leads
+				}
+			}
+			if lead {
+				out = append(out, r.name)
+			}
+		}
+		return out
+	}
+	// oneLeader waits until exactly one replica says (last) that it leads
+	// the transaction watcher, and returns its index.
+	oneLeader := func() int {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			l := leaders()
+			if len(l) == 1 {
+				for i, r := range reps {
+					if r.name == l[0] {
+						return i
+					}
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replicas leading the transaction watcher: %v, want exactly one", l)
+			}
+		}
+	}
+	victim := oneLeader()
+
 	admin := adminCred.Reveal()
 	const capText = "0.3ETH"
 	capWei, _ := new(big.Int).SetString("300000000000000000", 10)
@@ -311,8 +353,8 @@ func TestReplicasOnPostgres(t *testing.T) {
 
 	// The load: 1,200 requests from 48 clients, request i to replica i%3;
 	// a client whose replica is gone tries the next, as a load balancer
-	// would. Replica C is killed after 100 answers, while the key still
-	// has budget.
+	// would. The replica that leads the watcher is killed after 100
+	// answers, while the key still has budget.
 	const (
 		requests = 1200
 		clients  = 48
@@ -374,13 +416,13 @@ func TestReplicasOnPostgres(t *testing.T) {
 		})
 	}
 	<-killed
-	reps[2].kill(t)
+	reps[victim].kill(t)
 	mu.Lock()
 	atKill := len(signed)
 	mu.Unlock()
 	wg.Wait()
-	t.Logf("load: %d signed, %d refused by the cap, %d failed; replica C killed after %d answers, %d of them signatures",
-		len(signed), refused, len(failures), killAt, atKill)
+	t.Logf("load: %d signed, %d refused by the cap, %d failed; replica %s (leading the watcher) killed after %d answers, %d of them signatures",
+		len(signed), refused, len(failures), reps[victim].name, killAt, atKill)
 	if atKill >= len(signed) {
 		t.Errorf("the kill came after the last signature (%d of %d): it tested nothing", atKill, len(signed))
 	}
@@ -390,8 +432,14 @@ func TestReplicasOnPostgres(t *testing.T) {
 		t.Errorf("%d requests failed on every replica, e.g. %s", len(failures), failures[0])
 	}
 
-	// C comes back on the same home and database.
-	reps[2] = startReplica(t, "C'", dirs[2], chain.URL())
+	// The killed replica comes back on the same home and database; the
+	// watcher has moved to one of the others.
+	reps[victim] = startReplica(t, reps[victim].name+"'", dirs[victim], chain.URL())
+	if now := oneLeader(); now == victim {
+		t.Errorf("the restarted replica %s leads again: no other replica took over", reps[victim].name)
+	} else {
+		t.Logf("the transaction watcher moved to replica %s", reps[now].name)
+	}
 
 	st, err := postgres.Open(t.Context(), dsn)
 	if err != nil {
