@@ -518,6 +518,8 @@ func TestReplicasOnPostgres(t *testing.T) {
 			t.Errorf("signature %s reached an agent without its audit record (%v) or transaction (%v)", h, allowed[h], storedHashes[h])
 		}
 	}
+	t.Logf("%d transactions stored and audited, %d of them answered to an agent (the rest were signed on the killed replica before its answer)",
+		len(stored), len(signed))
 	if len(allowed) != len(stored) {
 		t.Errorf("%d allowed audit records for %d stored transactions", len(allowed), len(stored))
 	}
