@@ -11,25 +11,13 @@ import (
 	"github.com/agentkeys/agentkeys/internal/store"
 )
 
-const hookColumns = `id, name, url_shown, sealed_url, sealed_secret, min_severity, created_at`
-
-func scanHook(sc rowScanner) (store.AlertHook, error) {
-	var h store.AlertHook
-	var created int64
-	if err := sc.Scan(&h.ID, &h.Name, &h.URLShown, &h.SealedURL, &h.SealedSecret, &h.MinSeverity, &created); err != nil {
-		return store.AlertHook{}, err
-	}
-	h.CreatedAt = fromMS(created)
-	return h, nil
-}
-
 // PutAlertHook implements store.Store.
 func (s *Store) PutAlertHook(ctx context.Context, h store.AlertHook) error {
 	if err := h.Validate(); err != nil {
 		return fmt.Errorf("put alert hook: %w", err)
 	}
 	err := s.writeTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO alert_hooks (`+hookColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+		tag, err := tx.Exec(ctx, `INSERT INTO alert_hooks (`+store.HookColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
 			h.ID, h.Name, h.URLShown, h.SealedURL, h.SealedSecret, h.MinSeverity, ms(h.CreatedAt))
 		if err == nil && tag.RowsAffected() == 0 {
 			return fmt.Errorf("alert hook %q: %w", h.ID, store.ErrConflict)
@@ -44,7 +32,7 @@ func (s *Store) PutAlertHook(ctx context.Context, h store.AlertHook) error {
 
 // GetAlertHook implements store.Store.
 func (s *Store) GetAlertHook(ctx context.Context, id string) (store.AlertHook, error) {
-	h, err := scanHook(s.pool.QueryRow(ctx, `SELECT `+hookColumns+` FROM alert_hooks WHERE id = $1`, id))
+	h, err := store.ScanHook(s.pool.QueryRow(ctx, `SELECT `+store.HookColumns+` FROM alert_hooks WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.AlertHook{}, fmt.Errorf("get alert hook %q: %w", id, store.ErrNotFound)
 	}
@@ -56,7 +44,7 @@ func (s *Store) GetAlertHook(ctx context.Context, id string) (store.AlertHook, e
 
 // ListAlertHooks implements store.Store.
 func (s *Store) ListAlertHooks(ctx context.Context) ([]store.AlertHook, error) {
-	out, err := queryAll(ctx, s.pool, `SELECT `+hookColumns+` FROM alert_hooks ORDER BY created_at, id`, nil, scanHook)
+	out, err := queryAll(ctx, s.pool, `SELECT `+store.HookColumns+` FROM alert_hooks ORDER BY created_at, id`, nil, store.ScanHook)
 	if err != nil {
 		return nil, fmt.Errorf("list alert hooks: %w", err)
 	}
@@ -96,7 +84,7 @@ func insertDelivery(ctx context.Context, tx pgx.Tx, d store.AlertDelivery) error
 	case !errors.Is(err, pgx.ErrNoRows):
 		return err
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO alert_deliveries (`+deliveryColumns+`)
+	_, err := tx.Exec(ctx, `INSERT INTO alert_deliveries (`+store.DeliveryColumns+`)
 		VALUES ($1, $2, $3, $4, $5, 0, $6, 0, '', $7, $8)
 		ON CONFLICT (hook_id, anomaly_seq) WHERE anomaly_seq IS NOT NULL DO NOTHING`,
 		d.ID, d.HookID, seq, []byte(d.Body), store.DeliveryPending, ms(d.NextAttemptAt), ms(d.CreatedAt), ms(d.CreatedAt))
@@ -158,32 +146,14 @@ func (s *Store) AddAlertDelivery(ctx context.Context, d store.AlertDelivery) err
 	return nil
 }
 
-const deliveryColumns = `id, hook_id, anomaly_seq, body, state, attempts, next_attempt_at, last_status, last_error, created_at, updated_at`
-
-func scanDelivery(sc rowScanner) (store.AlertDelivery, error) {
-	var d store.AlertDelivery
-	var seq *int64
-	var body []byte
-	var next, created, updated int64
-	if err := sc.Scan(&d.ID, &d.HookID, &seq, &body, &d.State, &d.Attempts, &next, &d.LastStatus, &d.LastError, &created, &updated); err != nil {
-		return store.AlertDelivery{}, err
-	}
-	if seq != nil {
-		d.AnomalySeq = *seq
-	}
-	d.Body = body
-	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromMS(next), fromMS(created), fromMS(updated)
-	return d, nil
-}
-
 // DueAlertDeliveries implements store.Store.
 func (s *Store) DueAlertDeliveries(ctx context.Context, at time.Time, limit int) ([]store.AlertDelivery, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("due alert deliveries: %w: limit %d", store.ErrInvalid, limit)
 	}
-	out, err := queryAll(ctx, s.pool, `SELECT `+deliveryColumns+` FROM alert_deliveries
+	out, err := queryAll(ctx, s.pool, `SELECT `+store.DeliveryColumns+` FROM alert_deliveries
 		WHERE state = $1 AND next_attempt_at <= $2 ORDER BY next_attempt_at, created_at, id LIMIT $3`,
-		[]any{store.DeliveryPending, ms(at), limit}, scanDelivery)
+		[]any{store.DeliveryPending, ms(at), limit}, store.ScanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("due alert deliveries: %w", err)
 	}
@@ -197,7 +167,7 @@ func (s *Store) UpdateAlertDelivery(ctx context.Context, id string, a store.Aler
 	}
 	var out store.AlertDelivery
 	err := s.writeTx(ctx, func(tx pgx.Tx) error {
-		cur, err := scanDelivery(tx.QueryRow(ctx, `SELECT `+deliveryColumns+` FROM alert_deliveries WHERE id = $1 FOR UPDATE`, id))
+		cur, err := store.ScanDelivery(tx.QueryRow(ctx, `SELECT `+store.DeliveryColumns+` FROM alert_deliveries WHERE id = $1 FOR UPDATE`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("alert delivery %q: %w", id, store.ErrNotFound)
 		}
@@ -211,8 +181,8 @@ func (s *Store) UpdateAlertDelivery(ctx context.Context, id string, a store.Aler
 		if a.State == store.DeliveryPending {
 			next = a.NextAttemptAt
 		}
-		out, err = scanDelivery(tx.QueryRow(ctx, `UPDATE alert_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2,
-			last_status = $3, last_error = $4, updated_at = $5 WHERE id = $6 RETURNING `+deliveryColumns,
+		out, err = store.ScanDelivery(tx.QueryRow(ctx, `UPDATE alert_deliveries SET state = $1, attempts = attempts + 1, next_attempt_at = $2,
+			last_status = $3, last_error = $4, updated_at = $5 WHERE id = $6 RETURNING `+store.DeliveryColumns,
 			a.State, ms(next), a.Status, a.Error, ms(a.At), id))
 		return err
 	})
@@ -234,11 +204,11 @@ func (s *Store) ListAlertDeliveries(ctx context.Context, f store.AlertDeliveryFi
 	if f.State != "" {
 		w.add("state = ?", f.State)
 	}
-	q := `SELECT ` + deliveryColumns + ` FROM alert_deliveries` + w.sql() + ` ORDER BY created_at DESC, id DESC`
+	q := `SELECT ` + store.DeliveryColumns + ` FROM alert_deliveries` + w.sql() + ` ORDER BY created_at DESC, id DESC`
 	if f.Limit > 0 {
 		q += ` LIMIT ` + w.next(f.Limit)
 	}
-	out, err := queryAll(ctx, s.pool, q, w.args, scanDelivery)
+	out, err := queryAll(ctx, s.pool, q, w.args, store.ScanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("list alert deliveries: %w", err)
 	}

@@ -108,24 +108,6 @@ func (s *Store) ResumeGrant(ctx context.Context, id string, a audit.Record) (boo
 	return done, nil
 }
 
-const anomalyColumns = `id, key_id, kind, severity, at, summary, records, response, audit_seq`
-
-func scanAnomaly(sc rowScanner) (store.Anomaly, error) {
-	var (
-		a       store.Anomaly
-		at      int64
-		records string
-	)
-	if err := sc.Scan(&a.ID, &a.KeyID, &a.Kind, &a.Severity, &at, &a.Summary, &records, &a.Response, &a.AuditSeq); err != nil {
-		return store.Anomaly{}, err
-	}
-	if err := json.Unmarshal([]byte(records), &a.Records); err != nil {
-		return store.Anomaly{}, fmt.Errorf("anomaly %q records: %w", a.ID, err)
-	}
-	a.At = fromMS(at)
-	return a, nil
-}
-
 // anomalyLock is the first key of the transaction advisory lock that
 // makes RecordAnomaly's check-then-insert atomic per (key, kind, trigger)
 // across replicas, whose feeds all replay the same log.
@@ -166,7 +148,7 @@ func (s *Store) RecordAnomaly(ctx context.Context, req store.AnomalyRequest) (st
 			fmt.Sprintf("%s/%s/%d", a.KeyID, a.Kind, a.Trigger())); err != nil {
 			return err
 		}
-		prev, err := scanAnomaly(tx.QueryRow(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE key_id = $1 AND kind = $2 AND trigger_seq = $3`,
+		prev, err := store.ScanAnomaly(tx.QueryRow(ctx, `SELECT `+store.AnomalyColumns+` FROM anomalies WHERE key_id = $1 AND kind = $2 AND trigger_seq = $3`,
 			a.KeyID, a.Kind, a.Trigger()))
 		if err == nil {
 			out = prev
@@ -187,7 +169,7 @@ func (s *Store) RecordAnomaly(ctx context.Context, req store.AnomalyRequest) (st
 			return err
 		}
 		a.AuditSeq = rec.Seq
-		_, err = tx.Exec(ctx, `INSERT INTO anomalies (`+anomalyColumns+`, trigger_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		_, err = tx.Exec(ctx, `INSERT INTO anomalies (`+store.AnomalyColumns+`, trigger_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			a.ID, a.KeyID, a.Kind, a.Severity, ms(a.At), a.Summary, string(records), a.Response, a.AuditSeq, a.Trigger())
 		if pgCode(err) == codeUniqueViolation {
 			return fmt.Errorf("anomaly %q: %w", a.ID, store.ErrConflict)
@@ -223,11 +205,11 @@ func (s *Store) ListAnomalies(ctx context.Context, f store.AnomalyFilter) ([]sto
 	if !f.Since.IsZero() {
 		w.add("at >= ?", ms(f.Since))
 	}
-	q := `SELECT ` + anomalyColumns + ` FROM anomalies` + w.sql() + ` ORDER BY at DESC, audit_seq DESC`
+	q := `SELECT ` + store.AnomalyColumns + ` FROM anomalies` + w.sql() + ` ORDER BY at DESC, audit_seq DESC`
 	if f.Limit > 0 {
 		q += ` LIMIT ` + w.next(f.Limit)
 	}
-	out, err := queryAll(ctx, s.pool, q, w.args, scanAnomaly)
+	out, err := queryAll(ctx, s.pool, q, w.args, store.ScanAnomaly)
 	if err != nil {
 		return nil, fmt.Errorf("list anomalies: %w", err)
 	}

@@ -239,7 +239,7 @@ type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-type rowScanner interface{ Scan(dest ...any) error }
+type rowScanner = store.RowScanner
 
 // queryAll runs a query and scans every row with scan; an empty result
 // is an empty slice, not nil.

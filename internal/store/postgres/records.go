@@ -31,21 +31,9 @@ func (s *Store) PutKey(ctx context.Context, k store.Key) error {
 	return nil
 }
 
-const keyColumns = `id, kind, address, sealed, created_at`
-
-func scanKey(sc rowScanner) (store.Key, error) {
-	var k store.Key
-	var created int64
-	if err := sc.Scan(&k.ID, &k.Kind, &k.Address, &k.Sealed, &created); err != nil {
-		return store.Key{}, err
-	}
-	k.CreatedAt = fromMS(created)
-	return k, nil
-}
-
 // GetKey implements store.Store.
 func (s *Store) GetKey(ctx context.Context, id string) (store.Key, error) {
-	k, err := scanKey(s.pool.QueryRow(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = $1`, id))
+	k, err := store.ScanKey(s.pool.QueryRow(ctx, `SELECT `+store.KeyColumns+` FROM keys WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Key{}, fmt.Errorf("get key %q: %w", id, store.ErrNotFound)
 	}
@@ -57,7 +45,7 @@ func (s *Store) GetKey(ctx context.Context, id string) (store.Key, error) {
 
 // ListKeys implements store.Store.
 func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
-	out, err := queryAll(ctx, s.pool, `SELECT `+keyColumns+` FROM keys ORDER BY created_at, id`, nil, scanKey)
+	out, err := queryAll(ctx, s.pool, `SELECT `+store.KeyColumns+` FROM keys ORDER BY created_at, id`, nil, store.ScanKey)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}

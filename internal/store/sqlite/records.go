@@ -37,21 +37,9 @@ func (s *Store) PutKey(ctx context.Context, k store.Key) error {
 	return nil
 }
 
-const keyColumns = `id, kind, address, sealed, created_at`
-
-func scanKey(sc interface{ Scan(...any) error }) (store.Key, error) {
-	var k store.Key
-	var created int64
-	if err := sc.Scan(&k.ID, &k.Kind, &k.Address, &k.Sealed, &created); err != nil {
-		return store.Key{}, err
-	}
-	k.CreatedAt = fromMS(created)
-	return k, nil
-}
-
 // GetKey implements store.Store.
 func (s *Store) GetKey(ctx context.Context, id string) (store.Key, error) {
-	k, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
+	k, err := store.ScanKey(s.r.QueryRowContext(ctx, `SELECT `+store.KeyColumns+` FROM keys WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Key{}, fmt.Errorf("get key %q: %w", id, store.ErrNotFound)
 	}
@@ -63,14 +51,14 @@ func (s *Store) GetKey(ctx context.Context, id string) (store.Key, error) {
 
 // ListKeys implements store.Store.
 func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY created_at, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+store.KeyColumns+` FROM keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Key
 	for rows.Next() {
-		k, err := scanKey(rows)
+		k, err := store.ScanKey(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list keys: %w", err)
 		}

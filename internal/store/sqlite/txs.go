@@ -290,7 +290,7 @@ func dropTxs(ctx context.Context, tx *sql.Tx, chainID uint64, at time.Time) ([]s
 	return out, nil
 }
 
-type rowScanner interface{ Scan(dest ...any) error }
+type rowScanner = store.RowScanner
 
 func scanTx(row rowScanner) (store.TxRecord, error) {
 	var (
