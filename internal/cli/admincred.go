@@ -40,7 +40,7 @@ func newAdminRotateCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			h, err := home.Open(cmd.Context(), dir, pass)
+			h, err := home.Open(cmd.Context(), dir, pass, home.WithStore(storeFlag(cmd)))
 			clear(pass)
 			if err != nil {
 				return err

@@ -42,7 +42,7 @@ func openAuditLog(cmd *cobra.Command) (*home.AuditLog, error) {
 	if err != nil {
 		return nil, err
 	}
-	return home.OpenAuditLog(cmd.Context(), dir)
+	return home.OpenAuditLog(cmd.Context(), dir, home.WithStore(storeFlag(cmd)))
 }
 
 func newAuditVerifyCmd(e *env) *cobra.Command {

@@ -29,7 +29,7 @@ func newBackupCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := home.OpenStore(cmd.Context(), dir)
+			st, err := home.OpenStore(cmd.Context(), dir, home.WithStore(storeFlag(cmd)))
 			if err != nil {
 				return err
 			}

@@ -51,6 +51,7 @@ func newRoot(e *env) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("home", "", "agentkeys home `dir` (default $AGENTKEYS_HOME, else ~/.agentkeys)")
+	root.PersistentFlags().String("store", "", "PostgreSQL `URL` of the home's store, shared by replicas (default $AGENTKEYS_STORE, else the home's, else agentkeys.db in the home)")
 	root.AddCommand(newPolicyCmd(e), newVersionCmd(e), newInitCmd(e), newAuditCmd(e), newBackupCmd(e), newAdminCmd(e))
 	root.AddCommand(newKeyCmd(e), newWalletCmd(e), newServeCmd(e), newSandboxCmd(e), newDemoCmd(e))
 	root.AddCommand(newTokenCmd(e))

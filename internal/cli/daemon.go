@@ -61,6 +61,9 @@ func newServeCmd(e *env) *cobra.Command {
 			if _, err := clientip.ParseTrusted(trustedFlag); err != nil {
 				return fmt.Errorf("--trusted-proxy: %w", err)
 			}
+			if err := home.CheckStoreURL(storeFlag(cmd)); err != nil {
+				return fmt.Errorf("--%w", err)
+			}
 			// Before the passphrase: a home already served is refused at once.
 			lock, err := home.Acquire(dir, "agentkeys serve", e.now())
 			if err != nil {
@@ -71,7 +74,7 @@ func newServeCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			h, err := home.Open(ctx, dir, pass)
+			h, err := home.Open(ctx, dir, pass, home.WithStore(storeFlag(cmd)))
 			clear(pass)
 			if err != nil {
 				return err

@@ -42,7 +42,10 @@ func newInitCmd(e *env) *cobra.Command {
 			if err := home.CanInit(dir); err != nil {
 				return err
 			}
-			opts := home.InitOptions{Clock: e.now, UpstreamRPC: strings.TrimSpace(upstream)}
+			if err := home.CheckStoreURL(storeFlag(cmd)); err != nil {
+				return fmt.Errorf("--%w", err)
+			}
+			opts := home.InitOptions{Clock: e.now, UpstreamRPC: strings.TrimSpace(upstream), Store: storeFlag(cmd)}
 			switch {
 			case importEnv != "":
 				if opts.ImportKey, err = home.KeyFromEnv(os.Getenv, importEnv); err != nil {
@@ -103,6 +106,15 @@ func newInitCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "save the Ethereum node's JSON-RPC `URL` for agentkeys serve (see agentkeys config)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// storeFlag returns the persistent --store flag, else $AGENTKEYS_STORE
+// ("" for neither: the home's own store).
+func storeFlag(cmd *cobra.Command) string {
+	if f := cmd.Flag("store"); f != nil && f.Value.String() != "" {
+		return strings.TrimSpace(f.Value.String())
+	}
+	return strings.TrimSpace(os.Getenv(home.EnvStore))
 }
 
 // homeFlag returns the value of the persistent --home flag ("" if unset).

@@ -31,6 +31,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/store/postgres/pgtest"
 	"github.com/agentkeys/agentkeys/internal/syncbuf"
 )
 
@@ -57,7 +58,13 @@ func TestMain(m *testing.M) {
 
 // TestCrashUnderLoadSQLite kills the daemon on its embedded SQLite store.
 func TestCrashUnderLoadSQLite(t *testing.T) {
-	runCrash(t, nil)
+	runCrash(t, "")
+}
+
+// TestCrashUnderLoadPostgres kills the daemon on a PostgreSQL store (a
+// fresh schema of the test database; skipped without one, failed in CI).
+func TestCrashUnderLoadPostgres(t *testing.T) {
+	runCrash(t, pgtest.DSN(t))
 }
 
 // daemon is one `agentkeys serve` child process.
@@ -167,11 +174,11 @@ var (
 	capWei = big.NewInt(300_000_000_000_000_000) // 0.3 ETH a day per key: reached during the run
 )
 
-// runCrash is the harness: serve with extra arguments (the store), load
-// it with agentsPerKey agents on each of keys keys, SIGKILL it at random
+// runCrash is the harness: serve a home on the store at storeURL ("" for
+// the home's SQLite file), load it with agentsPerKey agents on each of keys keys, SIGKILL it at random
 // moments AGENTKEYS_CRASH_KILLS times (default 20), restarting each time,
 // then let every transaction settle and check what must hold.
-func runCrash(t *testing.T, extra []string) {
+func runCrash(t *testing.T, storeURL string) {
 	if testing.Short() {
 		t.Skip("crash harness: not with -short")
 	}
@@ -186,7 +193,7 @@ func runCrash(t *testing.T, extra []string) {
 	}
 	kdf.N = 1 << 10
 	dir := filepath.Join(t.TempDir(), "home")
-	h, adminCred, err := home.Init(context.Background(), dir, home.InitOptions{Passphrase: []byte(passphrase), KDF: &kdf})
+	h, adminCred, err := home.Init(context.Background(), dir, home.InitOptions{Passphrase: []byte(passphrase), KDF: &kdf, Store: storeURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +211,8 @@ func runCrash(t *testing.T, extra []string) {
 	if out, code := run(t, "config", "set", "stuck-after", "10s", "--home", dir); code != 0 {
 		t.Fatalf("config set stuck-after: %s", out)
 	}
-	args := append([]string{"--rpc-upstream", chain.URL(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, extra...)
+	// The home's config names its store, so serve and audit find it.
+	args := []string{"--rpc-upstream", chain.URL(), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}
 
 	d := startDaemon(t, dir, args)
 	targets := make([]common.Address, keys)
@@ -347,11 +355,11 @@ func runCrash(t *testing.T, extra []string) {
 	d.kill(syscall.SIGTERM)
 
 	// The audit log, read after the daemon stopped.
-	out, code := run(t, append([]string{"audit", "verify", "--home", dir}, storeArgs(extra)...)...)
+	out, code := run(t, "audit", "verify", "--home", dir)
 	if code != 0 {
 		t.Fatalf("audit verify after %d kills: %s", kills, out)
 	}
-	out, code = run(t, append([]string{"audit", "tail", "--home", dir, "-n", "10000000", "-o", "json", "--decision", "allow"}, storeArgs(extra)...)...)
+	out, code = run(t, "audit", "tail", "--home", dir, "-n", "10000000", "-o", "json", "--decision", "allow")
 	if code != 0 {
 		t.Fatalf("audit tail: %s", out)
 	}
@@ -565,20 +573,6 @@ func (a auditRecord) nativeValue(t *testing.T) *big.Int {
 		}
 	}
 	return sum
-}
-
-// storeArgs picks the --store flag out of serve's extra arguments, for
-// the commands that open the store themselves.
-func storeArgs(extra []string) []string {
-	for i, a := range extra {
-		if a == "--store" && i+1 < len(extra) {
-			return extra[i : i+2]
-		}
-		if strings.HasPrefix(a, "--store=") {
-			return []string{a}
-		}
-	}
-	return nil
 }
 
 // run runs an agentkeys command in this process.

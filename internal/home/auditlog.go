@@ -12,8 +12,8 @@ import (
 type AuditLog struct{ st store.Store }
 
 // OpenAuditLog opens the audit log of the initialised home in dir.
-func OpenAuditLog(ctx context.Context, dir string) (*AuditLog, error) {
-	st, err := OpenStore(ctx, dir)
+func OpenAuditLog(ctx context.Context, dir string, opts ...Option) (*AuditLog, error) {
+	st, err := OpenStore(ctx, dir, opts...)
 	if err != nil {
 		return nil, err
 	}

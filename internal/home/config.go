@@ -22,6 +22,7 @@ const (
 
 	EnvHome                         = "AGENTKEYS_HOME"
 	EnvPassphrase                   = "AGENTKEYS_PASSPHRASE"
+	EnvStore                        = "AGENTKEYS_STORE"
 	EnvKeystorePassword             = "AGENTKEYS_KEYSTORE_PASSWORD"
 	DefaultDirName                  = ".agentkeys"
 	DefaultListen                   = "127.0.0.1:8645"
@@ -68,6 +69,12 @@ type Config struct {
 	// its listeners.
 	TLSCert string `json:"tls_cert,omitempty"`
 	TLSKey  string `json:"tls_key,omitempty"`
+	// Store is the PostgreSQL URL (postgres://…) of the database that
+	// holds this home's keys, grants, budgets and audit log, shared by
+	// every replica whose home has this config; empty means agentkeys.db
+	// in the home. Set by init --store. Its password is better left out
+	// (PGPASSWORD or ~/.pgpass); it is never shown or logged.
+	Store string `json:"store,omitempty"`
 	// StuckAfter is how long serve lets a signed transaction stay away
 	// from the node before cancelling it, as a Go duration ("2m").
 	StuckAfter string `json:"stuck_after,omitempty"`

@@ -17,6 +17,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/store"
+	"github.com/agentkeys/agentkeys/internal/store/postgres"
 	"github.com/agentkeys/agentkeys/internal/store/sqlite"
 )
 
@@ -55,6 +56,11 @@ type InitOptions struct {
 	KDF *secrets.KDFParams
 	// Clock stamps the config and the key; nil means time.Now.
 	Clock func() time.Time
+	// Store, if set, is a PostgreSQL URL: the home's keys, grants and
+	// audit log go there instead of agentkeys.db, and the config records
+	// it, so copies of the home's config.json are replicas of one
+	// deployment.
+	Store string
 }
 
 // Init creates a new home in dir (creating dir, mode 0700, if needed) and
@@ -147,40 +153,34 @@ func Init(ctx context.Context, dir string, opts InitOptions) (_ *Home, _ secrets
 	if err != nil {
 		return fail(err)
 	}
-	dbPath := filepath.Join(dir, DBFile)
-	var st *sqlite.Store
-	dbCreated := false
+	var st store.Store
 	defer func() {
 		if err == nil {
 			return
 		}
 		if st != nil {
 			st.Close()
-		}
-		if dbCreated {
-			for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
-				os.Remove(dbPath + suffix)
+			if opts.Store == "" {
+				removeSQLite(filepath.Join(dir, DBFile))
 			}
 		}
 		if createdDir {
 			os.Remove(dir) // only succeeds if empty, which it should be
 		}
 	}()
-	f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
-	if errors.Is(err, fs.ErrExist) {
-		return nil, secrets.Credential{}, fmt.Errorf("%w: %s already exists (another init is running, or an earlier one was interrupted: remove it if it holds nothing you need)", ErrAlreadyInitialized, dbPath)
-	}
-	if err != nil {
-		return fail(err)
-	}
-	dbCreated = true
-	// SQLite takes an empty file as a new database and creates its -wal and
-	// -shm files with this file's mode, so all of them stay 0600.
-	if err := f.Close(); err != nil {
-		return fail(err)
-	}
-	if st, err = sqlite.Open(ctx, dbPath); err != nil {
-		return fail(err)
+	if opts.Store != "" {
+		cfg.Store = opts.Store
+		if st, err = openPostgres(ctx, opts.Store); err != nil {
+			return fail(err)
+		}
+		if _, err := st.GetMeta(ctx, metaAdminCredential); err == nil {
+			return nil, secrets.Credential{}, fmt.Errorf("%w: the database at %s already holds a home (to run another replica of it, copy that home's %s instead of running init)",
+				ErrAlreadyInitialized, postgres.Redact(opts.Store), ConfigFile)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return fail(err)
+		}
+	} else if st, err = createSQLite(ctx, dir); err != nil {
+		return nil, secrets.Credential{}, err
 	}
 	key := store.Key{ID: keyID, Kind: store.KeyKindWallet, Address: cfg.WalletAddress, Sealed: sealed, CreatedAt: at}
 	if err := st.PutKey(ctx, key); err != nil {
@@ -193,6 +193,39 @@ func Init(ctx context.Context, dir string, opts InitOptions) (_ *Home, _ secrets
 		return fail(err)
 	}
 	return &Home{Dir: dir, Config: cfg, Store: st, Master: master, admin: adminRec}, admin, nil
+}
+
+// createSQLite creates agentkeys.db in dir exclusively (which also keeps
+// two concurrent inits apart) and opens it. A failure removes what it
+// created.
+func createSQLite(ctx context.Context, dir string) (_ store.Store, err error) {
+	dbPath := filepath.Join(dir, DBFile)
+	f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("%w: %s already exists (another init is running, or an earlier one was interrupted: remove it if it holds nothing you need)", ErrAlreadyInitialized, dbPath)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
+	// SQLite takes an empty file as a new database and creates its -wal and
+	// -shm files with this file's mode, so all of them stay 0600.
+	err = f.Close()
+	var st *sqlite.Store
+	if err == nil {
+		st, err = sqlite.Open(ctx, dbPath)
+	}
+	if err != nil {
+		removeSQLite(dbPath)
+		return nil, fmt.Errorf("init %s: %w", dir, err)
+	}
+	return st, nil
+}
+
+// removeSQLite removes the database file at path and its companions.
+func removeSQLite(path string) {
+	for _, suffix := range []string{"", "-wal", "-shm", "-journal"} {
+		os.Remove(path + suffix)
+	}
 }
 
 // CanInit returns nil if Init would accept dir, and Init's error wrapping
@@ -255,10 +288,20 @@ func newKeyID(kind string) (string, error) {
 	return kind + "_" + hex.EncodeToString(b[:]), nil
 }
 
+// Option changes how Open, OpenStore and OpenAuditLog find the home's
+// store.
+type Option func(*options)
+
+type options struct{ store string }
+
+// WithStore opens the PostgreSQL database at url (serve's --store) instead
+// of the store the home's config names; "" changes nothing.
+func WithStore(url string) Option { return func(o *options) { o.store = url } }
+
 // Open unlocks the home in dir with passphrase. A wrong passphrase is
 // ErrWrongPassphrase; a dir without a home is ErrNotInitialized (Open
 // never creates anything).
-func Open(ctx context.Context, dir string, passphrase []byte) (*Home, error) {
+func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (*Home, error) {
 	cfg, err := readConfig(dir)
 	if err != nil {
 		return nil, err
@@ -273,7 +316,7 @@ func Open(ctx context.Context, dir string, passphrase []byte) (*Home, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	st, err := openStore(ctx, dir)
+	st, err := openStore(ctx, dir, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -293,14 +336,27 @@ func Open(ctx context.Context, dir string, passphrase []byte) (*Home, error) {
 // need no secrets (audit verify, audit tail). It checks that dir is an
 // initialised home first, so a mistyped --home is an error rather than a
 // new empty database.
-func OpenStore(ctx context.Context, dir string) (store.Store, error) {
-	if _, err := readConfig(dir); err != nil {
+func OpenStore(ctx context.Context, dir string, opts ...Option) (store.Store, error) {
+	cfg, err := readConfig(dir)
+	if err != nil {
 		return nil, err
 	}
-	return openStore(ctx, dir)
+	return openStore(ctx, dir, cfg, opts)
 }
 
-func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
+// openStore opens the PostgreSQL database that WithStore or the config
+// names, else agentkeys.db in dir.
+func openStore(ctx context.Context, dir string, cfg Config, opts []Option) (store.Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.store == "" {
+		o.store = cfg.Store
+	}
+	if o.store != "" {
+		return openPostgres(ctx, o.store)
+	}
 	p := filepath.Join(dir, DBFile)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s is missing", ErrNotInitialized, p)
@@ -310,6 +366,29 @@ func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
 	st, err := sqlite.Open(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", dir, err)
+	}
+	return st, nil
+}
+
+// CheckStoreURL checks the shape of a --store value ("" is the home's
+// own store) without connecting; the error never repeats the URL's user
+// info, path or query.
+func CheckStoreURL(url string) error {
+	if url != "" && !postgres.IsDSN(url) {
+		return fmt.Errorf("store: expected a postgres:// or postgresql:// URL, got %s", postgres.Redact(url))
+	}
+	return nil
+}
+
+// openPostgres opens the store at a PostgreSQL URL; errors never repeat
+// the URL's user info, path or query.
+func openPostgres(ctx context.Context, url string) (store.Store, error) {
+	if err := CheckStoreURL(url); err != nil {
+		return nil, err
+	}
+	st, err := postgres.Open(ctx, url)
+	if err != nil {
+		return nil, err
 	}
 	return st, nil
 }

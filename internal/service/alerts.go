@@ -150,6 +150,9 @@ type AlertDeliveryQuery struct {
 // DeliveryReport counts what one DeliverDue did.
 type DeliveryReport struct {
 	Delivered, Retrying, Failed int
+	// Follower is set when another replica sharing the store posts the
+	// alerts: nothing was looked at.
+	Follower bool
 }
 
 // ErrNoAlertHook: no webhook has that id.
@@ -487,11 +490,21 @@ func (s *Service) wakeDispatch() {
 // first, one at a time. A failed attempt is retried after a backoff that
 // doubles each time, up to Config.AlertAttempts attempts in all, then the
 // delivery is failed. The error returned is the store's; webhooks' errors
-// are recorded on their deliveries.
+// are recorded on their deliveries. On a replica that does not lead (a
+// store shared with others) it posts nothing and says so
+// (DeliveryReport.Follower): the one that leads posts each alert once.
 func (s *Service) DeliverDue(ctx context.Context) (DeliveryReport, error) {
 	s.alertMu.Lock()
 	defer s.alertMu.Unlock()
 	var rep DeliveryReport
+	// One replica posts, so a webhook gets each alert once.
+	lead, err := s.leads(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("deliver alerts: %w", err)
+	}
+	if rep.Follower = !lead; rep.Follower {
+		return rep, nil
+	}
 	ds, err := s.cfg.Store.DueAlertDeliveries(ctx, s.now(), dispatchBatch)
 	if err != nil {
 		return rep, fmt.Errorf("deliver alerts: %w", err)

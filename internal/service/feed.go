@@ -28,7 +28,9 @@ const feedBatch = 256
 //
 // Records appended by this process wake the feed at once (the service's
 // store is wrapped to notice every commit that may append); records of
-// other processes sharing the store are found by polling.
+// other processes sharing the store are found by polling, and at once
+// where the store tells of other processes' appends (auditListener:
+// PostgreSQL's LISTEN/NOTIFY).
 type Feed struct {
 	st  store.Store
 	log func(msg string, args ...any)
@@ -150,12 +152,25 @@ func (f *Feed) deliver(ctx context.Context, r audit.Record) {
 	f.next = r.Seq + 1
 }
 
+// auditListener is a store shared by several processes that tells of
+// their appends (store/postgres): ListenAudit calls notify after each
+// commit that appended audit records, anywhere, until ctx ends or its
+// connection fails.
+type auditListener interface {
+	ListenAudit(ctx context.Context, notify func()) error
+}
+
 // Run follows the log until ctx ends: it syncs whenever this process
-// appends and every poll interval otherwise (DefaultFeedPoll if poll <=
-// 0).
+// appends (or, with an auditListener store, any process does) and every
+// poll interval otherwise (DefaultFeedPoll if poll <= 0).
 func (f *Feed) Run(ctx context.Context, poll time.Duration) {
 	if poll <= 0 {
 		poll = DefaultFeedPoll
+	}
+	if l, ok := f.st.(auditListener); ok {
+		var listening sync.WaitGroup
+		defer listening.Wait() // its connection goes back before the store closes
+		listening.Go(func() { f.listen(ctx, l, poll) })
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
@@ -168,6 +183,22 @@ func (f *Feed) Run(ctx context.Context, poll time.Duration) {
 			return
 		case <-f.wake:
 		case <-t.C:
+		}
+	}
+}
+
+// listen wakes the feed on every notification, listening again (after a
+// poll interval) when the connection fails, until ctx ends.
+func (f *Feed) listen(ctx context.Context, l auditListener, poll time.Duration) {
+	for ctx.Err() == nil {
+		err := l.ListenAudit(ctx, f.Notify)
+		if ctx.Err() != nil {
+			return
+		}
+		f.log("feed: listen for other replicas' records", "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(poll):
 		}
 	}
 }

@@ -114,8 +114,10 @@ type Service struct {
 	delegateAddr common.Address
 	deployMu     sync.Mutex
 
-	// sweepMu lets one Sweep or cancel follow transactions at a time.
+	// sweepMu lets one Sweep or cancel follow transactions at a time;
+	// led (under it) is whether this replica led at the last Sweep.
 	sweepMu sync.Mutex
+	led     bool
 
 	// feed follows the audit log for anomaly detection, metrics and live
 	// views; cfg.Store is wrapped so this process's appends wake it.

@@ -47,6 +47,17 @@ type SweepReport struct {
 	Rebroadcast []string // the node did not hold them: sent again
 	CancelSent  []string // stuck: a cancel was signed, recorded and sent for them
 	Errors      int      // transactions left for the next sweep after an error (logged)
+	// Follower is set when another replica sharing the store leads the
+	// watcher: this sweep looked at nothing.
+	Follower bool
+}
+
+// leading is a store shared by several replicas that lets one of them at
+// a time follow transactions (store/postgres: an advisory lock held by a
+// session, taken over when its holder dies). Stores without it are one
+// process's: it always leads.
+type leading interface {
+	Lead(ctx context.Context) (bool, error)
 }
 
 func (s *Service) stuckAfter() time.Duration {
@@ -66,11 +77,14 @@ func (s *Service) Watch(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if _, err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+		rep, err := s.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
 			s.cfg.Log.Error("watch transactions", "err", err)
 		}
-		if _, err := s.RevokeStale(ctx); err != nil && ctx.Err() == nil {
-			s.cfg.Log.Error("revoke stale keys", "err", err)
+		if !rep.Follower {
+			if _, err := s.RevokeStale(ctx); err != nil && ctx.Err() == nil {
+				s.cfg.Log.Error("revoke stale keys", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -80,6 +94,17 @@ func (s *Service) Watch(ctx context.Context, every time.Duration) {
 	}
 }
 
+// leads reports whether this replica does the work that one replica at a
+// time does (following transactions, posting alerts): always, unless the
+// store is shared (leading) and another replica holds the lead.
+func (s *Service) leads(ctx context.Context) (bool, error) {
+	l, ok := s.feed.st.(leading)
+	if !ok {
+		return true, nil
+	}
+	return l.Lead(ctx)
+}
+
 // Sweep looks at up to Config.SweepLimit transactions not yet final,
 // oldest first, and moves each toward its fate: a receipt makes it
 // included; a nonce the chain has moved past without it makes it replaced
@@ -87,11 +112,24 @@ func (s *Service) Watch(ctx context.Context, every time.Duration) {
 // hold is broadcast again if the daemon was to send it, or cancelled once
 // it has been signed for longer than Config.StuckAfter without reaching
 // the node. Errors with one transaction are logged and counted, and it is
-// looked at again next time; the error returned is the store's.
+// looked at again next time; the error returned is the store's. On a
+// replica that does not lead the watcher (a leading store), it does
+// nothing and says so (SweepReport.Follower).
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	s.sweepMu.Lock()
 	defer s.sweepMu.Unlock()
 	var rep SweepReport
+	lead, err := s.leads(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("sweep: %w", err)
+	}
+	if lead != s.led {
+		s.led = lead
+		s.cfg.Log.Info("transaction watcher", "leads", lead)
+	}
+	if rep.Follower = !lead; rep.Follower {
+		return rep, nil
+	}
 	limit := s.cfg.SweepLimit
 	if limit <= 0 {
 		limit = DefaultSweepLimit

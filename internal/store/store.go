@@ -3,7 +3,7 @@
 // log, the anomalies found in it and a few settings —
 // as one small interface, Store, with the types it speaks.
 //
-// Implementations live in subpackages (store/sqlite; a PostgreSQL one later)
+// Implementations live in subpackages (store/sqlite, store/postgres)
 // and must all pass the conformance suite in store/storetest. Only the
 // service core and the implementations import this package; transports
 // (rpc, admin, web, mcp, cli) go through the core.
@@ -28,11 +28,12 @@
 // Decide runs a callback in ONE transaction that is serialised with every
 // other Decide on the same grant, with every other use of the same (chain,
 // address) nonce counter, and with every audit append. SQLite gets this from
-// BEGIN IMMEDIATE (one writer at a time); PostgreSQL will get it from row
-// locks: the grant row (SELECT … FOR UPDATE at the start of Decide), the
-// nonce row (INSERT … ON CONFLICT DO NOTHING, then SELECT … FOR UPDATE) and
-// the single audit_head row. Callbacks should take them in that order —
-// budget, then nonce, then AppendAudit last — so PostgreSQL never deadlocks.
+// BEGIN IMMEDIATE (one writer at a time); PostgreSQL (store/postgres) from
+// row locks: the grant row (SELECT … FOR NO KEY UPDATE at the start of
+// Decide), the nonce row (INSERT … ON CONFLICT DO NOTHING, then SELECT …
+// FOR UPDATE) and the single audit_head row. Callbacks should take them in
+// that order (budget, then nonce, then AppendAudit last) so PostgreSQL
+// never deadlocks.
 package store
 
 import (
@@ -484,6 +485,34 @@ type Grant struct {
 // Active reports whether g may act at time at: not revoked and not expired.
 func (g Grant) Active(at time.Time) bool {
 	return g.RevokedAt == nil && at.Before(g.ExpiresAt)
+}
+
+// Clone returns a copy of g that shares no memory with it.
+func (g Grant) Clone() Grant {
+	g.Chains = append([]uint64(nil), g.Chains...)
+	if len(g.Chains) == 0 {
+		g.Chains = nil
+	}
+	if g.Policy != nil {
+		g.Policy = append(json.RawMessage(nil), g.Policy...)
+	}
+	g.CredentialHash = append([]byte(nil), g.CredentialHash...)
+	if g.RevokedAt != nil {
+		t := *g.RevokedAt
+		g.RevokedAt = &t
+	}
+	if g.SuspendedAt != nil {
+		t := *g.SuspendedAt
+		g.SuspendedAt = &t
+	}
+	if g.Meta != nil {
+		m := make(map[string]string, len(g.Meta))
+		for k, v := range g.Meta {
+			m[k] = v
+		}
+		g.Meta = m
+	}
+	return g
 }
 
 // GrantFilter narrows ListGrants. The zero value lists every grant.

@@ -13,25 +13,13 @@ import (
 	"github.com/agentkeys/agentkeys/internal/store"
 )
 
-const hookColumns = `id, name, url_shown, sealed_url, sealed_secret, min_severity, created_at`
-
-func scanHook(sc rowScanner) (store.AlertHook, error) {
-	var h store.AlertHook
-	var created int64
-	if err := sc.Scan(&h.ID, &h.Name, &h.URLShown, &h.SealedURL, &h.SealedSecret, &h.MinSeverity, &created); err != nil {
-		return store.AlertHook{}, err
-	}
-	h.CreatedAt = fromMS(created)
-	return h, nil
-}
-
 // PutAlertHook implements store.Store.
 func (s *Store) PutAlertHook(ctx context.Context, h store.AlertHook) error {
 	if err := h.Validate(); err != nil {
 		return fmt.Errorf("put alert hook: %w", err)
 	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO alert_hooks (`+hookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO alert_hooks (`+store.HookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			h.ID, h.Name, h.URLShown, h.SealedURL, h.SealedSecret, h.MinSeverity, ms(h.CreatedAt))
 		return err
 	})
@@ -46,7 +34,7 @@ func (s *Store) PutAlertHook(ctx context.Context, h store.AlertHook) error {
 
 // GetAlertHook implements store.Store.
 func (s *Store) GetAlertHook(ctx context.Context, id string) (store.AlertHook, error) {
-	h, err := scanHook(s.r.QueryRowContext(ctx, `SELECT `+hookColumns+` FROM alert_hooks WHERE id = ?`, id))
+	h, err := store.ScanHook(s.r.QueryRowContext(ctx, `SELECT `+store.HookColumns+` FROM alert_hooks WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.AlertHook{}, fmt.Errorf("get alert hook %q: %w", id, store.ErrNotFound)
 	}
@@ -58,7 +46,7 @@ func (s *Store) GetAlertHook(ctx context.Context, id string) (store.AlertHook, e
 
 // ListAlertHooks implements store.Store.
 func (s *Store) ListAlertHooks(ctx context.Context) ([]store.AlertHook, error) {
-	out, err := queryAll(ctx, s.r, `SELECT `+hookColumns+` FROM alert_hooks ORDER BY created_at, id`, nil, scanHook)
+	out, err := queryAll(ctx, s.r, `SELECT `+store.HookColumns+` FROM alert_hooks ORDER BY created_at, id`, nil, store.ScanHook)
 	if err != nil {
 		return nil, fmt.Errorf("list alert hooks: %w", err)
 	}
@@ -96,7 +84,7 @@ func insertDelivery(ctx context.Context, tx *sql.Tx, d store.AlertDelivery) (boo
 	if d.AnomalySeq > 0 {
 		seq = d.AnomalySeq
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO alert_deliveries (`+deliveryColumns+`)
+	_, err := tx.ExecContext(ctx, `INSERT INTO alert_deliveries (`+store.DeliveryColumns+`)
 		VALUES (?, ?, ?, ?, ?, 0, ?, 0, '', ?, ?)`,
 		d.ID, d.HookID, seq, []byte(d.Body), store.DeliveryPending, ms(d.NextAttemptAt), ms(d.CreatedAt), ms(d.CreatedAt))
 	switch {
@@ -166,29 +154,14 @@ func (s *Store) AddAlertDelivery(ctx context.Context, d store.AlertDelivery) err
 	return nil
 }
 
-const deliveryColumns = `id, hook_id, anomaly_seq, body, state, attempts, next_attempt_at, last_status, last_error, created_at, updated_at`
-
-func scanDelivery(sc rowScanner) (store.AlertDelivery, error) {
-	var d store.AlertDelivery
-	var seq sql.NullInt64
-	var body []byte
-	var next, created, updated int64
-	if err := sc.Scan(&d.ID, &d.HookID, &seq, &body, &d.State, &d.Attempts, &next, &d.LastStatus, &d.LastError, &created, &updated); err != nil {
-		return store.AlertDelivery{}, err
-	}
-	d.AnomalySeq, d.Body = seq.Int64, body
-	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = fromMS(next), fromMS(created), fromMS(updated)
-	return d, nil
-}
-
 // DueAlertDeliveries implements store.Store.
 func (s *Store) DueAlertDeliveries(ctx context.Context, at time.Time, limit int) ([]store.AlertDelivery, error) {
 	if limit < 1 {
 		return nil, fmt.Errorf("due alert deliveries: %w: limit %d", store.ErrInvalid, limit)
 	}
-	out, err := queryAll(ctx, s.r, `SELECT `+deliveryColumns+` FROM alert_deliveries
+	out, err := queryAll(ctx, s.r, `SELECT `+store.DeliveryColumns+` FROM alert_deliveries
 		WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at, id LIMIT ?`,
-		[]any{store.DeliveryPending, ms(at), limit}, scanDelivery)
+		[]any{store.DeliveryPending, ms(at), limit}, store.ScanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("due alert deliveries: %w", err)
 	}
@@ -202,7 +175,7 @@ func (s *Store) UpdateAlertDelivery(ctx context.Context, id string, a store.Aler
 	}
 	var out store.AlertDelivery
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		cur, err := scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM alert_deliveries WHERE id = ?`, id))
+		cur, err := store.ScanDelivery(tx.QueryRowContext(ctx, `SELECT `+store.DeliveryColumns+` FROM alert_deliveries WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("alert delivery %q: %w", id, store.ErrNotFound)
 		}
@@ -221,7 +194,7 @@ func (s *Store) UpdateAlertDelivery(ctx context.Context, id string, a store.Aler
 			a.State, ms(next), a.Status, a.Error, ms(a.At), id); err != nil {
 			return err
 		}
-		out, err = scanDelivery(tx.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM alert_deliveries WHERE id = ?`, id))
+		out, err = store.ScanDelivery(tx.QueryRowContext(ctx, `SELECT `+store.DeliveryColumns+` FROM alert_deliveries WHERE id = ?`, id))
 		return err
 	})
 	if err != nil {
@@ -243,7 +216,7 @@ func (s *Store) ListAlertDeliveries(ctx context.Context, f store.AlertDeliveryFi
 	if f.State != "" {
 		where, args = append(where, "state = ?"), append(args, f.State)
 	}
-	q := `SELECT ` + deliveryColumns + ` FROM alert_deliveries`
+	q := `SELECT ` + store.DeliveryColumns + ` FROM alert_deliveries`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
@@ -251,7 +224,7 @@ func (s *Store) ListAlertDeliveries(ctx context.Context, f store.AlertDeliveryFi
 	if f.Limit > 0 {
 		q, args = q+` LIMIT ?`, append(args, f.Limit)
 	}
-	out, err := queryAll(ctx, s.r, q, args, scanDelivery)
+	out, err := queryAll(ctx, s.r, q, args, store.ScanDelivery)
 	if err != nil {
 		return nil, fmt.Errorf("list alert deliveries: %w", err)
 	}

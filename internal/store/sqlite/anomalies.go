@@ -107,24 +107,6 @@ func (s *Store) ResumeGrant(ctx context.Context, id string, a audit.Record) (boo
 	return done, nil
 }
 
-const anomalyColumns = `id, key_id, kind, severity, at, summary, records, response, audit_seq`
-
-func scanAnomaly(sc rowScanner) (store.Anomaly, error) {
-	var (
-		a       store.Anomaly
-		at      int64
-		records string
-	)
-	if err := sc.Scan(&a.ID, &a.KeyID, &a.Kind, &a.Severity, &at, &a.Summary, &records, &a.Response, &a.AuditSeq); err != nil {
-		return store.Anomaly{}, err
-	}
-	if err := json.Unmarshal([]byte(records), &a.Records); err != nil {
-		return store.Anomaly{}, fmt.Errorf("anomaly %q records: %w", a.ID, err)
-	}
-	a.At = fromMS(at)
-	return a, nil
-}
-
 // RecordAnomaly implements store.Store.
 func (s *Store) RecordAnomaly(ctx context.Context, req store.AnomalyRequest) (store.Anomaly, bool, error) {
 	a := req.Anomaly
@@ -148,7 +130,7 @@ func (s *Store) RecordAnomaly(ctx context.Context, req store.AnomalyRequest) (st
 		added bool
 	)
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
-		prev, err := scanAnomaly(tx.QueryRowContext(ctx, `SELECT `+anomalyColumns+` FROM anomalies WHERE key_id = ? AND kind = ? AND trigger_seq = ?`,
+		prev, err := store.ScanAnomaly(tx.QueryRowContext(ctx, `SELECT `+store.AnomalyColumns+` FROM anomalies WHERE key_id = ? AND kind = ? AND trigger_seq = ?`,
 			a.KeyID, a.Kind, a.Trigger()))
 		if err == nil {
 			out = prev
@@ -162,7 +144,7 @@ func (s *Store) RecordAnomaly(ctx context.Context, req store.AnomalyRequest) (st
 			return err
 		}
 		a.AuditSeq = rec.Seq
-		_, err = tx.ExecContext(ctx, `INSERT INTO anomalies (`+anomalyColumns+`, trigger_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err = tx.ExecContext(ctx, `INSERT INTO anomalies (`+store.AnomalyColumns+`, trigger_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.KeyID, a.Kind, a.Severity, ms(a.At), a.Summary, string(records), a.Response, a.AuditSeq, a.Trigger())
 		if isDuplicate(err) {
 			return fmt.Errorf("anomaly %q: %w", a.ID, store.ErrConflict)
@@ -201,12 +183,12 @@ func (s *Store) ListAnomalies(ctx context.Context, f store.AnomalyFilter) ([]sto
 		where = append(where, "at >= ?")
 		args = append(args, ms(f.Since))
 	}
-	q := `SELECT ` + anomalyColumns + ` FROM anomalies` + whereSQL(where) + ` ORDER BY at DESC, audit_seq DESC`
+	q := `SELECT ` + store.AnomalyColumns + ` FROM anomalies` + whereSQL(where) + ` ORDER BY at DESC, audit_seq DESC`
 	if f.Limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	out, err := queryAll(ctx, s.r, q, args, scanAnomaly)
+	out, err := queryAll(ctx, s.r, q, args, store.ScanAnomaly)
 	if err != nil {
 		return nil, fmt.Errorf("list anomalies: %w", err)
 	}

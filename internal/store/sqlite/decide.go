@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"sync"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
@@ -28,12 +26,9 @@ func appendAudit(ctx context.Context, tx *sql.Tx, r audit.Record) (audit.Record,
 	}
 	r.Seq = seq + 1
 	r = audit.Chain(prev, r)
-	reasons, err := json.Marshal(r.Reasons)
+	reasons, err := store.EncodeReasons(r.Reasons)
 	if err != nil {
 		return audit.Record{}, err
-	}
-	if r.Reasons == nil {
-		reasons = []byte("[]")
 	}
 	var call []byte
 	if len(r.Call) > 0 {
@@ -42,7 +37,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, r audit.Record) (audit.Record,
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_records
 		(seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Seq, ms(r.Time), r.KeyID, r.Method, call, r.Decision, string(reasons), r.TxHash, r.CallerIP, r.RequestID,
+		r.Seq, ms(r.Time), r.KeyID, r.Method, call, r.Decision, reasons, r.TxHash, r.CallerIP, r.RequestID,
 		r.UserAgent, r.PrevHash, r.Hash); err != nil {
 		return audit.Record{}, fmt.Errorf("insert audit record: %w", err)
 	}
@@ -94,14 +89,7 @@ func (s *Store) AuditRecords(ctx context.Context, afterSeq int64, limit int) ([]
 		if len(call) > 0 {
 			r.Call = json.RawMessage(call)
 		}
-		// A record whose reasons column no longer parses is still returned
-		// (with no reasons) so that Verify reports it as edited.
-		if json.Unmarshal([]byte(reasons), &r.Reasons) != nil || len(r.Reasons) == 0 {
-			r.Reasons = nil
-			if reasons != "[]" && reasons != "null" {
-				r.Reasons = []string{reasons}
-			}
-		}
+		r.Reasons = store.DecodeReasons(reasons)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
@@ -170,7 +158,7 @@ func (s *Store) inTx(ctx context.Context, grantID *string, fn func(ctx context.C
 	}
 	dtx := &decideTx{tx: tx, owner: grantID == nil}
 	defer func() {
-		dtx.end()
+		dtx.guard.End()
 		if p := recover(); p != nil {
 			tx.Rollback()
 			panic(p)
@@ -187,7 +175,7 @@ func (s *Store) inTx(ctx context.Context, grantID *string, fn func(ctx context.C
 	if err := fn(ctx, dtx); err != nil {
 		return err
 	}
-	dtx.end()
+	dtx.guard.End()
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -197,11 +185,10 @@ func (s *Store) inTx(ctx context.Context, grantID *string, fn func(ctx context.C
 // decideTx is store.DecideTx (and, with owner set, store.OwnerTx, which
 // uses only its nonce and audit methods) on an open transaction.
 type decideTx struct {
-	mu    sync.Mutex
+	guard store.TxGuard
 	tx    *sql.Tx
 	grant store.Grant
 	owner bool // an Owner transaction: no grant, audit records keep their KeyID
-	done  bool
 }
 
 var (
@@ -209,33 +196,17 @@ var (
 	_ store.OwnerTx  = (*decideTx)(nil)
 )
 
-func (d *decideTx) end() {
-	d.mu.Lock()
-	d.done = true
-	d.mu.Unlock()
-}
-
-// lock serialises calls and fails them after the callback returned.
-func (d *decideTx) lock() error {
-	d.mu.Lock()
-	if d.done {
-		d.mu.Unlock()
-		return store.ErrTxDone
-	}
-	return nil
-}
-
-func (d *decideTx) Grant() store.Grant { return cloneGrant(d.grant) }
+func (d *decideTx) Grant() store.Grant { return d.grant.Clone() }
 
 func (d *decideTx) Spent(ctx context.Context, asset string, periodStart time.Time) (store.Charged, error) {
 	a, err := store.NormalizeAsset(asset)
 	if err != nil {
 		return store.Charged{}, fmt.Errorf("spent: %w", err)
 	}
-	if err := d.lock(); err != nil {
+	if err := d.guard.Enter(); err != nil {
 		return store.Charged{}, fmt.Errorf("spent: %w", err)
 	}
-	defer d.mu.Unlock()
+	defer d.guard.Leave()
 	c, err := charged(ctx, d.tx, d.grant.ID, a, ms(periodStart))
 	if err != nil {
 		return store.Charged{}, fmt.Errorf("spent: %w", err)
@@ -244,10 +215,10 @@ func (d *decideTx) Spent(ctx context.Context, asset string, periodStart time.Tim
 }
 
 func (d *decideTx) Requests(ctx context.Context, since time.Time) (int, error) {
-	if err := d.lock(); err != nil {
+	if err := d.guard.Enter(); err != nil {
 		return 0, fmt.Errorf("requests: %w", err)
 	}
-	defer d.mu.Unlock()
+	defer d.guard.Leave()
 	var n int
 	if err := d.tx.QueryRowContext(ctx,
 		`SELECT COUNT(*) FROM audit_records WHERE key_id = ? AND time >= ?`, d.grant.ID, ms(since)).Scan(&n); err != nil {
@@ -257,11 +228,6 @@ func (d *decideTx) Requests(ctx context.Context, since time.Time) (int, error) {
 }
 
 func (d *decideTx) Reserve(ctx context.Context, at time.Time, spends []store.Spend) error {
-	for _, s := range spends {
-		if s.Fee {
-			return fmt.Errorf("reserve: %w: a fee is reserved with its transaction (ReserveTx)", store.ErrInvalid)
-		}
-	}
 	if err := d.reserve(ctx, at, "", stateSpent, spends); err != nil {
 		return fmt.Errorf("reserve: %w", err)
 	}
@@ -280,20 +246,14 @@ func (d *decideTx) ReserveTx(ctx context.Context, at time.Time, txHash string, s
 }
 
 func (d *decideTx) reserve(ctx context.Context, at time.Time, hash, state string, spends []store.Spend) error {
-	if at.IsZero() {
-		return fmt.Errorf("%w: zero time", store.ErrInvalid)
-	}
-	assets := make([]string, len(spends))
-	for i, s := range spends {
-		if err := s.Validate(); err != nil {
-			return err
-		}
-		assets[i], _ = store.NormalizeAsset(s.Asset)
-	}
-	if err := d.lock(); err != nil {
+	assets, err := store.ReserveAssets(at, spends, hash != "")
+	if err != nil {
 		return err
 	}
-	defer d.mu.Unlock()
+	if err := d.guard.Enter(); err != nil {
+		return err
+	}
+	defer d.guard.Leave()
 	if hash != "" {
 		var other string
 		err := d.tx.QueryRowContext(ctx, `SELECT grant_id FROM reservations WHERE tx_hash = ? AND grant_id <> ? LIMIT 1`, hash, d.grant.ID).Scan(&other)
@@ -308,25 +268,22 @@ func (d *decideTx) reserve(ctx context.Context, at time.Time, hash, state string
 }
 
 func (d *decideTx) NextNonce(ctx context.Context, chainID uint64, address string, floor uint64) (uint64, error) {
-	addr, err := store.NormalizeAddress(address)
+	addr, err := store.NonceArgs(chainID, address, floor)
 	if err != nil {
 		return 0, fmt.Errorf("next nonce: %w", err)
 	}
-	if chainID == 0 || chainID > math.MaxInt64 || floor >= math.MaxInt64 {
-		return 0, fmt.Errorf("next nonce: %w: chain id or floor out of range", store.ErrInvalid)
-	}
-	if err := d.lock(); err != nil {
+	if err := d.guard.Enter(); err != nil {
 		return 0, fmt.Errorf("next nonce: %w", err)
 	}
-	defer d.mu.Unlock()
+	defer d.guard.Leave()
 	var next int64
 	err = d.tx.QueryRowContext(ctx, `SELECT next FROM nonces WHERE chain_id = ? AND address = ?`, int64(chainID), addr).Scan(&next)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return 0, fmt.Errorf("next nonce: %w", err)
 	}
-	n := max(next, int64(floor))
-	if n == math.MaxInt64 {
-		return 0, fmt.Errorf("next nonce: %w: nonce space exhausted", store.ErrInvalid)
+	n, err := store.NextNonceFrom(next, floor)
+	if err != nil {
+		return 0, fmt.Errorf("next nonce: %w", err)
 	}
 	if _, err := d.tx.ExecContext(ctx, `INSERT INTO nonces (chain_id, address, next) VALUES (?, ?, ?)
 		ON CONFLICT (chain_id, address) DO UPDATE SET next = excluded.next`, int64(chainID), addr, n+1); err != nil {
@@ -336,43 +293,17 @@ func (d *decideTx) NextNonce(ctx context.Context, chainID uint64, address string
 }
 
 func (d *decideTx) AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error) {
-	if r.KeyID == "" && !d.owner {
-		r.KeyID = d.grant.ID
-	}
-	if r.KeyID != d.grant.ID && !d.owner {
-		return audit.Record{}, fmt.Errorf("append audit: %w: record names key %q inside a decision on grant %q",
-			store.ErrInvalid, r.KeyID, d.grant.ID)
-	}
-	if err := d.lock(); err != nil {
+	r, err := store.DecisionRecord(r, d.grant.ID, d.owner)
+	if err != nil {
 		return audit.Record{}, fmt.Errorf("append audit: %w", err)
 	}
-	defer d.mu.Unlock()
+	if err := d.guard.Enter(); err != nil {
+		return audit.Record{}, fmt.Errorf("append audit: %w", err)
+	}
+	defer d.guard.Leave()
 	out, err := appendAudit(ctx, d.tx, r)
 	if err != nil {
 		return audit.Record{}, fmt.Errorf("append audit: %w", err)
 	}
 	return out, nil
-}
-
-func cloneGrant(g store.Grant) store.Grant {
-	g.Chains = append([]uint64(nil), g.Chains...)
-	if len(g.Chains) == 0 {
-		g.Chains = nil
-	}
-	if g.Policy != nil {
-		g.Policy = append(json.RawMessage(nil), g.Policy...)
-	}
-	g.CredentialHash = append([]byte(nil), g.CredentialHash...)
-	if g.RevokedAt != nil {
-		t := *g.RevokedAt
-		g.RevokedAt = &t
-	}
-	if g.Meta != nil {
-		m := make(map[string]string, len(g.Meta))
-		for k, v := range g.Meta {
-			m[k] = v
-		}
-		g.Meta = m
-	}
-	return g
 }

@@ -39,7 +39,7 @@ func sumReservations(ctx context.Context, q querier, grantID, asset string, sinc
 		if err := rows.Scan(&amount, &state); err != nil {
 			return store.Charged{}, err
 		}
-		v, err := parseAmount(amount)
+		v, err := store.ParseAmount(amount)
 		if err != nil {
 			return store.Charged{}, err
 		}
@@ -63,10 +63,10 @@ func readTotals(ctx context.Context, q querier, grantID, asset string) (start in
 	if err != nil {
 		return 0, store.Charged{}, false, err
 	}
-	if c.Spent, err = parseAmount(spent); err != nil {
+	if c.Spent, err = store.ParseAmount(spent); err != nil {
 		return 0, store.Charged{}, false, err
 	}
-	if c.Pending, err = parseAmount(pending); err != nil {
+	if c.Pending, err = store.ParseAmount(pending); err != nil {
 		return 0, store.Charged{}, false, err
 	}
 	return start, c, true, nil
@@ -115,14 +115,6 @@ func adjustTotals(ctx context.Context, tx *sql.Tx, grantID, asset string, at int
 	_, err = tx.ExecContext(ctx, `UPDATE ledger_totals SET spent = ?, pending = ? WHERE grant_id = ? AND asset = ?`,
 		c.Spent.String(), c.Pending.String(), grantID, asset)
 	return err
-}
-
-func parseAmount(s string) (*big.Int, error) {
-	v, ok := new(big.Int).SetString(s, 10)
-	if !ok {
-		return nil, errors.New("stored amount is not a decimal integer")
-	}
-	return v, nil
 }
 
 // reserve inserts spends in state and moves the running totals.
@@ -175,7 +167,7 @@ func txReservations(ctx context.Context, tx *sql.Tx, hash string) ([]txReservati
 		if err := rows.Scan(&r.id, &r.grantID, &r.asset, &amount, &r.at, &r.fee, &r.state); err != nil {
 			return nil, err
 		}
-		if r.amount, err = parseAmount(amount); err != nil {
+		if r.amount, err = store.ParseAmount(amount); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -207,13 +199,7 @@ func (s *Store) SettleTx(ctx context.Context, txHash string, actualFee *big.Int)
 			}
 			// Take out what the reservation counted for, put in its
 			// settled amount.
-			dSpent, dPending := new(big.Int).Set(amount), new(big.Int)
-			switch r.state {
-			case stateSpent:
-				dSpent.Sub(dSpent, r.amount)
-			case statePending:
-				dPending.Neg(r.amount)
-			}
+			dSpent, dPending := store.SettleDelta(r.state, r.amount, amount)
 			if _, err := tx.ExecContext(ctx, `UPDATE reservations SET state = 'spent', amount = ?, released_at = NULL WHERE id = ?`,
 				amount.String(), r.id); err != nil {
 				return err
@@ -262,12 +248,7 @@ func (s *Store) ReleaseTx(ctx context.Context, req store.TxRelease) (store.TxRel
 			if err := adjustTotals(ctx, tx, r.grantID, r.asset, r.at, zero, new(big.Int).Neg(r.amount)); err != nil {
 				return err
 			}
-			if n := len(res.Released); n == 0 || res.Released[n-1].Asset != r.asset {
-				res.Released = append(res.Released, store.ReleasedSpend{GrantID: r.grantID, Asset: r.asset, Amount: new(big.Int)})
-			}
-			last := &res.Released[len(res.Released)-1]
-			last.Amount.Add(last.Amount, r.amount)
-			last.Reservations++
+			res.Released = store.AddReleased(res.Released, r.grantID, r.asset, r.amount)
 		}
 		if len(res.Released) == 0 {
 			return nil

@@ -37,21 +37,9 @@ func (s *Store) PutKey(ctx context.Context, k store.Key) error {
 	return nil
 }
 
-const keyColumns = `id, kind, address, sealed, created_at`
-
-func scanKey(sc interface{ Scan(...any) error }) (store.Key, error) {
-	var k store.Key
-	var created int64
-	if err := sc.Scan(&k.ID, &k.Kind, &k.Address, &k.Sealed, &created); err != nil {
-		return store.Key{}, err
-	}
-	k.CreatedAt = fromMS(created)
-	return k, nil
-}
-
 // GetKey implements store.Store.
 func (s *Store) GetKey(ctx context.Context, id string) (store.Key, error) {
-	k, err := scanKey(s.r.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM keys WHERE id = ?`, id))
+	k, err := store.ScanKey(s.r.QueryRowContext(ctx, `SELECT `+store.KeyColumns+` FROM keys WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Key{}, fmt.Errorf("get key %q: %w", id, store.ErrNotFound)
 	}
@@ -63,14 +51,14 @@ func (s *Store) GetKey(ctx context.Context, id string) (store.Key, error) {
 
 // ListKeys implements store.Store.
 func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM keys ORDER BY created_at, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+store.KeyColumns+` FROM keys ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list keys: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Key
 	for rows.Next() {
-		k, err := scanKey(rows)
+		k, err := store.ScanKey(rows)
 		if err != nil {
 			return nil, fmt.Errorf("list keys: %w", err)
 		}
@@ -87,19 +75,9 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	if err := g.Validate(); err != nil {
 		return fmt.Errorf("create grant: %w", err)
 	}
-	chains, err := json.Marshal(g.Chains)
+	chains, meta, err := store.EncodeGrantJSON(g)
 	if err != nil {
 		return fmt.Errorf("create grant: %w", err)
-	}
-	if g.Chains == nil {
-		chains = []byte("[]")
-	}
-	meta, err := json.Marshal(g.Meta)
-	if err != nil {
-		return fmt.Errorf("create grant: %w", err)
-	}
-	if g.Meta == nil {
-		meta = []byte("{}")
 	}
 	var revoked sql.NullInt64
 	if g.RevokedAt != nil {
@@ -125,8 +103,8 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 		_, err = tx.ExecContext(ctx, `INSERT INTO grants
 			(id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			g.ID, g.Agent, g.Mode, string(chains), policy, g.Address, g.SignerKeyID, g.CredentialHash,
-			ms(g.CreatedAt), ms(g.ExpiresAt), revoked, string(meta), suspended, g.SuspendReason)
+			g.ID, g.Agent, g.Mode, chains, policy, g.Address, g.SignerKeyID, g.CredentialHash,
+			ms(g.CreatedAt), ms(g.ExpiresAt), revoked, meta, suspended, g.SuspendReason)
 		return err
 	})
 	if isDuplicate(err) {
@@ -153,17 +131,8 @@ func scanGrant(sc rowScanner) (store.Grant, error) {
 		&g.CredentialHash, &created, &expires, &revoked, &meta, &suspended, &g.SuspendReason); err != nil {
 		return store.Grant{}, err
 	}
-	if err := json.Unmarshal([]byte(chains), &g.Chains); err != nil {
-		return store.Grant{}, fmt.Errorf("grant %q chains: %w", g.ID, err)
-	}
-	if len(g.Chains) == 0 {
-		g.Chains = nil
-	}
-	if err := json.Unmarshal([]byte(meta), &g.Meta); err != nil {
-		return store.Grant{}, fmt.Errorf("grant %q meta: %w", g.ID, err)
-	}
-	if len(g.Meta) == 0 {
-		g.Meta = nil
+	if err := store.DecodeGrantJSON(&g, chains, meta); err != nil {
+		return store.Grant{}, err
 	}
 	if len(policy) > 0 {
 		g.Policy = json.RawMessage(policy)

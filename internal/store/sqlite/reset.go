@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"math/big"
 	"slices"
 	"time"
 
@@ -112,16 +110,11 @@ func releaseReservations(ctx context.Context, tx *sql.Tx, grantID string) ([]sto
 		if err := rows.Scan(&asset, &amount); err != nil {
 			return nil, fmt.Errorf("read reservations: %w", err)
 		}
-		v, ok := new(big.Int).SetString(amount, 10)
-		if !ok {
-			return nil, errors.New("read reservations: stored amount is not a decimal integer")
+		v, err := store.ParseAmount(amount)
+		if err != nil {
+			return nil, fmt.Errorf("read reservations: %w", err)
 		}
-		if n := len(out); n == 0 || out[n-1].Asset != asset {
-			out = append(out, store.ReleasedSpend{GrantID: grantID, Asset: asset, Amount: new(big.Int)})
-		}
-		last := &out[len(out)-1]
-		last.Amount.Add(last.Amount, v)
-		last.Reservations++
+		out = store.AddReleased(out, grantID, asset, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read reservations: %w", err)

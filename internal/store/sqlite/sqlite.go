@@ -18,9 +18,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -106,93 +104,10 @@ func (s *Store) Close() error {
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-var migrationName = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
-
-// migrations returns the embedded migrations in ascending version order,
-// checking that versions are positive and unique. Gaps are allowed (branches
-// number their migrations ahead of a merge); pending() keeps them safe.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		m := migrationName.FindStringSubmatch(e.Name())
-		if m == nil {
-			return nil, fmt.Errorf("migration file %q: name must be NNNN_name.sql", e.Name())
-		}
-		v, _ := strconv.Atoi(m[1])
-		b, err := migrationFS.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	return sortMigrations(ms)
-}
-
-func sortMigrations(ms []migration) ([]migration, error) {
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version < 1 {
-			return nil, fmt.Errorf("migration %s: version must be 1 or more", m.name)
-		}
-		if i > 0 && ms[i-1].version == m.version {
-			return nil, fmt.Errorf("migrations %s and %s: same version", ms[i-1].name, m.name)
-		}
-	}
-	return ms, nil
-}
-
-// pending returns the migrations to apply to a database that has the
-// applied versions, in order. Only versions above the newest applied one
-// are applied, so migrations never run out of order. A database that lacks
-// a migration older than its newest one (it was made by a build whose
-// numbering had a gap this binary fills) or that has a version this binary
-// does not know is refused rather than guessed at.
-func pending(ms []migration, applied []int) ([]migration, error) {
-	known := map[int]bool{}
-	newestKnown := 0
-	for _, m := range ms {
-		known[m.version] = true
-		newestKnown = m.version
-	}
-	have := map[int]bool{}
-	cur := 0
-	for _, v := range applied {
-		have[v] = true
-		cur = max(cur, v)
-		if !known[v] && v > newestKnown {
-			return nil, fmt.Errorf("%w: database is at version %d, this binary knows up to %d", store.ErrSchemaTooNew, v, newestKnown)
-		}
-		if !known[v] {
-			return nil, fmt.Errorf("database has schema version %d, which this binary does not know: it was made by another build of agentkeys; use that build or a fresh home", v)
-		}
-	}
-	var out []migration
-	for _, m := range ms {
-		switch {
-		case have[m.version]:
-		case m.version < cur:
-			return nil, fmt.Errorf("database is at schema version %d but lacks %s: it was made by another build of agentkeys; use that build or a fresh home", cur, m.name)
-		default:
-			out = append(out, m)
-		}
-	}
-	return out, nil
-}
-
 // migrate applies the pending migrations in one IMMEDIATE transaction, so
 // processes opening a new file at once apply them exactly once.
 func migrate(ctx context.Context, db *sql.DB) (err error) {
-	ms, err := migrations()
+	ms, err := store.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
@@ -212,16 +127,16 @@ func migrate(ctx context.Context, db *sql.DB) (err error) {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	todo, err := pending(ms, applied)
+	todo, err := store.PendingMigrations(ms, applied)
 	if err != nil {
 		return err
 	}
 	for _, m := range todo {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, m.version); err != nil {
-			return fmt.Errorf("migrate %s: %w", m.name, err)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, m.Version); err != nil {
+			return fmt.Errorf("migrate %s: %w", m.Name, err)
 		}
 	}
 	return tx.Commit()

@@ -25,3 +25,21 @@ func openTemp(t testing.TB) *Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
+
+// TestReplicas: several processes on one file (each Open has its own
+// connections) keep caps, nonces and the audit chain exact.
+func TestReplicas(t *testing.T) {
+	storetest.RunReplicas(t, func(t *testing.T, n int) []store.Store {
+		path := filepath.Join(t.TempDir(), "agentkeys.db")
+		var out []store.Store
+		for range n {
+			s, err := Open(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			out = append(out, s)
+		}
+		return out
+	})
+}

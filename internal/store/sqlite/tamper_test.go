@@ -206,11 +206,11 @@ func TestOpenRefusesNonFiles(t *testing.T) {
 }
 
 func TestMigrations(t *testing.T) {
-	ms, err := migrations()
+	ms, err := store.LoadMigrations(migrationFS, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) == 0 || ms[0].name != "0001_init.sql" {
+	if len(ms) == 0 || ms[0].Name != "0001_init.sql" {
 		t.Fatalf("migrations = %v", ms)
 	}
 
@@ -224,14 +224,14 @@ func TestMigrations(t *testing.T) {
 		if err := s.r.QueryRowContext(t.Context(), `SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&n, &v); err != nil {
 			t.Fatal(err)
 		}
-		if newest := ms[len(ms)-1].version; n != len(ms) || v != newest {
+		if newest := ms[len(ms)-1].Version; n != len(ms) || v != newest {
 			t.Errorf("schema_version has %d rows up to %d, want %d up to %d", n, v, len(ms), newest)
 		}
 		s.Close()
 	}
 
 	db := rawDB(t, path)
-	if _, err := db.ExecContext(t.Context(), `INSERT INTO schema_version (version) VALUES (?)`, ms[len(ms)-1].version+1); err != nil {
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO schema_version (version) VALUES (?)`, ms[len(ms)-1].Version+1); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -247,11 +247,11 @@ func TestMigrations(t *testing.T) {
 // runs after a newer one, and a database from a build with other
 // migrations is refused, not guessed at.
 func TestPendingMigrations(t *testing.T) {
-	ms := []migration{{version: 1, name: "0001_init.sql"}, {version: 3, name: "0003_ledger.sql"}, {version: 4, name: "0004_next.sql"}}
-	names := func(ms []migration) []string {
+	ms := []store.Migration{{Version: 1, Name: "0001_init.sql"}, {Version: 3, Name: "0003_ledger.sql"}, {Version: 4, Name: "0004_next.sql"}}
+	names := func(ms []store.Migration) []string {
 		out := []string{}
 		for _, m := range ms {
-			out = append(out, m.name)
+			out = append(out, m.Name)
 		}
 		return out
 	}
@@ -270,7 +270,7 @@ func TestPendingMigrations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := pending(ms, tt.applied)
+			got, err := store.PendingMigrations(ms, tt.applied)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("pending = %v, %v; want error containing %q", names(got), err, tt.wantErr)
@@ -285,7 +285,7 @@ func TestPendingMigrations(t *testing.T) {
 			}
 		})
 	}
-	if _, err := sortMigrations([]migration{{version: 2, name: "0002_a.sql"}, {version: 2, name: "0002_b.sql"}}); err == nil {
+	if _, err := store.SortMigrations([]store.Migration{{Version: 2, Name: "0002_a.sql"}, {Version: 2, Name: "0002_b.sql"}}); err == nil {
 		t.Error("two migrations with one version were accepted")
 	}
 }

@@ -36,19 +36,13 @@ func insertTx(ctx context.Context, tx *sql.Tx, r store.TxRecord) error {
 }
 
 func (d *decideTx) RecordTx(ctx context.Context, r store.TxRecord) error {
-	if err := r.Validate(); err != nil {
+	if err := store.DecisionTx(r, d.grant.ID); err != nil {
 		return fmt.Errorf("record tx: %w", err)
 	}
-	switch {
-	case r.Kind == store.TxKindCancel:
-		return fmt.Errorf("record tx: %w: cancels are recorded with Store.RecordTx", store.ErrInvalid)
-	case r.GrantID != d.grant.ID && !(r.GrantID == "" && r.Kind == store.TxKindOwner):
-		return fmt.Errorf("record tx: %w: transaction names key %q inside a decision on grant %q", store.ErrInvalid, r.GrantID, d.grant.ID)
-	}
-	if err := d.lock(); err != nil {
+	if err := d.guard.Enter(); err != nil {
 		return fmt.Errorf("record tx: %w", err)
 	}
-	defer d.mu.Unlock()
+	defer d.guard.Leave()
 	if err := insertTx(ctx, d.tx, r); err != nil {
 		return fmt.Errorf("record tx: %w", err)
 	}
@@ -296,7 +290,7 @@ func dropTxs(ctx context.Context, tx *sql.Tx, chainID uint64, at time.Time) ([]s
 	return out, nil
 }
 
-type rowScanner interface{ Scan(dest ...any) error }
+type rowScanner = store.RowScanner
 
 func scanTx(row rowScanner) (store.TxRecord, error) {
 	var (

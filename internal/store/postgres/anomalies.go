@@ -1,0 +1,217 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// RevokeGrantFor implements store.Store.
+func (s *Store) RevokeGrantFor(ctx context.Context, id string, at time.Time, reason string, a audit.Record) (bool, error) {
+	switch {
+	case at.IsZero():
+		return false, fmt.Errorf("revoke grant: %w: zero time", store.ErrInvalid)
+	case reason == "":
+		return false, fmt.Errorf("revoke grant: %w: empty reason", store.ErrInvalid)
+	}
+	if err := a.Validate(); err != nil {
+		return false, fmt.Errorf("revoke grant: %w: %w", store.ErrInvalid, err)
+	}
+	var revoked bool
+	err := s.writeTx(ctx, func(tx pgx.Tx) error {
+		g, err := getGrant(ctx, tx, id, true)
+		if err != nil || g.RevokedAt != nil {
+			return err
+		}
+		if g.Meta == nil {
+			g.Meta = map[string]string{}
+		}
+		g.Meta[store.MetaRevokedReason] = reason
+		meta, err := json.Marshal(g.Meta)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE grants SET revoked_at = $1, meta = $2 WHERE id = $3`, ms(at), string(meta), id); err != nil {
+			return err
+		}
+		revoked = true
+		_, err = appendAudit(ctx, tx, a)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("revoke grant: %w", err)
+	}
+	return revoked, nil
+}
+
+// suspend suspends the grant id inside tx unless it is suspended, and
+// reports whether it did. The caller holds the grant's lock.
+func suspend(ctx context.Context, tx pgx.Tx, id string, sp store.Suspension) (bool, error) {
+	g, err := getGrant(ctx, tx, id, true)
+	if err != nil || g.SuspendedAt != nil {
+		return false, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE grants SET suspended_at = $1, suspend_reason = $2 WHERE id = $3`, ms(sp.At), sp.Reason, id); err != nil {
+		return false, err
+	}
+	if _, err := appendAudit(ctx, tx, sp.Audit); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// SuspendGrant implements store.Store.
+func (s *Store) SuspendGrant(ctx context.Context, id string, sp store.Suspension) (bool, error) {
+	if err := sp.Validate(); err != nil {
+		return false, fmt.Errorf("suspend grant: %w", err)
+	}
+	var done bool
+	err := s.writeTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		done, err = suspend(ctx, tx, id, sp)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("suspend grant: %w", err)
+	}
+	return done, nil
+}
+
+// ResumeGrant implements store.Store.
+func (s *Store) ResumeGrant(ctx context.Context, id string, a audit.Record) (bool, error) {
+	if err := a.Validate(); err != nil {
+		return false, fmt.Errorf("resume grant: %w: %w", store.ErrInvalid, err)
+	}
+	var done bool
+	err := s.writeTx(ctx, func(tx pgx.Tx) error {
+		g, err := getGrant(ctx, tx, id, true)
+		if err != nil || g.SuspendedAt == nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE grants SET suspended_at = NULL, suspend_reason = '' WHERE id = $1`, id); err != nil {
+			return err
+		}
+		done = true
+		_, err = appendAudit(ctx, tx, a)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("resume grant: %w", err)
+	}
+	return done, nil
+}
+
+// anomalyLock is the first key of the transaction advisory lock that
+// makes RecordAnomaly's check-then-insert atomic per (key, kind, trigger)
+// across replicas, whose feeds all replay the same log.
+const anomalyLock = 0x616b616e // "akan"
+
+// RecordAnomaly implements store.Store.
+func (s *Store) RecordAnomaly(ctx context.Context, req store.AnomalyRequest) (store.Anomaly, bool, error) {
+	a := req.Anomaly
+	if err := a.Validate(); err != nil {
+		return store.Anomaly{}, false, fmt.Errorf("record anomaly: %w", err)
+	}
+	if err := req.Audit.Validate(); err != nil {
+		return store.Anomaly{}, false, fmt.Errorf("record anomaly: %w: %w", store.ErrInvalid, err)
+	}
+	if req.Suspend != nil {
+		if err := req.Suspend.Validate(); err != nil {
+			return store.Anomaly{}, false, fmt.Errorf("record anomaly: %w", err)
+		}
+	}
+	records, err := json.Marshal(a.Records)
+	if err != nil {
+		return store.Anomaly{}, false, fmt.Errorf("record anomaly: %w", err)
+	}
+	var (
+		out   store.Anomaly
+		added bool
+	)
+	err = s.writeTx(ctx, func(tx pgx.Tx) error {
+		out, added = store.Anomaly{}, false
+		// The grant first (the order of every transaction), then the
+		// anomaly's own lock, then the audit head.
+		if req.Suspend != nil {
+			if _, err := getGrant(ctx, tx, a.KeyID, true); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(anomalyLock),
+			fmt.Sprintf("%s/%s/%d", a.KeyID, a.Kind, a.Trigger())); err != nil {
+			return err
+		}
+		prev, err := store.ScanAnomaly(tx.QueryRow(ctx, `SELECT `+store.AnomalyColumns+` FROM anomalies WHERE key_id = $1 AND kind = $2 AND trigger_seq = $3`,
+			a.KeyID, a.Kind, a.Trigger()))
+		if err == nil {
+			out = prev
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		var taken int
+		switch err := tx.QueryRow(ctx, `SELECT 1 FROM anomalies WHERE id = $1`, a.ID).Scan(&taken); {
+		case err == nil:
+			return fmt.Errorf("anomaly %q: %w", a.ID, store.ErrConflict)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		rec, err := appendAudit(ctx, tx, req.Audit)
+		if err != nil {
+			return err
+		}
+		a.AuditSeq = rec.Seq
+		_, err = tx.Exec(ctx, `INSERT INTO anomalies (`+store.AnomalyColumns+`, trigger_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			a.ID, a.KeyID, a.Kind, a.Severity, ms(a.At), a.Summary, string(records), a.Response, a.AuditSeq, a.Trigger())
+		if pgCode(err) == codeUniqueViolation {
+			return fmt.Errorf("anomaly %q: %w", a.ID, store.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		if req.Suspend != nil {
+			if _, err := suspend(ctx, tx, a.KeyID, *req.Suspend); err != nil {
+				return err
+			}
+		}
+		out, added = a, true
+		out.At = fromMS(ms(a.At))
+		out.Records = append([]int64(nil), a.Records...)
+		return nil
+	})
+	if err != nil {
+		return store.Anomaly{}, false, fmt.Errorf("record anomaly: %w", err)
+	}
+	return out, added, nil
+}
+
+// ListAnomalies implements store.Store.
+func (s *Store) ListAnomalies(ctx context.Context, f store.AnomalyFilter) ([]store.Anomaly, error) {
+	if f.Limit < 0 {
+		return nil, fmt.Errorf("list anomalies: %w: negative limit", store.ErrInvalid)
+	}
+	var w where
+	if f.KeyID != "" {
+		w.add("key_id = ?", f.KeyID)
+	}
+	if !f.Since.IsZero() {
+		w.add("at >= ?", ms(f.Since))
+	}
+	q := `SELECT ` + store.AnomalyColumns + ` FROM anomalies` + w.sql() + ` ORDER BY at DESC, audit_seq DESC`
+	if f.Limit > 0 {
+		q += ` LIMIT ` + w.next(f.Limit)
+	}
+	out, err := queryAll(ctx, s.pool, q, w.args, store.ScanAnomaly)
+	if err != nil {
+		return nil, fmt.Errorf("list anomalies: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,263 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// Reservation states (reservations.state).
+const (
+	statePending  = "pending"
+	stateSpent    = "spent"
+	stateReleased = "released"
+)
+
+// The ledger keeps, per grant and asset, the sums of the live reservations
+// with at >= period_start (ledger_totals), as the SQLite store does: every
+// stored row equals what sumReservations would compute for it, because
+// every statement that adds, changes or releases a reservation calls
+// adjustTotals in the same transaction, under the grant's lock.
+
+// sumReservations computes a grant's charges of asset since a time (ms)
+// from the reservations themselves (amounts are TEXT: summed exactly here).
+func sumReservations(ctx context.Context, q querier, grantID, asset string, since int64) (store.Charged, error) {
+	rows, err := q.Query(ctx, `SELECT amount, state FROM reservations
+		WHERE grant_id = $1 AND asset = $2 AND at >= $3 AND state <> 'released'`, grantID, asset, since)
+	if err != nil {
+		return store.Charged{}, err
+	}
+	defer rows.Close()
+	c := store.Charged{Spent: new(big.Int), Pending: new(big.Int)}
+	for rows.Next() {
+		var amount, state string
+		if err := rows.Scan(&amount, &state); err != nil {
+			return store.Charged{}, err
+		}
+		v, err := store.ParseAmount(amount)
+		if err != nil {
+			return store.Charged{}, err
+		}
+		if state == statePending {
+			c.Pending.Add(c.Pending, v)
+		} else {
+			c.Spent.Add(c.Spent, v)
+		}
+	}
+	return c, rows.Err()
+}
+
+// readTotals returns the running total row of a grant and asset.
+func readTotals(ctx context.Context, q querier, grantID, asset string) (start int64, c store.Charged, ok bool, err error) {
+	var spent, pending string
+	err = q.QueryRow(ctx, `SELECT period_start, spent, pending FROM ledger_totals WHERE grant_id = $1 AND asset = $2`,
+		grantID, asset).Scan(&start, &spent, &pending)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, store.Charged{}, false, nil
+	}
+	if err != nil {
+		return 0, store.Charged{}, false, err
+	}
+	if c.Spent, err = store.ParseAmount(spent); err != nil {
+		return 0, store.Charged{}, false, err
+	}
+	if c.Pending, err = store.ParseAmount(pending); err != nil {
+		return 0, store.Charged{}, false, err
+	}
+	return start, c, true, nil
+}
+
+// charged answers DecideTx.Spent: the running total when it is for since,
+// else the sum of the reservations, which becomes the running total when
+// since is newer than the stored one (a new period).
+func charged(ctx context.Context, tx pgx.Tx, grantID, asset string, since int64) (store.Charged, error) {
+	start, c, ok, err := readTotals(ctx, tx, grantID, asset)
+	if err != nil {
+		return store.Charged{}, err
+	}
+	if ok && start == since {
+		return c, nil
+	}
+	c, err = sumReservations(ctx, tx, grantID, asset, since)
+	if err != nil {
+		return store.Charged{}, err
+	}
+	if !ok || start < since {
+		if _, err := tx.Exec(ctx, `INSERT INTO ledger_totals (grant_id, asset, period_start, spent, pending) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (grant_id, asset) DO UPDATE SET period_start = excluded.period_start, spent = excluded.spent, pending = excluded.pending`,
+			grantID, asset, since, c.Spent.String(), c.Pending.String()); err != nil {
+			return store.Charged{}, err
+		}
+	}
+	return c, nil
+}
+
+// adjustTotals adds dSpent and dPending to the running total of a grant
+// and asset if a reservation made at `at` (ms) falls in it.
+func adjustTotals(ctx context.Context, tx pgx.Tx, grantID, asset string, at int64, dSpent, dPending *big.Int) error {
+	if dSpent.Sign() == 0 && dPending.Sign() == 0 {
+		return nil
+	}
+	start, c, ok, err := readTotals(ctx, tx, grantID, asset)
+	if err != nil || !ok || at < start {
+		return err
+	}
+	c.Spent.Add(c.Spent, dSpent)
+	c.Pending.Add(c.Pending, dPending)
+	if c.Spent.Sign() < 0 || c.Pending.Sign() < 0 {
+		return fmt.Errorf("ledger total of grant %q, %s would go negative: the database was edited", grantID, asset)
+	}
+	_, err = tx.Exec(ctx, `UPDATE ledger_totals SET spent = $1, pending = $2 WHERE grant_id = $3 AND asset = $4`,
+		c.Spent.String(), c.Pending.String(), grantID, asset)
+	return err
+}
+
+// reserve inserts spends in state and moves the running totals.
+func reserve(ctx context.Context, tx pgx.Tx, grantID string, at int64, txHash, state string, assets []string, spends []store.Spend) error {
+	zero := new(big.Int)
+	for i, s := range spends {
+		if _, err := tx.Exec(ctx, `INSERT INTO reservations (grant_id, asset, amount, at, tx_hash, fee, state) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			grantID, assets[i], s.Amount.String(), at, txHash, s.Fee, state); err != nil {
+			return err
+		}
+		dSpent, dPending := s.Amount, zero
+		if state == statePending {
+			dSpent, dPending = zero, s.Amount
+		}
+		if err := adjustTotals(ctx, tx, grantID, assets[i], at, dSpent, dPending); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// txReservation is one reservation of a transaction.
+type txReservation struct {
+	id      int64
+	grantID string
+	asset   string
+	amount  *big.Int
+	at      int64
+	fee     bool
+	state   string
+}
+
+// lockTxReservations locks the grants that reserved for the transaction
+// hash (in id order, before anything else: the grant lock comes first in
+// every transaction) and returns its reservations.
+func lockTxReservations(ctx context.Context, tx pgx.Tx, hash string) ([]txReservation, error) {
+	grants, err := queryAll(ctx, tx, `SELECT id FROM grants WHERE id IN (SELECT grant_id FROM reservations WHERE tx_hash = $1)
+		ORDER BY id FOR NO KEY UPDATE`, []any{hash}, func(r rowScanner) (string, error) {
+		var id string
+		err := r.Scan(&id)
+		return id, err
+	})
+	if err != nil || len(grants) == 0 {
+		return nil, err
+	}
+	return queryAll(ctx, tx, `SELECT id, grant_id, asset, amount, at, fee, state FROM reservations
+		WHERE tx_hash = $1 ORDER BY asset, id`, []any{hash}, func(sc rowScanner) (txReservation, error) {
+		var (
+			r      txReservation
+			amount string
+		)
+		if err := sc.Scan(&r.id, &r.grantID, &r.asset, &amount, &r.at, &r.fee, &r.state); err != nil {
+			return r, err
+		}
+		r.amount, err = store.ParseAmount(amount)
+		return r, err
+	})
+}
+
+// SettleTx implements store.Store.
+func (s *Store) SettleTx(ctx context.Context, txHash string, actualFee *big.Int) error {
+	hash, err := store.NormalizeTxHash(txHash)
+	if err != nil {
+		return fmt.Errorf("settle tx: %w", err)
+	}
+	if err := store.ValidateAmount(actualFee); err != nil {
+		return fmt.Errorf("settle tx: fee: %w", err)
+	}
+	err = s.writeTx(ctx, func(tx pgx.Tx) error {
+		rs, err := lockTxReservations(ctx, tx, hash)
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			amount := r.amount
+			if r.fee {
+				amount = actualFee
+			}
+			if r.state == stateSpent && amount.Cmp(r.amount) == 0 {
+				continue
+			}
+			// Take out what the reservation counted for, put in its
+			// settled amount.
+			dSpent, dPending := store.SettleDelta(r.state, r.amount, amount)
+			if _, err := tx.Exec(ctx, `UPDATE reservations SET state = 'spent', amount = $1, released_at = NULL WHERE id = $2`,
+				amount.String(), r.id); err != nil {
+				return err
+			}
+			if err := adjustTotals(ctx, tx, r.grantID, r.asset, r.at, dSpent, dPending); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("settle tx: %w", err)
+	}
+	return nil
+}
+
+// ReleaseTx implements store.Store.
+func (s *Store) ReleaseTx(ctx context.Context, req store.TxRelease) (store.TxReleased, error) {
+	hash, err := store.NormalizeTxHash(req.Hash)
+	switch {
+	case err != nil:
+		return store.TxReleased{}, fmt.Errorf("release tx: %w", err)
+	case req.At.IsZero():
+		return store.TxReleased{}, fmt.Errorf("release tx: %w: zero time", store.ErrInvalid)
+	case req.Audit == nil:
+		return store.TxReleased{}, fmt.Errorf("release tx: %w: no audit record", store.ErrInvalid)
+	}
+	var res store.TxReleased
+	err = s.writeTx(ctx, func(tx pgx.Tx) error {
+		res = store.TxReleased{Hash: hash, Released: []store.ReleasedSpend{}}
+		rs, err := lockTxReservations(ctx, tx, hash)
+		if err != nil {
+			return err
+		}
+		zero := new(big.Int)
+		for _, r := range rs {
+			res.GrantID = r.grantID
+			switch r.state {
+			case stateSpent:
+				return fmt.Errorf("%w: transaction %s was settled (it landed), so its spend stays", store.ErrConflict, hash)
+			case stateReleased:
+				continue
+			}
+			if _, err := tx.Exec(ctx, `UPDATE reservations SET state = 'released', released_at = $1 WHERE id = $2`, ms(req.At), r.id); err != nil {
+				return err
+			}
+			if err := adjustTotals(ctx, tx, r.grantID, r.asset, r.at, zero, new(big.Int).Neg(r.amount)); err != nil {
+				return err
+			}
+			res.Released = store.AddReleased(res.Released, r.grantID, r.asset, r.amount)
+		}
+		if len(res.Released) == 0 {
+			return nil
+		}
+		_, err = appendAudit(ctx, tx, req.Audit(res))
+		return err
+	})
+	if err != nil {
+		return store.TxReleased{}, fmt.Errorf("release tx: %w", err)
+	}
+	return res, nil
+}
