@@ -23,21 +23,36 @@ import (
 // path.
 func TestStartNodeFaults(t *testing.T) {
 	short := upstream.Timeouts{Dial: 300 * time.Millisecond, Read: 300 * time.Millisecond}
-	for _, fault := range []faultnode.Fault{faultnode.Mute, faultnode.Slow, faultnode.Garbage, faultnode.Reset} {
+	for _, tc := range []struct {
+		name    string
+		fault   faultnode.Fault
+		refuse  bool
+		timeout bool
+	}{
+		{name: "refuses", refuse: true},
+		{name: "never answers", fault: faultnode.Mute, timeout: true},
+		{name: "answers slowly", fault: faultnode.Slow, timeout: true},
+		{name: "answers garbage", fault: faultnode.Garbage},
+		{name: "resets mid-body", fault: faultnode.Reset},
+	} {
 		for _, scheme := range []string{"http", "ws"} {
-			t.Run(scheme+" "+fault.String(), func(t *testing.T) {
+			t.Run(scheme+" "+tc.name, func(t *testing.T) {
 				h := newHome(t)
-				srv := faultnode.Start(t, fault, nil)
-				srv.SetDelay(time.Hour)
-				_, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: srv.URL(scheme, "/v3/s3cr3tapikey"), Listen: "127.0.0.1:0", Timeouts: short})
+				addr := faultnode.Refusing(t)
+				if !tc.refuse {
+					srv := faultnode.Start(t, tc.fault, nil)
+					srv.SetDelay(time.Hour)
+					addr = srv.Addr()
+				}
+				_, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: scheme + "://" + addr + "/v3/s3cr3tapikey", Listen: "127.0.0.1:0", Timeouts: short})
 				if err == nil {
 					t.Fatal("Start succeeded against a broken node")
 				}
-				if strings.Contains(err.Error(), "s3cr3tapikey") || !strings.Contains(err.Error(), srv.Addr()) {
+				if strings.Contains(err.Error(), "s3cr3tapikey") || !strings.Contains(err.Error(), addr) {
 					t.Errorf("error %q: want the host and not the key", err)
 				}
-				if wantTimeout := fault == faultnode.Mute || fault == faultnode.Slow; wantTimeout != strings.Contains(err.Error(), "did not answer") {
-					t.Errorf("%s: error %q", fault, err)
+				if tc.timeout != strings.Contains(err.Error(), "did not answer") {
+					t.Errorf("error %q: want a timeout %v", err, tc.timeout)
 				}
 			})
 		}
@@ -79,7 +94,7 @@ func TestAgentReadNodeMute(t *testing.T) {
 	chain := fundedChain(t, common.HexToAddress(h.Config.WalletAddress))
 	srv := faultnode.Start(t, faultnode.Pass, faultnode.Proxy(t, chain.URL()))
 	d, err := daemon.Start(t.Context(), daemon.Config{Home: h, UpstreamURL: srv.URL("http", "/v3/s3cr3tapikey"), Listen: "127.0.0.1:0",
-		Timeouts: upstream.Timeouts{Read: 300 * time.Millisecond}})
+		Timeouts: upstream.Timeouts{Read: 5 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +122,7 @@ func TestAgentReadNodeMute(t *testing.T) {
 	}
 	srv.SetFor("eth_getBalance", faultnode.Mute)
 	got := call("eth_getBalance", balance)
-	if !strings.Contains(got, `"code":-32000`) || !strings.Contains(got, "did not answer eth_getBalance within 300ms") || strings.Contains(got, "s3cr3t") {
+	if !strings.Contains(got, `"code":-32000`) || !strings.Contains(got, "did not answer eth_getBalance within 5s") || strings.Contains(got, "s3cr3t") {
 		t.Fatalf("balance through a mute node: %s", got)
 	}
 	if got := call("eth_chainId", "[]"); !strings.Contains(got, `"result":"0x7a69"`) {

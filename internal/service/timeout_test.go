@@ -16,13 +16,14 @@ import (
 
 // faultyHarness is a harness whose service reaches the dev chain over
 // HTTP through a faultnode that passes everything until told otherwise,
-// with a short broadcast deadline.
+// with a broadcast deadline (5s) that a mute node lets pass and a
+// healthy one, even on a busy machine, does not.
 func faultyHarness(t *testing.T) (*harness, *faultnode.Server) {
 	t.Helper()
 	var srv *faultnode.Server
 	h := newHarnessOn(t, func(chain *devchain.Chain) service.Chain {
 		srv = faultnode.Start(t, faultnode.Pass, faultnode.Proxy(t, chain.URL()))
-		n, err := upstream.Dial(t.Context(), srv.URL("http", ""), upstream.Timeouts{Read: time.Minute, Estimate: time.Minute, Broadcast: 200 * time.Millisecond})
+		n, err := upstream.Dial(t.Context(), srv.URL("http", ""), upstream.Timeouts{Read: time.Minute, Estimate: time.Minute, Broadcast: 5 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
