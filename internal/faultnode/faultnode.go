@@ -1,7 +1,8 @@
 // Package faultnode starts a TCP server that misbehaves as a broken
 // Ethereum node does, for tests of how agentkeys copes with one: it
 // refuses connections, accepts and never answers, answers slowly, answers
-// garbage, or resets the connection in the middle of a body. Faults are
+// garbage, resets the connection in the middle of a body, or acts on a
+// request and loses the answer. Faults are
 // chosen per JSON-RPC method, so a test can let reads through to a real
 // node and hang only the broadcast. Only tests import it.
 package faultnode
@@ -39,10 +40,13 @@ const (
 	// Reset answers a status line, headers announcing a long body and
 	// part of it, then resets the connection (TCP RST).
 	Reset
+	// Lost passes the request to the backend and never answers: the node
+	// acted (took a transaction, say) and its answer was lost.
+	Lost
 )
 
 func (f Fault) String() string {
-	return [...]string{"pass", "mute", "slow", "garbage", "reset"}[f]
+	return [...]string{"pass", "mute", "slow", "garbage", "reset", "lost"}[f]
 }
 
 // Server is a misbehaving node on a loopback port.
@@ -258,6 +262,10 @@ func (s *Server) serve(c net.Conn) {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		rec := httptest.NewRecorder()
 		s.backend.ServeHTTP(rec, req)
+		if fault == Lost {
+			<-s.closing
+			return
+		}
 		resp := rec.Result()
 		resp.ContentLength = int64(rec.Body.Len())
 		resp.Header.Del("Transfer-Encoding")

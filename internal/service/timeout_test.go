@@ -133,3 +133,29 @@ func TestBroadcastTimeoutStuckIsCancelled(t *testing.T) {
 		t.Fatalf("pending after the cancel: %s", p)
 	}
 }
+
+// TestBroadcastAnswerLost: the node takes the transaction but its answer
+// never comes back. The request fails at the broadcast deadline with the
+// transaction still signed and charged; the watcher then finds it mined
+// and settles it.
+func TestBroadcastAnswerLost(t *testing.T) {
+	h, srv := faultyHarness(t)
+	srv.SetFor("eth_sendRawTransaction", faultnode.Lost)
+	_, err := h.send(true)
+	var te *upstream.TimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("send whose answer is lost: %v, want a timeout", err)
+	}
+	txs, err := h.svc.Txs(h.ctx, service.TxQuery{KeyID: h.keyID})
+	if err != nil || len(txs) != 1 || txs[0].State != store.TxSigned || h.nativePending() == "0" {
+		t.Fatalf("after the lost answer: %+v, %v; want one signed, charged transaction", txs, err)
+	}
+	hash := txs[0].Hash
+	h.receipt(hash)
+	if rep := h.sweep(); !slices.Equal(rep.Included, []string{hash}) {
+		t.Fatalf("sweep = %+v; want %s included", rep, hash)
+	}
+	if p := h.nativePending(); p != "0" {
+		t.Fatalf("pending after inclusion: %s", p)
+	}
+}

@@ -114,6 +114,9 @@ type TimeoutError struct {
 }
 
 func (e *TimeoutError) Error() string {
+	if e.Op == "connect" {
+		return fmt.Sprintf("the node did not answer the connection within %s", e.After)
+	}
 	return fmt.Sprintf("the node did not answer %s within %s", e.Op, e.After)
 }
 
