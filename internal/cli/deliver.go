@@ -31,12 +31,12 @@ import (
 // and agentkeys key revoke --clear-delivery on that machine clears them.
 
 // deliveryForms are the --deliver forms, in the order the help names them.
-const deliveryForms = "env-file:PATH, file:PATH or exec:COMMAND"
+const deliveryForms = "env-file:PATH, file:PATH, vault:MOUNT/PATH or exec:COMMAND"
 
 // target is one place a credential is delivered.
 type target struct {
-	Kind string `json:"kind"`           // env-file, file or exec
-	Path string `json:"path,omitempty"` // absolute, for env-file and file
+	Kind string `json:"kind"`           // env-file, file, vault or exec
+	Path string `json:"path,omitempty"` // absolute, for env-file and file; MOUNT/PATH for vault
 	Cmd  string `json:"command,omitempty"`
 }
 
@@ -68,6 +68,11 @@ func parseTargets(values []string) ([]target, error) {
 			return nil, fmt.Errorf("--deliver: expected %s, got %q", deliveryForms, truncate(v))
 		case kind == "exec":
 			t = target{Kind: kind, Cmd: arg}
+		case kind == "vault":
+			var err error
+			if t, err = parseVaultTarget(arg); err != nil {
+				return nil, err
+			}
 		case kind == "env-file" || kind == "file":
 			if rest, ok := strings.CutPrefix(arg, "~/"); ok {
 				// The shell leaves a ~ after "env-file:" as it is.
@@ -180,6 +185,8 @@ func deliver(ctx context.Context, t target, token, rpcURL string) error {
 		return writeSecretFile(t.Path, []byte("AGENTKEYS_TOKEN="+token+"\nAGENTKEYS_RPC_URL="+rpcURL+"\n"))
 	case "file":
 		return writeSecretFile(t.Path, []byte(token+"\n"))
+	case "vault":
+		return deliverVault(ctx, t, token, rpcURL)
 	case "exec":
 		return deliverExec(ctx, t.Cmd, token)
 	}
@@ -305,13 +312,15 @@ type clearOutcome struct {
 // clearTargets removes the files delivered for keyID that still hold its
 // credential. A file since rewritten with another credential is left, and
 // a command's delivery cannot be undone from here: both are reported.
-func clearTargets(keyID string, targets []target) []clearOutcome {
+func clearTargets(ctx context.Context, keyID string, targets []target) []clearOutcome {
 	var out []clearOutcome
 	for _, t := range targets {
 		o := clearOutcome{Target: t.String()}
 		switch t.Kind {
 		case "exec":
 			o.Note = "a command's delivery is not undone by agentkeys: remove the secret where the command stored it"
+		case "vault":
+			o.Cleared, o.Note, o.retry = clearVault(ctx, t, keyID)
 		default:
 			o.Cleared, o.Note, o.retry = clearFile(t, keyID)
 		}
@@ -370,7 +379,7 @@ func undoGrant(ctx context.Context, c *admin.Client, dir, keyID string, done []t
 		return fmt.Errorf("%w; key %s was granted but could not be revoked (%v): run agentkeys key revoke %s --clear-delivery", cause, keyID, err, keyID)
 	}
 	var notes []string
-	for _, o := range clearTargets(keyID, done) {
+	for _, o := range clearTargets(rctx, keyID, done) {
 		if !o.Cleared {
 			notes = append(notes, o.Target+" still holds the revoked credential ("+o.Note+")")
 		}
@@ -388,12 +397,12 @@ func undoGrant(ctx context.Context, c *admin.Client, dir, keyID string, done []t
 // clearDelivery clears what was delivered for keyID, as remembered in the
 // home dir, and forgets the record once no file is left to retry. found
 // is false if the home remembers no delivery of keyID.
-func clearDelivery(dir, keyID string) (outcomes []clearOutcome, found bool, err error) {
+func clearDelivery(ctx context.Context, dir, keyID string) (outcomes []clearOutcome, found bool, err error) {
 	r, ok, err := loadDelivery(dir, keyID)
 	if err != nil || !ok {
 		return nil, ok, err
 	}
-	outcomes = clearTargets(keyID, r.Targets)
+	outcomes = clearTargets(ctx, keyID, r.Targets)
 	for _, o := range outcomes {
 		if o.retry {
 			return outcomes, true, fmt.Errorf("%s was not cleared (%s); the delivery is remembered, so run the command again once it can be", o.Target, o.Note)
@@ -439,11 +448,11 @@ func clearText(w io.Writer, keyID string, outcomes []clearOutcome) {
 // clearDeliveries clears the deliveries of the keys ids (revoked by the
 // caller); keys the home remembers no delivery of are left out of the
 // answer.
-func clearDeliveries(dir string, ids []string) (map[string][]clearOutcome, error) {
+func clearDeliveries(ctx context.Context, dir string, ids []string) (map[string][]clearOutcome, error) {
 	out := map[string][]clearOutcome{}
 	var errs []error
 	for _, id := range ids {
-		o, found, err := clearDelivery(dir, id)
+		o, found, err := clearDelivery(ctx, dir, id)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("clear the delivery of %s: %w", id, err))
 		}

@@ -215,6 +215,7 @@ func TestDeliverJSONAndRewrittenFile(t *testing.T) {
 // the token redacted.
 func TestDeliverFailures(t *testing.T) {
 	dir, _ := startDeliverySandbox(t)
+	t.Setenv("VAULT_ADDR", "")
 	out := t.TempDir()
 	if err := os.Symlink(filepath.Join(out, "elsewhere"), filepath.Join(out, "link")); err != nil {
 		t.Fatal(err)
@@ -226,8 +227,9 @@ func TestDeliverFailures(t *testing.T) {
 		{"env-file:" + filepath.Join(out, "link"), "is a symbolic link"},
 		{"file:" + filepath.Join(out, "missing", "token"), "does not exist"},
 		{"file:" + out, "is not a regular file"},
-		{"vault:secret/agent", `unknown target "vault": expected env-file:PATH, file:PATH or exec:COMMAND`},
+		{"aws:secret/agent", `unknown target "aws": expected env-file:PATH, file:PATH, vault:MOUNT/PATH or exec:COMMAND`},
 		{"exec:", "expected env-file:PATH"},
+		{"vault:secret/agent", "set VAULT_ADDR"},
 	}
 	for _, tt := range refusedEarly {
 		_, stderr, code := run(t, "", "key", "grant", "--home", dir, "--agent", "x", "--profile", "read-only", "--deliver", tt.target)

@@ -494,7 +494,7 @@ func newKeyRevokeCmd(e *env) *cobra.Command {
 						return err
 					}
 				}
-				cleared, err := clearDeliveries(dir, ids)
+				cleared, err := clearDeliveries(cmd.Context(), dir, ids)
 				if output == "json" {
 					if clear {
 						return errors.Join(writeJSON(e.io.Out, struct {
@@ -516,7 +516,7 @@ func newKeyRevokeCmd(e *env) *cobra.Command {
 			}
 			var cleared map[string][]clearOutcome
 			if clear {
-				cleared, err = clearDeliveries(dir, []string{v.KeyID})
+				cleared, err = clearDeliveries(cmd.Context(), dir, []string{v.KeyID})
 			}
 			if output == "json" {
 				if clear {
