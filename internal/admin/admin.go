@@ -17,6 +17,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/request"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -306,7 +307,7 @@ func (a ProbeAttempt) attempt(i int) (service.ProbeAttempt, error) {
 	if a.IP != "" {
 		ip, err := netip.ParseAddr(a.IP)
 		if err != nil {
-			return out, &service.ParamError{Field: field + ".ip", Msg: fmt.Sprintf("expected an IP address, got %q", clipQuery(a.IP))}
+			return out, &service.ParamError{Field: field + ".ip", Msg: fmt.Sprintf("expected an IP address, got %s", bound.Quote(a.IP))}
 		}
 		out.IP = ip
 	}
@@ -327,7 +328,7 @@ func (h *Handler) probe(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "give attempts or a battery, not both")
 		return
 	case req.Battery != "" && req.Battery != "standard":
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("battery: expected \"standard\", got %q", clipQuery(req.Battery)))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("battery: expected \"standard\", got %s", bound.Quote(req.Battery)))
 		return
 	case len(req.Attempts) > service.MaxProbeAttempts:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("attempts: at most %d", service.MaxProbeAttempts))
@@ -366,7 +367,7 @@ func (h *Handler) anomalies(w http.ResponseWriter, r *http.Request) {
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: expected a number from 1 to 10000, got %q", clipQuery(l)))
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: expected a number from 1 to 10000, got %s", bound.Quote(l)))
 			return
 		}
 		aq.Limit = n
@@ -377,14 +378,6 @@ func (h *Handler) anomalies(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, as)
-}
-
-// clipQuery bounds a query value echoed in an error.
-func clipQuery(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
