@@ -101,3 +101,39 @@ func unsafeRune(c rune) bool {
 	return c == utf8.RuneError || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) ||
 		unicode.Is(unicode.Zl, c) || unicode.Is(unicode.Zp, c)
 }
+
+// Message returns a library's error message (which may quote a value it
+// was given, 'like this' or "like this") with every quoted run longer
+// than Prefix cut to its prefix and its length, and the whole cut to n
+// bytes, so the words around the value survive and the value does not.
+func Message(msg string, n int) string {
+	var b strings.Builder
+	for len(msg) > 0 {
+		i := strings.IndexAny(msg, `'"`)
+		if i < 0 {
+			b.WriteString(msg)
+			break
+		}
+		b.WriteString(msg[:i+1])
+		q := msg[i]
+		rest := msg[i+1:]
+		j := strings.IndexByte(rest, q)
+		if j < 0 {
+			j = len(rest)
+		}
+		if inner := rest[:j]; len(inner) > Prefix {
+			fmt.Fprintf(&b, "%s… (%d bytes)", cut(inner, Prefix), len(inner))
+		} else {
+			b.WriteString(inner)
+		}
+		if j < len(rest) {
+			b.WriteByte(q)
+			j++
+		}
+		msg = rest[j:]
+		if b.Len() > n {
+			break
+		}
+	}
+	return Text(b.String(), n)
+}

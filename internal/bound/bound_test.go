@@ -67,3 +67,22 @@ func TestEscape(t *testing.T) {
 		}
 	}
 }
+
+func TestMessage(t *testing.T) {
+	long := strings.Repeat("A", 1000)
+	tests := []struct{ in, want string }{
+		{"plain words", "plain words"},
+		{"provided data '" + long + "' doesn't match type 'address'", "provided data '" + long[:Prefix] + "… (1000 bytes)' doesn't match type 'address'"},
+		{`invalid integer "` + long + `"`, `invalid integer "` + long[:Prefix] + `… (1000 bytes)"`},
+		{`unclosed "` + long, `unclosed "` + long[:Prefix] + `… (1000 bytes)`},
+		{`short "x" and 'y'`, `short "x" and 'y'`},
+	}
+	for _, tt := range tests {
+		if got := Message(tt.in, 300); got != tt.want {
+			t.Errorf("Message(%.60q…) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := Message(strings.Repeat("word ", 1000), 300); len(got) > 300 {
+		t.Errorf("Message is %d bytes", len(got))
+	}
+}

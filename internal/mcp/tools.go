@@ -301,7 +301,7 @@ func txArgs(args json.RawMessage) (service.TxArgs, error) {
 	tx := service.TxArgs{To: &to, Value: new(big.Int)}
 	if strings.TrimSpace(in.Value) != "" {
 		if tx.Value, err = policy.ParseAmount(in.Value, 18, "ETH"); err != nil {
-			return service.TxArgs{}, &service.ParamError{Field: "value", Msg: bound.Text(err.Error(), maxFieldError)}
+			return service.TxArgs{}, &service.ParamError{Field: "value", Msg: bound.Message(err.Error(), maxFieldError)}
 		}
 	}
 	if in.Data != "" {
@@ -371,7 +371,7 @@ func (s *Server) signTypedData(ctx context.Context, c caller, args json.RawMessa
 	}
 	td, err := request.ParseTypedData(in.TypedData)
 	if err != nil {
-		return nil, &service.ParamError{Field: "typed_data", Msg: bound.Text(err.Error(), maxFieldError)}
+		return nil, &service.ParamError{Field: "typed_data", Msg: bound.Message(err.Error(), maxFieldError)}
 	}
 	sig, err := s.svc.SignTypedData(ctx, c.sess, c.info, td)
 	if err != nil {

@@ -60,6 +60,7 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 	}
 	err := s.cfg.Store.Decide(dctx, sess.grant.ID, func(ctx context.Context, tx store.DecideTx) error {
 		record := func(r audit.Record) error {
+			r = audit.Bound(r)
 			logged = r
 			_, err := tx.AppendAudit(ctx, r)
 			return err
@@ -81,7 +82,7 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 		}
 		rec.Call = callRecord(req, d, extra)
 		if !d.Allowed() {
-			outcome = &Refusal{Reasons: d.Reasons}
+			outcome = &Refusal{Reasons: audit.BoundReasons(d.Reasons)}
 			rec.Decision, rec.Reasons = audit.DecisionDeny, d.Reasons
 			return record(rec)
 		}
@@ -541,6 +542,7 @@ func (s *Service) Read(ctx context.Context, sess *Session, info RequestInfo) err
 func (s *Service) Invalid(ctx context.Context, sess *Session, info RequestInfo, reason string) {
 	rec := info.record(s.now())
 	rec.Decision, rec.Reasons = audit.DecisionDeny, []string{reason}
+	rec = audit.Bound(rec)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
 	if err := s.cfg.Store.Decide(dctx, sess.grant.ID, func(ctx context.Context, tx store.DecideTx) error {

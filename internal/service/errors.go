@@ -8,6 +8,8 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 )
@@ -44,11 +46,14 @@ type ParamError struct {
 	Msg   string
 }
 
+// Error is the field and what is wrong with it, at most
+// audit.MaxReasonBytes long: it is repeated to the caller and audited.
 func (e *ParamError) Error() string {
+	msg := e.Field + ": " + e.Msg
 	if e.Line > 0 {
-		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+		msg = fmt.Sprintf("line %d: %s", e.Line, msg)
 	}
-	return e.Field + ": " + e.Msg
+	return bound.Text(msg, audit.MaxReasonBytes)
 }
 
 // paramError returns a policy.FieldError in err as a ParamError, and any

@@ -314,6 +314,7 @@ func inactive(g store.Grant, now time.Time) string {
 func (s *Service) credentialRefusal(ctx context.Context, keyID string, info RequestInfo, reason string) error {
 	rec := info.record(s.now())
 	rec.KeyID, rec.Decision, rec.Reasons = keyID, audit.DecisionDeny, []string{reason}
+	rec = audit.Bound(rec)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
 	var err error

@@ -251,7 +251,7 @@ func (s *Service) probe(ctx context.Context, sess *Session, info RequestInfo, a 
 	if !d.Allowed() {
 		rec.Decision, rec.Reasons = audit.DecisionDeny, d.Reasons
 	}
-	stored, err := s.cfg.Store.AppendAudit(dctx, rec)
+	stored, err := s.cfg.Store.AppendAudit(dctx, audit.Bound(rec))
 	if err != nil {
 		return ProbeResult{}, fmt.Errorf("probe %s: record: %w", a.Name, err)
 	}
