@@ -206,7 +206,11 @@ func (s *Server) toolError(ctx context.Context, c caller, err error) *sdk.CallTo
 	case errors.Is(err, service.ErrNoTx):
 		return errorResult("No transaction with that hash was sent with this key.")
 	case errors.As(err, &up):
-		return errorResult("The Ethereum node answered: " + up.Public())
+		if _, _, _, ok := service.NodeError(up.Err); ok || up.Said != "" {
+			return errorResult("The Ethereum node answered: " + up.Public())
+		}
+		s.log.Warn("upstream", "method", c.info.Method, "err", err)
+		return errorResult("The Ethereum node is unavailable (" + up.Op + "); try again later.")
 	}
 	s.log.Error("mcp tool internal error", "method", c.info.Method, "err", err)
 	return errorResult("Internal error: the request was not signed.")

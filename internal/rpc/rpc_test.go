@@ -23,6 +23,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/clock"
+	"github.com/agentkeys/agentkeys/internal/daemon"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/rpc"
@@ -353,9 +354,11 @@ func TestPolicyRefusal(t *testing.T) {
 	}
 }
 
-// TestUpstreamFailure: the node's failures reach the agent in the node's
-// words, with the node's code when it gave one; a transport failure is
-// -32000 and never shows the upstream URL, which may carry an API key.
+// TestUpstreamFailure: the node's JSON-RPC errors for the agent's own
+// call reach the agent in the node's words, with the node's code; a
+// transport failure is -32000 "upstream node unavailable", its cause in
+// the daemon's log with the URL cut to scheme and host, and neither the
+// reply, the audit log nor the log shows the URL's path or query.
 func TestUpstreamFailure(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
@@ -398,18 +401,31 @@ func TestUpstreamFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer dead.Close()
-		url := e.mount(rpc.NewServer(e.svc, dead, nil))
+		var logged syncbuf.Buffer
+		url := e.mount(rpc.NewServer(e.svc, dead, daemon.Logger(&logged)))
 		for _, body := range []string{request(4, "eth_blockNumber", `[]`), request(5, "wallet_getCallsStatus", `["0x`+strings.Repeat("ab", 32)+`"]`)} {
 			status, out := e.post(t, url, tok, body)
 			var r reply
 			if err := json.Unmarshal(out, &r); err != nil || status != http.StatusOK {
 				t.Fatalf("HTTP %d %s: %v", status, out, err)
 			}
-			if r.Error == nil || r.Error.Code != -32000 || !strings.Contains(r.Error.Message, "connection refused") {
-				t.Errorf("got %+v, want -32000 with the dial error", r.Error)
+			if r.Error == nil || r.Error.Code != -32000 || r.Error.Message != "upstream node unavailable" {
+				t.Errorf("got %+v, want -32000 upstream node unavailable", r.Error)
 			}
-			if bytes.Contains(out, []byte("SECRET")) || bytes.Contains(out, []byte("/v3")) {
+			if bytes.Contains(out, []byte("SECRET")) || bytes.Contains(out, []byte("/v3")) || bytes.Contains(out, []byte(addr)) {
 				t.Errorf("the reply shows the upstream URL: %s", out)
+			}
+		}
+		if log := logged.String(); !strings.Contains(log, "connection refused") || !strings.Contains(log, "http://"+addr+"/…") || strings.Contains(log, "SECRET") {
+			t.Errorf("the log should say why, without the URL's path and query:\n%s", log)
+		}
+		recs, err := e.home.Store.AuditRecords(ctx, 0, 10_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			if b, _ := json.Marshal(rec); bytes.Contains(b, []byte("SECRET")) || bytes.Contains(b, []byte(addr)) {
+				t.Errorf("audit record %d shows the upstream URL: %s", rec.Seq, b)
 			}
 		}
 	})

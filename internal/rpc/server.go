@@ -21,7 +21,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
-	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/policy"
@@ -400,15 +399,14 @@ func (s *Server) toRPCError(method string, err error) *rpcError {
 	case errors.As(err, &unsup):
 		return &rpcError{Code: CodeUnsupported, Message: unsup.Error()}
 	case errors.As(err, &up):
-		// The node's words, with any URL in them redacted.
+		// The node's own JSON-RPC error for the call, or that it is
+		// unavailable: a transport error's words (the URL, an HTTP body)
+		// go to the log only.
 		e := &rpcError{Code: CodeServer, Message: up.Public()}
-		var ec gethrpc.Error
-		if errors.As(up.Err, &ec) {
-			e.Code = ec.ErrorCode()
-		}
-		var de gethrpc.DataError
-		if errors.As(up.Err, &de) {
-			e.Data = de.ErrorData()
+		if code, _, data, ok := service.NodeError(up.Err); ok {
+			e.Code, e.Data = code, data
+		} else if up.Said == "" {
+			s.log.Warn("upstream", "method", method, "err", err)
 		}
 		return e
 	}

@@ -97,7 +97,13 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 				if errors.As(f.err, &refusal) {
 					rec.Decision, rec.Reasons = audit.DecisionDeny, refusal.Reasons
 				} else {
-					rec.Decision, rec.Reasons = audit.DecisionError, []string{f.err.Error()}
+					// What the agent reads of it: an upstream failure's
+					// cause goes to the log, not the append-only audit log.
+					rec.Decision, rec.Reasons = audit.DecisionError, []string{AgentError(f.err)}
+					var up *UpstreamError
+					if errors.As(f.err, &up) {
+						s.cfg.Log.Warn("upstream", "key", sess.grant.ID, "method", info.Method, "err", f.err)
+					}
 				}
 				return record(rec)
 			}
