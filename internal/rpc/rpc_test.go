@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -233,7 +234,9 @@ func TestErrorMapping(t *testing.T) {
 		{"no method", tok, `{"jsonrpc":"2.0","id":2}`, -32600, `invalid request: expected {"jsonrpc":"2.0","method":...}`, false, "2"},
 		{"method name too long", tok, request(3, strings.Repeat("m", 65), `[]`), -32600, `invalid request: expected {"jsonrpc":"2.0","method":...}`, false, "3"},
 		{"JSON but not a request object", tok, `42`, -32600, `invalid request: expected {"jsonrpc":"2.0","method":...}`, false, "null"},
-		{"params not an array", tok, `{"jsonrpc":"2.0","id":4,"method":"eth_chainId","params":{}}`, -32600, `invalid request: expected {"jsonrpc":"2.0","method":...}`, false, "null"},
+		{"params by name", tok, `{"jsonrpc":"2.0","id":4,"method":"eth_getBalance","params":{"address":"0x00","block":"latest"}}`, -32602, "invalid params: expected params as an array (by position); Ethereum methods take no params by name", false, "4"},
+		{"params a string", tok, `{"jsonrpc":"2.0","id":"x","method":"eth_chainId","params":"oops"}`, -32602, "invalid params: expected params as an array (by position); Ethereum methods take no params by name", false, `"x"`},
+		{"params a broken array", tok, `{"jsonrpc":"2.0","id":4,"method":"eth_chainId","params":[1,}`, -32700, "parse error: the body is not JSON", false, "null"},
 		{"empty batch", tok, `[]`, -32600, "a batch holds 1 to 100 requests", false, "null"},
 		{"batch over the limit", tok, "[" + strings.TrimSuffix(strings.Repeat(request(1, "eth_chainId", `[]`)+",", 101), ",") + "]", -32600, "a batch holds 1 to 100 requests", false, "null"},
 		{"broken batch", tok, `[{"jsonrpc":"2.0"`, -32700, "parse error: the body is not JSON", false, "null"},
@@ -349,6 +352,48 @@ func TestPolicyRefusal(t *testing.T) {
 			}
 			if !strings.Contains(strings.Join(data.Reasons, " "), tt.reason) {
 				t.Errorf("reasons %q do not mention %q", data.Reasons, tt.reason)
+			}
+		})
+	}
+}
+
+// slowBody is a request body whose read deadline passes, as the
+// listener's ReadTimeout makes it for a client that stops sending.
+type slowBody struct{}
+
+func (slowBody) Read([]byte) (int, error) { return 0, timeoutError{} }
+func (slowBody) Close() error             { return nil }
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// TestBodyErrors: a body too long and a body too slow are told apart.
+func TestBodyErrors(t *testing.T) {
+	e := start(t)
+	srv := rpc.NewServer(e.svc, e.chain.Client().Client(), nil)
+	for _, tt := range []struct {
+		name string
+		body io.ReadCloser
+		want string
+	}{
+		{"over the limit", io.NopCloser(strings.NewReader(strings.Repeat(" ", 1<<20+1))), "request body over 1048576 bytes"},
+		{"read deadline passed", slowBody{}, "the request body did not arrive in time"},
+		{"cut off", io.NopCloser(io.MultiReader(strings.NewReader(`{"jsonrpc"`), iotest.ErrReader(io.ErrUnexpectedEOF))), "the request body could not be read: it ended early"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/rpc", nil)
+			req.Body = tt.body
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, req)
+			var r reply
+			if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+				t.Fatalf("%s: %v", w.Body, err)
+			}
+			if r.Error == nil || r.Error.Code != -32600 || r.Error.Message != tt.want {
+				t.Errorf("got %+v, want -32600 %q", r.Error, tt.want)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -76,7 +77,17 @@ type rpcRequest struct {
 	JSONRPC string            `json:"jsonrpc"`
 	ID      json.RawMessage   `json:"id,omitempty"`
 	Method  string            `json:"method"`
-	Params  []json.RawMessage `json:"params"`
+	Params  []json.RawMessage `json:"-"`
+}
+
+// wireRequest is a request as sent: params may be an array (by position)
+// or, in JSON-RPC 2.0, an object (by name), which no Ethereum method
+// takes.
+type wireRequest struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id,omitempty"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params"`
 }
 
 type rpcError struct {
@@ -147,7 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeInvalidReq, Message: fmt.Sprintf("request body over %d bytes", maxBody)}})
+		writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeInvalidReq, Message: bodyError(err)}})
 		return
 	}
 	info := service.RequestInfo{IP: clientip.FromRequest(r), UserAgent: r.UserAgent()}
@@ -173,6 +184,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, s.one(r.Context(), token, info, trimmed))
 }
 
+// bodyError says why the body could not be read: too long, too slow (the
+// listener's read deadline passed) or cut off.
+func bodyError(err error) string {
+	var tooLong *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLong):
+		return fmt.Sprintf("request body over %d bytes", maxBody)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "the request body did not arrive in time"
+	}
+	return "the request body could not be read: it ended early"
+}
+
 func parseError() rpcResponse {
 	return rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeParse, Message: "parse error: the body is not JSON"}}
 }
@@ -184,16 +209,28 @@ func (s *Server) one(ctx context.Context, token string, info service.RequestInfo
 		defer func() { s.observe(req.Method, time.Since(started)) }()
 	}
 	invalid := &rpcError{Code: CodeInvalidReq, Message: `invalid request: expected {"jsonrpc":"2.0","method":...}`}
-	if err := json.Unmarshal(raw, &req); err != nil {
+	var wire wireRequest
+	if err := json.Unmarshal(raw, &wire); err != nil {
 		if !json.Valid(raw) {
 			return parseError()
 		}
-		// JSON, but not a request object (a number, params not an array).
+		// JSON, but not a request object (a number, a list).
 		return rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: invalid}
 	}
+	req = rpcRequest{JSONRPC: wire.JSONRPC, ID: wire.ID, Method: wire.Method}
 	resp := rpcResponse{JSONRPC: "2.0", ID: req.ID}
 	if len(resp.ID) == 0 {
 		resp.ID = json.RawMessage("null")
+	}
+	if p := bytes.TrimSpace(wire.Params); len(p) > 0 && !bytes.Equal(p, []byte("null")) {
+		if p[0] != '[' {
+			resp.Error = &rpcError{Code: CodeInvalidParams, Message: "invalid params: expected params as an array (by position); Ethereum methods take no params by name"}
+			return resp
+		}
+		if err := json.Unmarshal(p, &req.Params); err != nil {
+			resp.Error = invalid
+			return resp
+		}
 	}
 	// Method names go into the audit log; no real method is longer.
 	if req.JSONRPC != "2.0" || req.Method == "" || len(req.Method) > 64 {
