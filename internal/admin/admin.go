@@ -18,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/agentkeys/agentkeys/internal/bound"
+	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/request"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -73,8 +74,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.Guard(h.
 // (Authorization: Bearer akadm_...), as for the admin API itself.
 func (h *Handler) Guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := clientip.FromRequest(r)
+		var lim *service.LimitError
+		if err := h.svc.AdminAllowed(ip); errors.As(err, &lim) {
+			w.Header().Set("Retry-After", strconv.Itoa(lim.RetrySeconds()))
+			writeError(w, http.StatusTooManyRequests, lim.Error())
+			return
+		}
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if err := h.verify(strings.TrimSpace(tok)); err != nil {
+			// Counted toward the source's backoff and audited in
+			// aggregate (Service.FlushLimits), not a record per attempt.
+			h.svc.AdminFailed(ip)
 			writeError(w, http.StatusUnauthorized, "admin credential missing or not valid: send Authorization: Bearer akadm_...")
 			return
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/home"
 )
@@ -111,6 +112,68 @@ var settings = []setting{
 		},
 		unset: func(c *home.Config) { c.StuckAfter = "" },
 	},
+	{
+		name: "rate-limit", help: "requests all agents together may make, as N/DURATION (default 500/1s); past it, -32005",
+		get: func(c *home.Config) any { return c.RateLimit },
+		set: func(c *home.Config, v string) error {
+			if _, _, err := parseRate("rate-limit", v); err != nil {
+				return err
+			}
+			c.RateLimit = strings.TrimSpace(v)
+			return nil
+		},
+		unset: func(c *home.Config) { c.RateLimit = "" },
+	},
+	{
+		name: "key-rate-limit", help: "requests one key whose policy sets no rate may make, as N/DURATION (default 20/1s); a key with a rate gets its own",
+		get: func(c *home.Config) any { return c.KeyRateLimit },
+		set: func(c *home.Config, v string) error {
+			if _, _, err := parseRate("key-rate-limit", v); err != nil {
+				return err
+			}
+			c.KeyRateLimit = strings.TrimSpace(v)
+			return nil
+		},
+		unset: func(c *home.Config) { c.KeyRateLimit = "" },
+	},
+	{
+		name: "max-conns", help: "connections each listener holds open at once (default 1024)",
+		get: func(c *home.Config) any { return c.MaxConns },
+		set: func(c *home.Config, v string) (err error) {
+			c.MaxConns, err = parseCount("max-conns", v, 1, 1<<20)
+			return err
+		},
+		unset: func(c *home.Config) { c.MaxConns = 0 },
+	},
+	{
+		name: "max-header-bytes", help: "bytes of headers one request may send (default 16384); past it, 431",
+		get: func(c *home.Config) any { return c.MaxHeaderBytes },
+		set: func(c *home.Config, v string) (err error) {
+			c.MaxHeaderBytes, err = parseCount("max-header-bytes", v, 1024, 1<<20)
+			return err
+		},
+		unset: func(c *home.Config) { c.MaxHeaderBytes = 0 },
+	},
+}
+
+// parseRate reads a request limit like 500/1s or 1200/1m.
+func parseRate(name, v string) (int, time.Duration, error) {
+	n, d, ok := strings.Cut(strings.TrimSpace(v), "/")
+	count, err := strconv.Atoi(n)
+	per, derr := time.ParseDuration(d)
+	if !ok || err != nil || derr != nil || count < 1 || count > 1_000_000 || per < time.Millisecond || per > 24*time.Hour {
+		return 0, 0, fmt.Errorf("%s: expected N/DURATION like 500/1s or 1200/1m (N from 1 to 1000000, a duration up to 24h), got %s", name, bound.Quote(v))
+	}
+	return count, per, nil
+}
+
+// parseCount reads a whole number from lo to hi.
+func parseCount(name, v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s: expected a whole number from %d to %d, got %s", name, lo, hi, bound.Quote(v))
+	}
+	return n, nil
 }
 
 // Bounds of stuck-after: agents need time to broadcast what

@@ -36,10 +36,10 @@ type FailureConfig struct {
 	MaxSources int
 }
 
-// DefaultFailures are the defaults: 5 free failures, then 1s, 2s, 4s …
+// DefaultFailures are the defaults: 10 free failures, then 1s, 2s, 4s …
 // up to 15 minutes; 600 failures a minute across all sources; an anomaly
 // at 20 failures of one source in a minute.
-var DefaultFailures = FailureConfig{Free: 5, Base: time.Second, Max: 15 * time.Minute, Global: 600, Window: time.Minute, Alert: 20, MaxSources: 10000}
+var DefaultFailures = FailureConfig{Free: 10, Base: time.Second, Max: 15 * time.Minute, Global: 600, Window: time.Minute, Alert: 20, MaxSources: 10000}
 
 func (c FailureConfig) withDefaults() FailureConfig {
 	d := DefaultFailures

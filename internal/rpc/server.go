@@ -39,6 +39,7 @@ const (
 	CodeInvalidParams = -32602
 	CodeInternal      = -32603
 	CodeServer        = -32000
+	CodeLimit         = -32005 // EIP-1474: limit exceeded
 )
 
 // Limits on what one HTTP request may carry.
@@ -425,8 +426,11 @@ func (s *Server) toRPCError(method string, err error) *rpcError {
 		param   *service.ParamError
 		up      *service.UpstreamError
 		unsup   *unsupportedError
+		lim     *service.LimitError
 	)
 	switch {
+	case errors.As(err, &lim):
+		return &rpcError{Code: CodeLimit, Message: lim.Error(), Data: map[string]any{"retry_after": lim.RetrySeconds()}}
 	case errors.As(err, &refusal):
 		return &rpcError{Code: CodeRefused, Message: "refused by policy: " + strings.Join(refusal.Reasons, "; "), Data: map[string]any{"reasons": refusal.Reasons}}
 	case errors.As(err, &cred):

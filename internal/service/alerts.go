@@ -349,6 +349,14 @@ func deliveryView(d store.AlertDelivery) AlertDelivery {
 	return v
 }
 
+// alertHint is the command that shows the records behind an anomaly.
+func alertHint(ev AnomalyEvent) string {
+	if ev.KeyID == "" {
+		return "agentkeys audit tail --since 1h"
+	}
+	return "agentkeys audit tail --key " + ev.KeyID
+}
+
 // alertAnomaly is the feed handler of alerts. For an anomaly record not
 // alerted before, it stores a delivery to each webhook whose minimum
 // severity the anomaly reaches, marks the anomaly alerted in the same
@@ -381,7 +389,7 @@ func (s *Service) alertAnomaly(ctx context.Context, r audit.Record) error {
 		}
 		body := AlertBody{Type: "anomaly", DeliveryID: id, EventID: ev.ID, Kind: ev.Kind, Severity: ev.Severity, KeyID: ev.KeyID,
 			Summary: bound.Text(ev.Summary, maxSummary), At: ev.At.UTC(), AuditSeq: r.Seq, Records: ev.Records, Response: ev.Response,
-			Hook: h.Name, Hint: "agentkeys audit tail --key " + ev.KeyID}
+			Hook: h.Name, Hint: alertHint(ev)}
 		if ev.At.IsZero() {
 			body.At = r.Time
 		}

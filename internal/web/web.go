@@ -290,6 +290,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.verify(strings.TrimSpace(r.PostFormValue("credential"))); err != nil {
 		h.limiter.fail(who)
+		h.svc.AdminFailed(clientip.FromRequest(r)) // audited in aggregate, and may raise credential_failures
 		h.log.Warn("dashboard: sign-in failed", "client", who.String())
 		h.showSignIn(w, r, http.StatusUnauthorized, "That is not the admin credential.")
 		return
