@@ -81,7 +81,7 @@ type Config struct {
 	// server.DefaultMaxConns and server.DefaultMaxHeaderBytes).
 	MaxConns, MaxHeaderBytes int
 	Now                      func() time.Time
-	Log           *slog.Logger
+	Log                      *slog.Logger
 }
 
 // Daemon is a running service behind its HTTP server.
