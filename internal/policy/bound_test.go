@@ -40,3 +40,24 @@ func TestTypedDataReasonsAreBounded(t *testing.T) {
 		})
 	}
 }
+
+// An amount's length is checked before its digits are parsed: a
+// megabyte of them is refused by its length alone, with the length said
+// and the value not repeated.
+func TestAmountsAreBoundedBeforeParsing(t *testing.T) {
+	mega := strings.Repeat("9", 1<<20)
+	for name, parse := range map[string]func() error{
+		"ETH":     func() error { _, err := ParseAmount(mega, 18, "ETH"); return err },
+		"units":   func() error { _, err := ParseAmount(mega+"units", 6, "USDC"); return err },
+		"integer": func() error { _, err := parseInteger("0x" + mega); return err },
+	} {
+		err := parse()
+		if err == nil || !strings.Contains(err.Error(), "at most 100 characters") || len(err.Error()) > 200 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	max := "115792089237316195423570985008687907853269984665640564039457584007913129639935"
+	if v, err := ParseAmount(max+"wei", 18, "ETH"); err != nil || v.String() != max {
+		t.Errorf("2^256-1 wei: %v %v", v, err)
+	}
+}
