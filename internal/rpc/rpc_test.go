@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/clock"
 	"github.com/agentkeys/agentkeys/internal/daemon"
@@ -567,5 +568,50 @@ func TestBodyLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != http.MethodPost {
 		t.Errorf("GET /rpc: HTTP %d, Allow %q; want 405 and POST", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
+// TestAgentTextIsBounded: whatever an agent sends near the body limit,
+// its answer and its audit record stay small: reasons quote a prefix and
+// the length, calls too large for a record are kept as their digest, and
+// a megabyte number is refused by its length.
+func TestAgentTextIsBounded(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	tok, _ := e.grant(service.GrantSpec{Agent: "bot", Profile: "full-access", DailyLimit: []string{"1ETH"}})
+	huge := strings.Repeat("A", 900_000)
+	typed := func(domain, message string) string {
+		return fmt.Sprintf(`["%s", {"types":{"EIP712Domain":[{"name":"name","type":"string"},{"name":"chainId","type":"uint256"}],"M":[{"name":"v","type":"uint256"},{"name":"s","type":"string"}]},"primaryType":"M","domain":%s,"message":%s}]`,
+			e.owner.Hex(), domain, message)
+	}
+	for _, tt := range []struct {
+		name, body string
+		code       int
+	}{
+		{"a long domain name", request(1, "eth_signTypedData_v4", typed(fmt.Sprintf(`{"name":%q,"chainId":%d}`, huge, e.chain.ChainID()), `{"v":1,"s":"x"}`)), 4001},
+		{"a megabyte number", request(2, "eth_signTypedData_v4", typed(fmt.Sprintf(`{"name":"n","chainId":%d}`, e.chain.ChainID()), `{"v":`+strings.Repeat("9", 900_000)+`,"s":"x"}`)), -32602},
+		{"long calldata, signed", request(3, "eth_signTransaction", fmt.Sprintf(`[{"to":%q,"data":"0x%s"}]`, stranger.Hex(), strings.Repeat("ab", 400_000))), 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			head, err := e.home.Store.AuditHead(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, out := e.post(t, e.url, tok, tt.body)
+			var r reply
+			if err := json.Unmarshal(out, &r); err != nil || status != http.StatusOK || tt.code == 0 && r.Error != nil || tt.code != 0 && (r.Error == nil || r.Error.Code != tt.code) {
+				t.Fatalf("HTTP %d %.300s (%v), want error %d", status, out, err, tt.code)
+			}
+			if tt.code != 0 && len(out) > 8<<10 || bytes.Contains(out, []byte(strings.Repeat("A", 100))) || bytes.Contains(out, []byte(strings.Repeat("9", 100))) {
+				t.Errorf("the answer is %d bytes: %.300s", len(out), out)
+			}
+			recs, err := e.home.Store.AuditRecords(ctx, head.Seq, 10)
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("records: %d (%v)", len(recs), err)
+			}
+			if n := len(audit.Canonical(recs[0])); n > 20<<10 {
+				t.Errorf("the audit record is %d bytes: %.300s", n, recs[0].Call)
+			}
+		})
 	}
 }
