@@ -112,48 +112,42 @@ var settings = []setting{
 		},
 		unset: func(c *home.Config) { c.StuckAfter = "" },
 	},
-	{
-		name: "rate-limit", help: "requests all agents together may make, as N/DURATION (default 500/1s); past it, -32005",
-		get: func(c *home.Config) any { return c.RateLimit },
+	rateSetting("rate-limit", "requests all agents together may make, as N/DURATION (default 500/1s); past it, -32005",
+		func(c *home.Config) *string { return &c.RateLimit }),
+	rateSetting("key-rate-limit", "requests one key whose policy sets no rate may make, as N/DURATION (default 20/1s); a key with a rate gets its own",
+		func(c *home.Config) *string { return &c.KeyRateLimit }),
+	countSetting("max-conns", "connections each listener holds open at once (default 1024)", 1, 1<<20,
+		func(c *home.Config) *int { return &c.MaxConns }),
+	countSetting("max-header-bytes", "bytes of headers one request may send (default 16384); past it, 431", 1024, 1<<20,
+		func(c *home.Config) *int { return &c.MaxHeaderBytes }),
+}
+
+// rateSetting is a request limit kept as N/DURATION in the field f picks.
+func rateSetting(name, help string, f func(*home.Config) *string) setting {
+	return setting{name: name, help: help,
+		get: func(c *home.Config) any { return *f(c) },
 		set: func(c *home.Config, v string) error {
-			if _, _, err := parseRate("rate-limit", v); err != nil {
+			if _, _, err := parseRate(name, v); err != nil {
 				return err
 			}
-			c.RateLimit = strings.TrimSpace(v)
+			*f(c) = strings.TrimSpace(v)
 			return nil
 		},
-		unset: func(c *home.Config) { c.RateLimit = "" },
-	},
-	{
-		name: "key-rate-limit", help: "requests one key whose policy sets no rate may make, as N/DURATION (default 20/1s); a key with a rate gets its own",
-		get: func(c *home.Config) any { return c.KeyRateLimit },
-		set: func(c *home.Config, v string) error {
-			if _, _, err := parseRate("key-rate-limit", v); err != nil {
-				return err
-			}
-			c.KeyRateLimit = strings.TrimSpace(v)
-			return nil
-		},
-		unset: func(c *home.Config) { c.KeyRateLimit = "" },
-	},
-	{
-		name: "max-conns", help: "connections each listener holds open at once (default 1024)",
-		get: func(c *home.Config) any { return c.MaxConns },
+		unset: func(c *home.Config) { *f(c) = "" },
+	}
+}
+
+// countSetting is a whole number from lo to hi kept in the field f
+// picks; zero (unset) means the default.
+func countSetting(name, help string, lo, hi int, f func(*home.Config) *int) setting {
+	return setting{name: name, help: help,
+		get: func(c *home.Config) any { return *f(c) },
 		set: func(c *home.Config, v string) (err error) {
-			c.MaxConns, err = parseCount("max-conns", v, 1, 1<<20)
+			*f(c), err = parseCount(name, v, lo, hi)
 			return err
 		},
-		unset: func(c *home.Config) { c.MaxConns = 0 },
-	},
-	{
-		name: "max-header-bytes", help: "bytes of headers one request may send (default 16384); past it, 431",
-		get: func(c *home.Config) any { return c.MaxHeaderBytes },
-		set: func(c *home.Config, v string) (err error) {
-			c.MaxHeaderBytes, err = parseCount("max-header-bytes", v, 1024, 1<<20)
-			return err
-		},
-		unset: func(c *home.Config) { c.MaxHeaderBytes = 0 },
-	},
+		unset: func(c *home.Config) { *f(c) = 0 },
+	}
 }
 
 // parseRate reads a request limit like 500/1s or 1200/1m.

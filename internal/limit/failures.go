@@ -43,28 +43,21 @@ var DefaultFailures = FailureConfig{Free: 10, Base: time.Second, Max: 15 * time.
 
 func (c FailureConfig) withDefaults() FailureConfig {
 	d := DefaultFailures
-	if c.Free > 0 {
-		d.Free = c.Free
-	}
-	if c.Base > 0 {
-		d.Base = c.Base
-	}
-	if c.Max > 0 {
-		d.Max = c.Max
-	}
-	if c.Global > 0 {
-		d.Global = c.Global
-	}
-	if c.Window > 0 {
-		d.Window = c.Window
-	}
-	if c.Alert > 0 {
-		d.Alert = c.Alert
-	}
-	if c.MaxSources > 0 {
-		d.MaxSources = c.MaxSources
-	}
+	set(&d.Free, c.Free)
+	set(&d.Base, c.Base)
+	set(&d.Max, c.Max)
+	set(&d.Global, c.Global)
+	set(&d.Window, c.Window)
+	set(&d.Alert, c.Alert)
+	set(&d.MaxSources, c.MaxSources)
 	return d
+}
+
+// set puts v in *dst when v is positive: zero keeps the default.
+func set[T int | time.Duration](dst *T, v T) {
+	if v > 0 {
+		*dst = v
+	}
 }
 
 // Aggregate is one source's failed credentials in one window, as audited.
