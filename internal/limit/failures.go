@@ -63,7 +63,7 @@ func set[T int | time.Duration](dst *T, v T) {
 // Aggregate is one source's failed credentials in one window, as audited.
 type Aggregate struct {
 	Surface   string         `json:"surface"` // "rpc", "mcp", "admin"
-	Source    string         `json:"source"`  // the client's address, or "unknown"
+	Source    string         `json:"source"`  // the client's address (an IPv6 one's /64), or "unknown"
 	Failed    int            `json:"failed"`  // credentials checked and refused
 	Throttled int            `json:"throttled"`
 	First     time.Time      `json:"first"`
@@ -75,7 +75,22 @@ type Aggregate struct {
 
 type sourceKey struct {
 	surface string
-	addr    netip.Addr
+	client  netip.Prefix
+}
+
+// client is the unit a source is counted by: its address, or an IPv6
+// address's /64 (one subscriber's usual allocation, so an attacker cannot
+// walk through their own addresses to start afresh).
+func client(ip netip.Addr) netip.Prefix {
+	if !ip.IsValid() {
+		return netip.Prefix{}
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p
+	}
+	return netip.PrefixFrom(ip, ip.BitLen())
 }
 
 type source struct {
@@ -113,7 +128,7 @@ func (f *Failures) Wait(surface string, addr netip.Addr) time.Duration {
 	defer f.mu.Unlock()
 	now := f.now()
 	f.roll(now)
-	s, ok := f.sources[sourceKey{surface, addr}]
+	s, ok := f.sources[sourceKey{surface, client(addr)}]
 	if !ok {
 		return 0
 	}
@@ -138,7 +153,7 @@ func (f *Failures) Fail(surface string, addr netip.Addr, reason string) {
 	defer f.mu.Unlock()
 	now := f.now()
 	f.roll(now)
-	k := sourceKey{surface, addr}
+	k := sourceKey{surface, client(addr)}
 	s, ok := f.sources[k]
 	if !ok {
 		if len(f.sources) >= f.cfg.MaxSources {
@@ -176,8 +191,11 @@ func (f *Failures) Fail(surface string, addr netip.Addr, reason string) {
 func (f *Failures) pendingOf(s *source, surface string, addr netip.Addr, now time.Time) *Aggregate {
 	if s.pending == nil {
 		src := "unknown"
-		if addr.IsValid() {
-			src = addr.String()
+		if c := client(addr); c.IsValid() {
+			src = c.String()
+			if c.IsSingleIP() {
+				src = c.Addr().String()
+			}
 		}
 		s.pending = &Aggregate{Surface: surface, Source: src, First: now, Last: now, Reasons: map[string]int{}}
 	}

@@ -186,3 +186,23 @@ func TestRates(t *testing.T) {
 		t.Errorf("refused counts %v", counts)
 	}
 }
+
+// An IPv6 source is counted by its /64: walking through one's own
+// addresses does not start afresh.
+func TestFailuresCountIPv6By64(t *testing.T) {
+	c := newClock()
+	f := NewFailures(FailureConfig{Free: 2, Window: time.Minute}, c.now)
+	for i := range 3 {
+		f.Fail("rpc", netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i + 1)}), "unknown credential")
+	}
+	if w := f.Wait("rpc", ip("2001:db8::99")); w == 0 {
+		t.Error("another address of the same /64 is not held back")
+	}
+	if w := f.Wait("rpc", ip("2001:db8:0:1::1")); w != 0 {
+		t.Errorf("another /64 waits %s", w)
+	}
+	due := f.Due(true)
+	if len(due) != 1 || due[0].Source != "2001:db8::/64" || due[0].Failed != 3 {
+		t.Errorf("due = %+v", due)
+	}
+}
