@@ -187,15 +187,16 @@ func Start(cfg Config) (*Server, error) {
 }
 
 func listen(addr string, h http.Handler, tlsConfig *tls.Config, cfg Config) (*listener, error) {
-	ln, err := net.Listen("tcp", addr)
+	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	ln := netutil.LimitListener(raw, cfg.MaxConns)
 	l := &listener{
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 			WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
 			TLSConfig: tlsConfig, MaxHeaderBytes: cfg.MaxHeaderBytes},
-		ln:   netutil.LimitListener(ln, cfg.MaxConns),
+		ln:   ln,
 		done: make(chan error, 1),
 	}
 	go func() {
