@@ -160,6 +160,8 @@ func newServeCmd(e *env) *cobra.Command {
 				fmt.Fprintln(e.io.Out, "  7702:   no AgentKeyDelegate on this chain yet (agentkeys wallet deploy-delegate)")
 			}
 			fmt.Fprintf(e.io.Out, "  transactions not at the node after %s are cancelled (agentkeys tx list)\n", stuckAfter)
+			r := lim.service.Rates
+			fmt.Fprintf(e.io.Out, "  limits: %d requests per %s overall, %d per %s for a key without a rate\n", r.Global, r.GlobalPer, r.Key, r.KeyPer)
 			<-ctx.Done()
 			return d.Close()
 		},
