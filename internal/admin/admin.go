@@ -17,6 +17,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
+	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/request"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -72,8 +74,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.Guard(h.
 // (Authorization: Bearer akadm_...), as for the admin API itself.
 func (h *Handler) Guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ip := clientip.FromRequest(r)
+		var lim *service.LimitError
+		if err := h.svc.AdminAllowed(ip); errors.As(err, &lim) {
+			w.Header().Set("Retry-After", strconv.Itoa(lim.RetrySeconds()))
+			writeError(w, http.StatusTooManyRequests, lim.Error())
+			return
+		}
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if err := h.verify(strings.TrimSpace(tok)); err != nil {
+			// Counted toward the source's backoff and audited in
+			// aggregate (Service.FlushLimits), not a record per attempt.
+			h.svc.AdminFailed(ip)
 			writeError(w, http.StatusUnauthorized, "admin credential missing or not valid: send Authorization: Bearer akadm_...")
 			return
 		}
@@ -306,7 +318,7 @@ func (a ProbeAttempt) attempt(i int) (service.ProbeAttempt, error) {
 	if a.IP != "" {
 		ip, err := netip.ParseAddr(a.IP)
 		if err != nil {
-			return out, &service.ParamError{Field: field + ".ip", Msg: fmt.Sprintf("expected an IP address, got %q", clipQuery(a.IP))}
+			return out, &service.ParamError{Field: field + ".ip", Msg: fmt.Sprintf("expected an IP address, got %s", bound.Quote(a.IP))}
 		}
 		out.IP = ip
 	}
@@ -327,7 +339,7 @@ func (h *Handler) probe(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "give attempts or a battery, not both")
 		return
 	case req.Battery != "" && req.Battery != "standard":
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("battery: expected \"standard\", got %q", clipQuery(req.Battery)))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("battery: expected \"standard\", got %s", bound.Quote(req.Battery)))
 		return
 	case len(req.Attempts) > service.MaxProbeAttempts:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("attempts: at most %d", service.MaxProbeAttempts))
@@ -366,7 +378,7 @@ func (h *Handler) anomalies(w http.ResponseWriter, r *http.Request) {
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: expected a number from 1 to 10000, got %q", clipQuery(l)))
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: expected a number from 1 to 10000, got %s", bound.Quote(l)))
 			return
 		}
 		aq.Limit = n
@@ -377,14 +389,6 @@ func (h *Handler) anomalies(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, as)
-}
-
-// clipQuery bounds a query value echoed in an error.
-func clipQuery(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
-	}
-	return s
 }
 
 func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {

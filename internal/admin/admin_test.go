@@ -24,6 +24,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/limit"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/signer"
@@ -97,8 +98,14 @@ type env struct {
 	adminToken string
 }
 
-func start(t *testing.T) *env {
+// start serves the admin API of a fresh home; limits, if given, are the
+// service's abuse limits (defaults otherwise).
+func start(t *testing.T, limits ...service.Limits) *env {
 	t.Helper()
+	var lim service.Limits
+	if len(limits) > 0 {
+		lim = limits[0]
+	}
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	now := clk.Now
@@ -123,7 +130,7 @@ func start(t *testing.T) *env {
 	t.Cleanup(func() { chain.Close() })
 	n := &node{Client: chain.Client()}
 	svc, err := service.New(service.Config{Store: h.Store, Chain: n, ChainID: chain.ChainID().Uint64(), Now: now,
-		Wallet: signer.NewWallet(wallet), WalletKeyID: h.Config.WalletKeyID, Delegate: chain.AgentKeyDelegate(), Vault: h.Master})
+		Wallet: signer.NewWallet(wallet), WalletKeyID: h.Config.WalletKeyID, Delegate: chain.AgentKeyDelegate(), Vault: h.Master, Limits: lim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,9 +212,10 @@ func (e *env) grant(t *testing.T, body string) grantView {
 
 // TestAdminCredential: without the admin credential nothing is answered
 // but 401, on every route, known or not, and the answer shows nothing of
-// what was sent.
+// what was sent. (Its 20 failures stay under the backoff here:
+// TestAdminThrottle is about that.)
 func TestAdminCredential(t *testing.T) {
-	e := start(t)
+	e := start(t, service.Limits{Failures: limit.FailureConfig{Free: 100}})
 	g := e.grant(t, `{"agent":"bot","profile":"full-access","daily_limit":["1ETH"]}`)
 	wrongSecret := e.adminToken[:strings.LastIndex(e.adminToken, "_")+1] + strings.Repeat("0", 64)
 	tokens := map[string]string{
@@ -238,6 +246,84 @@ func TestAdminCredential(t *testing.T) {
 	}
 }
 
+// TestAdminThrottle: wrong admin credentials from one address are
+// refused unchecked (429, Retry-After) once past the free failures, with
+// waits that double; they leave no record each but one per source and
+// window (service's TestCredentialFailures covers the anomaly).
+func TestAdminThrottle(t *testing.T) {
+	e := start(t)
+	cfg := limit.DefaultFailures
+	wrong := e.adminToken[:strings.LastIndex(e.adminToken, "_")+1] + strings.Repeat("0", 64)
+	before, err := e.home.Store.AuditHead(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retries []string
+	for i := range cfg.Free + 3 {
+		req, _ := http.NewRequest("GET", e.url+"/v1/grants", nil)
+		req.Header.Set("Authorization", "Bearer "+wrong)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch {
+		case i < cfg.Free+1:
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Fatalf("attempt %d: HTTP %d, want 401", i+1, resp.StatusCode)
+			}
+		default:
+			if resp.StatusCode != http.StatusTooManyRequests {
+				t.Fatalf("attempt %d: HTTP %d, want 429", i+1, resp.StatusCode)
+			}
+			retries = append(retries, resp.Header.Get("Retry-After"))
+			// Waiting it out lets one more attempt be checked, whose
+			// failure doubles the wait.
+			e.clock.Advance(time.Duration(1<<(i-cfg.Free-1)) * time.Second)
+			if status, _ := e.doAs(t, wrong, "GET", "/v1/grants", ""); status != http.StatusUnauthorized {
+				t.Fatalf("after the wait: HTTP %d, want 401", status)
+			}
+		}
+	}
+	if want := []string{"1", "2"}; !slices.Equal(retries[:2], want) {
+		t.Errorf("Retry-After %v, want %v first", retries, want)
+	}
+	// The right credential waits too: the source is throttled, not the
+	// credential.
+	if status, _ := e.do(t, "GET", "/v1/grants", ""); status != http.StatusTooManyRequests {
+		t.Errorf("the admin credential from a throttled source: HTTP %d, want 429", status)
+	}
+	head, err := e.home.Store.AuditHead(context.Background())
+	if err != nil || head.Seq != before.Seq {
+		t.Fatalf("refused credentials appended %d records one by one (%v)", head.Seq-before.Seq, err)
+	}
+	e.clock.Advance(time.Hour)
+	if status, _ := e.do(t, "GET", "/v1/grants", ""); status != http.StatusOK {
+		t.Errorf("the admin credential after the wait: HTTP %d", status)
+	}
+	if err := e.svc.FlushLimits(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := e.home.Store.AuditRecords(context.Background(), before.Seq, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agg limit.Aggregate
+	for _, r := range recs {
+		if r.Method == service.MethodCredentialFailures {
+			if err := json.Unmarshal(r.Call, &agg); err != nil || r.CallerIP != "127.0.0.1" || r.Decision != "deny" {
+				t.Errorf("aggregate record %s (%v)", r.Call, err)
+			}
+		}
+	}
+	if agg.Surface != "admin" || agg.Failed != cfg.Free+3 || agg.Throttled != 3 {
+		t.Errorf("aggregate %+v, want %d failed and 3 throttled on admin", agg, cfg.Free+3)
+	}
+	if len(recs) != 1 {
+		t.Errorf("%d records for %d attempts, want the one aggregate", len(recs), cfg.Free+6)
+	}
+}
+
 // TestAdminErrors: each malformed or impossible request is refused with
 // the status that says whose fault it is and a message naming the field.
 func TestAdminErrors(t *testing.T) {
@@ -263,7 +349,7 @@ func TestAdminErrors(t *testing.T) {
 		{"grant: bad agent", "POST", "/v1/grants", `{"agent":"bad agent!","profile":"full-access","daily_limit":["1ETH"]}`, 400, service.ErrBadAgent.Error()},
 		{"grant: another chain", "POST", "/v1/grants", `{"agent":"bot","policy":"name: x\nchains: [1]\n"}`, 400, "chains: …"},
 		{"grants: unknown status", "GET", "/v1/grants?status=live", "", 400, `status: expected active, suspended, expired or revoked, got "live"`},
-		{"grants: long status", "GET", "/v1/grants?status=" + long, "", 400, `status: expected active, suspended, expired or revoked, got "` + long[:70] + `…"`},
+		{"grants: long status", "GET", "/v1/grants?status=" + long, "", 400, `status: expected active, suspended, expired or revoked, got "` + long[:40] + `…" (10000 bytes)`},
 		{"grants: bad unused_for", "GET", "/v1/grants?unused_for=ages", "", 400, `unused_for: expected a positive duration like 24h or 7d, got "ages"`},
 		{"show: unknown key", "GET", "/v1/grants/ak_nosuchkey0", "", 404, "no such key"},
 		{"revoke: unknown key", "POST", "/v1/grants/ak_nosuchkey0/revoke", "", 404, "no such key"},
@@ -275,17 +361,17 @@ func TestAdminErrors(t *testing.T) {
 		{"tokens: look up an account", "GET", "/v1/tokens/" + stranger.Hex(), "", 400, "address: …"},
 		{"tokens: remove an unknown one", "DELETE", "/v1/tokens/NOPE", "", 404, service.ErrNoToken.Error()},
 		{"txs: unknown state", "GET", "/v1/txs?state=lost", "", 400, `state: expected one of signed, broadcast, included, replaced, cancelled, dropped, got "lost"`},
-		{"txs: long state", "GET", "/v1/txs?state=" + long, "", 400, "state: expected one of signed, broadcast, included, replaced, cancelled, dropped, got \"" + long[:70] + "…\""},
+		{"txs: long state", "GET", "/v1/txs?state=" + long, "", 400, "state: expected one of signed, broadcast, included, replaced, cancelled, dropped, got \"" + long[:40] + "…\" (10000 bytes)"},
 		{"tx: bad hash", "GET", "/v1/txs/0x12", "", 400, `hash: expected a transaction hash (0x followed by 64 hex digits), got "0x12"`},
 		{"tx: unknown hash", "GET", "/v1/txs/0x" + strings.Repeat("ab", 32), "", 404, service.ErrNoTx.Error()},
-		{"cancel: bad hash", "POST", "/v1/txs/" + long + "/cancel", "", 400, "hash: expected a transaction hash (0x followed by 64 hex digits), got \"" + long[:70] + "…\""},
+		{"cancel: bad hash", "POST", "/v1/txs/" + long + "/cancel", "", 400, "hash: expected a transaction hash (0x followed by 64 hex digits), got \"" + long[:40] + "…\" (10000 bytes)"},
 		{"cancel: unknown hash", "POST", "/v1/txs/0x" + strings.Repeat("ab", 32) + "/cancel", "", 404, service.ErrNoTx.Error()},
 		{"deploy: unknown field", "POST", "/v1/wallet/deploy-delegate", `{"gas":1}`, 400, `request body: unknown field "gas"`},
 		{"alert: not JSON", "POST", "/v1/alerts", `{"url":`, 400, "request body: unexpected EOF"},
 		{"alert: unknown field", "POST", "/v1/alerts", `{"url":"https://hooks.example/","severity":"info"}`, 400, `request body: unknown field "severity"`},
 		{"alert: bad scheme", "POST", "/v1/alerts", `{"url":"file:///etc/passwd"}`, 400, `url: expected an http:// or https:// URL, got scheme "file"`},
 		{"alert: user information", "POST", "/v1/alerts", `{"url":"https://me:pw-SECRET@hooks.example/"}`, 400, "url: must not carry user information (user:password@): …"},
-		{"alert: bad severity", "POST", "/v1/alerts", `{"url":"https://hooks.example/","min_severity":"` + long + `"}`, 400, `min_severity: expected info, warning or critical, got "` + long[:32] + `…"`},
+		{"alert: bad severity", "POST", "/v1/alerts", `{"url":"https://hooks.example/","min_severity":"` + long + `"}`, 400, `min_severity: expected info, warning or critical, got "` + long[:40] + `…" (10000 bytes)`},
 		{"alert: short secret", "POST", "/v1/alerts", `{"url":"https://hooks.example/","secret":"pw-SECRET"}`, 400, "secret: expected 16 to 1024 bytes, got 9"},
 		{"alert: remove an unknown one", "DELETE", "/v1/alerts/hook_nope", "", 404, service.ErrNoAlertHook.Error()},
 		{"alert: test an unknown one", "POST", "/v1/alerts/hook_nope/test", "", 404, service.ErrNoAlertHook.Error()},

@@ -3,7 +3,7 @@
 // record's hash, so editing, deleting, reordering or (given the separately
 // kept head) truncating records is detected by Verify.
 //
-// It is pure: no I/O, no clock, no other agentkeys imports. The store
+// It is pure: no I/O, no clock, no agentkeys imports but bound. The store
 // persists records and the head; the service core builds records; the CLI's
 // `audit verify` and `audit tail` verify them. Any package may import it.
 package audit
@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/agentkeys/agentkeys/internal/bound"
 )
 
 // Decisions a record may carry.
@@ -71,10 +73,65 @@ func GenesisHash() []byte { return make([]byte, HashSize) }
 // GenesisHead returns the head of an empty log.
 func GenesisHead() Head { return Head{Seq: 0, Hash: GenesisHash()} }
 
+// Limits on one record. Bound cuts a record to them; Validate refuses a
+// record whose canonical bytes exceed MaxRecordBytes, so no caller can
+// grow the append-only log by more than that per record.
+const (
+	MaxRecordBytes = 64 << 10 // Canonical(r), everything hashed
+	MaxCallBytes   = 16 << 10 // Call; a longer one is replaced by its digest
+	MaxReasons     = 16       // reasons kept; the last one says how many were left out
+	MaxReasonBytes = 1024     // bytes of one reason
+	MaxFieldBytes  = 256      // KeyID, Method, TxHash, CallerIP, RequestID, UserAgent
+)
+
+// Bound returns r cut to the limits above: at most MaxReasons reasons of
+// at most MaxReasonBytes each, the short fields at MaxFieldBytes, and a
+// Call over MaxCallBytes replaced by {"oversized":N,"sha256":"…"} (what it
+// was can still be matched, not replayed). Callers that put text others
+// control into a record pass it through Bound before appending it.
+func Bound(r Record) Record {
+	r.KeyID, r.Method, r.TxHash = cutField(r.KeyID), cutField(r.Method), cutField(r.TxHash)
+	r.CallerIP, r.RequestID, r.UserAgent = cutField(r.CallerIP), cutField(r.RequestID), cutField(r.UserAgent)
+	r.Reasons = BoundReasons(r.Reasons)
+	if len(r.Call) > MaxCallBytes {
+		sum := sha256.Sum256(r.Call)
+		r.Call = json.RawMessage(fmt.Sprintf(`{"oversized":%d,"sha256":"%x"}`, len(r.Call), sum))
+	}
+	return r
+}
+
+// BoundReasons returns reasons cut to MaxReasons of MaxReasonBytes each
+// (a new slice when anything was cut), for a record and for the answer
+// that repeats them.
+func BoundReasons(reasons []string) []string {
+	over := len(reasons) > MaxReasons
+	for _, x := range reasons {
+		over = over || len(x) > MaxReasonBytes
+	}
+	if !over {
+		return reasons
+	}
+	n := min(len(reasons), MaxReasons)
+	out := make([]string, 0, n)
+	for _, x := range reasons[:n] {
+		out = append(out, bound.Text(x, MaxReasonBytes))
+	}
+	if len(reasons) > MaxReasons {
+		out[n-1] = fmt.Sprintf("and %d more reasons", len(reasons)-(n-1))
+	}
+	return out
+}
+
+func cutField(s string) string { return bound.Text(s, MaxFieldBytes) }
+
 // Validate returns an error wrapping ErrInvalidRecord if r cannot be
-// appended: Decision outside allow/deny/error, empty Method, zero Time, or
-// negative Seq. It does not look at the hashes.
+// appended: Decision outside allow/deny/error, empty Method, zero Time,
+// negative Seq, or canonical bytes over MaxRecordBytes. It does not look
+// at the hashes.
 func (r Record) Validate() error {
+	if n := canonicalSize(r); n > MaxRecordBytes {
+		return fmt.Errorf("%w: %d bytes, over the limit of %d", ErrInvalidRecord, n, MaxRecordBytes)
+	}
 	switch {
 	case r.Decision != DecisionAllow && r.Decision != DecisionDeny && r.Decision != DecisionError:
 		return fmt.Errorf("%w: decision %q is not allow, deny or error", ErrInvalidRecord, r.Decision)
@@ -86,6 +143,20 @@ func (r Record) Validate() error {
 		return fmt.Errorf("%w: negative seq", ErrInvalidRecord)
 	}
 	return nil
+}
+
+// canonicalSize is len(Canonical(r)), without building it.
+func canonicalSize(r Record) int {
+	// version, seq, time, seven length-prefixed fields, the reasons' count
+	n := 1 + 8 + 8 + 7*4 + 4 + len(r.KeyID) + len(r.Method) + len(r.Call) + len(r.Decision) +
+		len(r.TxHash) + len(r.CallerIP) + len(r.RequestID)
+	if r.UserAgent != "" {
+		n += 4 + len(r.UserAgent)
+	}
+	for _, s := range r.Reasons {
+		n += 4 + len(s)
+	}
+	return n
 }
 
 // domainTag starts every hashed message, so an audit hash can never collide
@@ -123,12 +194,7 @@ const (
 // not part of it. Stores must keep Call byte-for-byte (bytea/BLOB, not a
 // JSON type that reorders keys).
 func Canonical(r Record) []byte {
-	n := 1 + 8 + 8 + 4 + 4*8 + len(r.KeyID) + len(r.Method) + len(r.Call) + len(r.Decision) +
-		len(r.TxHash) + len(r.CallerIP) + len(r.RequestID) + 4 + len(r.UserAgent)
-	for _, s := range r.Reasons {
-		n += 4 + len(s)
-	}
-	b := make([]byte, 0, n)
+	b := make([]byte, 0, canonicalSize(r))
 	version := byte(canonicalV1)
 	if r.UserAgent != "" {
 		version = canonicalV2

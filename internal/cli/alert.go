@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -36,7 +37,7 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
 
 func checkSeverity(flag, s string) error {
 	if service.SeverityRank(s) == 0 {
-		return fmt.Errorf("%s: expected info, warning or critical, got %q", flag, truncate(s))
+		return fmt.Errorf("%s: expected info, warning or critical, got %s", flag, bound.Quote(s))
 	}
 	return nil
 }
@@ -62,7 +63,7 @@ func newAlertAddCmd(e *env) *cobra.Command {
 			req := admin.AlertAdd{URL: args[0], MinSeverity: minSeverity, Name: name}
 			if cmd.Flags().Changed("secret-env") {
 				if !envName.MatchString(secretEnv) {
-					return fmt.Errorf("--secret-env: expected the name of an environment variable, like AGENTKEYS_ALERT_SECRET, got %q", truncate(secretEnv))
+					return fmt.Errorf("--secret-env: expected the name of an environment variable, like AGENTKEYS_ALERT_SECRET, got %s", bound.Quote(secretEnv))
 				}
 				req.Secret = os.Getenv(secretEnv)
 				switch n := len(req.Secret); {
@@ -115,7 +116,7 @@ func newAlertListCmd(e *env) *cobra.Command {
 						if h.Last != nil {
 							last = deliveryText(*h.Last)
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%d\t%d\t%s\n", h.ID, sanitize(h.Name), h.URL, h.MinSeverity, h.Signed, h.Pending, h.Failed, last)
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%v\t%d\t%d\t%s\n", h.ID, bound.Escape(h.Name), h.URL, h.MinSeverity, h.Signed, h.Pending, h.Failed, last)
 					}
 					return tw.Flush()
 				}})
@@ -133,7 +134,7 @@ func deliveryText(d service.AlertDelivery) string {
 	}
 	s := fmt.Sprintf("%s %s, %s after %d attempt(s)", what, d.UpdatedAt.UTC().Format(time.RFC3339), d.State, d.Attempts)
 	if d.LastError != "" {
-		s += ": " + sanitize(d.LastError)
+		s += ": " + bound.Escape(d.LastError)
 	}
 	if d.NextAttemptAt != nil && d.Attempts > 0 {
 		s += ", next " + d.NextAttemptAt.UTC().Format(time.RFC3339)
@@ -186,7 +187,7 @@ func newAlertTestCmd(e *env) *cobra.Command {
 				},
 				check: func(d service.AlertDelivery) error {
 					if d.State != "delivered" {
-						return fmt.Errorf("alert test: the webhook did not accept the test delivery (%s); see agentkeys alert deliveries --hook %s", sanitize(d.LastError), args[0])
+						return fmt.Errorf("alert test: the webhook did not accept the test delivery (%s); see agentkeys alert deliveries --hook %s", bound.Escape(d.LastError), args[0])
 					}
 					return nil
 				}})
@@ -213,7 +214,7 @@ func newAlertDeliveriesCmd(e *env) *cobra.Command {
 			case "pending", "delivered", "failed":
 				q.Set("state", state)
 			default:
-				return fmt.Errorf("--state: expected pending, delivered or failed, got %q", truncate(state))
+				return fmt.Errorf("--state: expected pending, delivered or failed, got %s", bound.Quote(state))
 			}
 			if limit < 1 || limit > 1000 {
 				return fmt.Errorf("--limit: expected a number from 1 to 1000, got %d", limit)
@@ -237,7 +238,7 @@ func newAlertDeliveriesCmd(e *env) *cobra.Command {
 						}
 						switch {
 						case d.LastError != "":
-							last = sanitize(d.LastError)
+							last = bound.Escape(d.LastError)
 						case d.LastStatus != 0:
 							last = "HTTP " + strconv.Itoa(d.LastStatus)
 						}
@@ -245,7 +246,7 @@ func newAlertDeliveriesCmd(e *env) *cobra.Command {
 						if key == "" {
 							key = "-"
 						}
-						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.HookID, sanitize(kind), sanitize(d.Severity), sanitize(key), seq,
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", d.ID, d.HookID, bound.Escape(kind), bound.Escape(d.Severity), bound.Escape(key), seq,
 							d.State, d.Attempts, last, next, d.CreatedAt.UTC().Format(time.RFC3339))
 					}
 					return tw.Flush()

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
@@ -20,7 +21,7 @@ import (
 // done, and which audit records raised it.
 func anomalyText(a service.AnomalyEvent) string {
 	return fmt.Sprintf("%s %s %s: %s (%s; audit records %s)", a.At.UTC().Format(time.RFC3339), a.Severity, a.Kind,
-		sanitize(a.Summary), a.Response, seqList(a.Records))
+		bound.Escape(a.Summary), a.Response, seqList(a.Records))
 }
 
 // seqList prints audit seqs, the first and last of a long run only.
@@ -68,7 +69,7 @@ func newAnomalyListCmd(e *env) *cobra.Command {
 			}
 			if since != "" {
 				if d, err := policy.ParseDuration(since); err != nil || d <= 0 {
-					return fmt.Errorf("--since: expected a positive duration like 24h or 7d, got %q", truncate(since))
+					return fmt.Errorf("--since: expected a positive duration like 24h or 7d, got %s", bound.Quote(since))
 				}
 				q.Set("since", since)
 			}
@@ -92,7 +93,7 @@ func newAnomalyListCmd(e *env) *cobra.Command {
 					fmt.Fprintln(tw, "TIME\tKEY ID\tKIND\tSEVERITY\tRESPONSE\tSUMMARY\tRECORDS")
 					for _, a := range as {
 						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.At.UTC().Format(time.RFC3339), a.KeyID, a.Kind, a.Severity, a.Response,
-							sanitize(a.Summary), seqList(a.Records))
+							bound.Escape(a.Summary), seqList(a.Records))
 					}
 					return tw.Flush()
 				}})
@@ -114,9 +115,9 @@ func newKeySuspendCmd(e *env) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAdmin(e, cmd, output, adminRequest[admin.GrantView]{method: "POST", path: "/v1/grants/" + url.PathEscape(args[0]) + "/suspend",
-				body: admin.SuspendRequest{Reason: reason}, what: "suspend " + truncate(args[0]),
+				body: admin.SuspendRequest{Reason: reason}, what: "suspend " + bound.Quote(args[0]),
 				text: func(w io.Writer, v admin.GrantView) error {
-					_, err := fmt.Fprintf(w, "suspended %s (agent %s): %s\nagentkeys key resume %s lets it act again\n", v.KeyID, v.Agent, sanitize(v.SuspendReason), v.KeyID)
+					_, err := fmt.Fprintf(w, "suspended %s (agent %s): %s\nagentkeys key resume %s lets it act again\n", v.KeyID, v.Agent, bound.Escape(v.SuspendReason), v.KeyID)
 					return err
 				}})
 		},
@@ -134,7 +135,7 @@ func newKeyResumeCmd(e *env) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runAdmin(e, cmd, output, adminRequest[admin.GrantView]{method: "POST", path: "/v1/grants/" + url.PathEscape(args[0]) + "/resume",
-				what: "resume " + truncate(args[0]),
+				what: "resume " + bound.Quote(args[0]),
 				text: func(w io.Writer, v admin.GrantView) error {
 					_, err := fmt.Fprintf(w, "%s (agent %s) is %s\n", v.KeyID, v.Agent, v.Status)
 					return err

@@ -11,13 +11,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agentkeys/agentkeys/internal/atomicfile"
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/policy"
 )
@@ -107,7 +106,7 @@ func newAuditVerifyCmd(e *env) *cobra.Command {
 			fmt.Fprintf(e.io.Out, "audit log FAILED: %d problem(s) in %d records (head seq %d hash %s)\n",
 				len(rep.Problems), rep.Records, head.Seq, headHash)
 			for _, p := range rep.Problems {
-				fmt.Fprintf(e.io.Out, "  %s\n", sanitize(p.String()))
+				fmt.Fprintf(e.io.Out, "  %s\n", bound.Escape(p.String()))
 			}
 			return rep.Err()
 		},
@@ -270,19 +269,19 @@ func tailFilter(now time.Time, keyID, decision, since string) (func(audit.Record
 	if keyID == "" && decision == "" && since == "" {
 		return nil, nil
 	}
-	if keyID != "" && (len(keyID) > 64 || sanitize(keyID) != keyID || strings.TrimSpace(keyID) != keyID) {
+	if keyID != "" && (len(keyID) > 64 || bound.Escape(keyID) != keyID || strings.TrimSpace(keyID) != keyID) {
 		return nil, errors.New("--key: expected a key id as `agentkeys key list` shows it")
 	}
 	switch decision {
 	case "", audit.DecisionAllow, audit.DecisionDeny, audit.DecisionError:
 	default:
-		return nil, fmt.Errorf("--decision: expected allow, deny or error, got %q", truncate(decision))
+		return nil, fmt.Errorf("--decision: expected allow, deny or error, got %s", bound.Quote(decision))
 	}
 	var from time.Time
 	if since != "" {
 		d, err := policy.ParseDuration(since)
 		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("--since: expected a positive duration like 30m, 24h or 7d, got %q", truncate(since))
+			return nil, fmt.Errorf("--since: expected a positive duration like 30m, 24h or 7d, got %s", bound.Quote(since))
 		}
 		from = now.Add(-d)
 	}
@@ -305,15 +304,6 @@ func filterRecords(recs []audit.Record, match func(audit.Record) bool) []audit.R
 		}
 	}
 	return out
-}
-
-// truncate shortens s for an error message and escapes what a terminal
-// would interpret.
-func truncate(s string) string {
-	if len(s) > 40 {
-		s = s[:40] + "..."
-	}
-	return sanitize(s)
 }
 
 // readAudit returns every record with seq > after.
@@ -340,11 +330,11 @@ func printRecordText(w io.Writer, r audit.Record) error {
 		if s == "" {
 			return "-"
 		}
-		return sanitize(s)
+		return bound.Escape(s)
 	}
 	reasons := "-"
 	if len(r.Reasons) > 0 {
-		reasons = sanitize(strings.Join(r.Reasons, "; "))
+		reasons = bound.Escape(strings.Join(r.Reasons, "; "))
 	}
 	key := r.KeyID
 	if key == "" {
@@ -418,34 +408,4 @@ func printRecordJSON(w io.Writer, r audit.Record) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
-}
-
-// sanitize escapes control characters and invalid UTF-8 so that text from
-// the log cannot move the cursor, recolour or retitle the terminal.
-func sanitize(s string) string {
-	clean := true
-	for _, c := range s {
-		if c == utf8.RuneError || unicode.IsControl(c) || c == '\u2028' || c == '\u2029' {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		c, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && size <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case unicode.IsControl(c) || c == '\u2028' || c == '\u2029':
-			q := strconv.QuoteRuneToASCII(c)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
 }

@@ -293,14 +293,14 @@ func TestAuditTailEscapesControlCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = st.AppendAudit(t.Context(), audit.Record{Time: auditT0, Method: "eth_x\x1b]0;pwned\x07\xff", Decision: audit.DecisionDeny,
-		Reasons: []string{"method \x1b[31meth_x\x1b[0m is not supported\r\nfake line", "tab\there"}})
+		Reasons: []string{"method \x1b[31meth_x\x1b[0m is not supported\r\nfake line", "tab\there", "bidi \u202egnp.exe\u2066\u200b\u2028"}})
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, _, code := run(t, "", "audit", "tail", "--home", dir)
 	want := "2026-05-06T07:08:09.000Z  #1  key=-  eth_x\\x1b]0;pwned\\a\\xff  deny  tx=-  ip=-  " +
-		"method \\x1b[31meth_x\\x1b[0m is not supported\\r\\nfake line; tab\\there\n"
+		"method \\x1b[31meth_x\\x1b[0m is not supported\\r\\nfake line; tab\\there; bidi \\u202egnp.exe\\u2066\\u200b\\u2028\n"
 	if code != 0 || out != want {
 		t.Errorf("exit %d\n got %q\nwant %q", code, out, want)
 	}

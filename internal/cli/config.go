@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/home"
 )
@@ -111,7 +112,63 @@ var settings = append([]setting{
 		},
 		unset: func(c *home.Config) { c.StuckAfter = "" },
 	},
+	rateSetting("rate-limit", "requests all agents together may make, as N/DURATION (default 500/1s); past it, -32005",
+		func(c *home.Config) *string { return &c.RateLimit }),
+	rateSetting("key-rate-limit", "requests one key whose policy sets no rate may make, as N/DURATION (default 20/1s); a key with a rate gets its own",
+		func(c *home.Config) *string { return &c.KeyRateLimit }),
+	countSetting("max-conns", "connections each listener holds open at once (default 1024)", 1, 1<<20,
+		func(c *home.Config) *int { return &c.MaxConns }),
+	countSetting("max-header-bytes", "bytes of headers one request may send (default 16384); past it, 431", 1024, 1<<20,
+		func(c *home.Config) *int { return &c.MaxHeaderBytes }),
 }, nodeTimeoutSettings()...)
+
+// rateSetting is a request limit kept as N/DURATION in the field f picks.
+func rateSetting(name, help string, f func(*home.Config) *string) setting {
+	return setting{name: name, help: help,
+		get: func(c *home.Config) any { return *f(c) },
+		set: func(c *home.Config, v string) error {
+			if _, _, err := parseRate(name, v); err != nil {
+				return err
+			}
+			*f(c) = strings.TrimSpace(v)
+			return nil
+		},
+		unset: func(c *home.Config) { *f(c) = "" },
+	}
+}
+
+// countSetting is a whole number from lo to hi kept in the field f
+// picks; zero (unset) means the default.
+func countSetting(name, help string, lo, hi int, f func(*home.Config) *int) setting {
+	return setting{name: name, help: help,
+		get: func(c *home.Config) any { return *f(c) },
+		set: func(c *home.Config, v string) (err error) {
+			*f(c), err = parseCount(name, v, lo, hi)
+			return err
+		},
+		unset: func(c *home.Config) { *f(c) = 0 },
+	}
+}
+
+// parseRate reads a request limit like 500/1s or 1200/1m.
+func parseRate(name, v string) (int, time.Duration, error) {
+	n, d, ok := strings.Cut(strings.TrimSpace(v), "/")
+	count, err := strconv.Atoi(n)
+	per, derr := time.ParseDuration(d)
+	if !ok || err != nil || derr != nil || count < 1 || count > 1_000_000 || per < time.Millisecond || per > 24*time.Hour {
+		return 0, 0, fmt.Errorf("%s: expected N/DURATION like 500/1s or 1200/1m (N from 1 to 1000000, a duration up to 24h), got %s", name, bound.Quote(v))
+	}
+	return count, per, nil
+}
+
+// parseCount reads a whole number from lo to hi.
+func parseCount(name, v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%s: expected a whole number from %d to %d, got %s", name, lo, hi, bound.Quote(v))
+	}
+	return n, nil
+}
 
 // Bounds of stuck-after: agents need time to broadcast what
 // eth_signTransaction returned, and a stalled account must not wait long.

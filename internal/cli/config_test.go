@@ -27,6 +27,9 @@ func TestConfigSetGetUnset(t *testing.T) {
 		{"set", "stuck-after", "90s"},
 		{"set", "node-read-timeout", "5000ms"},
 		{"set", "node-broadcast-timeout", "1m"},
+		{"set", "rate-limit", "1200/1m"},
+		{"set", "key-rate-limit", "5/1s"},
+		{"set", "max-conns", "64"},
 	}
 	for _, s := range steps {
 		if out, errOut, code := run(t, "", append([]string{"config", "--home", dir}, s...)...); code != 0 || !strings.Contains(out, "saved") {
@@ -44,6 +47,7 @@ func TestConfigSetGetUnset(t *testing.T) {
 	want := map[string]any{
 		"rpc-upstream": upstream, "listen": "0.0.0.0:9000", "admin-listen": "127.0.0.1:9001",
 		"trusted-proxy": []any{"10.0.0.0/8", "192.0.2.7"}, "tls-cert": cert, "tls-key": "", "stuck-after": "1m30s",
+		"rate-limit": "1200/1m", "key-rate-limit": "5/1s", "max-conns": float64(64), "max-header-bytes": float64(0),
 		"node-dial-timeout": "", "node-read-timeout": "5s", "node-estimate-timeout": "", "node-broadcast-timeout": "1m0s",
 	}
 	if a, b := mustJSON(t, got), mustJSON(t, want); a != b {
@@ -81,9 +85,13 @@ func TestConfigErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{[]string{"set", "colour", "blue"}, `unknown setting "colour": expected one of rpc-upstream, listen, admin-listen, trusted-proxy, tls-cert, tls-key, stuck-after, node-dial-timeout, node-read-timeout, node-estimate-timeout, node-broadcast-timeout`},
+		{[]string{"set", "colour", "blue"}, `unknown setting "colour": expected one of rpc-upstream, listen, admin-listen, trusted-proxy, tls-cert, tls-key, stuck-after, rate-limit, key-rate-limit, max-conns, max-header-bytes, node-dial-timeout, node-read-timeout, node-estimate-timeout, node-broadcast-timeout`},
 		{[]string{"set", "node-read-timeout", "1ms"}, `node-read-timeout: expected a duration from 100ms to 10m0s like 10s or 500ms, got "1ms"`},
 		{[]string{"set", "node-dial-timeout", "forever"}, `node-dial-timeout: expected a duration`},
+		{[]string{"set", "rate-limit", "fast"}, `rate-limit: expected N/DURATION like 500/1s or 1200/1m (N from 1 to 1000000, a duration up to 24h), got "fast"`},
+		{[]string{"set", "key-rate-limit", "0/1s"}, `key-rate-limit: expected N/DURATION`},
+		{[]string{"set", "max-conns", "0"}, `max-conns: expected a whole number from 1 to 1048576, got "0"`},
+		{[]string{"set", "max-header-bytes", strings.Repeat("9", 5000)}, `max-header-bytes: expected a whole number from 1024 to 1048576, got "9999999999999999999999999999999999999999…" (5000 bytes)`},
 		{[]string{"set", "stuck-after", "1s"}, `stuck-after: expected a duration from 10s to 24h0m0s like 2m or 90s, got "1s"`},
 		{[]string{"set", "stuck-after", "soon"}, `stuck-after: expected a duration`},
 		{[]string{"set", "listen", "localhost"}, `listen: expected host:port like 127.0.0.1:8645, got "localhost"`},

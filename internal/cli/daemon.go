@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	agentkeysd "github.com/agentkeys/agentkeys/internal/daemon" // the name daemon is the tests' served daemon
 	"github.com/agentkeys/agentkeys/internal/demo"
 	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/limit"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
@@ -31,6 +33,8 @@ func newLogger(e *env) *slog.Logger { return agentkeysd.Logger(e.io.Err) }
 
 func newServeCmd(e *env) *cobra.Command {
 	var upstream, listen, adminListen, delegate, tlsCert, tlsKey, stuckAfterFlag string
+	var rateFlag, keyRateFlag string
+	var maxConns, maxHeaderBytes int
 	var insecureAdmin bool
 	var trusted []string
 	var timeoutFlags nodeTimeoutFlags
@@ -60,6 +64,9 @@ func newServeCmd(e *env) *cobra.Command {
 			}
 			if err := timeoutFlags.check(); err != nil {
 				return err
+			}
+			if _, err := serveLimits(home.Config{RateLimit: rateFlag, KeyRateLimit: keyRateFlag, MaxConns: maxConns, MaxHeaderBytes: maxHeaderBytes}); err != nil {
+				return fmt.Errorf("--%w", err)
 			}
 			trustedFlag := splitList(strings.Join(trusted, ","))
 			if _, err := clientip.ParseTrusted(trustedFlag); err != nil {
@@ -113,6 +120,23 @@ func newServeCmd(e *env) *cobra.Command {
 			if stuckAfterFlag == "" {
 				stuckAfterFlag = h.Config.StuckAfter
 			}
+			limitsCfg := h.Config
+			if rateFlag != "" {
+				limitsCfg.RateLimit = rateFlag
+			}
+			if keyRateFlag != "" {
+				limitsCfg.KeyRateLimit = keyRateFlag
+			}
+			if maxConns != 0 {
+				limitsCfg.MaxConns = maxConns
+			}
+			if maxHeaderBytes != 0 {
+				limitsCfg.MaxHeaderBytes = maxHeaderBytes
+			}
+			lim, err := serveLimits(limitsCfg)
+			if err != nil {
+				return fmt.Errorf("%s: %w", home.ConfigFile, err)
+			}
 			stuckAfter := service.DefaultStuckAfter
 			if stuckAfterFlag != "" {
 				if stuckAfter, err = parseStuckAfter(stuckAfterFlag); err != nil {
@@ -129,7 +153,7 @@ func newServeCmd(e *env) *cobra.Command {
 			d, err := agentkeysd.Start(ctx, agentkeysd.Config{Home: h, UpstreamURL: upstream, Timeouts: timeouts, RecordDelegate: true,
 				Delegate: func(chainID uint64) (common.Address, error) { return serveDelegate(delegate, h.Config, chainID) },
 				Listen:   listen, AdminListen: adminListen, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey,
-				InsecureAdmin: insecureAdmin, StuckAfter: stuckAfter, WatchEvery: service.DefaultWatchEvery, DispatchEvery: service.DefaultDispatchEvery, Now: e.now, Log: newLogger(e)})
+				InsecureAdmin: insecureAdmin, StuckAfter: stuckAfter, Limits: lim.service, MaxConns: lim.maxConns, MaxHeaderBytes: lim.maxHeaderBytes, WatchEvery: service.DefaultWatchEvery, DispatchEvery: service.DefaultDispatchEvery, Now: e.now, Log: newLogger(e)})
 			if err != nil {
 				return err
 			}
@@ -144,12 +168,18 @@ func newServeCmd(e *env) *cobra.Command {
 				fmt.Fprintln(e.io.Out, "  7702:   no AgentKeyDelegate on this chain yet (agentkeys wallet deploy-delegate)")
 			}
 			fmt.Fprintf(e.io.Out, "  transactions not at the node after %s are cancelled (agentkeys tx list)\n", stuckAfter)
+			r := lim.service.Rates
+			fmt.Fprintf(e.io.Out, "  limits: %d requests per %s overall, %d per %s for a key without a rate\n", r.Global, r.GlobalPer, r.Key, r.KeyPer)
 			<-ctx.Done()
 			return d.Close()
 		},
 	}
 	timeoutFlags = addNodeTimeoutFlags(cmd)
 	cmd.Flags().StringVar(&stuckAfterFlag, "stuck-after", "", "cancel a signed transaction that has not reached the node after this `duration` (default: the home's stuck-after, else 2m)")
+	cmd.Flags().StringVar(&rateFlag, "rate-limit", "", "requests all agents together may make, as `N/DURATION` (default: the home's rate-limit, else 500/1s)")
+	cmd.Flags().StringVar(&keyRateFlag, "key-rate-limit", "", "requests a key whose policy sets no rate may make, as `N/DURATION` (default: the home's key-rate-limit, else 20/1s)")
+	cmd.Flags().IntVar(&maxConns, "max-conns", 0, "connections each listener holds open at once (default: the home's max-conns, else 1024)")
+	cmd.Flags().IntVar(&maxHeaderBytes, "max-header-bytes", 0, "bytes of headers one request may send (default: the home's max-header-bytes, else 16384)")
 	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "Ethereum node JSON-RPC URL (default: the home's upstream_rpc)")
 	cmd.Flags().StringVar(&listen, "listen", "", "address for /rpc (default: the home's listen)")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "address for the admin API (default: the home's admin_listen)")
@@ -159,6 +189,41 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&tlsCert, "tls-cert", "", "PEM certificate `file`: serve HTTPS on both listeners (with --tls-key; default: the home's tls-cert)")
 	cmd.Flags().StringVar(&tlsKey, "tls-key", "", "PEM private key `file` for --tls-cert (default: the home's tls-key)")
 	return cmd
+}
+
+// limits are serve's abuse limits, read from flags or the home.
+type limits struct {
+	service                  service.Limits
+	maxConns, maxHeaderBytes int
+}
+
+// serveLimits reads the limits of c; empty and zero fields take the
+// defaults. Request limits are always on for serve.
+func serveLimits(c home.Config) (limits, error) {
+	rates := limit.DefaultRates
+	var err error
+	if c.RateLimit != "" {
+		if rates.Global, rates.GlobalPer, err = parseRate("rate-limit", c.RateLimit); err != nil {
+			return limits{}, err
+		}
+	}
+	if c.KeyRateLimit != "" {
+		if rates.Key, rates.KeyPer, err = parseRate("key-rate-limit", c.KeyRateLimit); err != nil {
+			return limits{}, err
+		}
+	}
+	out := limits{service: service.Limits{Rates: &rates}, maxConns: c.MaxConns, maxHeaderBytes: c.MaxHeaderBytes}
+	if c.MaxConns != 0 {
+		if out.maxConns, err = parseCount("max-conns", strconv.Itoa(c.MaxConns), 1, 1<<20); err != nil {
+			return limits{}, err
+		}
+	}
+	if c.MaxHeaderBytes != 0 {
+		if out.maxHeaderBytes, err = parseCount("max-header-bytes", strconv.Itoa(c.MaxHeaderBytes), 1024, 1<<20); err != nil {
+			return limits{}, err
+		}
+	}
+	return out, nil
 }
 
 // serveDelegate is the AgentKeyDelegate serve uses: --delegate if given,

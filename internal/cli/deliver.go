@@ -18,6 +18,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/atomicfile"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 )
@@ -65,7 +66,7 @@ func parseTargets(values []string) ([]target, error) {
 		var t target
 		switch {
 		case !ok || strings.TrimSpace(arg) == "":
-			return nil, fmt.Errorf("--deliver: expected %s, got %q", deliveryForms, truncate(v))
+			return nil, fmt.Errorf("--deliver: expected %s, got %s", deliveryForms, bound.Quote(v))
 		case kind == "exec":
 			t = target{Kind: kind, Cmd: arg}
 		case kind == "vault":
@@ -91,7 +92,7 @@ func parseTargets(values []string) ([]target, error) {
 				return nil, fmt.Errorf("--deliver %s: %w", t, err)
 			}
 		default:
-			return nil, fmt.Errorf("--deliver: unknown target %q: expected %s", truncate(kind), deliveryForms)
+			return nil, fmt.Errorf("--deliver: unknown target %s: expected %s", bound.Quote(kind), deliveryForms)
 		}
 		if seen[t.String()] {
 			return nil, fmt.Errorf("--deliver %s is given twice", t)
@@ -137,7 +138,7 @@ func agentsURL(flag, dir string) (string, error) {
 	}
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || !envSafe.MatchString(u) {
-		return "", fmt.Errorf("--rpc-url: expected an http(s) URL of letters, digits and :/._~%%+=@,- only, got %q", truncate(u))
+		return "", fmt.Errorf("--rpc-url: expected an http(s) URL of letters, digits and :/._~%%+=@,- only, got %s", bound.Quote(u))
 	}
 	if p.User != nil {
 		// It is written next to the token and printed: the agent's only
@@ -236,7 +237,7 @@ func deliverExec(ctx context.Context, command, token string) error {
 		msg = "..." + msg[len(msg)-500:]
 	}
 	if msg != "" {
-		return fmt.Errorf("%w: %s", err, sanitize(msg))
+		return fmt.Errorf("%w: %s", err, bound.Escape(msg))
 	}
 	return err
 }
@@ -260,7 +261,7 @@ func deliveriesDir(dir string) string { return filepath.Join(dir, "deliveries") 
 
 func recordPath(dir, keyID string) (string, error) {
 	if !keyIDShape.MatchString(keyID) {
-		return "", fmt.Errorf("key id: expected letters and digits, got %q", truncate(keyID))
+		return "", fmt.Errorf("key id: expected letters and digits, got %s", bound.Quote(keyID))
 	}
 	return filepath.Join(deliveriesDir(dir), keyID+".json"), nil
 }
@@ -441,7 +442,7 @@ func clearText(w io.Writer, keyID string, outcomes []clearOutcome) {
 		if o.Note != "" {
 			line += " (" + o.Note + ")"
 		}
-		fmt.Fprintln(w, sanitize(line))
+		fmt.Fprintln(w, bound.Escape(line))
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	vault "github.com/hashicorp/vault/api"
+
+	"github.com/agentkeys/agentkeys/internal/bound"
 )
 
 // Vault delivery: vault:MOUNT/PATH writes the credential and the agents'
@@ -29,7 +31,7 @@ const vaultTimeout = 30 * time.Second
 // a Vault, before anything is granted.
 func parseVaultTarget(arg string) (target, error) {
 	if !vaultPath.MatchString(arg) || strings.Contains(arg, "..") {
-		return target{}, fmt.Errorf("--deliver vault: expected MOUNT/PATH of a KV v2 secret, like vault:secret/agents/bot (letters, digits and ._- between slashes), got %q", truncate(arg))
+		return target{}, fmt.Errorf("--deliver vault: expected MOUNT/PATH of a KV v2 secret, like vault:secret/agents/bot (letters, digits and ._- between slashes), got %s", bound.Quote(arg))
 	}
 	for _, v := range []string{vault.EnvVaultAddress, vault.EnvVaultToken} {
 		if os.Getenv(v) == "" {
@@ -64,7 +66,7 @@ func deliverVault(ctx context.Context, t target, token, rpcURL string) error {
 	ctx, cancel := context.WithTimeout(ctx, vaultTimeout)
 	defer cancel()
 	if _, err := kv.Put(ctx, path, map[string]any{"AGENTKEYS_TOKEN": token, "AGENTKEYS_RPC_URL": rpcURL}); err != nil {
-		return fmt.Errorf("vault: %s", sanitize(strings.ReplaceAll(err.Error(), token, "[redacted]")))
+		return fmt.Errorf("vault: %s", bound.Escape(bound.Text(strings.ReplaceAll(err.Error(), token, "[redacted]"), 500)))
 	}
 	return nil
 }
@@ -83,13 +85,13 @@ func clearVault(ctx context.Context, t target, keyID string) (cleared bool, note
 	case errors.Is(err, vault.ErrSecretNotFound):
 		return true, "already gone", false
 	case err != nil:
-		return false, "vault: " + sanitize(err.Error()), true
+		return false, "vault: " + bound.Escape(bound.Text(err.Error(), 500)), true
 	}
 	if v, _ := s.Data["AGENTKEYS_TOKEN"].(string); !strings.HasPrefix(v, "ak_"+keyID+"_") {
 		return false, "left in place: it no longer holds this key's credential", false
 	}
 	if err := kv.DeleteMetadata(ctx, path); err != nil {
-		return false, "vault: " + sanitize(err.Error()), true
+		return false, "vault: " + bound.Escape(bound.Text(err.Error(), 500)), true
 	}
 	return true, "", false
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
@@ -268,7 +269,7 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 			}
 			if len(targets) > 0 {
 				for _, d := range delivered {
-					fmt.Fprintf(w, "delivered:  %s\n", sanitize(d))
+					fmt.Fprintf(w, "delivered:  %s\n", bound.Escape(d))
 				}
 				fmt.Fprintf(w, "rpc_url:    %s\n\nThe token and the endpoint were written only to the targets above. The token is not stored and will\nnot be shown again; agentkeys key revoke %s --clear-delivery removes the delivered files.\n", rpcURL, v.KeyID)
 				return nil
@@ -337,11 +338,11 @@ func newKeyListCmd(e *env) *cobra.Command {
 			case service.StatusActive, service.StatusSuspended, service.StatusExpired, service.StatusRevoked:
 				q.Set("status", status)
 			default:
-				return fmt.Errorf("--status: expected active, suspended, expired or revoked, got %q", truncate(status))
+				return fmt.Errorf("--status: expected active, suspended, expired or revoked, got %s", bound.Quote(status))
 			}
 			if unusedFor != "" {
 				if d, err := policy.ParseDuration(unusedFor); err != nil || d <= 0 {
-					return fmt.Errorf("--unused-for: expected a positive duration like 24h or 7d, got %q", truncate(unusedFor))
+					return fmt.Errorf("--unused-for: expected a positive duration like 24h or 7d, got %s", bound.Quote(unusedFor))
 				}
 				q.Set("unused_for", unusedFor)
 			}
@@ -391,7 +392,7 @@ func lastUsedText(u *service.KeyUsage) string {
 	}
 	s := u.LastUsed.UTC().Format(time.RFC3339)
 	if u.LastIP != "" {
-		s += " from " + sanitize(u.LastIP)
+		s += " from " + bound.Escape(u.LastIP)
 	}
 	if u.LastUserAgent != "" {
 		s += " using " + strconv.Quote(u.LastUserAgent)
@@ -427,7 +428,7 @@ func newKeyShowCmd(e *env) *cobra.Command {
 				fmt.Fprintf(w, "revoked_at: %s\n", v.RevokedAt.Format(time.RFC3339))
 			}
 			if v.SuspendedAt != nil {
-				fmt.Fprintf(w, "suspended:  %s: %s (agentkeys key resume %s lets it act again)\n", v.SuspendedAt.Format(time.RFC3339), sanitize(v.SuspendReason), v.KeyID)
+				fmt.Fprintf(w, "suspended:  %s: %s (agentkeys key resume %s lets it act again)\n", v.SuspendedAt.Format(time.RFC3339), bound.Escape(v.SuspendReason), v.KeyID)
 			}
 			for _, l := range v.Limits {
 				fmt.Fprintf(w, "limit:      %s\n", limitText(l))
@@ -438,7 +439,7 @@ func newKeyShowCmd(e *env) *cobra.Command {
 			if u := v.Usage; u != nil {
 				last := lastUsedText(u)
 				if u.LastUsed != nil && u.LastDecision != "" {
-					last += " (" + sanitize(u.LastDecision) + ")"
+					last += " (" + bound.Escape(u.LastDecision) + ")"
 				}
 				fmt.Fprintf(w, "last_used:  %s\nrequests:   %d in the last 24h, %d denied\n", last, u.Requests24h, u.Denied24h)
 			}

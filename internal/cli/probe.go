@@ -26,6 +26,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/rpc"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
@@ -75,7 +76,7 @@ func newPolicyProbeCmd(e *env) *cobra.Command {
 				}
 			}
 			return runAdmin(e, cmd, output, adminRequest[service.ProbeReport]{method: "POST", path: "/v1/grants/" + url.PathEscape(key) + "/probe",
-				body: body, what: "probe " + truncate(key), text: writeProbe, check: probeFailed})
+				body: body, what: "probe " + bound.Quote(key), text: writeProbe, check: probeFailed})
 		},
 	}
 	f := cmd.Flags()
@@ -97,10 +98,10 @@ func readAttempts(e *env, name string) ([]admin.ProbeAttempt, error) {
 	dec := json.NewDecoder(bytes.NewReader(src))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&out); err != nil {
-		return nil, fmt.Errorf("--attempts %s: expected a JSON list of attempts ({name, expect, method, txs, typed_data, message, at, ip}): %v", truncate(name), err)
+		return nil, fmt.Errorf("--attempts %s: expected a JSON list of attempts ({name, expect, method, txs, typed_data, message, at, ip}): %v", bound.Quote(name), err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("--attempts %s: the list is empty", truncate(name))
+		return nil, fmt.Errorf("--attempts %s: the list is empty", bound.Quote(name))
 	}
 	return out, nil
 }
@@ -122,7 +123,7 @@ func printProbe(e *env, output string, rep *service.ProbeReport) error {
 
 // writeProbe prints one line per attempt and what was skipped.
 func writeProbe(w io.Writer, rep service.ProbeReport) error {
-	fmt.Fprintf(w, "probe of policy %q", sanitize(rep.Policy))
+	fmt.Fprintf(w, "probe of policy %q", bound.Escape(rep.Policy))
 	if rep.KeyID != "" {
 		fmt.Fprintf(w, " (key %s)", rep.KeyID)
 	}
@@ -138,13 +139,13 @@ func writeProbe(w io.Writer, rep service.ProbeReport) error {
 		if len(r.Reasons) > 0 {
 			why = strings.Join(r.Reasons, "; ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", mark, sanitize(r.Attempt), r.Expect, r.Got, sanitize(why))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", mark, bound.Escape(r.Attempt), r.Expect, r.Got, bound.Escape(why))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, s := range rep.Skipped {
-		fmt.Fprintf(w, "skipped: %s\n", sanitize(s))
+		fmt.Fprintf(w, "skipped: %s\n", bound.Escape(s))
 	}
 	if rep.Failed == 0 {
 		_, err := fmt.Fprintf(w, "the key held: %d attempts answered as expected\n", len(rep.Results))

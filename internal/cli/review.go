@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -83,7 +84,7 @@ JSON with -o json.
 				}
 				revoked = append(revoked, g)
 				if output == "markdown" {
-					fmt.Fprintf(e.io.Out, "revoked %s (agent %s): %s\n", g.KeyID, sanitize(g.Agent), r.Why)
+					fmt.Fprintf(e.io.Out, "revoked %s (agent %s): %s\n", g.KeyID, bound.Escape(g.Agent), r.Why)
 				}
 			}
 			if output == "json" {
@@ -117,7 +118,7 @@ func recommendedIDs(rv service.Review) []string {
 // md makes a value from the log safe in a Markdown table cell: escaped
 // like every terminal output, and without Markdown's own characters.
 func md(s string) string {
-	s = sanitize(s)
+	s = bound.Escape(s)
 	var b strings.Builder
 	for _, r := range s {
 		if strings.ContainsRune("|`*_[]<>\\#", r) {

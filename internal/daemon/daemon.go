@@ -77,8 +77,14 @@ type Config struct {
 	// service.DefaultAlertAttempts and service.DefaultAlertBackoff).
 	AlertAttempts int
 	AlertBackoff  time.Duration
-	Now           func() time.Time
-	Log           *slog.Logger
+	// Limits are the abuse limits (service.Limits); their aggregate audit
+	// records are written every failure window and at Close.
+	Limits service.Limits
+	// MaxConns and MaxHeaderBytes are passed to the server (defaults
+	// server.DefaultMaxConns and server.DefaultMaxHeaderBytes).
+	MaxConns, MaxHeaderBytes int
+	Now                      func() time.Time
+	Log                      *slog.Logger
 }
 
 // Daemon is a running service behind its HTTP server.
@@ -146,7 +152,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.Service, err = service.New(service.Config{Store: h.Store, Chain: chain, ChainID: chainID, Wallet: signer.NewWallet(wallet),
 		WalletKeyID: h.Config.WalletKeyID, Now: cfg.Now, Log: cfg.Log, Delegate: d.delegate, Vault: h.Master,
 		RecordDelegate: record, StuckAfter: cfg.StuckAfter, ObserveDecision: m.ObserveDecision, ObserveDelivery: m.ObserveDelivery,
-		AlertAttempts: cfg.AlertAttempts, AlertBackoff: cfg.AlertBackoff})
+		AlertAttempts: cfg.AlertAttempts, AlertBackoff: cfg.AlertBackoff, Limits: cfg.Limits})
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +172,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	}
 	d.server, err = server.Start(server.Config{Listen: cfg.Listen, AdminListen: cfg.AdminListen, Service: d.Service,
 		Upstream: d.upstream, VerifyAdmin: h.VerifyAdmin, Now: cfg.Now, Log: cfg.Log, TrustedProxies: cfg.TrustedProxies,
-		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, InsecureAdmin: cfg.InsecureAdmin, Metrics: m})
+		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, InsecureAdmin: cfg.InsecureAdmin, Metrics: m,
+		MaxConns: cfg.MaxConns, MaxHeaderBytes: cfg.MaxHeaderBytes})
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +195,13 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 			d.Service.Watch(bg, cfg.WatchEvery)
 		}()
 	}
+	// Failed credentials and requests over the limits are audited in
+	// aggregate, a record per source or key and window.
+	d.done.Add(1)
+	go func() {
+		defer d.done.Done()
+		d.Service.FlushLimitsEvery(bg, d.Service.LimitWindow())
+	}()
 	// The dispatcher posts the alerts the feed stores, apart from it, so
 	// a slow webhook holds up nothing else.
 	if cfg.DispatchEvery > 0 {
@@ -221,6 +235,10 @@ func (d *Daemon) Close() error {
 	var err error
 	if d.server != nil {
 		err = d.server.Close()
+	}
+	if d.Service != nil {
+		// What the last requests added to the limits' counts.
+		_ = d.Service.FlushLimits(context.Background(), true)
 	}
 	if d.upstream != nil {
 		d.upstream.Close()

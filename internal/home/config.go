@@ -82,6 +82,14 @@ type Config struct {
 	// ("dial", "read", "estimate", "broadcast"), as Go durations; a kind
 	// left out takes its default.
 	NodeTimeouts map[string]string `json:"node_timeouts,omitempty"`
+	// RateLimit and KeyRateLimit are serve's request limits, overall and
+	// for a key whose policy sets no rate, as "N/DURATION" ("500/1s").
+	RateLimit    string `json:"rate_limit,omitempty"`
+	KeyRateLimit string `json:"key_rate_limit,omitempty"`
+	// MaxConns caps each listener's open connections; MaxHeaderBytes a
+	// request's headers. Zero is the default.
+	MaxConns       int `json:"max_conns,omitempty"`
+	MaxHeaderBytes int `json:"max_header_bytes,omitempty"`
 }
 
 func (c Config) validate() error {

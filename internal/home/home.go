@@ -511,7 +511,7 @@ func CheckAdminToken(ctx context.Context, dir, token string) error {
 	if err != nil {
 		return fmt.Errorf("admin credential: %w", err)
 	}
-	h := &Home{}
+	h := &Home{Store: st} // VerifyAdmin reads the current credential from the store
 	if err := json.Unmarshal([]byte(v), &h.admin); err != nil {
 		return fmt.Errorf("admin credential: %w", err)
 	}

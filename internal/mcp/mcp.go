@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,7 +116,15 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sess, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(tok), info)
 		if err != nil {
-			var cred *service.CredentialError
+			var (
+				cred *service.CredentialError
+				lim  *service.LimitError
+			)
+			if errors.As(err, &lim) {
+				w.Header().Set("Retry-After", strconv.Itoa(lim.RetrySeconds()))
+				http.Error(w, "agentkeys: "+lim.Error(), http.StatusTooManyRequests)
+				return
+			}
 			if errors.As(err, &cred) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="agentkeys"`)
 				http.Error(w, "agentkeys: "+cred.Reason, http.StatusUnauthorized)
@@ -206,7 +215,11 @@ func (s *Server) toolError(ctx context.Context, c caller, err error) *sdk.CallTo
 	case errors.Is(err, service.ErrNoTx):
 		return errorResult("No transaction with that hash was sent with this key.")
 	case errors.As(err, &up):
-		return errorResult("The Ethereum node answered: " + up.Public())
+		if _, _, _, ok := service.NodeError(up.Err); ok || up.Said != "" {
+			return errorResult("The Ethereum node answered: " + up.Public())
+		}
+		s.log.Warn("upstream", "method", c.info.Method, "err", err)
+		return errorResult("The Ethereum node is unavailable (" + up.Op + "); try again later.")
 	}
 	s.log.Error("mcp tool internal error", "method", c.info.Method, "err", err)
 	return errorResult("Internal error: the request was not signed.")

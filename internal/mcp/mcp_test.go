@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/clock"
+	"github.com/agentkeys/agentkeys/internal/limit"
 	"github.com/agentkeys/agentkeys/internal/mcp"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
@@ -530,9 +531,20 @@ func TestNoCredential(t *testing.T) {
 			t.Errorf("tools/list with %q: %d %q, want 401 saying %q", tc.token[:min(len(tc.token), 3)], resp.StatusCode, body.String(), tc.want)
 		}
 	}
+	// The revoked key's attempts are its own records; credentials that
+	// name no key are counted per source and audited once per window.
 	refused := records(t, sb, "mcp:connect")
-	if len(refused) < 6 || refused[0].Decision != audit.DecisionDeny || !strings.HasPrefix(refused[0].Reasons[0], "missing credential") {
-		t.Errorf("audit of refused connections: %+v, want every one denied", refused)
+	if len(refused) < 2 || refused[0].Decision != audit.DecisionDeny || !strings.HasPrefix(refused[0].Reasons[0], "credential revoked") {
+		t.Errorf("audit of the revoked key's connections: %+v, want each denied", refused)
+	}
+	if err := sb.Service.FlushLimits(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	agg := records(t, sb, service.MethodCredentialFailures)
+	var a limit.Aggregate
+	if len(agg) != 1 || json.Unmarshal(agg[0].Call, &a) != nil || a.Surface != "mcp" || a.Reasons["missing credential: send Authorization: Bearer ak_..."] < 2 ||
+		a.Reasons["unknown credential"] < 2 {
+		t.Errorf("aggregate of keyless refusals: %+v %v", agg, a.Reasons)
 	}
 }
 

@@ -318,7 +318,7 @@ func (s *Server) ethCall(ctx context.Context, to common.Address, method string, 
 	}
 	out, err := v2.Unpack(method, res)
 	if err != nil || len(out) == 0 {
-		return nil, &service.UpstreamError{Op: method, Err: fmt.Errorf("%s did not answer %s like a Uniswap V2 router or ERC-20 token", to.Hex(), method)}
+		return nil, service.Explained(method, fmt.Sprintf("%s did not answer %s like a Uniswap V2 router or ERC-20 token", to.Hex(), method))
 	}
 	return out, nil
 }
@@ -339,7 +339,7 @@ func (s *Server) quote(ctx context.Context, router common.Address, amount *big.I
 	}
 	amounts, _ := out[0].([]*big.Int)
 	if len(amounts) != len(path) || amounts[len(amounts)-1].Sign() == 0 {
-		return nil, &service.UpstreamError{Op: "quote", Err: errors.New("the router has no liquidity for this pair")}
+		return nil, service.Explained("quote", "the router has no liquidity for this pair")
 	}
 	return amounts[len(amounts)-1], nil
 }
@@ -377,13 +377,13 @@ func (s *Server) mined(ctx context.Context, hash common.Hash) (*types.Receipt, e
 		err := s.upstream.CallContext(ctx, &r, "eth_getTransactionReceipt", hash)
 		if err == nil && r != nil {
 			if r.Status != types.ReceiptStatusSuccessful {
-				return r, &service.UpstreamError{Op: "swap", Err: fmt.Errorf("transaction %s reverted in block %d; call get_transaction for its state", hash.Hex(), r.BlockNumber)}
+				return r, service.Explained("swap", fmt.Sprintf("transaction %s reverted in block %d; call get_transaction for its state", hash.Hex(), r.BlockNumber))
 			}
 			return r, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, &service.UpstreamError{Op: "swap", Err: fmt.Errorf("transaction %s was sent but not mined within %s; follow it with get_transaction", hash.Hex(), receiptWait)}
+			return nil, service.Explained("swap", fmt.Sprintf("transaction %s was sent but not mined within %s; follow it with get_transaction", hash.Hex(), receiptWait))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

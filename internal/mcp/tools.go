@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/request"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -47,6 +48,9 @@ const txSchema = `{"type":"object","required":["to"],"properties":{` +
 	`"additionalProperties":false}`
 
 // tools is the one table of what agents may call over MCP.
+// maxFieldError bounds a parser's message repeated to the agent.
+const maxFieldError = 200
+
 var tools = []tool{
 	{
 		name: "wallet_info", title: "Wallet and key info", readOnly: true,
@@ -129,17 +133,9 @@ func decode(args json.RawMessage, v any) error {
 		return &service.ParamError{Field: "arguments", Msg: "expected an object"}
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &service.ParamError{Field: clip(name), Msg: "unknown field; see the tool's input schema"}
+		return &service.ParamError{Field: bound.Text(name, bound.Prefix), Msg: "unknown field; see the tool's input schema"}
 	}
 	return &service.ParamError{Field: "arguments", Msg: "not valid JSON"}
-}
-
-// clip bounds an echoed value.
-func clip(v string) string {
-	if len(v) > 70 {
-		return v[:70] + "…"
-	}
-	return v
 }
 
 func address(field, v string) (common.Address, error) {
@@ -147,7 +143,7 @@ func address(field, v string) (common.Address, error) {
 		return common.Address{}, &service.ParamError{Field: field, Msg: "required: an address (0x followed by 40 hex digits)"}
 	}
 	if !strings.HasPrefix(v, "0x") || !common.IsHexAddress(v) {
-		return common.Address{}, &service.ParamError{Field: field, Msg: fmt.Sprintf("expected an address (0x followed by 40 hex digits), got %q", clip(v))}
+		return common.Address{}, &service.ParamError{Field: field, Msg: fmt.Sprintf("expected an address (0x followed by 40 hex digits), got %s", bound.Quote(v))}
 	}
 	return common.HexToAddress(v), nil
 }
@@ -277,7 +273,7 @@ func (s *Server) resolveToken(ctx context.Context, ref string) (tok service.Toke
 		}
 		known = append(known, t.Symbol)
 	}
-	return tok, false, &service.ParamError{Field: "token", Msg: fmt.Sprintf("unknown symbol %q: expected ETH, one of [%s], or a token address", clip(ref), strings.Join(known, ", "))}
+	return tok, false, &service.ParamError{Field: "token", Msg: fmt.Sprintf("unknown symbol %s: expected ETH, one of [%s], or a token address", bound.Quote(ref), strings.Join(known, ", "))}
 }
 
 // sent is what send_transaction answers.
@@ -305,7 +301,7 @@ func txArgs(args json.RawMessage) (service.TxArgs, error) {
 	tx := service.TxArgs{To: &to, Value: new(big.Int)}
 	if strings.TrimSpace(in.Value) != "" {
 		if tx.Value, err = policy.ParseAmount(in.Value, 18, "ETH"); err != nil {
-			return service.TxArgs{}, &service.ParamError{Field: "value", Msg: clip(err.Error())}
+			return service.TxArgs{}, &service.ParamError{Field: "value", Msg: bound.Message(err.Error(), maxFieldError)}
 		}
 	}
 	if in.Data != "" {
@@ -375,7 +371,7 @@ func (s *Server) signTypedData(ctx context.Context, c caller, args json.RawMessa
 	}
 	td, err := request.ParseTypedData(in.TypedData)
 	if err != nil {
-		return nil, &service.ParamError{Field: "typed_data", Msg: clip(err.Error())}
+		return nil, &service.ParamError{Field: "typed_data", Msg: bound.Message(err.Error(), maxFieldError)}
 	}
 	sig, err := s.svc.SignTypedData(ctx, c.sess, c.info, td)
 	if err != nil {
@@ -408,7 +404,7 @@ func (s *Server) getTransaction(ctx context.Context, c caller, args json.RawMess
 		return nil, err
 	}
 	if len(in.Hash) != 66 || !strings.HasPrefix(in.Hash, "0x") {
-		return nil, &service.ParamError{Field: "hash", Msg: fmt.Sprintf("expected a transaction hash (0x followed by 64 hex digits), got %q", clip(in.Hash))}
+		return nil, &service.ParamError{Field: "hash", Msg: fmt.Sprintf("expected a transaction hash (0x followed by 64 hex digits), got %s", bound.Quote(in.Hash))}
 	}
 	if err := s.svc.Read(ctx, c.sess, c.info); err != nil {
 		return nil, err

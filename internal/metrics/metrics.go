@@ -8,8 +8,11 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
+	"github.com/agentkeys/agentkeys/internal/limit"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -97,6 +102,23 @@ func (m *Metrics) Record(_ context.Context, r audit.Record) error {
 		m.anomalies.WithLabelValues(bounded(ev.Kind), bounded(ev.Severity)).Inc()
 		return nil
 	}
+	switch r.Method {
+	case service.MethodCredentialFailures:
+		// A source's failed credentials of a window, audited as one record.
+		var a limit.Aggregate
+		if err := json.Unmarshal(r.Call, &a); err != nil {
+			return fmt.Errorf("metrics: record %d: %w", r.Seq, err)
+		}
+		m.refusals.WithLabelValues(service.RefusedCredential).Add(float64(a.Failed + a.Throttled))
+		return nil
+	case service.MethodRateLimited:
+		var c limit.Refused
+		if err := json.Unmarshal(r.Call, &c); err != nil {
+			return fmt.Errorf("metrics: record %d: %w", r.Seq, err)
+		}
+		m.refusals.WithLabelValues(service.RefusedRate).Add(float64(c.Count))
+		return nil
+	}
 	if !service.IsAgentRequest(r) {
 		return nil
 	}
@@ -109,13 +131,9 @@ func (m *Metrics) Record(_ context.Context, r audit.Record) error {
 	return nil
 }
 
-// bounded keeps a label value from a stored record short.
-func bounded(s string) string {
-	if len(s) > 40 {
-		return s[:40]
-	}
-	return s
-}
+// bounded keeps a label value from a stored record short (and valid
+// UTF-8, as Prometheus requires).
+func bounded(s string) string { return bound.Text(strings.ToValidUTF8(s, "?"), 40) }
 
 // Attach counts svc's audit feed (from the start of the log) and reads
 // svc's gauges at every scrape. Call it before the feed runs.

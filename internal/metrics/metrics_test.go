@@ -25,6 +25,9 @@ func TestRecordCounts(t *testing.T) {
 		{Time: at, KeyID: "k", Method: strings.Repeat("x", 64), Decision: audit.DecisionDeny, Reasons: []string{"method x is not supported by agentkeys"}},
 		{Time: at, Method: "agentkeys_revoke", Decision: audit.DecisionAllow},
 		{Time: at, Method: service.MethodAnomaly, Decision: audit.DecisionAllow, Call: ev},
+		// Aggregates: 7 failed credentials and 2 refused unchecked; 4 requests over a key's limit.
+		{Time: at, Method: service.MethodCredentialFailures, Decision: audit.DecisionDeny, Call: []byte(`{"surface":"rpc","source":"192.0.2.1","failed":7,"throttled":2}`)},
+		{Time: at, Method: service.MethodRateLimited, Decision: audit.DecisionDeny, Call: []byte(`{"key_id":"k","refused":4}`)},
 	} {
 		if err := m.Record(t.Context(), r); err != nil {
 			t.Fatal(err)
@@ -38,7 +41,8 @@ agentkeys_requests_total{decision="deny",method="eth_sendTransaction"} 1
 agentkeys_requests_total{decision="deny",method="other"} 1
 # HELP agentkeys_refusals_total Reasons agent requests were refused, by class (budget, rate, target, network, schedule, credential, ...).
 # TYPE agentkeys_refusals_total counter
-agentkeys_refusals_total{reason="rate"} 1
+agentkeys_refusals_total{reason="credential"} 9
+agentkeys_refusals_total{reason="rate"} 5
 agentkeys_refusals_total{reason="request"} 1
 # HELP agentkeys_anomalies_total Anomalies raised, by kind and severity.
 # TYPE agentkeys_anomalies_total counter

@@ -19,6 +19,11 @@ func ParseAmount(s string, decimals uint8, symbol string) (*big.Int, error) {
 	if in == "" {
 		return nil, errors.New("expected an amount like 0.5 or 250USDC, got nothing")
 	}
+	if len(in) > maxAmountText {
+		// Checked before any digit is parsed: a megabyte of digits costs
+		// seconds to turn into a number, and no 256-bit amount needs it.
+		return nil, fmt.Errorf("expected an amount of at most %d characters (a 256-bit number has 78 digits), got %d", maxAmountText, len(in))
+	}
 	num, unit := splitUnit(in)
 	switch {
 	case unit == "":
@@ -145,8 +150,15 @@ func FormatAmount(v *big.Int, decimals uint8) string {
 // parseInteger parses an integer operand of a condition: decimal, 0x hex,
 // "1000e6", or with an ether/gwei suffix. Negative values are allowed for
 // int types.
+// maxAmountText bounds the text of an amount: the 78 digits of 2^256, a
+// decimal point, a unit and room for an exponent.
+const maxAmountText = 100
+
 func parseInteger(s string) (*big.Int, error) {
 	s = strings.TrimSpace(s)
+	if len(s) > maxAmountText {
+		return nil, fmt.Errorf("expected an integer of at most %d characters, got %d", maxAmountText, len(s))
+	}
 	neg := strings.HasPrefix(s, "-")
 	body := strings.TrimPrefix(s, "-")
 	var v *big.Int

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/agentkeys/agentkeys/internal/bound"
 )
 
 // Token is an ERC-20 token known by symbol, so owners can write caps like
@@ -41,7 +43,7 @@ var reservedUnits = []string{"eth", "ether", "wei", "gwei", "units", "native"}
 // ether.
 func CheckSymbol(s string) error {
 	if !tokenSymbol.MatchString(s) {
-		return fmt.Errorf("expected 1 to 16 letters, digits, '.', '_' or '-' starting with a letter, like USDC, got %s", clip(s))
+		return fmt.Errorf("expected 1 to 16 letters, digits, '.', '_' or '-' starting with a letter, like USDC, got %s", quoteCap(s))
 	}
 	for _, r := range reservedUnits {
 		if strings.EqualFold(s, r) {
@@ -89,7 +91,7 @@ func ParseCap(s string, src TokenSource) (LimitDoc, error) {
 		if !isDigits(n) {
 			n = "1000"
 		}
-		return LimitDoc{}, fmt.Errorf("%s: units are base units of a named asset; write %sunits@0xTOKEN for a token's base units, or %swei for ether", clip(in), n, n)
+		return LimitDoc{}, fmt.Errorf("%s: units are base units of a named asset; write %sunits@0xTOKEN for a token's base units, or %swei for ether", quoteCap(in), n, n)
 	}
 	var (
 		known   []Token
@@ -111,7 +113,7 @@ func ParseCap(s string, src TokenSource) (LimitDoc, error) {
 		for _, t := range known {
 			syms = append(syms, t.Symbol)
 		}
-		msg := fmt.Sprintf("unknown unit %s in %s: expected ETH, a token symbol this home knows (%s), or AMOUNT@0xTOKEN", clip(unit), clip(in), strings.Join(syms, ", "))
+		msg := fmt.Sprintf("unknown unit %s in %s: expected ETH, a token symbol this home knows (%s), or AMOUNT@0xTOKEN", quoteCap(unit), quoteCap(in), strings.Join(syms, ", "))
 		if listErr != nil {
 			return LimitDoc{}, fmt.Errorf("%s; the home's token list could not be read: %w", msg, listErr)
 		}
@@ -123,7 +125,7 @@ func ParseCap(s string, src TokenSource) (LimitDoc, error) {
 	num = strings.TrimSpace(in[:len(in)-len(best.Symbol)])
 	v, err := ParseAmount(num, best.Decimals, "")
 	if err != nil {
-		return LimitDoc{}, fmt.Errorf("%s: %v", clip(in), err)
+		return LimitDoc{}, fmt.Errorf("%s: %v", quoteCap(in), err)
 	}
 	return tokenCap(*best, v.String()+"units")
 }
@@ -131,25 +133,25 @@ func ParseCap(s string, src TokenSource) (LimitDoc, error) {
 // capAt parses AMOUNT@0xTOKEN and AMOUNTunits@0xTOKEN.
 func capAt(in, amount, token string, src TokenSource) (LimitDoc, error) {
 	if !strings.HasPrefix(token, "0x") || len(token) != 42 || !common.IsHexAddress(token) {
-		return LimitDoc{}, fmt.Errorf("%s: after @ expected a token address (0x followed by 40 hex digits), got %s", clip(in), clip(token))
+		return LimitDoc{}, fmt.Errorf("%s: after @ expected a token address (0x followed by 40 hex digits), got %s", quoteCap(in), quoteCap(token))
 	}
 	num, unit := splitUnit(amount)
 	if unit != "" && !strings.EqualFold(unit, "units") {
-		return LimitDoc{}, fmt.Errorf("%s: expected AMOUNT@0xTOKEN in whole tokens or AMOUNTunits@0xTOKEN in base units, got unit %s", clip(in), clip(unit))
+		return LimitDoc{}, fmt.Errorf("%s: expected AMOUNT@0xTOKEN in whole tokens or AMOUNTunits@0xTOKEN in base units, got unit %s", quoteCap(in), quoteCap(unit))
 	}
 	if num == "" {
-		return LimitDoc{}, fmt.Errorf("%s: expected an amount before @, like 100@0xTOKEN", clip(in))
+		return LimitDoc{}, fmt.Errorf("%s: expected an amount before @, like 100@0xTOKEN", quoteCap(in))
 	}
 	if src.Lookup == nil {
-		return LimitDoc{}, fmt.Errorf("%s: the token's decimals cannot be read here; write 0xTOKEN:DECIMALS:AMOUNT", clip(in))
+		return LimitDoc{}, fmt.Errorf("%s: the token's decimals cannot be read here; write 0xTOKEN:DECIMALS:AMOUNT", quoteCap(in))
 	}
 	t, err := src.Lookup(common.HexToAddress(token))
 	if err != nil {
-		return LimitDoc{}, fmt.Errorf("%s: %w", clip(in), err)
+		return LimitDoc{}, fmt.Errorf("%s: %w", quoteCap(in), err)
 	}
 	v, err := ParseAmount(amount, t.Decimals, "")
 	if err != nil {
-		return LimitDoc{}, fmt.Errorf("%s: %v", clip(in), err)
+		return LimitDoc{}, fmt.Errorf("%s: %v", quoteCap(in), err)
 	}
 	return tokenCap(t, v.String()+"units")
 }
@@ -159,15 +161,15 @@ func capColon(in string) (LimitDoc, error) {
 	parts := strings.Split(in, ":")
 	want := "expected 0xTOKEN:DECIMALS:AMOUNT like 0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48:6:1000"
 	if len(parts[0]) != 42 || !common.IsHexAddress(parts[0]) {
-		return LimitDoc{}, fmt.Errorf("%s: %s", clip(in), want)
+		return LimitDoc{}, fmt.Errorf("%s: %s", quoteCap(in), want)
 	}
 	dec, err := strconv.Atoi(parts[1])
 	if err != nil || dec < 0 || dec > 77 {
-		return LimitDoc{}, fmt.Errorf("%s: decimals must be 0..77; %s", clip(in), want)
+		return LimitDoc{}, fmt.Errorf("%s: decimals must be 0..77; %s", quoteCap(in), want)
 	}
 	v, err := ParseAmount(parts[2], uint8(dec), "")
 	if err != nil {
-		return LimitDoc{}, fmt.Errorf("%s: %v", clip(in), err)
+		return LimitDoc{}, fmt.Errorf("%s: %v", quoteCap(in), err)
 	}
 	return tokenCap(Token{Address: common.HexToAddress(parts[0]), Decimals: uint8(dec)}, v.String()+"units")
 }
@@ -183,12 +185,6 @@ func tokenCap(t Token, perPeriod string) (LimitDoc, error) {
 	return l, nil
 }
 
-// clip quotes text for an error, bounded so a long input is not echoed
-// whole.
-func clip(s string) string {
-	const max = 48
-	if len(s) > max {
-		return strconv.Quote(strings.ToValidUTF8(s[:max], "")) + "…"
-	}
-	return strconv.Quote(s)
-}
+// quoteCap quotes a limit's text in an error: long enough for
+// AMOUNT@0xTOKEN to show whole, bounded for anything longer.
+func quoteCap(s string) string { return bound.QuoteN(s, 64) }

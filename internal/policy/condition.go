@@ -9,6 +9,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/agentkeys/agentkeys/internal/bound"
 )
 
 // Variables are the addresses a condition may name as $owner and $session.
@@ -268,11 +270,14 @@ func formatValue(v any) string {
 	case *big.Int:
 		return x.String()
 	case []byte:
+		if len(x) > 32 {
+			return fmt.Sprintf("0x%s… (%d bytes)", hex.EncodeToString(x[:32]), len(x))
+		}
 		return "0x" + hex.EncodeToString(x)
 	case string:
-		return fmt.Sprintf("%q", x)
+		return bound.Quote(x)
 	case nil:
 		return "nothing"
 	}
-	return fmt.Sprint(v)
+	return bound.Text(fmt.Sprint(v), bound.Prefix)
 }

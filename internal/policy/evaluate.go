@@ -11,6 +11,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+
+	"github.com/agentkeys/agentkeys/internal/bound"
 )
 
 // Kind is what a request asks for.
@@ -157,7 +159,7 @@ func (p *Policy) Evaluate(req Request, st State) Decision {
 	case KindAuthorization:
 		e.refuse("signing an EIP-7702 authorization is always refused: it would hand control of the account to a contract")
 	default:
-		e.refuse(fmt.Sprintf("unknown request kind %q", req.Kind))
+		e.refuse(fmt.Sprintf("unknown request kind %s", bound.Quote(string(req.Kind))))
 	}
 	e.checkLimits()
 	d := Decision{Verdict: Allow, Reasons: []string{}, Calls: e.calls, Spend: e.spends()}
@@ -339,7 +341,7 @@ func (e *evaluation) call(to common.Address, value *big.Int, data []byte, depth 
 		args, err := DecodeArgs(bi.fn, data)
 		if err != nil {
 			e.calls = append(e.calls, call)
-			e.refuse(fmt.Sprintf("%s is not allowed: its arguments cannot be decoded (%v)", subject, err))
+			e.refuse(fmt.Sprintf("%s is not allowed: its arguments cannot be decoded (%s)", subject, bound.Message(err.Error(), maxQuotedError)))
 			return
 		}
 		biArgs = args
@@ -348,7 +350,7 @@ func (e *evaluation) call(to common.Address, value *big.Int, data []byte, depth 
 			asset, amount, err := spendOf(bi.spend, to, args)
 			if err != nil {
 				e.calls = append(e.calls, call)
-				e.refuse(fmt.Sprintf("%s is not allowed: cannot tell what it spends (%v)", subject, err))
+				e.refuse(fmt.Sprintf("%s is not allowed: cannot tell what it spends (%s)", subject, bound.Message(err.Error(), maxQuotedError)))
 				return
 			}
 			e.addSpend(asset, amount)

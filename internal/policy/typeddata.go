@@ -15,6 +15,8 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+
+	"github.com/agentkeys/agentkeys/internal/bound"
 )
 
 func (e *evaluation) typedData(req Request) {
@@ -24,12 +26,12 @@ func (e *evaluation) typedData(req Request) {
 		return
 	}
 	if _, _, err := apitypes.TypedDataAndHash(*td); err != nil {
-		e.refuse(fmt.Sprintf("typed data is malformed: %v", err))
+		e.refuse("typed data is malformed: " + bound.Message(err.Error(), maxQuotedError))
 		return
 	}
-	subject := fmt.Sprintf("typed data %s", td.PrimaryType)
+	subject := "typed data " + bound.Text(td.PrimaryType, bound.Prefix)
 	if td.Domain.Name != "" {
-		subject += fmt.Sprintf(" for %q", td.Domain.Name)
+		subject += " for " + bound.Quote(td.Domain.Name)
 	}
 	if td.Domain.ChainId == nil {
 		e.refuse(subject + " is not allowed: its domain has no chainId, so the signature would be valid on every chain")
@@ -65,13 +67,13 @@ func (r *typedRule) check(td *apitypes.TypedData, vars Variables) []string {
 	d := r.doc.Domain
 	var fails []string
 	if td.PrimaryType != r.primaryType {
-		return []string{"primary type " + td.PrimaryType}
+		return []string{"primary type " + bound.Quote(td.PrimaryType)}
 	}
 	if d.Name != "" && td.Domain.Name != d.Name {
-		fails = append(fails, fmt.Sprintf("domain name must be %q, got %q", d.Name, td.Domain.Name))
+		fails = append(fails, fmt.Sprintf("domain name must be %q, got %s", d.Name, bound.Quote(td.Domain.Name)))
 	}
 	if d.Version != "" && td.Domain.Version != d.Version {
-		fails = append(fails, fmt.Sprintf("domain version must be %q, got %q", d.Version, td.Domain.Version))
+		fails = append(fails, fmt.Sprintf("domain version must be %q, got %s", d.Version, bound.Quote(td.Domain.Version)))
 	}
 	if d.ChainID != 0 && (*big.Int)(td.Domain.ChainId).Cmp(new(big.Int).SetUint64(d.ChainID)) != 0 {
 		fails = append(fails, fmt.Sprintf("domain chainId must be %d", d.ChainID))
@@ -79,7 +81,7 @@ func (r *typedRule) check(td *apitypes.TypedData, vars Variables) []string {
 	if r.verifying != nil {
 		got := td.Domain.VerifyingContract
 		if !common.IsHexAddress(got) || common.HexToAddress(got) != *r.verifying {
-			fails = append(fails, fmt.Sprintf("verifying contract must be %s, got %s", shortAddr(*r.verifying), orUnknown(got)))
+			fails = append(fails, fmt.Sprintf("verifying contract must be %s, got %s", shortAddr(*r.verifying), orUnknown(bound.Text(got, bound.Prefix))))
 		}
 	}
 	for _, c := range r.conds {
@@ -105,7 +107,7 @@ func typedValue(td *apitypes.TypedData, path string) (any, error) {
 	for _, seg := range strings.Split(path, ".") {
 		m, ok := cur.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%s is not a struct", typeName)
+			return nil, fmt.Errorf("%s is not a struct", bound.Quote(typeName))
 		}
 		field := ""
 		for _, f := range td.Types[typeName] {
@@ -114,7 +116,7 @@ func typedValue(td *apitypes.TypedData, path string) (any, error) {
 			}
 		}
 		if field == "" {
-			return nil, fmt.Errorf("type %s has no field %q", typeName, seg)
+			return nil, fmt.Errorf("type %s has no field %q", bound.Quote(typeName), seg)
 		}
 		cur, typeName = m[seg], field
 	}
@@ -134,33 +136,33 @@ func typedScalar(typ string, v any) (any, error) {
 	case typ == "address":
 		s, ok := v.(string)
 		if !ok || !common.IsHexAddress(s) {
-			return nil, fmt.Errorf("expected an address, got %v", v)
+			return nil, fmt.Errorf("expected an address, got %s", quoteValue(v))
 		}
 		return common.HexToAddress(s), nil
 	case typ == "bool":
 		b, ok := v.(bool)
 		if !ok {
-			return nil, fmt.Errorf("expected true or false, got %v", v)
+			return nil, fmt.Errorf("expected true or false, got %s", quoteValue(v))
 		}
 		return b, nil
 	case typ == "string":
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("expected a string, got %v", v)
+			return nil, fmt.Errorf("expected a string, got %s", quoteValue(v))
 		}
 		return s, nil
 	case strings.HasPrefix(typ, "bytes"):
 		s, ok := v.(string)
 		if !ok || !strings.HasPrefix(s, "0x") {
-			return nil, fmt.Errorf("expected 0x-prefixed bytes, got %v", v)
+			return nil, fmt.Errorf("expected 0x-prefixed bytes, got %s", quoteValue(v))
 		}
 		b, err := hex.DecodeString(s[2:])
 		if err != nil {
-			return nil, fmt.Errorf("expected hex bytes, got %q", s)
+			return nil, fmt.Errorf("expected hex bytes, got %s", bound.Quote(s))
 		}
 		return b, nil
 	}
-	return nil, fmt.Errorf("type %s cannot be compared", typ)
+	return nil, fmt.Errorf("type %s cannot be compared", bound.Quote(typ))
 }
 
 // typedInt accepts the shapes JSON decoders produce for integers.
@@ -175,12 +177,12 @@ func typedInt(v any) (*big.Int, error) {
 	case string:
 		n, ok := gmath.ParseBig256(x)
 		if !ok {
-			return nil, fmt.Errorf("expected an integer, got %q", x)
+			return nil, fmt.Errorf("expected an integer of at most 256 bits, got %s", bound.Quote(x))
 		}
 		return n, nil
 	case float64:
 		if x != math.Trunc(x) || math.Abs(x) > 1<<53 {
-			return nil, fmt.Errorf("number %v is not an exact integer; send large integers as strings", x)
+			return nil, fmt.Errorf("number %s is not an exact integer; send large integers as strings", bound.Text(fmt.Sprint(x), bound.Prefix))
 		}
 		return big.NewInt(int64(x)), nil
 	case int:
@@ -190,7 +192,19 @@ func typedInt(v any) (*big.Int, error) {
 	case uint64:
 		return new(big.Int).SetUint64(x), nil
 	}
-	return nil, fmt.Errorf("expected an integer, got %v", v)
+	return nil, fmt.Errorf("expected an integer, got %s", quoteValue(v))
+}
+
+// maxQuotedError bounds the EIP-712 library's message in a reason: it
+// may repeat a value the agent sent.
+const maxQuotedError = 200
+
+// quoteValue is a JSON value of the document as a reason may show it.
+func quoteValue(v any) string {
+	if s, ok := v.(string); ok {
+		return bound.Quote(s)
+	}
+	return bound.Text(fmt.Sprint(v), bound.Prefix)
 }
 
 // permitShapes are the EIP-712 documents that grant token spending, with
@@ -214,7 +228,7 @@ func (e *evaluation) typedSpend(td *apitypes.TypedData, subject string) {
 		return
 	}
 	fail := func(err error) {
-		e.refuse(fmt.Sprintf("%s is not allowed: cannot tell what it spends (%v)", subject, err))
+		e.refuse(fmt.Sprintf("%s is not allowed: cannot tell what it spends (%s)", subject, bound.Message(err.Error(), maxQuotedError)))
 	}
 	if shape.list != "" {
 		items, ok := td.Message[shape.list].([]any)
@@ -287,7 +301,7 @@ func (e *evaluation) message(req Request) {
 		for i, d := range m.Domains {
 			if strings.EqualFold(dom, d) {
 				if !common.IsHexAddress(addr) || common.HexToAddress(addr) != e.st.Vars.Owner {
-					e.refuse(fmt.Sprintf("the Sign-In with Ethereum message for %s names account %s, not this key's account", dom, addr))
+					e.refuse(fmt.Sprintf("the Sign-In with Ethereum message for %s names account %s, not this key's account", bound.Quote(dom), bound.Quote(addr)))
 					return
 				}
 				e.rules = append(e.rules, fmt.Sprintf("messages.domains[%d] allows sign-in to %s", i, dom))

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -154,6 +155,9 @@ func ParseTypedData(src []byte) (*apitypes.TypedData, error) {
 		}
 		src = []byte(inner)
 	}
+	if err := checkNumbers(src); err != nil {
+		return nil, err
+	}
 	var td apitypes.TypedData
 	dec := json.NewDecoder(bytes.NewReader(src))
 	dec.UseNumber()
@@ -189,4 +193,146 @@ func exactNumbers(v any) any {
 		return f
 	}
 	return v
+}
+
+// checkNumbers refuses, before any number in the document is parsed, an
+// integer longer than its declared EIP-712 type can hold (a uint64 has at
+// most 20 decimal digits), and any number elsewhere (the domain's chainId,
+// a field of no integer type) longer than a 256-bit one: turning a
+// megabyte of digits into a big.Int costs seconds of CPU. The error names
+// the field and says how long the value was, never repeating it.
+func checkNumbers(src []byte) error {
+	var doc struct {
+		Types       map[string][]apitypes.Type `json:"types"`
+		PrimaryType string                     `json:"primaryType"`
+		Domain      any                        `json:"domain"`
+		Message     any                        `json:"message"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(src))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		return fmt.Errorf("not an EIP-712 document: %v", err)
+	}
+	if err := anyNumbers("domain", doc.Domain); err != nil {
+		return err
+	}
+	return typedNumbers(doc.Types, "message", doc.PrimaryType, doc.Message, 0)
+}
+
+// maxTypedDepth bounds how deep checkNumbers follows struct types, so a
+// type that contains itself cannot recurse without end.
+const maxTypedDepth = 32
+
+// typedNumbers checks v, declared as typ, and everything inside it.
+func typedNumbers(types map[string][]apitypes.Type, path, typ string, v any, depth int) error {
+	if depth > maxTypedDepth {
+		return &FieldError{Field: path, Msg: fmt.Sprintf("nested more than %d deep", maxTypedDepth)}
+	}
+	if i := strings.LastIndexByte(typ, '['); i > 0 && strings.HasSuffix(typ, "]") {
+		items, ok := v.([]any)
+		if !ok {
+			return anyNumbers(path, v)
+		}
+		for j, it := range items {
+			if err := typedNumbers(types, fmt.Sprintf("%s[%d]", path, j), typ[:i], it, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if fields, ok := types[typ]; ok {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return anyNumbers(path, v)
+		}
+		declared := make(map[string]string, len(fields))
+		for _, f := range fields {
+			declared[f.Name] = f.Type
+		}
+		for k, e := range m {
+			t, ok := declared[k]
+			if !ok {
+				if err := anyNumbers(path+"."+k, e); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := typedNumbers(types, path+"."+k, t, e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if bits, ok := intWidth(typ); ok {
+		var text string
+		switch x := v.(type) {
+		case json.Number:
+			text = string(x)
+		case string:
+			text = x
+		default:
+			return anyNumbers(path, v)
+		}
+		if max := maxIntText(text, bits); len(text) > max {
+			return &FieldError{Field: path, Msg: fmt.Sprintf("a %s holds at most %d characters, got %d", typ, max, len(text))}
+		}
+		return nil
+	}
+	return anyNumbers(path, v)
+}
+
+// anyNumbers checks every JSON number in v against a 256-bit integer's
+// length.
+func anyNumbers(path string, v any) error {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if err := anyNumbers(path+"."+k, e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if err := anyNumbers(fmt.Sprintf("%s[%d]", path, i), e); err != nil {
+				return err
+			}
+		}
+	case json.Number:
+		if max := maxIntText(string(x), 256); len(x) > max {
+			return &FieldError{Field: path, Msg: fmt.Sprintf("a number holds at most %d characters, got %d", max, len(x))}
+		}
+	}
+	return nil
+}
+
+// intWidth is the width in bits of an EIP-712 integer type (uint8 …
+// uint256, int8 … int256; uint and int are 256).
+func intWidth(typ string) (int, bool) {
+	digits, ok := strings.CutPrefix(typ, "uint")
+	if !ok {
+		digits, ok = strings.CutPrefix(typ, "int")
+	}
+	if !ok {
+		return 0, false
+	}
+	if digits == "" {
+		return 256, true
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 8 || n > 256 || n%8 != 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// maxIntText is the longest text an integer of the given width may take:
+// a sign and its decimal digits, or 0x and 64 hex digits (zero padding
+// to 32 bytes included), a little over for exponent forms like 1e18.
+func maxIntText(text string, bits int) int {
+	if strings.HasPrefix(text, "0x") || strings.HasPrefix(text, "0X") || strings.HasPrefix(text, "-0x") {
+		return 3 + 64
+	}
+	// 2^bits has floor(bits*log10(2))+1 decimal digits; 0.30103 rounds
+	// log10(2) up, so this never refuses a value that fits.
+	return 1 + int(float64(bits)*0.30103) + 1 + 4
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
@@ -21,8 +22,10 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/clock"
+	"github.com/agentkeys/agentkeys/internal/daemon"
 	"github.com/agentkeys/agentkeys/internal/devchain"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/rpc"
@@ -232,7 +235,9 @@ func TestErrorMapping(t *testing.T) {
 		{"no method", tok, `{"jsonrpc":"2.0","id":2}`, -32600, `invalid request: expected {"jsonrpc":"2.0","method":...}`, false, "2"},
 		{"method name too long", tok, request(3, strings.Repeat("m", 65), `[]`), -32600, `invalid request: expected {"jsonrpc":"2.0","method":...}`, false, "3"},
 		{"JSON but not a request object", tok, `42`, -32600, `invalid request: expected {"jsonrpc":"2.0","method":...}`, false, "null"},
-		{"params not an array", tok, `{"jsonrpc":"2.0","id":4,"method":"eth_chainId","params":{}}`, -32600, `invalid request: expected {"jsonrpc":"2.0","method":...}`, false, "null"},
+		{"params by name", tok, `{"jsonrpc":"2.0","id":4,"method":"eth_getBalance","params":{"address":"0x00","block":"latest"}}`, -32602, "invalid params: expected params as an array (by position); Ethereum methods take no params by name", false, "4"},
+		{"params a string", tok, `{"jsonrpc":"2.0","id":"x","method":"eth_chainId","params":"oops"}`, -32602, "invalid params: expected params as an array (by position); Ethereum methods take no params by name", false, `"x"`},
+		{"params a broken array", tok, `{"jsonrpc":"2.0","id":4,"method":"eth_chainId","params":[1,}`, -32700, "parse error: the body is not JSON", false, "null"},
 		{"empty batch", tok, `[]`, -32600, "a batch holds 1 to 100 requests", false, "null"},
 		{"batch over the limit", tok, "[" + strings.TrimSuffix(strings.Repeat(request(1, "eth_chainId", `[]`)+",", 101), ",") + "]", -32600, "a batch holds 1 to 100 requests", false, "null"},
 		{"broken batch", tok, `[{"jsonrpc":"2.0"`, -32700, "parse error: the body is not JSON", false, "null"},
@@ -353,9 +358,53 @@ func TestPolicyRefusal(t *testing.T) {
 	}
 }
 
-// TestUpstreamFailure: the node's failures reach the agent in the node's
-// words, with the node's code when it gave one; a transport failure is
-// -32000 and never shows the upstream URL, which may carry an API key.
+// slowBody is a request body whose read deadline passes, as the
+// listener's ReadTimeout makes it for a client that stops sending.
+type slowBody struct{}
+
+func (slowBody) Read([]byte) (int, error) { return 0, timeoutError{} }
+func (slowBody) Close() error             { return nil }
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// TestBodyErrors: a body too long and a body too slow are told apart.
+func TestBodyErrors(t *testing.T) {
+	e := start(t)
+	srv := rpc.NewServer(e.svc, e.chain.Client().Client(), nil)
+	for _, tt := range []struct {
+		name string
+		body io.ReadCloser
+		want string
+	}{
+		{"over the limit", io.NopCloser(strings.NewReader(strings.Repeat(" ", 1<<20+1))), "request body over 1048576 bytes"},
+		{"read deadline passed", slowBody{}, "the request body did not arrive in time"},
+		{"cut off", io.NopCloser(io.MultiReader(strings.NewReader(`{"jsonrpc"`), iotest.ErrReader(io.ErrUnexpectedEOF))), "the request body could not be read: it ended early"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/rpc", nil)
+			req.Body = tt.body
+			w := httptest.NewRecorder()
+			srv.ServeHTTP(w, req)
+			var r reply
+			if err := json.Unmarshal(w.Body.Bytes(), &r); err != nil {
+				t.Fatalf("%s: %v", w.Body, err)
+			}
+			if r.Error == nil || r.Error.Code != -32600 || r.Error.Message != tt.want {
+				t.Errorf("got %+v, want -32600 %q", r.Error, tt.want)
+			}
+		})
+	}
+}
+
+// TestUpstreamFailure: the node's JSON-RPC errors for the agent's own
+// call reach the agent in the node's words, with the node's code; a
+// transport failure is -32000 "upstream node unavailable", its cause in
+// the daemon's log with the URL cut to scheme and host, and neither the
+// reply, the audit log nor the log shows the URL's path or query.
 func TestUpstreamFailure(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
@@ -398,18 +447,31 @@ func TestUpstreamFailure(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer dead.Close()
-		url := e.mount(rpc.NewServer(e.svc, dead, nil))
+		var logged syncbuf.Buffer
+		url := e.mount(rpc.NewServer(e.svc, dead, daemon.Logger(&logged)))
 		for _, body := range []string{request(4, "eth_blockNumber", `[]`), request(5, "wallet_getCallsStatus", `["0x`+strings.Repeat("ab", 32)+`"]`)} {
 			status, out := e.post(t, url, tok, body)
 			var r reply
 			if err := json.Unmarshal(out, &r); err != nil || status != http.StatusOK {
 				t.Fatalf("HTTP %d %s: %v", status, out, err)
 			}
-			if r.Error == nil || r.Error.Code != -32000 || !strings.Contains(r.Error.Message, "connection refused") {
-				t.Errorf("got %+v, want -32000 with the dial error", r.Error)
+			if r.Error == nil || r.Error.Code != -32000 || r.Error.Message != "upstream node unavailable" {
+				t.Errorf("got %+v, want -32000 upstream node unavailable", r.Error)
 			}
-			if bytes.Contains(out, []byte("SECRET")) || bytes.Contains(out, []byte("/v3")) {
+			if bytes.Contains(out, []byte("SECRET")) || bytes.Contains(out, []byte("/v3")) || bytes.Contains(out, []byte(addr)) {
 				t.Errorf("the reply shows the upstream URL: %s", out)
+			}
+		}
+		if log := logged.String(); !strings.Contains(log, "connection refused") || !strings.Contains(log, "http://"+addr+"/…") || strings.Contains(log, "SECRET") {
+			t.Errorf("the log should say why, without the URL's path and query:\n%s", log)
+		}
+		recs, err := e.home.Store.AuditRecords(ctx, 0, 10_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			if b, _ := json.Marshal(rec); bytes.Contains(b, []byte("SECRET")) || bytes.Contains(b, []byte(addr)) {
+				t.Errorf("audit record %d shows the upstream URL: %s", rec.Seq, b)
 			}
 		}
 	})
@@ -506,5 +568,50 @@ func TestBodyLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != http.MethodPost {
 		t.Errorf("GET /rpc: HTTP %d, Allow %q; want 405 and POST", resp.StatusCode, resp.Header.Get("Allow"))
+	}
+}
+
+// TestAgentTextIsBounded: whatever an agent sends near the body limit,
+// its answer and its audit record stay small: reasons quote a prefix and
+// the length, calls too large for a record are kept as their digest, and
+// a megabyte number is refused by its length.
+func TestAgentTextIsBounded(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	tok, _ := e.grant(service.GrantSpec{Agent: "bot", Profile: "full-access", DailyLimit: []string{"1ETH"}})
+	huge := strings.Repeat("A", 900_000)
+	typed := func(domain, message string) string {
+		return fmt.Sprintf(`["%s", {"types":{"EIP712Domain":[{"name":"name","type":"string"},{"name":"chainId","type":"uint256"}],"M":[{"name":"v","type":"uint256"},{"name":"s","type":"string"}]},"primaryType":"M","domain":%s,"message":%s}]`,
+			e.owner.Hex(), domain, message)
+	}
+	for _, tt := range []struct {
+		name, body string
+		code       int
+	}{
+		{"a long domain name", request(1, "eth_signTypedData_v4", typed(fmt.Sprintf(`{"name":%q,"chainId":%d}`, huge, e.chain.ChainID()), `{"v":1,"s":"x"}`)), 4001},
+		{"a megabyte number", request(2, "eth_signTypedData_v4", typed(fmt.Sprintf(`{"name":"n","chainId":%d}`, e.chain.ChainID()), `{"v":`+strings.Repeat("9", 900_000)+`,"s":"x"}`)), -32602},
+		{"long calldata, signed", request(3, "eth_signTransaction", fmt.Sprintf(`[{"to":%q,"data":"0x%s"}]`, stranger.Hex(), strings.Repeat("ab", 400_000))), 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			head, err := e.home.Store.AuditHead(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			status, out := e.post(t, e.url, tok, tt.body)
+			var r reply
+			if err := json.Unmarshal(out, &r); err != nil || status != http.StatusOK || tt.code == 0 && r.Error != nil || tt.code != 0 && (r.Error == nil || r.Error.Code != tt.code) {
+				t.Fatalf("HTTP %d %.300s (%v), want error %d", status, out, err, tt.code)
+			}
+			if tt.code != 0 && len(out) > 8<<10 || bytes.Contains(out, []byte(strings.Repeat("A", 100))) || bytes.Contains(out, []byte(strings.Repeat("9", 100))) {
+				t.Errorf("the answer is %d bytes: %.300s", len(out), out)
+			}
+			recs, err := e.home.Store.AuditRecords(ctx, head.Seq, 10)
+			if err != nil || len(recs) != 1 {
+				t.Fatalf("records: %d (%v)", len(recs), err)
+			}
+			if n := len(audit.Canonical(recs[0])); n > 20<<10 {
+				t.Errorf("the audit record is %d bytes: %.300s", n, recs[0].Call)
+			}
+		})
 	}
 }

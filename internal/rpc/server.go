@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -21,7 +22,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
-	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/policy"
@@ -39,6 +39,7 @@ const (
 	CodeInvalidParams = -32602
 	CodeInternal      = -32603
 	CodeServer        = -32000
+	CodeLimit         = -32005 // EIP-1474: limit exceeded
 )
 
 // Limits on what one HTTP request may carry.
@@ -77,7 +78,17 @@ type rpcRequest struct {
 	JSONRPC string            `json:"jsonrpc"`
 	ID      json.RawMessage   `json:"id,omitempty"`
 	Method  string            `json:"method"`
-	Params  []json.RawMessage `json:"params"`
+	Params  []json.RawMessage `json:"-"`
+}
+
+// wireRequest is a request as sent: params may be an array (by position)
+// or, in JSON-RPC 2.0, an object (by name), which no Ethereum method
+// takes.
+type wireRequest struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id,omitempty"`
+	Method  string          `json:"method"`
+	Params  json.RawMessage `json:"params"`
 }
 
 type rpcError struct {
@@ -148,7 +159,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeInvalidReq, Message: fmt.Sprintf("request body over %d bytes", maxBody)}})
+		writeJSON(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeInvalidReq, Message: bodyError(err)}})
 		return
 	}
 	info := service.RequestInfo{IP: clientip.FromRequest(r), UserAgent: r.UserAgent()}
@@ -174,6 +185,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, s.one(r.Context(), token, info, trimmed))
 }
 
+// bodyError says why the body could not be read: too long, too slow (the
+// listener's read deadline passed) or cut off.
+func bodyError(err error) string {
+	var tooLong *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLong):
+		return fmt.Sprintf("request body over %d bytes", maxBody)
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "the request body did not arrive in time"
+	}
+	return "the request body could not be read: it ended early"
+}
+
 func parseError() rpcResponse {
 	return rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: CodeParse, Message: "parse error: the body is not JSON"}}
 }
@@ -185,16 +210,28 @@ func (s *Server) one(ctx context.Context, token string, info service.RequestInfo
 		defer func() { s.observe(req.Method, time.Since(started)) }()
 	}
 	invalid := &rpcError{Code: CodeInvalidReq, Message: `invalid request: expected {"jsonrpc":"2.0","method":...}`}
-	if err := json.Unmarshal(raw, &req); err != nil {
+	var wire wireRequest
+	if err := json.Unmarshal(raw, &wire); err != nil {
 		if !json.Valid(raw) {
 			return parseError()
 		}
-		// JSON, but not a request object (a number, params not an array).
+		// JSON, but not a request object (a number, a list).
 		return rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: invalid}
 	}
+	req = rpcRequest{JSONRPC: wire.JSONRPC, ID: wire.ID, Method: wire.Method}
 	resp := rpcResponse{JSONRPC: "2.0", ID: req.ID}
 	if len(resp.ID) == 0 {
 		resp.ID = json.RawMessage("null")
+	}
+	if p := bytes.TrimSpace(wire.Params); len(p) > 0 && !bytes.Equal(p, []byte("null")) {
+		if p[0] != '[' {
+			resp.Error = &rpcError{Code: CodeInvalidParams, Message: "invalid params: expected params as an array (by position); Ethereum methods take no params by name"}
+			return resp
+		}
+		if err := json.Unmarshal(p, &req.Params); err != nil {
+			resp.Error = invalid
+			return resp
+		}
 	}
 	// Method names go into the audit log; no real method is longer.
 	if req.JSONRPC != "2.0" || req.Method == "" || len(req.Method) > 64 {
@@ -389,8 +426,11 @@ func (s *Server) toRPCError(method string, err error) *rpcError {
 		param   *service.ParamError
 		up      *service.UpstreamError
 		unsup   *unsupportedError
+		lim     *service.LimitError
 	)
 	switch {
+	case errors.As(err, &lim):
+		return &rpcError{Code: CodeLimit, Message: lim.Error(), Data: map[string]any{"retry_after": lim.RetrySeconds()}}
 	case errors.As(err, &refusal):
 		return &rpcError{Code: CodeRefused, Message: "refused by policy: " + strings.Join(refusal.Reasons, "; "), Data: map[string]any{"reasons": refusal.Reasons}}
 	case errors.As(err, &cred):
@@ -400,15 +440,14 @@ func (s *Server) toRPCError(method string, err error) *rpcError {
 	case errors.As(err, &unsup):
 		return &rpcError{Code: CodeUnsupported, Message: unsup.Error()}
 	case errors.As(err, &up):
-		// The node's words, with any URL in them redacted.
+		// The node's own JSON-RPC error for the call, or that it is
+		// unavailable: a transport error's words (the URL, an HTTP body)
+		// go to the log only.
 		e := &rpcError{Code: CodeServer, Message: up.Public()}
-		var ec gethrpc.Error
-		if errors.As(up.Err, &ec) {
-			e.Code = ec.ErrorCode()
-		}
-		var de gethrpc.DataError
-		if errors.As(up.Err, &de) {
-			e.Data = de.ErrorData()
+		if code, _, data, ok := service.NodeError(up.Err); ok {
+			e.Code, e.Data = code, data
+		} else if up.Said == "" {
+			s.log.Warn("upstream", "method", method, "err", err)
 		}
 		return e
 	}

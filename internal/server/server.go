@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/net/netutil"
+
 	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/mcp"
@@ -52,10 +54,23 @@ type Config struct {
 	// it, Start refuses: the admin credential would cross the network in
 	// the clear.
 	InsecureAdmin bool
+	// MaxConns caps the connections each listener holds open at once
+	// (further ones wait in the kernel's backlog); MaxHeaderBytes caps a
+	// request's headers (431 past it). Zero means DefaultMaxConns and
+	// DefaultMaxHeaderBytes.
+	MaxConns       int
+	MaxHeaderBytes int
 	// Metrics, if set, is served at /metrics on the admin listener (with
 	// the admin credential) and times every agent request.
 	Metrics *metrics.Metrics
 }
+
+// Defaults of Config.MaxConns and Config.MaxHeaderBytes: a bearer
+// credential and the usual headers take well under 2 KiB.
+const (
+	DefaultMaxConns       = 1024
+	DefaultMaxHeaderBytes = 16 << 10
+)
 
 // loopbackOnly reports whether addr (host:port) can be reached only from
 // this machine: a loopback IP or "localhost". An empty host listens on
@@ -93,6 +108,12 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	health := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -148,12 +169,12 @@ func Start(cfg Config) (*Server, error) {
 		mux.Handle("/", adminMux)
 	} else {
 		adminMux.HandleFunc("GET /healthz", health)
-		if s.admin, err = listen(cfg.AdminListen, withClientIP(adminMux), tlsConfig, cfg.Log); err != nil {
+		if s.admin, err = listen(cfg.AdminListen, withClientIP(adminMux), tlsConfig, cfg); err != nil {
 			return nil, err
 		}
 		s.admin.srv.RegisterOnShutdown(ui.Close)
 	}
-	if s.agent, err = listen(cfg.Listen, withClientIP(mux), tlsConfig, cfg.Log); err != nil {
+	if s.agent, err = listen(cfg.Listen, withClientIP(mux), tlsConfig, cfg); err != nil {
 		if s.admin != nil {
 			s.admin.close()
 		}
@@ -165,15 +186,16 @@ func Start(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func listen(addr string, h http.Handler, tlsConfig *tls.Config, log *slog.Logger) (*listener, error) {
-	ln, err := net.Listen("tcp", addr)
+func listen(addr string, h http.Handler, tlsConfig *tls.Config, cfg Config) (*listener, error) {
+	raw, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	ln := netutil.LimitListener(raw, cfg.MaxConns)
 	l := &listener{
 		srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-			WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-			TLSConfig: tlsConfig},
+			WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(cfg.Log.Handler(), slog.LevelWarn),
+			TLSConfig: tlsConfig, MaxHeaderBytes: cfg.MaxHeaderBytes},
 		ln:   ln,
 		done: make(chan error, 1),
 	}

@@ -21,6 +21,7 @@ import (
 	"unicode"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -176,7 +177,7 @@ func CheckAlertURL(field, u string) error {
 	switch strings.ToLower(p.Scheme) {
 	case "http", "https":
 	default:
-		return bad(fmt.Sprintf("expected an http:// or https:// URL, got scheme %q", truncateText(p.Scheme, 16)))
+		return bad(fmt.Sprintf("expected an http:// or https:// URL, got scheme %s", bound.Quote(p.Scheme)))
 	}
 	if p.User != nil {
 		return bad("must not carry user information (user:password@): put a token in the path if the receiver needs one, and sign with --secret-env")
@@ -200,13 +201,6 @@ func plainHTTPWarning(u string) string {
 	return "deliveries go over plain http: anyone on the path can read them; use https"
 }
 
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
 // AddAlertHook stores a webhook, its URL and secret sealed under the
 // home's master key. Anomalies already alerted are not sent to it.
 func (s *Service) AddAlertHook(ctx context.Context, spec AlertHookSpec) (AlertHook, error) {
@@ -217,7 +211,7 @@ func (s *Service) AddAlertHook(ctx context.Context, spec AlertHookSpec) (AlertHo
 		spec.MinSeverity = SeverityInfo
 	}
 	if SeverityRank(spec.MinSeverity) == 0 {
-		return AlertHook{}, &ParamError{Field: "min_severity", Msg: fmt.Sprintf("expected info, warning or critical, got %q", truncateText(spec.MinSeverity, 32))}
+		return AlertHook{}, &ParamError{Field: "min_severity", Msg: fmt.Sprintf("expected info, warning or critical, got %s", bound.Quote(spec.MinSeverity))}
 	}
 	if n := len(spec.Secret); n > 0 && (n < MinAlertSecret || n > maxAlertSecret) {
 		return AlertHook{}, &ParamError{Field: "secret", Msg: fmt.Sprintf("expected %d to %d bytes, got %d", MinAlertSecret, maxAlertSecret, n)}
@@ -321,7 +315,7 @@ func (s *Service) AlertDeliveries(ctx context.Context, q AlertDeliveryQuery) ([]
 	switch q.State {
 	case "", store.DeliveryPending, store.DeliveryDelivered, store.DeliveryFailed:
 	default:
-		return nil, &ParamError{Field: "state", Msg: fmt.Sprintf("expected pending, delivered or failed, got %q", truncateText(q.State, 32))}
+		return nil, &ParamError{Field: "state", Msg: fmt.Sprintf("expected pending, delivered or failed, got %s", bound.Quote(q.State))}
 	}
 	if q.Limit <= 0 {
 		q.Limit = 50
@@ -355,6 +349,14 @@ func deliveryView(d store.AlertDelivery) AlertDelivery {
 	return v
 }
 
+// alertHint is the command that shows the records behind an anomaly.
+func alertHint(ev AnomalyEvent) string {
+	if ev.KeyID == "" {
+		return "agentkeys audit tail --since 1h"
+	}
+	return "agentkeys audit tail --key " + ev.KeyID
+}
+
 // alertAnomaly is the feed handler of alerts. For an anomaly record not
 // alerted before, it stores a delivery to each webhook whose minimum
 // severity the anomaly reaches, marks the anomaly alerted in the same
@@ -386,8 +388,8 @@ func (s *Service) alertAnomaly(ctx context.Context, r audit.Record) error {
 			return err
 		}
 		body := AlertBody{Type: "anomaly", DeliveryID: id, EventID: ev.ID, Kind: ev.Kind, Severity: ev.Severity, KeyID: ev.KeyID,
-			Summary: truncateText(ev.Summary, maxSummary), At: ev.At.UTC(), AuditSeq: r.Seq, Records: ev.Records, Response: ev.Response,
-			Hook: h.Name, Hint: "agentkeys audit tail --key " + ev.KeyID}
+			Summary: bound.Text(ev.Summary, maxSummary), At: ev.At.UTC(), AuditSeq: r.Seq, Records: ev.Records, Response: ev.Response,
+			Hook: h.Name, Hint: alertHint(ev)}
 		if ev.At.IsZero() {
 			body.At = r.Time
 		}
@@ -407,7 +409,7 @@ func (s *Service) alertAnomaly(ctx context.Context, r audit.Record) error {
 	if !fresh {
 		return nil
 	}
-	s.cfg.Log.Warn("anomaly", "kind", ev.Kind, "severity", ev.Severity, "key_id", ev.KeyID, "summary", truncateText(ev.Summary, maxSummary),
+	s.cfg.Log.Warn("anomaly", "kind", ev.Kind, "severity", ev.Severity, "key_id", ev.KeyID, "summary", bound.Text(ev.Summary, maxSummary),
 		"audit_seq", r.Seq, "records", ev.Records, "response", ev.Response, "webhooks", len(ds))
 	if len(ds) > 0 {
 		s.wakeDispatch()
@@ -603,7 +605,7 @@ func (s *Service) post(ctx context.Context, h store.AlertHook, d store.AlertDeli
 	resp, err := s.alertClient().Do(req)
 	if err != nil {
 		// net/http quotes the URL, path and query included.
-		return 0, truncateText(secrets.RedactURLs(err.Error()), 300)
+		return 0, bound.Text(secrets.RedactURLs(err.Error()), 300)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -122,12 +122,15 @@ func (s *Service) broadcast(ctx context.Context, tx *types.Transaction) error {
 func (s *Service) sendRecorded(ctx context.Context, tx *types.Transaction, detail map[string]any) error {
 	if err := s.broadcast(ctx, tx); err != nil {
 		s.cfg.Log.Error("broadcast", "tx", tx.Hash().Hex(), "err", err)
-		audited := map[string]any{"tx_hash": tx.Hash().Hex(), "error": err.Error()}
+		up := &UpstreamError{Op: "send transaction", Err: err}
+		// The log keeps the cause; the append-only audit log keeps what an
+		// agent may read of it, never a provider's words about its URL.
+		audited := map[string]any{"tx_hash": tx.Hash().Hex(), "error": up.Public()}
 		for k, v := range detail {
 			audited[k] = v
 		}
 		s.adminAudit(ctx, "agentkeys_broadcastFailed", audited)
-		return &UpstreamError{Op: "send transaction", Err: err}
+		return up
 	}
 	s.markBroadcast(ctx, tx.Hash())
 	return nil

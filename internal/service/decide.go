@@ -60,6 +60,7 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 	}
 	err := s.cfg.Store.Decide(dctx, sess.grant.ID, func(ctx context.Context, tx store.DecideTx) error {
 		record := func(r audit.Record) error {
+			r = audit.Bound(r)
 			logged = r
 			_, err := tx.AppendAudit(ctx, r)
 			return err
@@ -81,7 +82,7 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 		}
 		rec.Call = callRecord(req, d, extra)
 		if !d.Allowed() {
-			outcome = &Refusal{Reasons: d.Reasons}
+			outcome = &Refusal{Reasons: audit.BoundReasons(d.Reasons)}
 			rec.Decision, rec.Reasons = audit.DecisionDeny, d.Reasons
 			return record(rec)
 		}
@@ -96,7 +97,13 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 				if errors.As(f.err, &refusal) {
 					rec.Decision, rec.Reasons = audit.DecisionDeny, refusal.Reasons
 				} else {
-					rec.Decision, rec.Reasons = audit.DecisionError, []string{f.err.Error()}
+					// What the agent reads of it: an upstream failure's
+					// cause goes to the log, not the append-only audit log.
+					rec.Decision, rec.Reasons = audit.DecisionError, []string{AgentError(f.err)}
+					var up *UpstreamError
+					if errors.As(f.err, &up) {
+						s.cfg.Log.Warn("upstream", "key", sess.grant.ID, "method", info.Method, "err", f.err)
+					}
 				}
 				return record(rec)
 			}
@@ -541,6 +548,7 @@ func (s *Service) Read(ctx context.Context, sess *Session, info RequestInfo) err
 func (s *Service) Invalid(ctx context.Context, sess *Session, info RequestInfo, reason string) {
 	rec := info.record(s.now())
 	rec.Decision, rec.Reasons = audit.DecisionDeny, []string{reason}
+	rec = audit.Bound(rec)
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
 	if err := s.cfg.Store.Decide(dctx, sess.grant.ID, func(ctx context.Context, tx store.DecideTx) error {

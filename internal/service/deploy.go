@@ -134,7 +134,7 @@ func (s *Service) adopt(ctx context.Context, res DeployResult) DeployResult {
 		return res
 	}
 	if err := s.cfg.RecordDelegate(s.cfg.ChainID, res.Address); err != nil {
-		res.RecordError = err.Error()
+		res.RecordError = PublicError(err)
 		return res
 	}
 	res.Recorded = true

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -181,7 +182,7 @@ func anomalyID(keyID, kind string, trigger int64) string {
 
 func (d *detector) anomaly(st *keyState, kind, severity string, r audit.Record, records []int64, summary string) *store.Anomaly {
 	return &store.Anomaly{ID: anomalyID(st.grant.ID, kind, r.Seq), KeyID: st.grant.ID, Kind: kind, Severity: severity, At: r.Time,
-		Summary: clip(summary, store.MaxAnomalySummary), Records: records, Response: st.policy.Anomalies().Respond[kind]}
+		Summary: bound.Text(summary, store.MaxAnomalySummary), Records: records, Response: st.policy.Anomalies().Respond[kind]}
 }
 
 // raise stores a (once) with its audit record, suspending the key if its
@@ -195,7 +196,7 @@ func (d *detector) raise(ctx context.Context, st *keyState, a store.Anomaly) err
 	now := d.now().UTC()
 	req := store.AnomalyRequest{Anomaly: a, Audit: audit.Record{Time: now, Method: MethodAnomaly, Call: call, Decision: audit.DecisionAllow, Reasons: []string{}}}
 	if a.Response == policy.RespondSuspend {
-		reason := clip(fmt.Sprintf("anomaly %s: %s", a.Kind, a.Summary), store.MaxAnomalySummary)
+		reason := bound.Text(fmt.Sprintf("anomaly %s: %s", a.Kind, a.Summary), store.MaxAnomalySummary)
 		rc, _ := json.Marshal(keyCall{KeyID: a.KeyID, Reason: reason})
 		req.Suspend = &store.Suspension{At: now, Reason: reason,
 			Audit: audit.Record{Time: now, Method: MethodKeySuspended, Call: rc, Decision: audit.DecisionAllow, Reasons: []string{}}}
@@ -208,14 +209,6 @@ func (d *detector) raise(ctx context.Context, st *keyState, a store.Anomaly) err
 		d.log("anomaly", "key", stored.KeyID, "kind", stored.Kind, "severity", stored.Severity, "summary", stored.Summary, "response", stored.Response)
 	}
 	return nil
-}
-
-// clip bounds s to n bytes.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }
 
 // network is the source network of an address: its /24 (IPv4) or /64

@@ -7,7 +7,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 )
@@ -44,11 +47,14 @@ type ParamError struct {
 	Msg   string
 }
 
+// Error is the field and what is wrong with it, at most
+// audit.MaxReasonBytes long: it is repeated to the caller and audited.
 func (e *ParamError) Error() string {
+	msg := e.Field + ": " + e.Msg
 	if e.Line > 0 {
-		return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+		msg = fmt.Sprintf("line %d: %s", e.Line, msg)
 	}
-	return e.Field + ": " + e.Msg
+	return bound.Text(msg, audit.MaxReasonBytes)
 }
 
 // paramError returns a policy.FieldError in err as a ParamError, and any
@@ -61,23 +67,73 @@ func paramError(err error) error {
 	return err
 }
 
-// UpstreamError is a failure reported by the Ethereum node, passed on to
-// the agent in the node's own words.
+// UpstreamError is a failure of a call to the Ethereum node. What an
+// agent reads of it is Public: the node's own JSON-RPC error when the
+// node answered the call, Said when agentkeys explains what happened, and
+// otherwise only that the node is unavailable, since a transport error
+// (dial, TLS, HTTP status, timeout) repeats the upstream URL and whatever
+// the provider put in its body, either of which may carry an API key.
 type UpstreamError struct {
-	Op  string
-	Err error
+	Op   string
+	Err  error
+	Said string // agentkeys' own words for the agent, when it has some
 }
 
 func (e *UpstreamError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *UpstreamError) Unwrap() error { return e.Err }
 
-// Public is the node's words as an agent may see them: without the path
-// and query of any URL they quote, since a transport error repeats the
-// upstream URL, which may carry the provider's API key.
-func (e *UpstreamError) Public() string { return PublicError(e.Err) }
+// Explained is an upstream failure agentkeys can put in its own words
+// (the router has no liquidity, the transaction reverted): the agent reads
+// msg as it is.
+func Explained(op, msg string) *UpstreamError {
+	return &UpstreamError{Op: op, Err: errors.New(msg), Said: msg}
+}
 
-// PublicError is what of err may leave the daemon (PublicText).
+// UpstreamUnavailable is what an agent reads of a node it could not reach
+// or that did not answer in JSON-RPC.
+const UpstreamUnavailable = "upstream node unavailable"
+
+// maxNodeMessage bounds the node's own message repeated to an agent.
+const maxNodeMessage = 500
+
+// NodeError is the node's JSON-RPC error inside err (its code, message and
+// data), when the node answered the call with one.
+func NodeError(err error) (code int, msg string, data any, ok bool) {
+	var ec gethrpc.Error
+	if !errors.As(err, &ec) {
+		return 0, "", nil, false
+	}
+	var de gethrpc.DataError
+	if errors.As(err, &de) {
+		data = de.ErrorData()
+	}
+	return ec.ErrorCode(), bound.Message(PublicText(ec.Error()), maxNodeMessage), data, true
+}
+
+// Public is what of the failure an agent may read (see UpstreamError).
+func (e *UpstreamError) Public() string {
+	if e.Said != "" {
+		return e.Said
+	}
+	if _, msg, _, ok := NodeError(e.Err); ok {
+		return msg
+	}
+	return UpstreamUnavailable
+}
+
+// PublicError is what of err may reach the owner (logs, the admin API,
+// the dashboard): its words, with every URL in them cut (PublicText).
 func PublicError(err error) string { return PublicText(err.Error()) }
+
+// AgentError is what of err an agent may read: an upstream failure as
+// UpstreamError.Public says, anything else through PublicText.
+func AgentError(err error) string {
+	var up *UpstreamError
+	if errors.As(err, &up) {
+		return up.Op + ": " + up.Public()
+	}
+	return PublicText(err.Error())
+}
 
 // PublicText is s with every URL cut to scheme and host, since a node's
 // URL may carry a provider's API key in its path or query.

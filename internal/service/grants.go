@@ -250,26 +250,45 @@ func boundedUserAgent(ua string) string {
 // credentials are refused with a CredentialError saying which, and the
 // refusal is audited; nothing of the token is recorded.
 func (s *Service) Authenticate(ctx context.Context, token string, info RequestInfo) (*Session, error) {
+	if err := s.overall(); err != nil {
+		return nil, err
+	}
+	surface := surfaceOf(info)
+	if err := s.throttled(surface, info.IP); err != nil {
+		return nil, err
+	}
 	if token == "" {
-		return nil, s.credentialRefusal(ctx, "", info, "missing credential: send Authorization: Bearer ak_...")
+		return nil, s.credentialFailed(surface, info, "missing credential: send Authorization: Bearer ak_...")
 	}
 	id, secret, err := secrets.ParseCredential(token)
 	if err != nil {
-		return nil, s.credentialRefusal(ctx, "", info, "unknown credential")
+		return nil, s.credentialFailed(surface, info, "unknown credential")
 	}
 	g, err := s.cfg.Store.GetGrant(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && !secrets.VerifySecret(g.CredentialHash, secret) {
-		return nil, s.credentialRefusal(ctx, "", info, "unknown credential")
+		return nil, s.credentialFailed(surface, info, "unknown credential")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
+	// The key is known: from here on its requests count against its
+	// rate, refused or not, so no holder of a credential can write to the
+	// log faster than that.
+	p, perr := s.policyOf(g)
+	rate, per := 0, time.Duration(0)
+	if perr == nil {
+		if r, ok := p.RateLimit(); ok {
+			rate, per = r.Max, r.Per
+		}
+	}
+	if err := s.keyRate(g.ID, rate, per); err != nil {
+		return nil, err
+	}
 	if reason := inactive(g, s.now()); reason != "" {
 		return nil, s.credentialRefusal(ctx, g.ID, info, reason)
 	}
-	p, err := s.policyOf(g)
-	if err != nil {
-		return nil, err
+	if perr != nil {
+		return nil, perr
 	}
 	if p.SuspendsOnAnomaly() {
 		// The key's anomalies suspend it: look at every record appended
@@ -293,6 +312,14 @@ func (s *Service) Authenticate(ctx context.Context, token string, info RequestIn
 	return &Session{grant: g, policy: p, mode: m}, nil
 }
 
+// credentialFailed counts a credential that names no key (missing,
+// malformed, unknown, wrong secret) toward its source's throttle and
+// aggregate audit record, and returns the agent's error.
+func (s *Service) credentialFailed(surface string, info RequestInfo, reason string) error {
+	s.failures.Fail(surface, info.IP, reason)
+	return &CredentialError{Reason: reason}
+}
+
 // inactive says why a grant cannot act now, or "".
 func inactive(g store.Grant, now time.Time) string {
 	switch grantStatus(g, now) {
@@ -311,20 +338,18 @@ func inactive(g store.Grant, now time.Time) string {
 	return ""
 }
 
+// credentialRefusal audits, under the key, a request of a known key that
+// cannot act (revoked, expired, suspended) and returns the agent's error.
 func (s *Service) credentialRefusal(ctx context.Context, keyID string, info RequestInfo, reason string) error {
 	rec := info.record(s.now())
 	rec.KeyID, rec.Decision, rec.Reasons = keyID, audit.DecisionDeny, []string{reason}
+	rec = audit.Bound(rec)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)
 	defer cancel()
-	var err error
-	if keyID != "" {
-		err = s.cfg.Store.Decide(actx, keyID, func(ctx context.Context, tx store.DecideTx) error {
-			_, err := tx.AppendAudit(ctx, rec)
-			return err
-		})
-	} else {
-		_, err = s.cfg.Store.AppendAudit(actx, rec)
-	}
+	err := s.cfg.Store.Decide(actx, keyID, func(ctx context.Context, tx store.DecideTx) error {
+		_, err := tx.AppendAudit(ctx, rec)
+		return err
+	})
 	if err != nil {
 		s.cfg.Log.Error("audit credential refusal", "err", err)
 	}

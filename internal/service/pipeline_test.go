@@ -84,6 +84,12 @@ func startPipeline(t *testing.T) *pipelineEnv {
 // now (nil: the wall clock).
 func startPipelineAt(t *testing.T, now func() time.Time) *pipelineEnv {
 	t.Helper()
+	return startPipelineWith(t, now, service.Limits{})
+}
+
+// startPipelineWith is startPipelineAt with the service's abuse limits.
+func startPipelineWith(t *testing.T, now func() time.Time, limits service.Limits) *pipelineEnv {
+	t.Helper()
 	ctx := context.Background()
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
@@ -106,7 +112,7 @@ func startPipelineAt(t *testing.T, now func() time.Time) *pipelineEnv {
 	t.Cleanup(func() { chain.Close() })
 	node := &auditedChain{Client: chain.Client(), store: h.Store, sent: map[common.Address]map[uint64]common.Hash{}}
 	svc, err := service.New(service.Config{Store: h.Store, Chain: node, ChainID: chain.ChainID().Uint64(),
-		Wallet: signer.NewWallet(wallet), WalletKeyID: h.Config.WalletKeyID, Delegate: chain.AgentKeyDelegate(), Vault: h.Master, Now: now})
+		Wallet: signer.NewWallet(wallet), WalletKeyID: h.Config.WalletKeyID, Delegate: chain.AgentKeyDelegate(), Vault: h.Master, Now: now, Limits: limits})
 	if err != nil {
 		t.Fatal(err)
 	}

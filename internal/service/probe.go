@@ -71,7 +71,7 @@ func (s *Service) Simulate(ctx context.Context, sess *Session, info RequestInfo,
 	switch {
 	case errors.As(err, &refusal):
 	case err != nil && fillErr != nil && errors.Is(err, fillErr):
-		sim.Error = PublicError(err)
+		sim.Error = AgentError(err)
 	case err != nil:
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (s *Service) Simulate(ctx context.Context, sess *Session, info RequestInfo,
 	}
 	res, err := s.cfg.Chain.CallContract(ctx, ethereum.CallMsg{From: out.from, To: out.to, Value: out.value, Data: out.data}, nil)
 	if err != nil {
-		sim.CallError = PublicError(err)
+		sim.CallError = (&UpstreamError{Op: "eth_call", Err: err}).Public()
 	}
 	sim.Result = res
 	return sim, nil
@@ -251,7 +251,7 @@ func (s *Service) probe(ctx context.Context, sess *Session, info RequestInfo, a 
 	if !d.Allowed() {
 		rec.Decision, rec.Reasons = audit.DecisionDeny, d.Reasons
 	}
-	stored, err := s.cfg.Store.AppendAudit(dctx, rec)
+	stored, err := s.cfg.Store.AppendAudit(dctx, audit.Bound(rec))
 	if err != nil {
 		return ProbeResult{}, fmt.Errorf("probe %s: record: %w", a.Name, err)
 	}

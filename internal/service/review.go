@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -98,7 +99,7 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 		}
 		d, err := policy.ParseDuration(v)
 		if err != nil || d <= 0 {
-			return 0, &ParamError{Field: field, Msg: fmt.Sprintf("expected a positive duration like 7d or 24h, got %q", txClip(v))}
+			return 0, &ParamError{Field: field, Msg: fmt.Sprintf("expected a positive duration like 7d or 24h, got %s", bound.Quote(v))}
 		}
 		return d, nil
 	}
@@ -179,7 +180,7 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 				for _, reason := range r.Reasons {
 					c := RefusalClass(reason)
 					if refusals[c] == nil {
-						refusals[c] = &RefusalCount{Class: c, Example: PublicText(clip(reason, 160))}
+						refusals[c] = &RefusalCount{Class: c, Example: PublicText(bound.Text(reason, 160))}
 					}
 					refusals[c].Count++
 				}

@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/rpc"
 
+	"github.com/agentkeys/agentkeys/internal/limit"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/signer"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -93,6 +94,11 @@ type Config struct {
 	AlertBackoff  time.Duration
 	AlertHTTP     *http.Client
 
+	// Limits are the abuse limits: failed credentials throttled per
+	// source (always, defaults filled in), request rates overall and per
+	// key (only when Limits.Rates is set).
+	Limits Limits
+
 	// RecordDelegate, if set, keeps the address of an AgentKeyDelegate
 	// that DeployDelegate deployed or adopted (serve writes it to the
 	// home's config, so the next start uses it without --delegate).
@@ -127,6 +133,11 @@ type Service struct {
 	// alertWake tells the dispatcher that deliveries were stored.
 	alertMu   sync.Mutex
 	alertWake chan struct{}
+
+	// failures throttles and counts failed credentials; rates, if set,
+	// limits requests overall and per key.
+	failures *limit.Failures
+	rates    *limit.Rates
 }
 
 // New checks the configuration and returns a Service.
@@ -156,7 +167,10 @@ func New(cfg Config) (*Service, error) {
 	feed := newFeed(cfg.Store, cfg.Log.Error)
 	cfg.Store = notifying{Store: cfg.Store, feed: feed}
 	s := &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed,
-		alertWake: make(chan struct{}, 1)}
+		alertWake: make(chan struct{}, 1), failures: limit.NewFailures(cfg.Limits.Failures, cfg.Now)}
+	if cfg.Limits.Rates != nil {
+		s.rates = limit.NewRates(*cfg.Limits.Rates, cfg.Now)
+	}
 	feed.Handle(s.alertAnomaly)
 	feed.Handle(newDetector(cfg.Store, s.policyOf, s.now, cfg.Log.Warn).handle)
 	return s, nil

@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/limit"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -84,11 +86,23 @@ func TestAuthenticateRefuses(t *testing.T) {
 			if got := credentialReason(t, err); got != tt.reason {
 				t.Errorf("reason %q, want %q", got, tt.reason)
 			}
-			r := lastAudit(t, e.node.store)
-			if r.Decision != audit.DecisionDeny || r.KeyID != "" || r.Method != "eth_chainId" || r.CallerIP != "192.0.2.1" || len(r.Reasons) != 1 || r.Reasons[0] != tt.reason {
-				t.Errorf("audit record %+v, want a keyless refusal with the reason", r)
+			if r := lastAudit(t, e.node.store); r.Method != "agentkeys_grant" {
+				t.Errorf("audit record %+v appended for one failed credential; they are audited in aggregate", r)
 			}
 		})
+	}
+	// One record for the source's failures, naming each reason.
+	if err := e.svc.FlushLimits(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	r := lastAudit(t, e.node.store)
+	var agg limit.Aggregate
+	if err := json.Unmarshal(r.Call, &agg); err != nil || r.Method != service.MethodCredentialFailures || r.Decision != audit.DecisionDeny ||
+		r.KeyID != "" || r.CallerIP != "192.0.2.1" || agg.Failed != 5 || agg.Reasons["unknown credential"] != 4 || agg.Surface != "rpc" {
+		t.Errorf("aggregate record %+v %s (%v)", r, r.Call, err)
+	}
+	if strings.Contains(string(r.Call), secret) || strings.Contains(r.Reasons[0], secret) {
+		t.Errorf("the aggregate shows a secret: %s", r.Call)
 	}
 
 	if _, err := e.svc.Revoke(ctx, keyID); err != nil {

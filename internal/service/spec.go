@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 )
 
@@ -35,7 +36,7 @@ func (s *Service) GrantFrom(ctx context.Context, spec GrantSpec) (*GrantResult, 
 	var ttl time.Duration
 	if spec.TTL != "" {
 		if ttl, err = policy.ParseDuration(spec.TTL); err != nil || ttl <= 0 {
-			return nil, &ParamError{Field: "ttl", Msg: fmt.Sprintf("expected a positive duration like 1h or 7d, got %q", txClip(spec.TTL))}
+			return nil, &ParamError{Field: "ttl", Msg: fmt.Sprintf("expected a positive duration like 1h or 7d, got %s", bound.Quote(spec.TTL))}
 		}
 	}
 	return s.Grant(ctx, GrantRequest{Agent: spec.Agent, Mode: spec.Mode, Doc: doc, TTL: ttl})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -73,7 +74,7 @@ func (s *Service) Anomalies(ctx context.Context, q AnomalyQuery) ([]AnomalyEvent
 	if q.Since != "" {
 		d, err := policy.ParseDuration(q.Since)
 		if err != nil || d <= 0 {
-			return nil, &ParamError{Field: "since", Msg: fmt.Sprintf("expected a positive duration like 24h or 7d, got %q", txClip(q.Since))}
+			return nil, &ParamError{Field: "since", Msg: fmt.Sprintf("expected a positive duration like 24h or 7d, got %s", bound.Quote(q.Since))}
 		}
 		f.Since = s.now().Add(-d)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
 
@@ -75,7 +76,7 @@ type TxQuery struct {
 // Errors: *ParamError for an unknown state.
 func (s *Service) Txs(ctx context.Context, q TxQuery) ([]TxInfo, error) {
 	if q.State != "" && !validTxState(q.State) {
-		return nil, &ParamError{Field: "state", Msg: fmt.Sprintf("expected one of signed, broadcast, included, replaced, cancelled, dropped, got %q", txClip(q.State))}
+		return nil, &ParamError{Field: "state", Msg: fmt.Sprintf("expected one of signed, broadcast, included, replaced, cancelled, dropped, got %s", bound.Quote(q.State))}
 	}
 	rs, err := s.cfg.Store.ListTxs(ctx, store.TxFilter{ChainID: s.cfg.ChainID, GrantID: q.KeyID, State: q.State})
 	if err != nil {
@@ -104,7 +105,7 @@ func (s *Service) Tx(ctx context.Context, hash string) (TxInfo, error) {
 
 func (s *Service) getTx(ctx context.Context, hash string) (store.TxRecord, error) {
 	if _, err := store.NormalizeHash(hash); err != nil {
-		return store.TxRecord{}, &ParamError{Field: "hash", Msg: fmt.Sprintf("expected a transaction hash (0x followed by 64 hex digits), got %q", txClip(hash))}
+		return store.TxRecord{}, &ParamError{Field: "hash", Msg: fmt.Sprintf("expected a transaction hash (0x followed by 64 hex digits), got %s", bound.Quote(hash))}
 	}
 	r, err := s.cfg.Store.GetTx(ctx, hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -146,12 +147,4 @@ func (s *Service) CancelTx(ctx context.Context, hash string) (TxInfo, error) {
 		return TxInfo{}, err
 	}
 	return txInfo(c), nil
-}
-
-// txClip cuts an echoed value to 70 bytes.
-func txClip(v string) string {
-	if len(v) > 70 {
-		return v[:70] + "…"
-	}
-	return v
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -68,13 +69,13 @@ func (s *Service) FindGrants(ctx context.Context, q GrantQuery) ([]GrantInfo, er
 	switch q.Status {
 	case "", StatusActive, StatusSuspended, StatusExpired, StatusRevoked:
 	default:
-		return nil, &ParamError{Field: "status", Msg: fmt.Sprintf("expected active, suspended, expired or revoked, got %q", txClip(q.Status))}
+		return nil, &ParamError{Field: "status", Msg: fmt.Sprintf("expected active, suspended, expired or revoked, got %s", bound.Quote(q.Status))}
 	}
 	var unused time.Duration
 	if q.UnusedFor != "" {
 		d, err := policy.ParseDuration(q.UnusedFor)
 		if err != nil || d <= 0 {
-			return nil, &ParamError{Field: "unused_for", Msg: fmt.Sprintf("expected a positive duration like 24h or 7d, got %q", txClip(q.UnusedFor))}
+			return nil, &ParamError{Field: "unused_for", Msg: fmt.Sprintf("expected a positive duration like 24h or 7d, got %s", bound.Quote(q.UnusedFor))}
 		}
 		unused = d
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -215,14 +216,14 @@ var keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // KeyID (the key's own requests) or in its call (the owner's actions on
 // it, anomalies, suspensions).
 func entryOf(r audit.Record) entry {
-	e := entry{Seq: r.Seq, Time: r.Time.UTC(), KeyID: r.KeyID, Method: clip(r.Method, maxTextLen), Decision: r.Decision,
-		TxHash: clip(r.TxHash, 80), CallerIP: clip(r.CallerIP, 64), UserAgent: clip(r.UserAgent, 200)}
+	e := entry{Seq: r.Seq, Time: r.Time.UTC(), KeyID: r.KeyID, Method: bound.Text(r.Method, maxTextLen), Decision: r.Decision,
+		TxHash: bound.Text(r.TxHash, 80), CallerIP: bound.Text(r.CallerIP, 64), UserAgent: bound.Text(r.UserAgent, 200)}
 	for i, reason := range r.Reasons {
 		if i == maxReasons {
 			e.Reasons = append(e.Reasons, "…")
 			break
 		}
-		e.Reasons = append(e.Reasons, clip(reason, maxReasonLen))
+		e.Reasons = append(e.Reasons, bound.Text(reason, maxReasonLen))
 	}
 	var call struct {
 		KeyID string `json:"key_id"`
@@ -246,19 +247,19 @@ func entryOf(r audit.Record) entry {
 			name = c.Selector
 		}
 		if name != "" {
-			e.Calls = append(e.Calls, clip(name, maxTextLen))
+			e.Calls = append(e.Calls, bound.Text(name, maxTextLen))
 		}
 	}
 	for i, sp := range call.Spend {
 		if i == maxSpendItems {
 			break
 		}
-		sp.Asset, sp.Symbol, sp.Raw, sp.Amount = clip(sp.Asset, 64), clip(sp.Symbol, 16), clip(sp.Raw, 80), clip(sp.Amount, 80)
+		sp.Asset, sp.Symbol, sp.Raw, sp.Amount = bound.Text(sp.Asset, 64), bound.Text(sp.Symbol, 16), bound.Text(sp.Raw, 80), bound.Text(sp.Amount, 80)
 		e.Spend = append(e.Spend, sp)
 	}
 	if ev, ok, err := service.AnomalyOf(r); ok && err == nil {
-		a := &anomalySketch{Kind: clip(ev.Kind, maxTextLen), Severity: clip(ev.Severity, 16), Summary: clip(ev.Summary, maxReasonLen),
-			Response: clip(ev.Response, 16)}
+		a := &anomalySketch{Kind: bound.Text(ev.Kind, maxTextLen), Severity: bound.Text(ev.Severity, 16), Summary: bound.Text(ev.Summary, maxReasonLen),
+			Response: bound.Text(ev.Response, 16)}
 		for i, seq := range ev.Records {
 			if i == maxReasons {
 				break
@@ -272,16 +273,3 @@ func entryOf(r audit.Record) entry {
 	}
 	return e
 }
-
-// clip bounds s to n bytes, on a rune boundary.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !isRuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

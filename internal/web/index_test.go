@@ -119,19 +119,3 @@ func TestIndexIsBounded(t *testing.T) {
 		t.Errorf("spend keeps %d points, total %s; want %d points, total %d", len(s.Points), s.Total, keepPoints, n)
 	}
 }
-
-func TestClipKeepsRunes(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"abcdef", 3, "abc…"},
-		{"ééé", 3, "é…"}, // é is 2 bytes: cut before the second one, not inside it
-	} {
-		if got := clip(tc.in, tc.n); got != tc.want {
-			t.Errorf("clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
-		}
-	}
-}

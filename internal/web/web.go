@@ -23,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/clientip"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -289,6 +290,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := h.verify(strings.TrimSpace(r.PostFormValue("credential"))); err != nil {
 		h.limiter.fail(who)
+		h.svc.AdminFailed(clientip.FromRequest(r)) // audited in aggregate, and may raise credential_failures
 		h.log.Warn("dashboard: sign-in failed", "client", who.String())
 		h.showSignIn(w, r, http.StatusUnauthorized, "That is not the admin credential.")
 		return
@@ -547,7 +549,7 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, ss *session) {
 	res, err := h.svc.GrantFrom(r.Context(), spec)
 	var param *service.ParamError
 	if errors.As(err, &param) || errors.Is(err, service.ErrBadAgent) {
-		h.render(w, http.StatusBadRequest, "grant", ss, page{Title: "Grant a key", Nav: "grant", Error: clip(err.Error(), 400), Data: f})
+		h.render(w, http.StatusBadRequest, "grant", ss, page{Title: "Grant a key", Nav: "grant", Error: bound.Text(err.Error(), 400), Data: f})
 		return
 	}
 	if err != nil {

@@ -1092,6 +1092,8 @@ func testAuditInvalid(t *testing.T, s store.Store) {
 		{Time: t0, Method: "eth_sendTransaction", Decision: "maybe"},
 		{Time: t0, Decision: audit.DecisionAllow},
 		{Method: "eth_sendTransaction", Decision: audit.DecisionAllow},
+		// Over audit.MaxRecordBytes: no record may be that large.
+		{Time: t0, Method: "eth_sendTransaction", Decision: audit.DecisionDeny, Reasons: []string{strings.Repeat("x", audit.MaxRecordBytes)}},
 	}
 	for _, r := range bad {
 		_, err := s.AppendAudit(ctx(t), r)
