@@ -27,7 +27,7 @@ type setting struct {
 	unset func(c *home.Config)
 }
 
-var settings = []setting{
+var settings = append([]setting{
 	{
 		name: "rpc-upstream", help: "the Ethereum node's JSON-RPC URL (may carry a provider API key: shown to you, never logged or given to agents)",
 		get: func(c *home.Config) any { return c.UpstreamRPC },
@@ -111,7 +111,7 @@ var settings = []setting{
 		},
 		unset: func(c *home.Config) { c.StuckAfter = "" },
 	},
-}
+}, nodeTimeoutSettings()...)
 
 // Bounds of stuck-after: agents need time to broadcast what
 // eth_signTransaction returned, and a stalled account must not wait long.

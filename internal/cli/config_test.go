@@ -25,6 +25,8 @@ func TestConfigSetGetUnset(t *testing.T) {
 		{"set", "trusted-proxy", "10.0.0.0/8, 192.0.2.7"},
 		{"set", "tls-cert", cert},
 		{"set", "stuck-after", "90s"},
+		{"set", "node-read-timeout", "5000ms"},
+		{"set", "node-broadcast-timeout", "1m"},
 	}
 	for _, s := range steps {
 		if out, errOut, code := run(t, "", append([]string{"config", "--home", dir}, s...)...); code != 0 || !strings.Contains(out, "saved") {
@@ -42,6 +44,7 @@ func TestConfigSetGetUnset(t *testing.T) {
 	want := map[string]any{
 		"rpc-upstream": upstream, "listen": "0.0.0.0:9000", "admin-listen": "127.0.0.1:9001",
 		"trusted-proxy": []any{"10.0.0.0/8", "192.0.2.7"}, "tls-cert": cert, "tls-key": "", "stuck-after": "1m30s",
+		"node-dial-timeout": "", "node-read-timeout": "5s", "node-estimate-timeout": "", "node-broadcast-timeout": "1m0s",
 	}
 	if a, b := mustJSON(t, got), mustJSON(t, want); a != b {
 		t.Errorf("config get:\n got %s\nwant %s", a, b)
@@ -54,7 +57,7 @@ func TestConfigSetGetUnset(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &one); err != nil || len(one) != 1 || one["rpc-upstream"] != upstream {
 		t.Errorf("get rpc-upstream -o json: %q", out)
 	}
-	for _, k := range []string{"listen", "trusted-proxy", "rpc-upstream"} {
+	for _, k := range []string{"listen", "trusted-proxy", "rpc-upstream", "node-broadcast-timeout"} {
 		if _, errOut, code := run(t, "", "config", "unset", k, "--home", dir); code != 0 {
 			t.Fatalf("unset %s: %s", k, errOut)
 		}
@@ -63,7 +66,8 @@ func TestConfigSetGetUnset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != home.DefaultListen || c.TrustedProxies != nil || c.UpstreamRPC != "" || c.AdminListen != "127.0.0.1:9001" {
+	if c.Listen != home.DefaultListen || c.TrustedProxies != nil || c.UpstreamRPC != "" || c.AdminListen != "127.0.0.1:9001" ||
+		len(c.NodeTimeouts) != 1 || c.NodeTimeouts["read"] != "5s" {
 		t.Errorf("after unset: %+v", c)
 	}
 }
@@ -77,7 +81,9 @@ func TestConfigErrors(t *testing.T) {
 		args    []string
 		wantErr string
 	}{
-		{[]string{"set", "colour", "blue"}, `unknown setting "colour": expected one of rpc-upstream, listen, admin-listen, trusted-proxy, tls-cert, tls-key, stuck-after`},
+		{[]string{"set", "colour", "blue"}, `unknown setting "colour": expected one of rpc-upstream, listen, admin-listen, trusted-proxy, tls-cert, tls-key, stuck-after, node-dial-timeout, node-read-timeout, node-estimate-timeout, node-broadcast-timeout`},
+		{[]string{"set", "node-read-timeout", "1ms"}, `node-read-timeout: expected a duration from 100ms to 10m0s like 10s or 500ms, got "1ms"`},
+		{[]string{"set", "node-dial-timeout", "forever"}, `node-dial-timeout: expected a duration`},
 		{[]string{"set", "stuck-after", "1s"}, `stuck-after: expected a duration from 10s to 24h0m0s like 2m or 90s, got "1s"`},
 		{[]string{"set", "stuck-after", "soon"}, `stuck-after: expected a duration`},
 		{[]string{"set", "listen", "localhost"}, `listen: expected host:port like 127.0.0.1:8645, got "localhost"`},

@@ -33,6 +33,7 @@ func newServeCmd(e *env) *cobra.Command {
 	var upstream, listen, adminListen, delegate, tlsCert, tlsKey, stuckAfterFlag string
 	var insecureAdmin bool
 	var trusted []string
+	var timeoutFlags nodeTimeoutFlags
 	cmd := &cobra.Command{
 		Use:   "serve [--rpc-upstream URL]",
 		Short: "Run the daemon in front of an Ethereum node",
@@ -56,6 +57,9 @@ func newServeCmd(e *env) *cobra.Command {
 				if _, err := parseStuckAfter(stuckAfterFlag); err != nil {
 					return fmt.Errorf("--%w", err)
 				}
+			}
+			if err := timeoutFlags.check(); err != nil {
+				return err
 			}
 			trustedFlag := splitList(strings.Join(trusted, ","))
 			if _, err := clientip.ParseTrusted(trustedFlag); err != nil {
@@ -115,10 +119,14 @@ func newServeCmd(e *env) *cobra.Command {
 					return fmt.Errorf("%s: %w", home.ConfigFile, err)
 				}
 			}
+			timeouts, err := timeoutFlags.resolve(h.Config)
+			if err != nil {
+				return err
+			}
 			// The upstream URL may carry a provider's API key: output names
 			// only its scheme and host.
 			shownUpstream := service.PublicText(upstream)
-			d, err := agentkeysd.Start(ctx, agentkeysd.Config{Home: h, UpstreamURL: upstream, RecordDelegate: true,
+			d, err := agentkeysd.Start(ctx, agentkeysd.Config{Home: h, UpstreamURL: upstream, Timeouts: timeouts, RecordDelegate: true,
 				Delegate: func(chainID uint64) (common.Address, error) { return serveDelegate(delegate, h.Config, chainID) },
 				Listen:   listen, AdminListen: adminListen, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey,
 				InsecureAdmin: insecureAdmin, StuckAfter: stuckAfter, WatchEvery: service.DefaultWatchEvery, DispatchEvery: service.DefaultDispatchEvery, Now: e.now, Log: newLogger(e)})
@@ -140,6 +148,7 @@ func newServeCmd(e *env) *cobra.Command {
 			return d.Close()
 		},
 	}
+	timeoutFlags = addNodeTimeoutFlags(cmd)
 	cmd.Flags().StringVar(&stuckAfterFlag, "stuck-after", "", "cancel a signed transaction that has not reached the node after this `duration` (default: the home's stuck-after, else 2m)")
 	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "Ethereum node JSON-RPC URL (default: the home's upstream_rpc)")
 	cmd.Flags().StringVar(&listen, "listen", "", "address for /rpc (default: the home's listen)")

@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/ethclient"
-	gethrpc "github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/mcp"
@@ -28,6 +26,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/server"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/signer"
+	"github.com/agentkeys/agentkeys/internal/upstream"
 )
 
 // Config starts a daemon. Home and UpstreamURL are required.
@@ -42,6 +41,10 @@ type Config struct {
 	// Chain, if set, is the service's client of the node instead of one
 	// dialled at UpstreamURL (the sandbox passes its in-process client).
 	Chain service.Chain
+	// Timeouts bound every call to the node at UpstreamURL, per kind
+	// (zero fields take upstream's defaults). Start fails within the dial
+	// and read deadlines when the node does not answer.
+	Timeouts upstream.Timeouts
 	// Delegate returns the AgentKeyDelegate deployment to use on the
 	// node's chain, or the zero address for none; nil means none.
 	Delegate func(chainID uint64) (common.Address, error)
@@ -82,7 +85,7 @@ type Config struct {
 type Daemon struct {
 	Service  *service.Service
 	server   *server.Server
-	upstream *gethrpc.Client
+	upstream *upstream.Node
 	delegate common.Address
 	// stop ends the watcher, the audit feed and the alert dispatcher;
 	// done counts them out.
@@ -115,16 +118,17 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	shown := secrets.RedactURL(cfg.UpstreamURL)
-	if d.upstream, err = gethrpc.DialContext(ctx, cfg.UpstreamURL); err != nil {
-		return nil, fmt.Errorf("dial %s: %s", shown, secrets.RedactURLs(err.Error()))
+	// Every call to the node has its deadline (upstream.Node), and
+	// dialling ends when ctx does: serve stops at SIGTERM even while a
+	// node holds its WebSocket handshake.
+	if d.upstream, err = upstream.Dial(ctx, cfg.UpstreamURL, cfg.Timeouts); err != nil {
+		return nil, fmt.Errorf("connect to %s: %s", shown, secrets.RedactURLs(err.Error()))
 	}
 	chain := cfg.Chain
 	if chain == nil {
-		chain = ethclient.NewClient(d.upstream)
+		chain = d.upstream
 	}
-	idCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	id, err := chain.ChainID(idCtx)
-	cancel()
+	id, err := chain.ChainID(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read chain id from %s: %s", shown, secrets.RedactURLs(err.Error()))
 	}

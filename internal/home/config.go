@@ -78,6 +78,10 @@ type Config struct {
 	// StuckAfter is how long serve lets a signed transaction stay away
 	// from the node before cancelling it, as a Go duration ("2m").
 	StuckAfter string `json:"stuck_after,omitempty"`
+	// NodeTimeouts are serve's deadlines of calls to the node, by kind
+	// ("dial", "read", "estimate", "broadcast"), as Go durations; a kind
+	// left out takes its default.
+	NodeTimeouts map[string]string `json:"node_timeouts,omitempty"`
 }
 
 func (c Config) validate() error {

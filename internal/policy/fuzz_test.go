@@ -4,14 +4,18 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/agentkeys/agentkeys/internal/allocs"
 )
 
 // FuzzParse feeds arbitrary bytes to the policy parser. It must never
-// panic, and whatever it accepts must normalise and round-trip.
+// panic nor allocate beyond a bound, and whatever it accepts must
+// normalise and round-trip.
 func FuzzParse(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "policies", "*.*"))
 	for _, file := range files {
@@ -20,11 +24,13 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := Parse(data, Options{})
-		if err != nil {
-			return
-		}
-		assertRoundTrip(t, p)
+		allocs.Within(t, 64<<20+256*uint64(len(data)), func() {
+			p, err := Parse(data, Options{})
+			if err != nil {
+				return
+			}
+			assertRoundTrip(t, p)
+		})
 	})
 }
 
@@ -95,5 +101,41 @@ func FuzzParseSignature(f *testing.F) {
 		if err != nil || again.Selector != fn.Selector {
 			t.Fatalf("canonical %q does not reparse to the same selector: %v", fn.Signature, err)
 		}
+	})
+}
+
+// FuzzABIFile feeds arbitrary bytes as an ABI file named by a policy's
+// abis[].file. Nothing panics; what compiles judges a call to any of its
+// functions; no input allocates beyond its bound.
+func FuzzABIFile(f *testing.F) {
+	src := []byte("name: vault\nchains: [31337]\nabis: [{file: vault.abi.json}]\nallow:\n  - contract: \"0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D\"\n    functions: [\"*\"]\n")
+	for _, s := range []string{
+		`[{"type":"function","name":"deposit","inputs":[{"name":"assets","type":"uint256"},{"name":"receiver","type":"address"}],"outputs":[],"stateMutability":"nonpayable"}]`,
+		`[{"type":"function","name":"swap","inputs":[{"name":"p","type":"tuple","components":[{"name":"a","type":"uint8[2][]"},{"name":"b","type":"bytes"}]}]}]`,
+		`[{"type":"event","name":"E","inputs":[]},{"type":"fallback"}]`,
+		`[{"type":"function","name":"f","inputs":[{"name":"","type":"uint257"}]}]`,
+		`not json`,
+	} {
+		f.Add([]byte(s))
+	}
+	router := common.HexToAddress("0x7a250d5630B4cF539739dF2C5dAcb4c659F2488D")
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, abiFile []byte) {
+		allocs.Within(t, 64<<20+256*uint64(len(abiFile)), func() {
+			p, err := Parse(src, Options{ReadFile: func(string) ([]byte, error) { return abiFile, nil }})
+			if err != nil {
+				if !strings.Contains(err.Error(), "abis[0]") {
+					t.Fatalf("an ABI file's error names no field: %v", err)
+				}
+				return
+			}
+			for _, e := range p.user.bySig {
+				d := p.Evaluate(Request{Kind: KindTransaction, ChainID: 31337, Tx: &Tx{To: &router, Value: new(big.Int), Data: e.fn.Selector[:]}},
+					State{Now: now, IssuedAt: now})
+				if d.Verdict != Allow && d.Verdict != Deny {
+					t.Fatalf("verdict %q", d.Verdict)
+				}
+			}
+		})
 	})
 }

@@ -37,7 +37,7 @@ var stranger = common.HexToAddress("0x9999999999999999999999999999999999999999")
 // env is a daemon's agent endpoint on a real home (SQLite in a temp dir)
 // and the in-process dev chain, mounted as server.Start mounts it.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	clock *clock.Fake
 	home  *home.Home
 	chain *devchain.Chain
@@ -47,7 +47,7 @@ type env struct {
 	owner common.Address
 }
 
-func start(t *testing.T) *env {
+func start(t testing.TB) *env {
 	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))

@@ -56,11 +56,14 @@ func (n *node) failNextSends(k int) {
 }
 
 type harness struct {
-	t      *testing.T
-	ctx    context.Context
-	clock  *clock.Fake
-	chain  *devchain.Chain
-	node   *node
+	t     *testing.T
+	ctx   context.Context
+	clock *clock.Fake
+	chain *devchain.Chain
+	node  *node
+	// client is the service's client of the chain: node, unless
+	// newHarnessOn was given another.
+	client service.Chain
 	store  *sqlite.Store
 	wallet *secrets.PrivateKey
 	svc    *service.Service
@@ -72,13 +75,24 @@ const stuckAfter = 2 * time.Minute
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessOn(t, nil)
+}
+
+// newHarnessOn is newHarness with the service talking to the chain
+// through client(chain) (the dev chain listens on a loopback port).
+func newHarnessOn(t *testing.T, client func(*devchain.Chain) service.Chain) *harness {
+	t.Helper()
 	ctx := t.Context()
 	key, err := secrets.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	clk := clock.NewFake(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
-	chain, err := devchain.Start(ctx, devchain.Config{Fund: []common.Address{key.Address()}, Now: clk.Now})
+	cfg := devchain.Config{Fund: []common.Address{key.Address()}, Now: clk.Now}
+	if client != nil {
+		cfg.Listen = "127.0.0.1:0"
+	}
+	chain, err := devchain.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +106,10 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, ctx: ctx, clock: clk, chain: chain, node: &node{Client: chain.Client()}, store: st, wallet: key}
+	h.client = h.node
+	if client != nil {
+		h.client = client(chain)
+	}
 	h.svc = h.newService()
 	doc, err := h.svc.Document(ctx, service.GrantSpec{Agent: "bot", Profile: "full-access", DailyLimit: []string{"10ETH"}})
 	if err != nil {
@@ -112,7 +130,7 @@ func newHarness(t *testing.T) *harness {
 // restart would.
 func (h *harness) newService() *service.Service {
 	h.t.Helper()
-	svc, err := service.New(service.Config{Store: h.store, Chain: h.node, ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet),
+	svc, err := service.New(service.Config{Store: h.store, Chain: h.client, ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet),
 		WalletKeyID: "wallet", Now: h.clock.Now, StuckAfter: stuckAfter})
 	if err != nil {
 		h.t.Fatal(err)
@@ -398,7 +416,7 @@ func TestCancelTxByHand(t *testing.T) {
 // first; the next sweeps reach the rest.
 func TestSweepIsBounded(t *testing.T) {
 	h := newHarness(t)
-	svc, err := service.New(service.Config{Store: h.store, Chain: h.node, ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet),
+	svc, err := service.New(service.Config{Store: h.store, Chain: h.client, ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet),
 		WalletKeyID: "wallet", Now: h.clock.Now, SweepLimit: 2})
 	if err != nil {
 		t.Fatal(err)
