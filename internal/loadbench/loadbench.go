@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -57,15 +58,18 @@ type Options struct {
 
 // Result is one step: one method at one agent count.
 type Result struct {
-	Agents      int     `json:"agents"`
-	Method      string  `json:"method"`
-	Requests    int     `json:"requests"` // answered without error
-	Throughput  float64 `json:"throughput_per_s"`
-	P50         float64 `json:"p50_ms"`
-	P95         float64 `json:"p95_ms"`
-	P99         float64 `json:"p99_ms"`
-	Errors      int     `json:"errors"`
-	FirstError  string  `json:"first_error,omitempty"` // what the first failed request said, clipped
+	Agents     int     `json:"agents"`
+	Method     string  `json:"method"`
+	Requests   int     `json:"requests"` // answered without error
+	Throughput float64 `json:"throughput_per_s"`
+	P50        float64 `json:"p50_ms"`
+	P95        float64 `json:"p95_ms"`
+	P99        float64 `json:"p99_ms"`
+	Errors     int     `json:"errors"`
+	FirstError string  `json:"first_error,omitempty"` // what the first failed request said, clipped
+	// Connections is how many connections the agents opened during the
+	// step: at most one per agent when keep-alive works.
+	Connections int     `json:"connections"`
 	CeilingPerS float64 `json:"ceiling_per_s"`
 }
 
@@ -103,7 +107,7 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	client := newClient(slices.Max(opts.Agents))
+	client, dials := newClient(slices.Max(opts.Agents))
 	defer client.CloseIdleConnections()
 	// One request first: it warms the daemon and gives the ceiling the
 	// exact transaction the daemon signs.
@@ -119,10 +123,12 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	var results []Result
 	for _, n := range opts.Agents {
 		for _, m := range opts.Methods {
+			before := dials.Load()
 			r, err := step(ctx, client, sb.Info.RPCURL, tokens[:n], m, opts.Duration)
 			if err != nil {
 				return nil, err
 			}
+			r.Connections = int(dials.Load() - before)
 			if opts.Progress != nil {
 				opts.Progress(r)
 			}
@@ -189,15 +195,21 @@ allow:
 	return tokens, nil
 }
 
-// newClient keeps a connection alive per agent.
-func newClient(agents int) *http.Client {
+// newClient keeps a connection alive per agent, and counts the
+// connections it opens.
+func newClient(agents int) (*http.Client, *atomic.Int64) {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dials := new(atomic.Int64)
 	t := &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return dialer.DialContext(ctx, network, addr)
+		},
 		MaxIdleConns:        agents + 16,
 		MaxIdleConnsPerHost: agents + 16,
 		IdleConnTimeout:     time.Minute,
 	}
-	return &http.Client{Transport: t, Timeout: time.Minute}
+	return &http.Client{Transport: t, Timeout: time.Minute}, dials
 }
 
 func body(method string) []byte {
