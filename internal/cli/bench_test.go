@@ -39,9 +39,12 @@ func TestBench(t *testing.T) {
 				t.Errorf("%v agents %v: %s = %v, want > 0", r["agents"], r["method"], field, r[field])
 			}
 		}
-		// Keep-alive: each agent holds its connection for the whole step.
-		if c, ok := r["connections"].(float64); !ok || c > r["agents"].(float64) {
-			t.Errorf("%v agents %v: opened %v connections, want at most one per agent", r["agents"], r["method"], r["connections"])
+		// Keep-alive: each agent keeps its connection for the whole step.
+		// Agents starting together may dial a few more (Go's client dials
+		// while it waits for a busy connection to come back), never one
+		// per request.
+		if c, ok := r["connections"].(float64); !ok || c > 2*r["agents"].(float64) {
+			t.Errorf("%v agents %v: opened %v connections in %v requests, want about one per agent", r["agents"], r["method"], r["connections"], r["requests"])
 		}
 		if r["p50_ms"].(float64) > r["p95_ms"].(float64) || r["p95_ms"].(float64) > r["p99_ms"].(float64) {
 			t.Errorf("%v agents %v: percentiles out of order: %v", r["agents"], r["method"], r)

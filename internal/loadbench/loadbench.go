@@ -68,7 +68,9 @@ type Result struct {
 	Errors     int     `json:"errors"`
 	FirstError string  `json:"first_error,omitempty"` // what the first failed request said, clipped
 	// Connections is how many connections the agents opened during the
-	// step: at most one per agent when keep-alive works.
+	// step: about one per agent when keep-alive works (a few more when
+	// agents start together: Go's client dials while it waits for a busy
+	// connection to come back), one per request when it does not.
 	Connections int     `json:"connections"`
 	CeilingPerS float64 `json:"ceiling_per_s"`
 }
