@@ -85,7 +85,8 @@ const passphrase = "agentkeys bench passphrase"
 // one key per agent and runs each method at each agent count for
 // opts.Duration, then measures the signing ceiling for as long. A failed
 // request is counted in its result, never fatal; Run fails only when the
-// sandbox cannot start or ctx ends.
+// sandbox cannot start, the first request (which shows the transaction
+// the ceiling signs) fails, or ctx ends.
 func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	if err := opts.check(); err != nil {
 		return nil, err
