@@ -61,6 +61,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newAlertCmd(e))
 	root.AddCommand(newAnomalyCmd(e))
 	root.AddCommand(newMCPCmd(e))
+	root.AddCommand(newBenchCmd(e))
 	return root
 }
 

@@ -68,12 +68,9 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 	}
 	var kdf *secrets.KDFParams
 	if opts.FastKDF {
-		p, err := secrets.NewKDFParams()
-		if err != nil {
+		if kdf, err = sandbox.ThrowawayKDF(); err != nil {
 			return err
 		}
-		p.N = 1 << 12
-		kdf = &p
 	}
 	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(demoPassphrase), KDF: kdf, Now: now})
 	if err != nil {

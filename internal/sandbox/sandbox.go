@@ -228,3 +228,15 @@ func (sb *Sandbox) Close() error {
 	errs = append(errs, sb.lock.Release())
 	return errors.Join(errs...)
 }
+
+// ThrowawayKDF derives a passphrase key cheaply (scrypt N=2^12), for homes
+// that are removed when their run ends (demo, bench); a home that is kept
+// uses the production default.
+func ThrowawayKDF() (*secrets.KDFParams, error) {
+	p, err := secrets.NewKDFParams()
+	if err != nil {
+		return nil, err
+	}
+	p.N = 1 << 12
+	return &p, nil
+}

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentkeys/agentkeys/internal/loadbench"
+)
+
+func newBenchCmd(e *env) *cobra.Command {
+	var agents, method, output string
+	var duration time.Duration
+	cmd := &cobra.Command{
+		Use:   "bench [--agents 1,8,64,256] [--duration 10s] [--method sign|send|both] [-o text|json]",
+		Short: "Measure the daemon under load on a throwaway sandbox, beside the bare signing ceiling",
+		Long: "Start a sandbox (dev chain and daemon) in a temporary home, grant one key per agent, and drive\n" +
+			"that many concurrent agents over HTTP (keep-alive) with eth_signTransaction and eth_sendTransaction\n" +
+			"for --duration per step. Prints throughput and p50/p95/p99 latency per step, then the ceiling:\n" +
+			"the same transactions signed by the daemon's signer on all cores with no HTTP, policy, ledger or\n" +
+			"audit, measured for as long in the same run. Failed requests are counted, not fatal.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := outputFlag(output, "text", "json"); err != nil {
+				return err
+			}
+			opts := loadbench.Options{Duration: duration}
+			var err error
+			if opts.Agents, err = parseAgents(agents); err != nil {
+				return err
+			}
+			switch method {
+			case "sign":
+				opts.Methods = []string{loadbench.MethodSign}
+			case "send":
+				opts.Methods = []string{loadbench.MethodSend}
+			case "both":
+				opts.Methods = []string{loadbench.MethodSign, loadbench.MethodSend}
+			default:
+				return fmt.Errorf("--method: expected sign, send or both, got %q", clipFlag(method))
+			}
+			if output == "text" {
+				fmt.Fprintf(e.io.Err, "bench: %d step(s) of %v each, then the ceiling for %v\n", len(opts.Agents)*len(opts.Methods), duration, duration)
+				opts.Progress = func(r loadbench.Result) {
+					fmt.Fprintf(e.io.Err, "  %d agents %s: %.0f/s\n", r.Agents, r.Method, r.Throughput)
+				}
+			}
+			results, err := loadbench.Run(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(e.io.Out, results)
+			}
+			printBench(e.io.Out, results)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&agents, "agents", "1,8,64,256", "comma-separated `counts` of concurrent agents, one step each")
+	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long each step and the ceiling run")
+	cmd.Flags().StringVar(&method, "method", "both", "sign (eth_signTransaction), send (eth_sendTransaction) or both")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// parseAgents reads --agents: positive counts separated by commas.
+func parseAgents(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > loadbench.MaxAgents {
+			return nil, fmt.Errorf("--agents: expected comma-separated counts from 1 to %d like 1,8,64, got %q", loadbench.MaxAgents, clipFlag(f))
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// clipFlag bounds a flag value echoed in an error.
+func clipFlag(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+func printBench(w io.Writer, results []loadbench.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "agents\tmethod\trequests/s\tp50 ms\tp95 ms\tp99 ms\terrors\tof ceiling\t")
+	for _, r := range results {
+		ratio := "-"
+		if r.CeilingPerS > 0 {
+			ratio = fmt.Sprintf("%.1f%%", 100*r.Throughput/r.CeilingPerS)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%s\t\n", r.Agents, r.Method, r.Throughput, r.P50, r.P95, r.P99, r.Errors, ratio)
+	}
+	tw.Flush()
+	if len(results) > 0 {
+		fmt.Fprintf(w, "ceiling: %.0f signatures/s (the daemon's signer on all cores; no HTTP, policy, ledger or audit)\n", results[0].CeilingPerS)
+	}
+	for _, r := range results {
+		if r.FirstError != "" {
+			fmt.Fprintf(w, "%d agents %s: first error: %s\n", r.Agents, r.Method, r.FirstError)
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestBench runs the bench briefly and checks what it prints, never its
+// figures beyond "requests were answered": timing depends on the machine.
+func TestBench(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	out, errOut, code := run(t, "", "bench", "--agents", "1,2", "--duration", "200ms", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var results []map[string]any
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("output is not a JSON array of objects: %v\n%s", err, out)
+	}
+	var steps []string
+	for _, r := range results {
+		for _, field := range []string{"agents", "method", "throughput_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "ceiling_per_s"} {
+			if _, ok := r[field]; !ok {
+				t.Errorf("result %v lacks %q", r, field)
+			}
+		}
+		steps = append(steps, fmt.Sprintf("%v@%v", r["method"], r["agents"]))
+		if r["errors"] != float64(0) {
+			t.Errorf("%v agents %v: %v errors, first: %v", r["agents"], r["method"], r["errors"], r["first_error"])
+		}
+		for _, field := range []string{"throughput_per_s", "p50_ms", "ceiling_per_s"} {
+			if v, _ := r[field].(float64); v <= 0 {
+				t.Errorf("%v agents %v: %s = %v, want > 0", r["agents"], r["method"], field, r[field])
+			}
+		}
+		// Keep-alive: each agent keeps its connection for the whole step.
+		// Agents starting together may dial a few more (Go's client dials
+		// while it waits for a busy connection to come back), never one
+		// per request.
+		if c, ok := r["connections"].(float64); !ok || c > 2*r["agents"].(float64) {
+			t.Errorf("%v agents %v: opened %v connections in %v requests, want about one per agent", r["agents"], r["method"], r["connections"], r["requests"])
+		}
+		if r["p50_ms"].(float64) > r["p95_ms"].(float64) || r["p95_ms"].(float64) > r["p99_ms"].(float64) {
+			t.Errorf("%v agents %v: percentiles out of order: %v", r["agents"], r["method"], r)
+		}
+	}
+	want := []string{"eth_signTransaction@1", "eth_sendTransaction@1", "eth_signTransaction@2", "eth_sendTransaction@2"}
+	if diff := cmp.Diff(want, steps); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	// The throwaway home is gone.
+	left, err := os.ReadDir(tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range left {
+		if strings.HasPrefix(d.Name(), "agentkeys-bench-") {
+			t.Errorf("the bench left its home %s behind", d.Name())
+		}
+	}
+}
+
+func TestBenchText(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	out, errOut, code := run(t, "", "bench", "--agents", "1", "--duration", "100ms", "--method", "sign")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"agents", "p99 ms", "of ceiling", "eth_signTransaction", "ceiling:", "signatures/s"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "eth_sendTransaction") {
+		t.Errorf("--method sign ran eth_sendTransaction:\n%s", out)
+	}
+}
+
+func TestBenchBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--agents", "1,x"}, `--agents: expected comma-separated counts from 1 to 4096 like 1,8,64, got "x"`},
+		{[]string{"--agents", "0"}, `--agents: expected comma-separated counts from 1 to 4096 like 1,8,64, got "0"`},
+		{[]string{"--agents", ""}, `--agents: expected comma-separated counts`},
+		{[]string{"--agents", "5000"}, `--agents: expected comma-separated counts from 1 to 4096`},
+		{[]string{"--duration", "0s"}, `--duration: expected a positive duration like 10s, got 0s`},
+		{[]string{"--duration", "-1s"}, `--duration: expected a positive duration`},
+		{[]string{"--duration", "ten"}, `invalid argument "ten" for "--duration"`},
+		{[]string{"--method", "mint"}, `--method: expected sign, send or both, got "mint"`},
+		{[]string{"-o", "yaml"}, `--output: expected one of [text json], got "yaml"`},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			t.Setenv("TMPDIR", t.TempDir())
+			out, errOut, code := run(t, "", append([]string{"bench"}, tc.args...)...)
+			if code != 1 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q, want exit 1 and %q", code, errOut, tc.want)
+			}
+			if out != "" {
+				t.Errorf("printed %q on bad flags", out)
+			}
+		})
+	}
+}

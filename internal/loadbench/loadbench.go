@@ -1,0 +1,398 @@
+// Package loadbench measures the daemon under load, end to end: it starts
+// a sandbox (dev chain and daemon) in a throwaway home, drives concurrent
+// agents over HTTP, each with its own key, and reports throughput and
+// latency percentiles beside the bare ceiling of signing the same
+// transactions with the daemon's signer and nothing else. The bench
+// command uses it.
+package loadbench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/agentkeys/agentkeys/internal/sandbox"
+	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/signer"
+)
+
+// Methods the bench drives, in the order it runs them.
+const (
+	MethodSign = "eth_signTransaction"
+	MethodSend = "eth_sendTransaction"
+)
+
+// DefaultAgents are the agent counts of a run without --agents.
+var DefaultAgents = []int{1, 8, 64, 256}
+
+// MaxAgents bounds an agent count: each agent is a key granted in the
+// throwaway home and an open connection.
+const MaxAgents = 4096
+
+// Options tune a run.
+type Options struct {
+	Agents   []int         // concurrent agents per step, each its own key
+	Duration time.Duration // how long each step (and the ceiling) runs
+	Methods  []string      // MethodSign and/or MethodSend
+	// Progress, if set, gets each result as its step ends (the ceiling
+	// is not known yet: CeilingPerS is zero).
+	Progress func(Result)
+}
+
+// Result is one step: one method at one agent count.
+type Result struct {
+	Agents     int     `json:"agents"`
+	Method     string  `json:"method"`
+	Requests   int     `json:"requests"` // answered without error
+	Throughput float64 `json:"throughput_per_s"`
+	P50        float64 `json:"p50_ms"`
+	P95        float64 `json:"p95_ms"`
+	P99        float64 `json:"p99_ms"`
+	Errors     int     `json:"errors"`
+	FirstError string  `json:"first_error,omitempty"` // what the first failed request said, clipped
+	// Connections is how many connections the agents opened during the
+	// step: about one per agent when keep-alive works (a few more when
+	// agents start together: Go's client dials while it waits for a busy
+	// connection to come back), one per request when it does not.
+	Connections int     `json:"connections"`
+	CeilingPerS float64 `json:"ceiling_per_s"`
+}
+
+// sink receives the benched transfers: 1 wei each, so the owner's funds
+// and the keys' caps last far beyond any run.
+var sink = common.HexToAddress("0x000000000000000000000000000000000000bEEF")
+
+const passphrase = "agentkeys bench passphrase"
+
+// Run starts a sandbox in a temporary home (removed afterwards), grants
+// one key per agent and runs each method at each agent count for
+// opts.Duration, then measures the signing ceiling for as long. A failed
+// request is counted in its result, never fatal; Run fails only when the
+// sandbox cannot start, the first request (which shows the transaction
+// the ceiling signs) fails, or ctx ends.
+func Run(ctx context.Context, opts Options) (_ []Result, err error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "agentkeys-bench-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	kdf, err := sandbox.ThrowawayKDF()
+	if err != nil {
+		return nil, err
+	}
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(passphrase), KDF: kdf})
+	if err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	defer func() { err = errors.Join(err, sb.Close()) }()
+
+	tokens, err := grantKeys(ctx, sb.Service, sb.Info.ChainID, slices.Max(opts.Agents))
+	if err != nil {
+		return nil, err
+	}
+	client, dials := newClient(slices.Max(opts.Agents))
+	defer client.CloseIdleConnections()
+	// One request first: it warms the daemon and gives the ceiling the
+	// exact transaction the daemon signs.
+	var raw hexutil.Bytes
+	if err := call(ctx, client, sb.Info.RPCURL, tokens[0], body(MethodSign), &raw); err != nil {
+		return nil, fmt.Errorf("first %s: %w", MethodSign, err)
+	}
+	var template types.Transaction
+	if err := template.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("decode the signed transaction: %w", err)
+	}
+
+	var results []Result
+	for _, n := range opts.Agents {
+		for _, m := range opts.Methods {
+			before := dials.Load()
+			r, err := step(ctx, client, sb.Info.RPCURL, tokens[:n], m, opts.Duration)
+			if err != nil {
+				return nil, err
+			}
+			r.Connections = int(dials.Load() - before)
+			if opts.Progress != nil {
+				opts.Progress(r)
+			}
+			results = append(results, r)
+		}
+	}
+	ceiling, err := Ceiling(ctx, &template, opts.Duration)
+	if err != nil {
+		return nil, err
+	}
+	for i := range results {
+		results[i].CeilingPerS = ceiling
+	}
+	return results, nil
+}
+
+func (o *Options) check() error {
+	if len(o.Agents) == 0 {
+		return fmt.Errorf("--agents: expected a list of agent counts like 1,8,64")
+	}
+	for _, n := range o.Agents {
+		if n < 1 || n > MaxAgents {
+			return fmt.Errorf("--agents: expected counts from 1 to %d, got %d", MaxAgents, n)
+		}
+	}
+	if o.Duration <= 0 {
+		return fmt.Errorf("--duration: expected a positive duration like 10s, got %v", o.Duration)
+	}
+	if len(o.Methods) == 0 {
+		return fmt.Errorf("--method: expected sign, send or both")
+	}
+	for _, m := range o.Methods {
+		if m != MethodSign && m != MethodSend {
+			return fmt.Errorf("--method: expected sign, send or both, got %q", m)
+		}
+	}
+	return nil
+}
+
+// grantKeys grants n keys, each allowed only 1-wei transfers to the sink,
+// with caps no run reaches, and returns their credentials.
+func grantKeys(ctx context.Context, svc *service.Service, chainID uint64, n int) ([]string, error) {
+	doc := fmt.Sprintf(`name: bench
+description: the bench's transfers of 1 wei to the sink; caps no run reaches
+chains: [%d]
+valid_for: 24h
+limits:
+  - asset: native
+    per_tx: 0.001
+    per_period: 1000000
+    period: 24h
+allow:
+  - contract: %q
+    functions: ["receive"]
+`, chainID, sink.Hex())
+	tokens := make([]string, n)
+	for i := range tokens {
+		g, err := svc.GrantFrom(ctx, service.GrantSpec{Agent: fmt.Sprintf("bench-%d", i), Policy: doc})
+		if err != nil {
+			return nil, fmt.Errorf("grant key %d: %w", i, err)
+		}
+		tokens[i] = g.Token.Reveal()
+	}
+	return tokens, nil
+}
+
+// newClient keeps a connection alive per agent, and counts the
+// connections it opens.
+func newClient(agents int) (*http.Client, *atomic.Int64) {
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	dials := new(atomic.Int64)
+	t := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return dialer.DialContext(ctx, network, addr)
+		},
+		MaxIdleConns:        agents + 16,
+		MaxIdleConnsPerHost: agents + 16,
+		IdleConnTimeout:     time.Minute,
+	}
+	return &http.Client{Transport: t, Timeout: time.Minute}, dials
+}
+
+func body(method string) []byte {
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method,
+		"params": []any{map[string]any{"to": sink, "value": "0x1"}}})
+	return b
+}
+
+// call makes one JSON-RPC request and decodes its result into out (nil
+// skips decoding); a JSON-RPC error or an HTTP status other than 200 is
+// an error.
+func call(ctx context.Context, c *http.Client, url, token string, req []byte, out any) error {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req))
+	if err != nil {
+		return err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Authorization", "Bearer "+token)
+	resp, err := c.Do(hr)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, clip(string(b)))
+	}
+	var r struct {
+		Result json.RawMessage `json:"result"`
+		Error  *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return fmt.Errorf("decode response: %w", err)
+	}
+	if r.Error != nil {
+		return fmt.Errorf("JSON-RPC error %d: %s", r.Error.Code, clip(r.Error.Message))
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(r.Result, out)
+}
+
+func clip(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
+
+// step runs len(tokens) agents, each sending method with its own key in
+// a loop until d has passed, and sums up what they saw. A request started
+// before the deadline is waited for and counted.
+func step(ctx context.Context, c *http.Client, url string, tokens []string, method string, d time.Duration) (Result, error) {
+	req := body(method)
+	type agentRun struct {
+		took     []time.Duration
+		errors   int
+		firstErr error
+	}
+	runs := make([]agentRun, len(tokens))
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for i, token := range tokens {
+		wg.Add(1)
+		go func(r *agentRun) {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				if !t0.Before(deadline) {
+					return
+				}
+				if err := call(ctx, c, url, token, req, nil); err != nil {
+					r.errors++
+					if r.firstErr == nil {
+						r.firstErr = err
+					}
+					continue
+				}
+				r.took = append(r.took, time.Since(t0))
+			}
+		}(&runs[i])
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
+	}
+	res := Result{Agents: len(tokens), Method: method}
+	var took []time.Duration
+	for _, r := range runs {
+		took = append(took, r.took...)
+		res.Errors += r.errors
+		if res.FirstError == "" && r.firstErr != nil {
+			res.FirstError = clip(r.firstErr.Error())
+		}
+	}
+	slices.Sort(took)
+	res.Requests = len(took)
+	res.Throughput = float64(len(took)) / elapsed.Seconds()
+	res.P50, res.P95, res.P99 = percentile(took, 50), percentile(took, 95), percentile(took, 99)
+	return res, nil
+}
+
+// percentile is the nearest-rank p-th percentile of sorted durations, in
+// milliseconds; zero for none.
+func percentile(sorted []time.Duration, p int) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := (p*len(sorted) + 99) / 100 // ceil(p/100 × n), 1-based
+	return float64(sorted[max(rank, 1)-1]) / float64(time.Millisecond)
+}
+
+// Ceiling signs copies of tx (each with its own nonce) with a fresh key
+// of the daemon's kind through signer.Wallet, the daemon's signer, on
+// GOMAXPROCS goroutines for d, with no HTTP, policy, ledger or audit, and
+// returns signatures per second.
+func Ceiling(ctx context.Context, tx *types.Transaction, d time.Duration) (float64, error) {
+	key, err := secrets.GenerateKey()
+	if err != nil {
+		return 0, err
+	}
+	w := signer.NewWallet(key)
+	chainID := tx.ChainId()
+	if chainID == nil || chainID.Sign() <= 0 {
+		return 0, fmt.Errorf("ceiling: the daemon's transaction names no chain")
+	}
+	if t := tx.Type(); t != types.DynamicFeeTxType && t != types.LegacyTxType {
+		return 0, fmt.Errorf("ceiling: the daemon signed a type-%d transaction; the bench rebuilds only types 0 and 2", t)
+	}
+	workers := runtime.GOMAXPROCS(0)
+	counts := make([]int, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for i := range workers {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			nonce := uint64(i) << 40
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				if _, err := w.SignTx(withNonce(tx, nonce), chainID); err != nil {
+					errs[i] = err
+					return
+				}
+				nonce++
+				counts[i]++
+			}
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
+		return 0, fmt.Errorf("ceiling: %w", err)
+	}
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	return float64(total) / elapsed.Seconds(), nil
+}
+
+// withNonce is tx unsigned, with nonce n: the work the daemon does to
+// build a transaction before it signs.
+func withNonce(tx *types.Transaction, n uint64) *types.Transaction {
+	switch tx.Type() {
+	case types.DynamicFeeTxType:
+		return types.NewTx(&types.DynamicFeeTx{ChainID: tx.ChainId(), Nonce: n, GasTipCap: tx.GasTipCap(), GasFeeCap: tx.GasFeeCap(),
+			Gas: tx.Gas(), To: tx.To(), Value: tx.Value(), Data: tx.Data(), AccessList: tx.AccessList()})
+	default:
+		return types.NewTx(&types.LegacyTx{Nonce: n, GasPrice: tx.GasPrice(), Gas: tx.Gas(), To: tx.To(), Value: tx.Value(), Data: tx.Data()})
+	}
+}
