@@ -2,12 +2,15 @@ package service
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/agentkeys/agentkeys/internal/bound"
 )
 
 // DefaultBroadcastWait bounds how long a broadcast waits for the node to
@@ -126,6 +129,11 @@ func (s *Service) sendRecorded(ctx context.Context, tx *types.Transaction, detai
 		// The log keeps the cause; the append-only audit log keeps what an
 		// agent may read of it, never a provider's words about its URL.
 		audited := map[string]any{"tx_hash": tx.Hash().Hex(), "error": up.Public()}
+		if errors.Is(err, context.DeadlineExceeded) {
+			// A missed deadline is agentkeys' own finding (which call, how
+			// long it waited), worth keeping for the owner; URLs cut.
+			audited["cause"] = bound.Text(PublicText(err.Error()), 200)
+		}
 		for k, v := range detail {
 			audited[k] = v
 		}
