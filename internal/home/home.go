@@ -37,8 +37,6 @@ type Home struct {
 	Store  store.Store
 	// Master seals and opens keys in Store (record id = key id).
 	Master *secrets.MasterKey
-
-	admin adminRecord
 }
 
 // InitOptions configure Init.
@@ -192,7 +190,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (_ *Home, _ secrets
 	if err := writeConfig(dir, cfg); err != nil {
 		return fail(err)
 	}
-	return &Home{Dir: dir, Config: cfg, Store: st, Master: master, admin: adminRec}, admin, nil
+	return &Home{Dir: dir, Config: cfg, Store: st, Master: master}, admin, nil
 }
 
 // createSQLite creates agentkeys.db in dir exclusively (which also keeps
@@ -320,16 +318,11 @@ func Open(ctx context.Context, dir string, passphrase []byte, opts ...Option) (*
 	if err != nil {
 		return nil, err
 	}
-	h := &Home{Dir: dir, Config: cfg, Store: st, Master: master}
-	v, err := st.GetMeta(ctx, metaAdminCredential)
-	if err == nil {
-		err = json.Unmarshal([]byte(v), &h.admin)
-	}
-	if err != nil {
+	if _, err := storedAdmin(ctx, st); err != nil {
 		st.Close()
-		return nil, fmt.Errorf("open %s: admin credential: %w", dir, err)
+		return nil, fmt.Errorf("open %s: %w", dir, err)
 	}
-	return h, nil
+	return &Home{Dir: dir, Config: cfg, Store: st, Master: master}, nil
 }
 
 // OpenStore opens only the store of the home in dir, for commands that
@@ -429,15 +422,9 @@ func (h *Home) VerifyAdmin(token string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadAdminCredential, err)
 	}
-	rec := h.admin
-	if v, err := h.Store.GetMeta(context.Background(), metaAdminCredential); err == nil {
-		var cur adminRecord
-		if json.Unmarshal([]byte(v), &cur) == nil {
-			rec = cur
-		}
-	} else {
-		// The store cannot say which credential is current: refuse
-		// rather than trust the one read at start.
+	rec, err := storedAdmin(context.Background(), h.Store)
+	if err != nil {
+		// The store cannot say which credential is current: refuse.
 		return fmt.Errorf("%w: the stored credential cannot be read", ErrBadAdminCredential)
 	}
 	want, err := hex.DecodeString(rec.Hash)
@@ -460,12 +447,9 @@ const MethodAdminRotated = "agentkeys_adminCredentialRotated"
 // credential ids (never a secret). The old credential stops working at
 // once (VerifyAdmin).
 func (h *Home) RotateAdmin(ctx context.Context, at time.Time) (secrets.Credential, error) {
-	old := h.admin.ID
-	if v, err := h.Store.GetMeta(ctx, metaAdminCredential); err == nil {
-		var cur adminRecord
-		if json.Unmarshal([]byte(v), &cur) == nil {
-			old = cur.ID
-		}
+	old, err := storedAdmin(ctx, h.Store)
+	if err != nil {
+		return secrets.Credential{}, fmt.Errorf("rotate admin credential: %w", err)
 	}
 	admin, err := secrets.NewAdminCredential()
 	if err != nil {
@@ -479,8 +463,7 @@ func (h *Home) RotateAdmin(ctx context.Context, at time.Time) (secrets.Credentia
 	if err := h.Store.SetMeta(ctx, metaAdminCredential, string(b)); err != nil {
 		return secrets.Credential{}, fmt.Errorf("rotate admin credential: %w", err)
 	}
-	h.admin = rec
-	call, _ := json.Marshal(map[string]string{"old_credential_id": old, "new_credential_id": rec.ID})
+	call, _ := json.Marshal(map[string]string{"old_credential_id": old.ID, "new_credential_id": rec.ID})
 	if _, err := h.Store.AppendAudit(ctx, audit.Record{Time: at.UTC(), Method: MethodAdminRotated, Call: call,
 		Decision: audit.DecisionAllow, Reasons: []string{}}); err != nil {
 		return secrets.Credential{}, fmt.Errorf("rotate admin credential: the new credential is in force, but its audit record failed: %w", err)
@@ -507,15 +490,25 @@ func CheckAdminToken(ctx context.Context, dir, token string) error {
 		return err
 	}
 	defer st.Close()
+	if _, err := storedAdmin(ctx, st); err != nil {
+		return err
+	}
+	return (&Home{Store: st}).VerifyAdmin(token)
+}
+
+// storedAdmin reads the admin credential's id and hash from the store,
+// where they are kept apart from any process (so a rotation holds for
+// every daemon sharing the store).
+func storedAdmin(ctx context.Context, st store.Store) (adminRecord, error) {
+	var rec adminRecord
 	v, err := st.GetMeta(ctx, metaAdminCredential)
+	if err == nil {
+		err = json.Unmarshal([]byte(v), &rec)
+	}
 	if err != nil {
-		return fmt.Errorf("admin credential: %w", err)
+		return adminRecord{}, fmt.Errorf("admin credential: %w", err)
 	}
-	h := &Home{Store: st} // VerifyAdmin reads the current credential from the store
-	if err := json.Unmarshal([]byte(v), &h.admin); err != nil {
-		return fmt.Errorf("admin credential: %w", err)
-	}
-	return h.VerifyAdmin(token)
+	return rec, nil
 }
 
 // SetDelegate records addr as the AgentKeyDelegate deployment on chainID,
