@@ -18,7 +18,7 @@ func (s *Store) PutAlertHook(ctx context.Context, h store.AlertHook) error {
 	if err := h.Validate(); err != nil {
 		return fmt.Errorf("put alert hook: %w", err)
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO alert_hooks (`+store.HookColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			h.ID, h.Name, h.URLShown, h.SealedURL, h.SealedSecret, h.MinSeverity, ms(h.CreatedAt))
 		return err
@@ -55,7 +55,7 @@ func (s *Store) ListAlertHooks(ctx context.Context) ([]store.AlertHook, error) {
 
 // DeleteAlertHook implements store.Store.
 func (s *Store) DeleteAlertHook(ctx context.Context, id string) error {
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM alert_deliveries WHERE hook_id = ?`, id); err != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func (s *Store) DeleteAlertHook(ctx context.Context, id string) error {
 // insertDelivery stores a validated delivery; anomaly seq 0 is stored as
 // NULL (a test delivery). It reports false for a (hook, anomaly) pair
 // already stored.
-func insertDelivery(ctx context.Context, tx *sql.Tx, d store.AlertDelivery) (bool, error) {
+func insertDelivery(ctx context.Context, tx *wtx, d store.AlertDelivery) (bool, error) {
 	var seq any
 	if d.AnomalySeq > 0 {
 		seq = d.AnomalySeq
@@ -114,7 +114,7 @@ func (s *Store) RecordAlert(ctx context.Context, anomalySeq int64, ds []store.Al
 		}
 	}
 	fresh := false
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO alerted_anomalies (seq) VALUES (?) ON CONFLICT DO NOTHING`, anomalySeq)
 		if err != nil {
 			return err
@@ -144,7 +144,7 @@ func (s *Store) AddAlertDelivery(ctx context.Context, d store.AlertDelivery) err
 	if d.AnomalySeq != 0 {
 		return fmt.Errorf("add alert delivery: %w: only test deliveries (anomaly seq 0) are added alone", store.ErrInvalid)
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := insertDelivery(ctx, tx, d)
 		return err
 	})
@@ -174,7 +174,7 @@ func (s *Store) UpdateAlertDelivery(ctx context.Context, id string, a store.Aler
 		return store.AlertDelivery{}, fmt.Errorf("update alert delivery: %w", err)
 	}
 	var out store.AlertDelivery
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		cur, err := store.ScanDelivery(tx.QueryRowContext(ctx, `SELECT `+store.DeliveryColumns+` FROM alert_deliveries WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("alert delivery %q: %w", id, store.ErrNotFound)

@@ -24,7 +24,7 @@ func (s *Store) RevokeGrantFor(ctx context.Context, id string, at time.Time, rea
 		return false, fmt.Errorf("revoke grant: %w: %w", store.ErrInvalid, err)
 	}
 	var revoked bool
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		g, err := getGrant(ctx, tx, id)
 		if err != nil || g.RevokedAt != nil {
 			return err
@@ -52,7 +52,7 @@ func (s *Store) RevokeGrantFor(ctx context.Context, id string, at time.Time, rea
 
 // suspend suspends the grant id inside tx unless it is suspended, and
 // reports whether it did.
-func suspend(ctx context.Context, tx *sql.Tx, id string, sp store.Suspension) (bool, error) {
+func suspend(ctx context.Context, tx *wtx, id string, sp store.Suspension) (bool, error) {
 	g, err := getGrant(ctx, tx, id)
 	if err != nil || g.SuspendedAt != nil {
 		return false, err
@@ -72,7 +72,7 @@ func (s *Store) SuspendGrant(ctx context.Context, id string, sp store.Suspension
 		return false, fmt.Errorf("suspend grant: %w", err)
 	}
 	var done bool
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		done, err = suspend(ctx, tx, id, sp)
 		return err
@@ -89,7 +89,7 @@ func (s *Store) ResumeGrant(ctx context.Context, id string, a audit.Record) (boo
 		return false, fmt.Errorf("resume grant: %w: %w", store.ErrInvalid, err)
 	}
 	var done bool
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		g, err := getGrant(ctx, tx, id)
 		if err != nil || g.SuspendedAt == nil {
 			return err
@@ -129,7 +129,7 @@ func (s *Store) RecordAnomaly(ctx context.Context, req store.AnomalyRequest) (st
 		out   store.Anomaly
 		added bool
 	)
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		prev, err := store.ScanAnomaly(tx.QueryRowContext(ctx, `SELECT `+store.AnomalyColumns+` FROM anomalies WHERE key_id = ? AND kind = ? AND trigger_seq = ?`,
 			a.KeyID, a.Kind, a.Trigger()))
 		if err == nil {

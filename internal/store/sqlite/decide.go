@@ -13,7 +13,7 @@ import (
 )
 
 // appendAudit chains r after the current head and moves the head, inside tx.
-func appendAudit(ctx context.Context, tx *sql.Tx, r audit.Record) (audit.Record, error) {
+func appendAudit(ctx context.Context, tx *wtx, r audit.Record) (audit.Record, error) {
 	if err := r.Validate(); err != nil {
 		return audit.Record{}, fmt.Errorf("%w: %w", store.ErrInvalid, err)
 	}
@@ -50,7 +50,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, r audit.Record) (audit.Record,
 // AppendAudit implements store.Store.
 func (s *Store) AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error) {
 	var out audit.Record
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		out, err = appendAudit(ctx, tx, r)
 		return err
@@ -149,44 +149,28 @@ func (s *Store) Owner(ctx context.Context, fn func(ctx context.Context, tx store
 	return nil
 }
 
-// inTx runs fn in one IMMEDIATE transaction, on the grant with *grantID,
-// or for the owner when grantID is nil.
-func (s *Store) inTx(ctx context.Context, grantID *string, fn func(ctx context.Context, d *decideTx) error) (err error) {
-	tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE: holds the write lock from here
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	dtx := &decideTx{tx: tx, owner: grantID == nil}
-	defer func() {
-		dtx.guard.End()
-		if p := recover(); p != nil {
-			tx.Rollback()
-			panic(p)
+// inTx runs fn as one write job (one IMMEDIATE transaction, or a
+// savepoint in a group commit), on the grant with *grantID, or for the
+// owner when grantID is nil.
+func (s *Store) inTx(ctx context.Context, grantID *string, fn func(ctx context.Context, d *decideTx) error) error {
+	return s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
+		dtx := &decideTx{tx: tx, owner: grantID == nil}
+		defer dtx.guard.End()
+		if grantID != nil {
+			var err error
+			if dtx.grant, err = getGrant(ctx, tx, *grantID); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	if grantID != nil {
-		if dtx.grant, err = getGrant(ctx, tx, *grantID); err != nil {
-			return err
-		}
-	}
-	if err := fn(ctx, dtx); err != nil {
-		return err
-	}
-	dtx.guard.End()
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+		return fn(ctx, dtx)
+	})
 }
 
 // decideTx is store.DecideTx (and, with owner set, store.OwnerTx, which
 // uses only its nonce and audit methods) on an open transaction.
 type decideTx struct {
 	guard store.TxGuard
-	tx    *sql.Tx
+	tx    *wtx
 	grant store.Grant
 	owner bool // an Owner transaction: no grant, audit records keep their KeyID
 }

@@ -75,7 +75,7 @@ func readTotals(ctx context.Context, q querier, grantID, asset string) (start in
 // charged answers DecideTx.Spent: the running total when it is for since,
 // else the sum of the reservations, which becomes the running total when
 // since is newer than the stored one (a new period).
-func charged(ctx context.Context, tx *sql.Tx, grantID, asset string, since int64) (store.Charged, error) {
+func charged(ctx context.Context, tx *wtx, grantID, asset string, since int64) (store.Charged, error) {
 	start, c, ok, err := readTotals(ctx, tx, grantID, asset)
 	if err != nil {
 		return store.Charged{}, err
@@ -99,7 +99,7 @@ func charged(ctx context.Context, tx *sql.Tx, grantID, asset string, since int64
 
 // adjustTotals adds dSpent and dPending to the running total of a grant
 // and asset if a reservation made at `at` (ms) falls in it.
-func adjustTotals(ctx context.Context, tx *sql.Tx, grantID, asset string, at int64, dSpent, dPending *big.Int) error {
+func adjustTotals(ctx context.Context, tx *wtx, grantID, asset string, at int64, dSpent, dPending *big.Int) error {
 	if dSpent.Sign() == 0 && dPending.Sign() == 0 {
 		return nil
 	}
@@ -118,7 +118,7 @@ func adjustTotals(ctx context.Context, tx *sql.Tx, grantID, asset string, at int
 }
 
 // reserve inserts spends in state and moves the running totals.
-func reserve(ctx context.Context, tx *sql.Tx, grantID string, at int64, txHash, state string, assets []string, spends []store.Spend) error {
+func reserve(ctx context.Context, tx *wtx, grantID string, at int64, txHash, state string, assets []string, spends []store.Spend) error {
 	zero := new(big.Int)
 	for i, s := range spends {
 		fee := 0
@@ -151,7 +151,7 @@ type txReservation struct {
 	state   string
 }
 
-func txReservations(ctx context.Context, tx *sql.Tx, hash string) ([]txReservation, error) {
+func txReservations(ctx context.Context, tx *wtx, hash string) ([]txReservation, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, grant_id, asset, amount, at, fee, state FROM reservations
 		WHERE tx_hash = ? ORDER BY asset, id`, hash)
 	if err != nil {
@@ -184,7 +184,7 @@ func (s *Store) SettleTx(ctx context.Context, txHash string, actualFee *big.Int)
 	if err := store.ValidateAmount(actualFee); err != nil {
 		return fmt.Errorf("settle tx: fee: %w", err)
 	}
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		rs, err := txReservations(ctx, tx, hash)
 		if err != nil {
 			return err
@@ -228,7 +228,7 @@ func (s *Store) ReleaseTx(ctx context.Context, req store.TxRelease) (store.TxRel
 		return store.TxReleased{}, fmt.Errorf("release tx: %w: no audit record", store.ErrInvalid)
 	}
 	res := store.TxReleased{Hash: hash, Released: []store.ReleasedSpend{}}
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		rs, err := txReservations(ctx, tx, hash)
 		if err != nil {
 			return err

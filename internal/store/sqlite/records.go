@@ -22,7 +22,7 @@ func (s *Store) PutKey(ctx context.Context, k store.Key) error {
 	if err := k.Validate(); err != nil {
 		return fmt.Errorf("put key: %w", err)
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO keys (id, kind, address, sealed, created_at) VALUES (?, ?, ?, ?, ?)`,
 			k.ID, k.Kind, k.Address, k.Sealed, ms(k.CreatedAt))
@@ -91,7 +91,7 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	if len(g.Policy) > 0 {
 		policy = g.Policy
 	}
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM keys WHERE id = ?`, g.SignerKeyID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -190,7 +190,7 @@ func (s *Store) RevokeGrant(ctx context.Context, id string, at time.Time) error 
 	if at.IsZero() {
 		return fmt.Errorf("revoke grant: %w: zero time", store.ErrInvalid)
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, ms(at), id)
 		if err != nil {
 			return err
@@ -214,7 +214,7 @@ func (s *Store) RevokeAll(ctx context.Context, at time.Time) (int, error) {
 		return 0, fmt.Errorf("revoke all: %w: zero time", store.ErrInvalid)
 	}
 	var n int64
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ? WHERE revoked_at IS NULL`, ms(at))
 		if err != nil {
 			return err
@@ -246,7 +246,7 @@ func (s *Store) SetMeta(ctx context.Context, key, value string) error {
 	if key == "" {
 		return fmt.Errorf("set meta: %w: empty key", store.ErrInvalid)
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		_, err := tx.ExecContext(ctx,
 			`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 		return err

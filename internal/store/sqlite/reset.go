@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -25,7 +24,7 @@ func (s *Store) ResetChain(ctx context.Context, req store.ChainResetRequest) (st
 		return store.ChainReset{}, fmt.Errorf("reset chain: %w: no audit record", store.ErrInvalid)
 	}
 	res := store.ChainReset{ChainID: req.ChainID, Nonces: []store.NonceCounter{}, Released: []store.ReleasedSpend{}, Revoked: []string{}, Dropped: []string{}}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		if res.Nonces, err = deleteNonces(ctx, tx, req.ChainID); err != nil {
 			return err
@@ -60,7 +59,7 @@ func (s *Store) ResetChain(ctx context.Context, req store.ChainResetRequest) (st
 	return res, nil
 }
 
-func deleteNonces(ctx context.Context, tx *sql.Tx, chainID uint64) ([]store.NonceCounter, error) {
+func deleteNonces(ctx context.Context, tx *wtx, chainID uint64) ([]store.NonceCounter, error) {
 	out, err := readNonces(ctx, tx, chainID)
 	if err != nil {
 		return nil, fmt.Errorf("read nonces: %w", err)
@@ -73,7 +72,7 @@ func deleteNonces(ctx context.Context, tx *sql.Tx, chainID uint64) ([]store.Nonc
 
 // grantsOnChain returns the grants whose chains include chainID, ordered
 // by creation then id. Chains are a JSON array, so they are matched here.
-func grantsOnChain(ctx context.Context, tx *sql.Tx, chainID uint64) ([]store.Grant, error) {
+func grantsOnChain(ctx context.Context, tx *wtx, chainID uint64) ([]store.Grant, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM grants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("read grants: %w", err)
@@ -98,7 +97,7 @@ func grantsOnChain(ctx context.Context, tx *sql.Tx, chainID uint64) ([]store.Gra
 // releaseReservations deletes a grant's reservations and running totals
 // and returns the sums of the reservations not released before, per
 // asset, in asset order.
-func releaseReservations(ctx context.Context, tx *sql.Tx, grantID string) ([]store.ReleasedSpend, error) {
+func releaseReservations(ctx context.Context, tx *wtx, grantID string) ([]store.ReleasedSpend, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT asset, amount FROM reservations WHERE grant_id = ? AND state <> 'released' ORDER BY asset`, grantID)
 	if err != nil {
 		return nil, fmt.Errorf("read reservations: %w", err)
@@ -130,7 +129,7 @@ func releaseReservations(ctx context.Context, tx *sql.Tx, grantID string) ([]sto
 	return out, nil
 }
 
-func revokeWithReason(ctx context.Context, tx *sql.Tx, g store.Grant, at time.Time, reason string) error {
+func revokeWithReason(ctx context.Context, tx *wtx, g store.Grant, at time.Time, reason string) error {
 	meta := map[string]string{store.MetaRevokedReason: reason}
 	for k, v := range g.Meta {
 		if k != store.MetaRevokedReason {

@@ -38,7 +38,8 @@ const maxReaders = 4
 
 // Store is a store.Store on one SQLite file.
 type Store struct {
-	w    *sql.DB // exactly one connection; all writes
+	w    *sql.DB // exactly one connection; all writes, through wr
+	wr   *writer // the one writer: first come, first served, group commit
 	r    *sql.DB // read-only connections
 	path string  // the database file
 }
@@ -93,11 +94,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &Store{w: w, r: r, path: path}, nil
+	return &Store{w: w, wr: newWriter(w), r: r, path: path}, nil
 }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	s.wr.close()
 	return errors.Join(s.w.Close(), s.r.Close())
 }
 
@@ -159,25 +161,12 @@ func appliedVersions(ctx context.Context, tx *sql.Tx) ([]int, error) {
 	return out, rows.Err()
 }
 
-// writeTx runs fn in an IMMEDIATE transaction on the write connection.
-func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			tx.Rollback()
-		}
-	}()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
+// writeTx runs fn as one job of the group-committing writer (writer.go):
+// in an IMMEDIATE transaction on the write connection, all of fn's writes
+// or none, durable when writeTx returns nil. fn's ctx carries ctx's
+// values but not its cancellation; ctx bounds only the wait for the writer.
+func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
+	return s.wr.do(ctx, fn)
 }
 
 // isConstraint reports whether err is a SQLite constraint failure of one of
@@ -194,7 +183,7 @@ func isDuplicate(err error) bool {
 	return isConstraint(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE)
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
+// querier is what *sql.DB and *wtx have in common.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)

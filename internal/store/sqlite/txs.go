@@ -17,7 +17,7 @@ const txColumns = `hash, chain_id, sender, nonce, grant_id, kind, send, cancels,
 	block_number, receipt_status, replaced_by, cancelled_by, created_at, updated_at, broadcast_at`
 
 // insertTx stores a validated record in state signed.
-func insertTx(ctx context.Context, tx *sql.Tx, r store.TxRecord) error {
+func insertTx(ctx context.Context, tx *wtx, r store.TxRecord) error {
 	hash, _ := store.NormalizeHash(r.Hash)
 	sender, _ := store.NormalizeAddress(r.Sender)
 	cancels := strings.ToLower(r.Cancels)
@@ -58,7 +58,7 @@ func (s *Store) RecordTx(ctx context.Context, r store.TxRecord, a audit.Record) 
 		return audit.Record{}, fmt.Errorf("record tx: %w: %w", store.ErrInvalid, err)
 	}
 	var out audit.Record
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		if r.Kind == store.TxKindCancel {
 			orig, err := getTx(ctx, tx, strings.ToLower(r.Cancels))
 			if err != nil {
@@ -104,7 +104,7 @@ func (s *Store) UpdateTx(ctx context.Context, hash string, u store.TxUpdate) (st
 		return store.TxRecord{}, fmt.Errorf("update tx: %w", err)
 	}
 	var out store.TxRecord
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+	err = s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
 		cur, err := getTx(ctx, tx, h)
 		if err != nil {
 			return err
@@ -265,7 +265,7 @@ func readNonces(ctx context.Context, q querier, chainID uint64) ([]store.NonceCo
 
 // dropTxs marks the chain's transactions not yet final dropped and
 // returns their hashes, oldest first.
-func dropTxs(ctx context.Context, tx *sql.Tx, chainID uint64, at time.Time) ([]string, error) {
+func dropTxs(ctx context.Context, tx *wtx, chainID uint64, at time.Time) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT hash FROM transactions WHERE chain_id = ? AND state IN ('signed', 'broadcast')
 		ORDER BY created_at, nonce, hash`, int64(chainID))
 	if err != nil {

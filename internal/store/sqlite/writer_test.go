@@ -1,0 +1,180 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/store"
+)
+
+// holdWriter makes the writer's next job block until the returned release
+// is called, so that jobs queue behind it; it returns once the writer is
+// inside that job.
+func holdWriter(t *testing.T, s *Store) (release func(), wait func() error) {
+	t.Helper()
+	inside, gate := make(chan struct{}), make(chan struct{})
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.writeTx(context.Background(), func(ctx context.Context, tx *wtx) error {
+			close(inside)
+			<-gate
+			return nil
+		})
+	}()
+	<-inside
+	return func() { close(gate) }, func() error { return <-errc }
+}
+
+// waitQueued returns once n jobs wait in the writer's queue.
+func waitQueued(s *Store, n int) {
+	for len(s.wr.jobs) < n {
+		runtime.Gosched()
+	}
+}
+
+// TestGroupCommit: decisions that queue while a commit is in progress
+// commit together, in queue order, each in its own savepoint: a failing
+// or panicking decision is undone alone and answered with its own error,
+// the others commit, and the hash chain and nonces come out exactly as if
+// they had run one by one.
+func TestGroupCommit(t *testing.T) {
+	s := openTemp(t)
+	seedTB(t, s)
+	var sizes []int
+	s.wr.mu.Lock()
+	s.wr.afterTx = func(n int) { sizes = append(sizes, n) }
+	s.wr.mu.Unlock()
+	before := s.WriterStats()
+
+	const n = 8
+	const failing, panicking = 3, 5
+	release, waitHeld := holdWriter(t, s)
+	errs := make([]error, n)
+	panics := make([]any, n)
+	nonces := make([]int64, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		waitQueued(s, i)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { panics[i] = recover() }()
+			errs[i] = s.Decide(context.Background(), "g", func(ctx context.Context, tx store.DecideTx) error {
+				nonce, err := tx.NextNonce(ctx, 1, wallet, 0)
+				if err != nil {
+					return err
+				}
+				nonces[i] = int64(nonce)
+				if _, err := tx.AppendAudit(ctx, audit.Record{Time: t0, Method: "eth_signTransaction",
+					Decision: audit.DecisionAllow, RequestID: fmt.Sprintf("job-%d", i)}); err != nil {
+					return err
+				}
+				switch i {
+				case failing:
+					return errors.New("refused after writing")
+				case panicking:
+					panic("job panicked after writing")
+				}
+				return nil
+			})
+		}()
+	}
+	waitQueued(s, n)
+	release()
+	wg.Wait()
+	if err := waitHeld(); err != nil {
+		t.Fatal(err)
+	}
+
+	if !slices.Equal(sizes, []int{1, n}) {
+		t.Errorf("commits held %v jobs, want [1 %d]: the queued decisions were not committed together", sizes, n)
+	}
+	if got := s.WriterStats(); got.Commits-before.Commits != 2 || got.Jobs-before.Jobs != n-1 {
+		t.Errorf("writer stats moved by %d commits, %d jobs; want 2 commits, %d jobs", got.Commits-before.Commits, got.Jobs-before.Jobs, n-1)
+	}
+	for i := range n {
+		switch i {
+		case failing:
+			if errs[i] == nil || panics[i] != nil {
+				t.Errorf("job %d: err %v, panic %v; want its own error", i, errs[i], panics[i])
+			}
+		case panicking:
+			if panics[i] != "job panicked after writing" {
+				t.Errorf("job %d: panic %v, err %v; want its panic raised in its caller", i, panics[i], errs[i])
+			}
+		default:
+			if errs[i] != nil || panics[i] != nil {
+				t.Errorf("job %d: err %v, panic %v", i, errs[i], panics[i])
+			}
+		}
+	}
+
+	recs, err := s.AuditRecords(t.Context(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for k, r := range recs {
+		ids = append(ids, r.RequestID)
+		if r.Seq != int64(k+1) {
+			t.Errorf("record %d has seq %d", k, r.Seq)
+		}
+	}
+	want := []string{"job-0", "job-1", "job-2", "job-4", "job-6", "job-7"}
+	if !slices.Equal(ids, want) {
+		t.Errorf("audit holds %v, want %v (queue order, the failed and panicked jobs undone)", ids, want)
+	}
+	// The undone jobs' nonces were rolled back with them and reused.
+	if got := []int64{nonces[0], nonces[1], nonces[2], nonces[4], nonces[6], nonces[7]}; !slices.Equal(got, []int64{0, 1, 2, 3, 4, 5}) {
+		t.Errorf("committed jobs took nonces %v, want 0..5", got)
+	}
+	if rep, _, err := store.VerifyAudit(t.Context(), s, 100); err != nil || !rep.OK() {
+		t.Errorf("VerifyAudit: %+v, %v", rep, err)
+	}
+}
+
+// TestGroupCommitCancelledWhileQueued: a request whose context ends while
+// it waits for the writer is not run at all.
+func TestGroupCommitCancelledWhileQueued(t *testing.T) {
+	s := openTemp(t)
+	seedTB(t, s)
+	release, waitHeld := holdWriter(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := false
+	errc := make(chan error, 1)
+	go func() {
+		errc <- s.Decide(ctx, "g", func(ctx context.Context, tx store.DecideTx) error {
+			ran = true
+			return nil
+		})
+	}()
+	waitQueued(s, 1)
+	cancel()
+	release()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("Decide = %v, want context.Canceled", err)
+	}
+	if err := waitHeld(); err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Error("a decision cancelled while queued ran")
+	}
+}
+
+// TestWriterClosed: after Close, writes fail with a clear error instead of
+// hanging.
+func TestWriterClosed(t *testing.T) {
+	s := openTemp(t)
+	s.wr.close()
+	err := s.writeTx(t.Context(), func(ctx context.Context, tx *wtx) error { return nil })
+	if !errors.Is(err, errClosed) {
+		t.Errorf("write after close = %v, want %v", err, errClosed)
+	}
+}
