@@ -153,7 +153,7 @@ func newServeCmd(e *env) *cobra.Command {
 			d, err := agentkeysd.Start(ctx, agentkeysd.Config{Home: h, UpstreamURL: upstream, Timeouts: timeouts, RecordDelegate: true,
 				Delegate: func(chainID uint64) (common.Address, error) { return serveDelegate(delegate, h.Config, chainID) },
 				Listen:   listen, AdminListen: adminListen, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey,
-				InsecureAdmin: insecureAdmin, StuckAfter: stuckAfter, Limits: lim.service, MaxConns: lim.maxConns, MaxHeaderBytes: lim.maxHeaderBytes, WatchEvery: service.DefaultWatchEvery, DispatchEvery: service.DefaultDispatchEvery, Now: e.now, Log: newLogger(e)})
+				InsecureAdmin: insecureAdmin, StuckAfter: stuckAfter, Limits: lim.service, MaxConns: lim.maxConns, MaxHeaderBytes: lim.maxHeaderBytes, WatchEvery: service.DefaultWatchEvery, HeadEvery: service.DefaultHeadEvery, DispatchEvery: service.DefaultDispatchEvery, Now: e.now, Log: newLogger(e)})
 			if err != nil {
 				return err
 			}
@@ -264,7 +264,7 @@ func newSandboxCmd(e *env) *cobra.Command {
 				fmt.Fprintln(e.io.Err, "note: AGENTKEYS_PASSPHRASE is not set; the sandbox home uses the public development passphrase")
 			}
 			sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: pass, Listen: listen, NodeListen: nodeListen, Now: e.now, Log: newLogger(e),
-				WatchEvery: service.DefaultWatchEvery, DispatchEvery: service.DefaultDispatchEvery})
+				WatchEvery: service.DefaultWatchEvery, HeadEvery: service.DefaultHeadEvery, DispatchEvery: service.DefaultDispatchEvery})
 			if err != nil {
 				return err
 			}

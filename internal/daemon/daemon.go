@@ -66,6 +66,10 @@ type Config struct {
 	// WatchEvery is how often the transaction watcher sweeps; zero runs
 	// no watcher, for tests that call Service.Sweep themselves.
 	WatchEvery time.Duration
+	// HeadEvery is how often the service reads the node's head and tip
+	// (Service.FollowHeads), which fills then share; zero follows none,
+	// and every fill reads the node.
+	HeadEvery time.Duration
 	// FeedPoll is how often the audit feed looks for records of other
 	// processes sharing the store (default service.DefaultFeedPoll).
 	FeedPoll time.Duration
@@ -186,6 +190,14 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		defer d.done.Done()
 		d.Service.Feed().Run(bg, cfg.FeedPoll)
 	}()
+	// Fees and nonce floors for fills come from the followed head.
+	if cfg.HeadEvery > 0 {
+		d.done.Add(1)
+		go func() {
+			defer d.done.Done()
+			d.Service.FollowHeads(bg, cfg.HeadEvery)
+		}()
+	}
 	// The watcher follows every signed transaction to its fate until
 	// Close; it resumes from the store at the next start.
 	if cfg.WatchEvery > 0 {

@@ -52,6 +52,10 @@ type Config struct {
 	// Service.Sweep themselves. The sandbox command uses
 	// service.DefaultWatchEvery.
 	WatchEvery time.Duration
+	// HeadEvery is how often the daemon reads the chain's head and tip
+	// for fills (daemon.Config.HeadEvery); zero reads the node per fill.
+	// The sandbox command uses service.DefaultHeadEvery.
+	HeadEvery time.Duration
 	// DispatchEvery is how often the alert dispatcher looks for webhook
 	// retries due (service.Service.Dispatch); zero runs no dispatcher.
 	// The sandbox command uses service.DefaultDispatchEvery.
@@ -155,7 +159,7 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	}
 	sb.daemon, err = daemon.Start(ctx, daemon.Config{Home: sb.Home, UpstreamURL: sb.Chain.URL(), Chain: sb.Chain.Client(),
 		Delegate: func(uint64) (common.Address, error) { return delegate, nil }, Prepare: prepare,
-		Listen: cfg.Listen, WatchEvery: cfg.WatchEvery, DispatchEvery: cfg.DispatchEvery, Now: cfg.Now, Log: cfg.Log})
+		Listen: cfg.Listen, WatchEvery: cfg.WatchEvery, HeadEvery: cfg.HeadEvery, DispatchEvery: cfg.DispatchEvery, Now: cfg.Now, Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}

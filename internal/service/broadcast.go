@@ -45,6 +45,9 @@ func refusedForNow(err error) bool {
 type inflight struct {
 	mu   sync.Mutex
 	held map[common.Address]map[uint64]bool
+	// released is closed (and replaced) whenever a hold ends, waking
+	// the broadcasts that wait for an earlier one.
+	released chan struct{}
 }
 
 // hold marks nonce of from as about to be broadcast; release undoes it.
@@ -67,20 +70,28 @@ func (f *inflight) hold(from common.Address, nonce uint64) (release func()) {
 			if len(f.held[from]) == 0 {
 				delete(f.held, from)
 			}
+			if f.released != nil {
+				close(f.released)
+				f.released = nil
+			}
 		})
 	}
 }
 
-// earlier reports whether a broadcast of from below nonce is under way.
-func (f *inflight) earlier(from common.Address, nonce uint64) bool {
+// earlier reports whether a broadcast of from below nonce is under way,
+// and if so returns a channel closed when a hold ends.
+func (f *inflight) earlier(from common.Address, nonce uint64) (bool, <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for n := range f.held[from] {
 		if n < nonce {
-			return true
+			if f.released == nil {
+				f.released = make(chan struct{})
+			}
+			return true, f.released
 		}
 	}
-	return false
+	return false, nil
 }
 
 // broadcast sends a signed, recorded transaction to the node, in its
@@ -102,18 +113,24 @@ func (s *Service) broadcast(ctx context.Context, tx *types.Transaction) error {
 	defer deadline.Stop()
 	late := false
 	for {
-		if late || !s.inflight.earlier(from, tx.Nonce()) {
+		// A wait for an earlier broadcast ends when one ends; a refusal
+		// for now is retried shortly (the node has no event to wait for).
+		var retry <-chan time.Time
+		waiting, released := s.inflight.earlier(from, tx.Nonce())
+		if late || !waiting {
 			err := s.cfg.Chain.SendTransaction(ctx, tx)
 			if err == nil || !refusedForNow(err) || late {
 				return err
 			}
+			retry = time.After(10 * time.Millisecond)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
 			late = true
-		case <-time.After(10 * time.Millisecond):
+		case <-released: // nil unless waiting
+		case <-retry: // nil if waiting
 		}
 	}
 }

@@ -23,6 +23,8 @@ const MethodChainReset = "agentkeys_chainReset"
 // released are one admin audit record, written in the same store
 // transaction.
 func (s *Service) ResetChain(ctx context.Context, why string) (store.ChainReset, error) {
+	// The followed head and nonce floors were the old chain's.
+	s.forgetHead()
 	now := s.now()
 	reason := fmt.Sprintf("chain %d was reset (%s); this 7702 key's session existed only on the old chain: grant a new key", s.cfg.ChainID, why)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AuditTimeout)

@@ -17,7 +17,6 @@ import (
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
-	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/signer"
@@ -443,27 +442,20 @@ type txFill struct {
 	pendingNonce uint64
 }
 
-// fill asks the node for what the agent left out. Agent-supplied fees are
+// fill asks the node for what the agent left out (fees and the nonce
+// floor from the followed head where there is one, heads.go; the gas
+// estimate always from the node). Agent-supplied fees are
 // kept only up to twice the node's suggestion, so a hijacked agent cannot
 // burn the account's ether on fees.
 func (s *Service) fill(ctx context.Context, from common.Address, to *common.Address, value *big.Int, data []byte, args TxArgs) (*txFill, error) {
 	f := &txFill{}
 	var err error
-	if f.pendingNonce, err = delegation.NextNonce(ctx, s.cfg.Chain, from); err != nil {
-		return nil, &UpstreamError{Op: "read nonce", Err: err}
+	if f.pendingNonce, err = s.nonceFloor(ctx, from); err != nil {
+		return nil, err
 	}
-	head, err := s.cfg.Chain.HeaderByNumber(ctx, nil)
-	if err != nil {
-		return nil, &UpstreamError{Op: "read latest block", Err: err}
+	if f.tip, f.feeCap, err = s.networkFees(ctx); err != nil {
+		return nil, err
 	}
-	if f.tip, err = s.cfg.Chain.SuggestGasTipCap(ctx); err != nil {
-		return nil, &UpstreamError{Op: "suggest tip", Err: err}
-	}
-	base := head.BaseFee
-	if base == nil {
-		base = new(big.Int)
-	}
-	f.feeCap = new(big.Int).Add(new(big.Int).Mul(base, big.NewInt(2)), f.tip)
 	limit := new(big.Int).Mul(f.feeCap, big.NewInt(2))
 	agentFee, agentTip := args.MaxFeePerGas, args.MaxPriorityFee
 	if args.GasPrice != nil && agentFee == nil {

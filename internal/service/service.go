@@ -113,6 +113,8 @@ type Service struct {
 	sessions sync.Map   // session key id → *signer.Wallet
 	tokenMu  sync.Mutex // serialises changes to the home's token list
 	inflight inflight   // the daemon's broadcasts under way, per account
+	heads    heads      // the followed head: fees and nonce floors (heads.go)
+	calls    *countingChain
 
 	// delegateAddr starts as cfg.Delegate and changes when DeployDelegate
 	// deploys one; deployMu keeps two deployments from racing.
@@ -164,9 +166,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AuditTimeout <= 0 {
 		cfg.AuditTimeout = 10 * time.Second
 	}
+	calls := &countingChain{Chain: cfg.Chain}
+	cfg.Chain = calls
 	feed := newFeed(cfg.Store, cfg.Log.Error)
 	cfg.Store = notifying{Store: cfg.Store, feed: feed}
-	s := &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed,
+	s := &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed, calls: calls,
 		alertWake: make(chan struct{}, 1), failures: limit.NewFailures(cfg.Limits.Failures, cfg.Now)}
 	if cfg.Limits.Rates != nil {
 		s.rates = limit.NewRates(*cfg.Limits.Rates, cfg.Now)

@@ -387,19 +387,10 @@ func (s *Service) cancel(ctx context.Context, t store.TxRecord, by, why string) 
 	if err := orig.UnmarshalBinary(t.Raw); err != nil {
 		return store.TxRecord{}, fmt.Errorf("decode stored transaction: %w", err)
 	}
-	netTip, err := s.cfg.Chain.SuggestGasTipCap(ctx)
+	netTip, netFee, err := s.networkFees(ctx)
 	if err != nil {
-		return store.TxRecord{}, &UpstreamError{Op: "suggest tip", Err: err}
+		return store.TxRecord{}, err
 	}
-	head, err := s.cfg.Chain.HeaderByNumber(ctx, nil)
-	if err != nil {
-		return store.TxRecord{}, &UpstreamError{Op: "read latest block", Err: err}
-	}
-	base := head.BaseFee
-	if base == nil {
-		base = new(big.Int)
-	}
-	netFee := new(big.Int).Add(new(big.Int).Mul(base, big.NewInt(2)), netTip)
 	tip := bump(maxBig(orig.GasTipCap(), netTip))
 	feeCap := maxBig(bump(maxBig(orig.GasFeeCap(), netFee)), tip)
 	from := common.HexToAddress(t.Sender)
