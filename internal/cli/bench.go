@@ -3,6 +3,8 @@ package cli
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,7 +16,8 @@ import (
 )
 
 func newBenchCmd(e *env) *cobra.Command {
-	var agents, method, output string
+	var agents, method, output, cpuProfile string
+	var estimate bool
 	var duration time.Duration
 	cmd := &cobra.Command{
 		Use:   "bench [--agents 1,8,64,256] [--duration 10s] [--method sign|send|both] [-o text|json]",
@@ -29,7 +32,7 @@ func newBenchCmd(e *env) *cobra.Command {
 			if err := outputFlag(output, "text", "json"); err != nil {
 				return err
 			}
-			opts := loadbench.Options{Duration: duration}
+			opts := loadbench.Options{Duration: duration, Estimate: estimate}
 			var err error
 			if opts.Agents, err = parseAgents(agents); err != nil {
 				return err
@@ -50,6 +53,13 @@ func newBenchCmd(e *env) *cobra.Command {
 					fmt.Fprintf(e.io.Err, "  %d agents %s: %.0f/s\n", r.Agents, r.Method, r.Throughput)
 				}
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			results, err := loadbench.Run(cmd.Context(), opts)
 			if err != nil {
 				return err
@@ -65,7 +75,25 @@ func newBenchCmd(e *env) *cobra.Command {
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long each step and the ceiling run")
 	cmd.Flags().StringVar(&method, "method", "both", "sign (eth_signTransaction), send (eth_sendTransaction) or both")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&estimate, "estimate", false, "leave gas out of the agents' transactions, so the daemon has the node estimate it for each")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (daemon, agents and ceiling) to `file`, for go tool pprof")
 	return cmd
+}
+
+// startCPUProfile profiles the process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // parseAgents reads --agents: positive counts separated by commas.
@@ -91,13 +119,13 @@ func clipFlag(s string) string {
 
 func printBench(w io.Writer, results []loadbench.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "agents\tmethod\trequests/s\tp50 ms\tp95 ms\tp99 ms\terrors\tof ceiling\t")
+	fmt.Fprintln(tw, "agents\tmethod\trequests/s\tp50 ms\tp95 ms\tp99 ms\terrors\tnode calls/req\tof ceiling\t")
 	for _, r := range results {
 		ratio := "-"
 		if r.CeilingPerS > 0 {
 			ratio = fmt.Sprintf("%.1f%%", 100*r.Throughput/r.CeilingPerS)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%s\t\n", r.Agents, r.Method, r.Throughput, r.P50, r.P95, r.P99, r.Errors, ratio)
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%.2f\t%s\t\n", r.Agents, r.Method, r.Throughput, r.P50, r.P95, r.P99, r.Errors, r.NodeCallsPerRequest, ratio)
 	}
 	tw.Flush()
 	if len(results) > 0 {

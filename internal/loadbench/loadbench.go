@@ -51,6 +51,10 @@ type Options struct {
 	Agents   []int         // concurrent agents per step, each its own key
 	Duration time.Duration // how long each step (and the ceiling) runs
 	Methods  []string      // MethodSign and/or MethodSend
+	// Estimate leaves gas out of the agents' transactions, so the daemon
+	// asks the node to estimate it for each; by default they give it, as
+	// agents that know their calls do.
+	Estimate bool
 	// Progress, if set, gets each result as its step ends (the ceiling
 	// is not known yet: CeilingPerS is zero).
 	Progress func(Result)
@@ -71,8 +75,12 @@ type Result struct {
 	// step: about one per agent when keep-alive works (a few more when
 	// agents start together: Go's client dials while it waits for a busy
 	// connection to come back), one per request when it does not.
-	Connections int     `json:"connections"`
-	CeilingPerS float64 `json:"ceiling_per_s"`
+	Connections int `json:"connections"`
+	// NodeCallsPerRequest is the daemon's calls to its node during the
+	// step (the watcher's and head follower's included) per answered
+	// request.
+	NodeCallsPerRequest float64 `json:"node_calls_per_request"`
+	CeilingPerS         float64 `json:"ceiling_per_s"`
 }
 
 // sink receives the benched transfers: 1 wei each, so the owner's funds
@@ -100,7 +108,10 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(passphrase), KDF: kdf})
+	// As the sandbox command runs it: following heads and watching
+	// transactions.
+	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(passphrase), KDF: kdf,
+		HeadEvery: service.DefaultHeadEvery, WatchEvery: service.DefaultWatchEvery})
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
@@ -115,7 +126,7 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	// One request first: it warms the daemon and gives the ceiling the
 	// exact transaction the daemon signs.
 	var raw hexutil.Bytes
-	if err := call(ctx, client, sb.Info.RPCURL, tokens[0], body(MethodSign), &raw); err != nil {
+	if err := call(ctx, client, sb.Info.RPCURL, tokens[0], body(MethodSign, opts.Estimate), &raw); err != nil {
 		return nil, fmt.Errorf("first %s: %w", MethodSign, err)
 	}
 	var template types.Transaction
@@ -126,12 +137,16 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	var results []Result
 	for _, n := range opts.Agents {
 		for _, m := range opts.Methods {
-			before := dials.Load()
-			r, err := step(ctx, client, sb.Info.RPCURL, tokens[:n], m, opts.Duration)
+			before, calls := dials.Load(), sb.Service.NodeCalls()
+			r, err := step(ctx, client, sb.Info.RPCURL, tokens[:n], body(m, opts.Estimate), opts.Duration)
 			if err != nil {
 				return nil, err
 			}
+			r.Method = m
 			r.Connections = int(dials.Load() - before)
+			if r.Requests > 0 {
+				r.NodeCallsPerRequest = float64(sb.Service.NodeCalls()-calls) / float64(r.Requests)
+			}
 			if opts.Progress != nil {
 				opts.Progress(r)
 			}
@@ -215,9 +230,16 @@ func newClient(agents int) (*http.Client, *atomic.Int64) {
 	return &http.Client{Transport: t, Timeout: time.Minute}, dials
 }
 
-func body(method string) []byte {
-	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method,
-		"params": []any{map[string]any{"to": sink, "value": "0x1"}}})
+// transferGas is a plain transfer's gas, which the agents give unless
+// Options.Estimate.
+const transferGas = "0x5208"
+
+func body(method string, estimate bool) []byte {
+	tx := map[string]any{"to": sink, "value": "0x1"}
+	if !estimate {
+		tx["gas"] = transferGas
+	}
+	b, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": []any{tx}})
 	return b
 }
 
@@ -270,11 +292,10 @@ func clip(s string) string {
 	return s
 }
 
-// step runs len(tokens) agents, each sending method with its own key in
-// a loop until d has passed, and sums up what they saw. A request started
+// step runs len(tokens) agents, each sending req with its own key in a
+// loop until d has passed, and sums up what they saw. A request started
 // before the deadline is waited for and counted.
-func step(ctx context.Context, c *http.Client, url string, tokens []string, method string, d time.Duration) (Result, error) {
-	req := body(method)
+func step(ctx context.Context, c *http.Client, url string, tokens []string, req []byte, d time.Duration) (Result, error) {
 	type agentRun struct {
 		took     []time.Duration
 		errors   int
@@ -309,7 +330,7 @@ func step(ctx context.Context, c *http.Client, url string, tokens []string, meth
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	res := Result{Agents: len(tokens), Method: method}
+	res := Result{Agents: len(tokens)}
 	var took []time.Duration
 	for _, r := range runs {
 		took = append(took, r.took...)
