@@ -158,7 +158,7 @@ func (s *Store) inTx(ctx context.Context, grantID *string, fn func(ctx context.C
 		defer dtx.guard.End()
 		if grantID != nil {
 			var err error
-			if dtx.grant, err = getGrant(ctx, tx, *grantID); err != nil {
+			if dtx.grant, err = tx.grant(ctx, *grantID); err != nil {
 				return err
 			}
 		}

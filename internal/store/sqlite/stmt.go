@@ -3,7 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"sync"
+
+	"github.com/agentkeys/agentkeys/internal/store"
 )
 
 // Prepared statements. SQLite parses a statement's text each time it is
@@ -72,6 +75,7 @@ func (p *prepared) close() {
 type wtx struct {
 	tx    *sql.Tx
 	ps    *prepared
+	gc    *grantCache          // only the writer goroutine uses it
 	bound map[string]*sql.Stmt // the cached statements bound to tx so far
 }
 
@@ -93,6 +97,9 @@ func (w *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (w *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if writesGrants(query) {
+		w.gc.reset()
+	}
 	if st := w.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -112,3 +119,62 @@ func (w *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	}
 	return w.tx.QueryRowContext(ctx, query, args...)
 }
+
+// The writer's grants. A decision reads its grant inside its write
+// transaction; the writer keeps the grants it read, decoded, and reuses
+// them while nothing can have changed them:
+//   - any statement of this process that writes the grants table (its text
+//     names it) empties the cache, as does any job that fails (its writes,
+//     to grants too, were rolled back after it may have read them);
+//   - at the start of every batch, PRAGMA data_version on the write
+//     connection tells whether another connection (another process: a CLI
+//     command, a replica) committed anything since; if so the cache is
+//     emptied.
+// So a grant revoked or suspended anywhere is seen by the next decision
+// exactly as if it had been read afresh.
+
+// maxCachedGrants bounds the cache; past it the cache starts over.
+const maxCachedGrants = 10_000
+
+type grantCache struct {
+	version int64 // data_version when the cache was last checked
+	checked bool
+	m       map[string]store.Grant
+}
+
+func (c *grantCache) reset() { c.m = nil }
+
+// sync empties the cache if another connection committed since the last
+// batch. It runs at the start of every batch, inside its transaction.
+func (c *grantCache) sync(ctx context.Context, tx *wtx) error {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		c.reset()
+		c.checked = false
+		return err
+	}
+	if !c.checked || v != c.version {
+		c.reset()
+	}
+	c.version, c.checked = v, true
+	return nil
+}
+
+// grant is the stored grant id, read through the writer's cache.
+func (w *wtx) grant(ctx context.Context, id string) (store.Grant, error) {
+	if g, ok := w.gc.m[id]; ok {
+		return g.Clone(), nil
+	}
+	g, err := getGrant(ctx, w, id)
+	if err != nil {
+		return store.Grant{}, err
+	}
+	if w.gc.m == nil || len(w.gc.m) >= maxCachedGrants {
+		w.gc.m = map[string]store.Grant{}
+	}
+	w.gc.m[id] = g.Clone()
+	return g, nil
+}
+
+// writesGrants reports whether an executed statement may change grants.
+func writesGrants(query string) bool { return strings.Contains(query, "grants") }

@@ -41,6 +41,7 @@ type writeJob struct {
 type writer struct {
 	db   *sql.DB
 	ps   prepared
+	gc   grantCache // grants read by decisions (stmt.go); the loop's alone
 	jobs chan *writeJob
 	quit chan struct{}
 	wg   sync.WaitGroup
@@ -164,13 +165,23 @@ func (w *writer) run(batch []*writeJob) {
 // commit runs the jobs in one transaction. A job's own failure is kept in
 // the job; err is a failure of the whole transaction, which then fails
 // every job that had not failed on its own.
-func (w *writer) commit(jobs []*writeJob) error {
+func (w *writer) commit(jobs []*writeJob) (err error) {
+	defer func() {
+		if err != nil {
+			// Rolled back: the cache may hold what the batch wrote.
+			w.gc.reset()
+		}
+	}()
 	ctx := context.Background()
 	sqlTx, err := w.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock, waiting up to the busy timeout
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	tx := &wtx{tx: sqlTx, ps: &w.ps}
+	tx := &wtx{tx: sqlTx, ps: &w.ps, gc: &w.gc}
+	if err := w.gc.sync(ctx, tx); err != nil {
+		sqlTx.Rollback()
+		return fmt.Errorf("read data version: %w", err)
+	}
 	// Statements first run in this transaction are prepared for the
 	// next ones once the connection is free again.
 	defer w.ps.prepareMissed(ctx, w.db)
@@ -185,6 +196,10 @@ func (w *writer) commit(jobs []*writeJob) error {
 		}
 		j.run(tx)
 		failed := j.err != nil || j.pan != nil
+		if failed {
+			// What it read may have been its own writes, now undone.
+			w.gc.reset()
+		}
 		switch {
 		case single && failed:
 			sqlTx.Rollback()

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -177,4 +178,103 @@ func TestWriterClosed(t *testing.T) {
 	if !errors.Is(err, errClosed) {
 		t.Errorf("write after close = %v, want %v", err, errClosed)
 	}
+}
+
+// revokedNow reports whether a decision on g sees it revoked.
+func revokedNow(t *testing.T, s *Store) bool {
+	t.Helper()
+	var revoked bool
+	if err := s.Decide(t.Context(), "g", func(ctx context.Context, tx store.DecideTx) error {
+		revoked = tx.Grant().RevokedAt != nil
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return revoked
+}
+
+// TestWriterGrantCache: decisions reuse the grant the writer read, but
+// never after it changed: a revocation by this process (even within the
+// same batch), by another process on the same file, or a change undone
+// with a failed job is seen by the very next decision.
+func TestWriterGrantCache(t *testing.T) {
+	t.Run("revoked in the same batch", func(t *testing.T) {
+		s := openTemp(t)
+		seedTB(t, s)
+		if revokedNow(t, s) {
+			t.Fatal("revoked before revocation")
+		}
+		release, waitHeld := holdWriter(t, s)
+		errs := make(chan error, 1)
+		go func() { errs <- s.RevokeGrant(context.Background(), "g", t0.Add(time.Minute)) }()
+		waitQueued(s, 1)
+		seen := make(chan bool, 1)
+		go func() {
+			var revoked bool
+			err := s.Decide(context.Background(), "g", func(ctx context.Context, tx store.DecideTx) error {
+				revoked = tx.Grant().RevokedAt != nil
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			seen <- revoked
+		}()
+		waitQueued(s, 2)
+		release()
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if err := waitHeld(); err != nil {
+			t.Fatal(err)
+		}
+		if !<-seen {
+			t.Error("a decision batched after a revocation saw the grant unrevoked")
+		}
+	})
+	t.Run("revoked by another process", func(t *testing.T) {
+		s := openTemp(t)
+		seedTB(t, s)
+		if revokedNow(t, s) {
+			t.Fatal("revoked before revocation")
+		}
+		other, err := Open(t.Context(), s.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		if err := other.RevokeGrant(t.Context(), "g", t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if !revokedNow(t, s) {
+			t.Error("a decision after another process revoked the grant saw it unrevoked")
+		}
+	})
+	t.Run("change undone by a failed job", func(t *testing.T) {
+		s := openTemp(t)
+		seedTB(t, s)
+		if revokedNow(t, s) {
+			t.Fatal("revoked before revocation")
+		}
+		// A job revokes, reads the grant (filling the cache) and fails.
+		err := s.writeTx(t.Context(), func(ctx context.Context, tx *wtx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ? WHERE id = 'g'`, ms(t0)); err != nil {
+				return err
+			}
+			g, err := tx.grant(ctx, "g")
+			if err != nil {
+				return err
+			}
+			if g.RevokedAt == nil {
+				t.Error("the job did not read its own revocation")
+			}
+			return errors.New("undo")
+		})
+		if err == nil {
+			t.Fatal("the failing job succeeded")
+		}
+		if revokedNow(t, s) {
+			t.Error("a decision saw a revocation that was rolled back")
+		}
+	})
 }
