@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,6 +99,9 @@ func BenchmarkDecide(b *testing.B) {
 						}
 						return
 					}
+					// 64 goroutines, as 64 agents: decisions queue for the
+					// writer, which commits those waiting together.
+					b.SetParallelism(max(1, 64/runtime.GOMAXPROCS(0)))
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
 							if err := s.Decide(context.Background(), "g", decideOnce); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
@@ -21,7 +22,9 @@ func appendAudit(ctx context.Context, tx *wtx, r audit.Record) (audit.Record, er
 		seq  int64
 		prev []byte
 	)
-	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &prev); err != nil {
+	if h := tx.gc.head; h != nil {
+		seq, prev = h.Seq, h.Hash
+	} else if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &prev); err != nil {
 		return audit.Record{}, fmt.Errorf("read audit head: %w", err)
 	}
 	r.Seq = seq + 1
@@ -44,6 +47,8 @@ func appendAudit(ctx context.Context, tx *wtx, r audit.Record) (audit.Record, er
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, r.Seq, r.Hash); err != nil {
 		return audit.Record{}, fmt.Errorf("move audit head: %w", err)
 	}
+	// Kept for the next record (the update above emptied the cache).
+	tx.gc.head = &audit.Head{Seq: r.Seq, Hash: r.Hash}
 	return r, nil
 }
 
@@ -260,17 +265,17 @@ func (d *decideTx) NextNonce(ctx context.Context, chainID uint64, address string
 		return 0, fmt.Errorf("next nonce: %w", err)
 	}
 	defer d.guard.Leave()
-	var next int64
-	err = d.tx.QueryRowContext(ctx, `SELECT next FROM nonces WHERE chain_id = ? AND address = ?`, int64(chainID), addr).Scan(&next)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("next nonce: %w", err)
+	// One statement: the nonce handed out is max(stored next, floor)
+	// (store.NextNonceFrom), and next moves one past it. At the end of the
+	// nonce space the update does not apply and returns no row.
+	var n int64
+	err = d.tx.QueryRowContext(ctx, `INSERT INTO nonces (chain_id, address, next) VALUES (?, ?, ?)
+		ON CONFLICT (chain_id, address) DO UPDATE SET next = max(next, excluded.next - 1) + 1 WHERE next < 9223372036854775807
+		RETURNING next - 1`, int64(chainID), addr, int64(floor)+1).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, err = store.NextNonceFrom(math.MaxInt64, floor)
 	}
-	n, err := store.NextNonceFrom(next, floor)
 	if err != nil {
-		return 0, fmt.Errorf("next nonce: %w", err)
-	}
-	if _, err := d.tx.ExecContext(ctx, `INSERT INTO nonces (chain_id, address, next) VALUES (?, ?, ?)
-		ON CONFLICT (chain_id, address) DO UPDATE SET next = excluded.next`, int64(chainID), addr, n+1); err != nil {
 		return 0, fmt.Errorf("next nonce: %w", err)
 	}
 	return uint64(n), nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -117,23 +118,45 @@ func adjustTotals(ctx context.Context, tx *wtx, grantID, asset string, at int64,
 	return err
 }
 
-// reserve inserts spends in state and moves the running totals.
+// reserve inserts spends in state and moves the running totals: one
+// statement for the rows (a transaction's value and fee are two), and one
+// move of the totals per asset.
 func reserve(ctx context.Context, tx *wtx, grantID string, at int64, txHash, state string, assets []string, spends []store.Spend) error {
-	zero := new(big.Int)
+	if len(spends) == 0 {
+		return nil
+	}
+	var (
+		values strings.Builder
+		args   = make([]any, 0, 7*len(spends))
+		sums   = map[string]*big.Int{}
+		order  []string
+	)
 	for i, s := range spends {
 		fee := 0
 		if s.Fee {
 			fee = 1
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO reservations (grant_id, asset, amount, at, tx_hash, fee, state) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			grantID, assets[i], s.Amount.String(), at, txHash, fee, state); err != nil {
-			return err
+		if i > 0 {
+			values.WriteString(", ")
 		}
-		dSpent, dPending := s.Amount, zero
+		values.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, grantID, assets[i], s.Amount.String(), at, txHash, fee, state)
+		if sums[assets[i]] == nil {
+			sums[assets[i]] = new(big.Int)
+			order = append(order, assets[i])
+		}
+		sums[assets[i]].Add(sums[assets[i]], s.Amount)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO reservations (grant_id, asset, amount, at, tx_hash, fee, state) VALUES `+values.String(), args...); err != nil {
+		return err
+	}
+	zero := new(big.Int)
+	for _, asset := range order {
+		dSpent, dPending := sums[asset], zero
 		if state == statePending {
-			dSpent, dPending = zero, s.Amount
+			dSpent, dPending = zero, sums[asset]
 		}
-		if err := adjustTotals(ctx, tx, grantID, assets[i], at, dSpent, dPending); err != nil {
+		if err := adjustTotals(ctx, tx, grantID, asset, at, dSpent, dPending); err != nil {
 			return err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
 
@@ -75,7 +76,7 @@ func (p *prepared) close() {
 type wtx struct {
 	tx    *sql.Tx
 	ps    *prepared
-	gc    *grantCache          // only the writer goroutine uses it
+	gc    *writerCache         // only the writer goroutine uses it
 	bound map[string]*sql.Stmt // the cached statements bound to tx so far
 }
 
@@ -97,9 +98,7 @@ func (w *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (w *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if writesGrants(query) {
-		w.gc.reset()
-	}
+	w.gc.executing(query)
 	if st := w.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -120,12 +119,14 @@ func (w *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return w.tx.QueryRowContext(ctx, query, args...)
 }
 
-// The writer's grants. A decision reads its grant inside its write
-// transaction; the writer keeps the grants it read, decoded, and reuses
-// them while nothing can have changed them:
-//   - any statement of this process that writes the grants table (its text
-//     names it) empties the cache, as does any job that fails (its writes,
-//     to grants too, were rolled back after it may have read them);
+// The writer's cache. A decision reads its grant and the audit head inside
+// its write transaction; the writer keeps the grants it read, decoded, and
+// the head it last wrote, and reuses them while nothing can have changed
+// them:
+//   - any statement of this process that writes the grants table or the
+//     audit head other than through the cache (its text names the table)
+//     empties the cache, as does any job that fails (its writes were
+//     rolled back after it may have read them);
 //   - at the start of every batch, PRAGMA data_version on the write
 //     connection tells whether another connection (another process: a CLI
 //     command, a replica) committed anything since; if so the cache is
@@ -136,17 +137,18 @@ func (w *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 // maxCachedGrants bounds the cache; past it the cache starts over.
 const maxCachedGrants = 10_000
 
-type grantCache struct {
+type writerCache struct {
 	version int64 // data_version when the cache was last checked
 	checked bool
 	m       map[string]store.Grant
+	head    *audit.Head // the audit head as last written, if known
 }
 
-func (c *grantCache) reset() { c.m = nil }
+func (c *writerCache) reset() { c.m, c.head = nil, nil }
 
 // sync empties the cache if another connection committed since the last
 // batch. It runs at the start of every batch, inside its transaction.
-func (c *grantCache) sync(ctx context.Context, tx *wtx) error {
+func (c *writerCache) sync(ctx context.Context, tx *wtx) error {
 	var v int64
 	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
 		c.reset()
@@ -176,5 +178,12 @@ func (w *wtx) grant(ctx context.Context, id string) (store.Grant, error) {
 	return g, nil
 }
 
-// writesGrants reports whether an executed statement may change grants.
-func writesGrants(query string) bool { return strings.Contains(query, "grants") }
+// executing forgets what a statement about to run may change.
+func (c *writerCache) executing(query string) {
+	if strings.Contains(query, "grants") {
+		c.m = nil
+	}
+	if strings.Contains(query, "audit_head") {
+		c.head = nil
+	}
+}

@@ -41,7 +41,7 @@ type writeJob struct {
 type writer struct {
 	db   *sql.DB
 	ps   prepared
-	gc   grantCache // grants read by decisions (stmt.go); the loop's alone
+	gc   writerCache // grants and audit head (stmt.go); the loop's alone
 	jobs chan *writeJob
 	quit chan struct{}
 	wg   sync.WaitGroup

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -277,4 +278,80 @@ func TestWriterGrantCache(t *testing.T) {
 			t.Error("a decision saw a revocation that was rolled back")
 		}
 	})
+}
+
+// TestWriterAuditHeadCache: the writer keeps the audit head it last wrote,
+// but records appended by another process on the same file, or a record
+// whose job failed, never break the chain.
+func TestWriterAuditHeadCache(t *testing.T) {
+	s := openTemp(t)
+	seedTB(t, s)
+	other, err := Open(t.Context(), s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	appendOne := func(st *Store, id string, fail bool) {
+		t.Helper()
+		err := st.Decide(t.Context(), "g", func(ctx context.Context, tx store.DecideTx) error {
+			if _, err := tx.AppendAudit(ctx, audit.Record{Time: t0, Method: "eth_signTransaction", Decision: audit.DecisionAllow, RequestID: id}); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("undo")
+			}
+			return nil
+		})
+		if (err != nil) != fail {
+			t.Fatalf("append %s: %v", id, err)
+		}
+	}
+	appendOne(s, "a", false)
+	appendOne(other, "b", false) // another process moves the head
+	appendOne(s, "c", false)
+	appendOne(s, "undone", true) // moved the head, then rolled back
+	appendOne(s, "d", false)
+	recs, err := s.AuditRecords(t.Context(), 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.RequestID)
+	}
+	if !slices.Equal(ids, []string{"a", "b", "c", "d"}) {
+		t.Errorf("audit holds %v, want [a b c d]", ids)
+	}
+	if rep, _, err := store.VerifyAudit(t.Context(), s, 100); err != nil || !rep.OK() {
+		t.Errorf("VerifyAudit: %+v, %v", rep, err)
+	}
+}
+
+// TestNextNonceAtTheEnd: the one-statement nonce allocation hands out the
+// last nonce and then refuses, never wrapping or turning into a float.
+func TestNextNonceAtTheEnd(t *testing.T) {
+	s := openTemp(t)
+	seedTB(t, s)
+	next := func(floor uint64) (uint64, error) {
+		var n uint64
+		err := s.Decide(t.Context(), "g", func(ctx context.Context, tx store.DecideTx) error {
+			var err error
+			n, err = tx.NextNonce(ctx, 1, wallet, floor)
+			return err
+		})
+		return n, err
+	}
+	if n, err := next(7); err != nil || n != 7 {
+		t.Fatalf("first NextNonce(floor 7) = %d, %v; want 7", n, err)
+	}
+	if n, err := next(0); err != nil || n != 8 {
+		t.Fatalf("NextNonce(floor 0) = %d, %v; want 8", n, err)
+	}
+	last := uint64(math.MaxInt64 - 1)
+	if n, err := next(last); err != nil || n != last {
+		t.Fatalf("NextNonce(floor MaxInt64-1) = %d, %v; want %d", n, err, last)
+	}
+	if n, err := next(0); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("NextNonce past the end = %d, %v; want ErrInvalid", n, err)
+	}
 }
