@@ -119,13 +119,13 @@ func clipFlag(s string) string {
 
 func printBench(w io.Writer, results []loadbench.Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "agents\tmethod\trequests/s\tp50 ms\tp95 ms\tp99 ms\terrors\tnode calls/req\tof ceiling\t")
+	fmt.Fprintln(tw, "agents\tmethod\trequests/s\tp50 ms\tp95 ms\tp99 ms\terrors\tnode calls/req\twrites/commit\tof ceiling\t")
 	for _, r := range results {
 		ratio := "-"
 		if r.CeilingPerS > 0 {
 			ratio = fmt.Sprintf("%.1f%%", 100*r.Throughput/r.CeilingPerS)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%.2f\t%s\t\n", r.Agents, r.Method, r.Throughput, r.P50, r.P95, r.P99, r.Errors, r.NodeCallsPerRequest, ratio)
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%.2f\t%.1f\t%s\t\n", r.Agents, r.Method, r.Throughput, r.P50, r.P95, r.P99, r.Errors, r.NodeCallsPerRequest, r.WritesPerCommit, ratio)
 	}
 	tw.Flush()
 	if len(results) > 0 {

@@ -31,6 +31,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/signer"
+	"github.com/agentkeys/agentkeys/internal/store/sqlite"
 )
 
 // Methods the bench drives, in the order it runs them.
@@ -80,7 +81,11 @@ type Result struct {
 	// step (the watcher's and head follower's included) per answered
 	// request.
 	NodeCallsPerRequest float64 `json:"node_calls_per_request"`
-	CeilingPerS         float64 `json:"ceiling_per_s"`
+	// WritesPerCommit is how many write jobs (decisions and the other
+	// writes) each store commit held on average during the step: group
+	// commit at work (SQLite only; zero elsewhere).
+	WritesPerCommit float64 `json:"writes_per_commit,omitempty"`
+	CeilingPerS     float64 `json:"ceiling_per_s"`
 }
 
 // sink receives the benched transfers: 1 wei each, so the owner's funds
@@ -137,7 +142,7 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	var results []Result
 	for _, n := range opts.Agents {
 		for _, m := range opts.Methods {
-			before, calls := dials.Load(), sb.Service.NodeCalls()
+			before, calls, writes := dials.Load(), sb.Service.NodeCalls(), writerStats(sb)
 			r, err := step(ctx, client, sb.Info.RPCURL, tokens[:n], body(m, opts.Estimate), opts.Duration)
 			if err != nil {
 				return nil, err
@@ -146,6 +151,9 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 			r.Connections = int(dials.Load() - before)
 			if r.Requests > 0 {
 				r.NodeCallsPerRequest = float64(sb.Service.NodeCalls()-calls) / float64(r.Requests)
+			}
+			if after := writerStats(sb); after.Commits > writes.Commits {
+				r.WritesPerCommit = float64(after.Jobs-writes.Jobs) / float64(after.Commits-writes.Commits)
 			}
 			if opts.Progress != nil {
 				opts.Progress(r)
@@ -161,6 +169,14 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 		results[i].CeilingPerS = ceiling
 	}
 	return results, nil
+}
+
+// writerStats is the SQLite store's group-commit counts, or zeros.
+func writerStats(sb *sandbox.Sandbox) sqlite.WriterStats {
+	if w, ok := sb.Home.Store.(interface{ WriterStats() sqlite.WriterStats }); ok {
+		return w.WriterStats()
+	}
+	return sqlite.WriterStats{}
 }
 
 func (o *Options) check() error {
