@@ -63,6 +63,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// FULL: a commit is on disk before Decide returns, so an audit record
 	// exists before any signature leaves the process, even on power loss.
 	wq.Add("_pragma", "synchronous(FULL)")
+	// Group commit runs each job in a savepoint, whose undo copies
+	// (the statement sub-journal) are kept in memory rather than written
+	// to a temporary file: they only serve a rollback to the savepoint,
+	// never crash recovery (the WAL does that).
+	wq.Add("_pragma", "temp_store(MEMORY)")
+	// A page cache of 32 MiB for the one writer (the default is 2 MiB),
+	// so a decision's indexes stay in memory instead of being read back.
+	wq.Add("_pragma", "cache_size(-32768)")
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
