@@ -136,11 +136,16 @@ func (s *Service) broadcast(ctx context.Context, tx *types.Transaction) error {
 }
 
 // sendRecorded broadcasts a transaction whose decision, signature and
-// record are committed, and marks it broadcast. If the node does not take
-// it, it stays 'signed' (the watcher broadcasts it again, or cancels it
-// once stuck), the failure is audited, and the node's words are returned.
-func (s *Service) sendRecorded(ctx context.Context, tx *types.Transaction, detail map[string]any) error {
-	if err := s.broadcast(ctx, tx); err != nil {
+// record are committed, and marks it broadcast. sent is called as soon as
+// the node has answered (it ends the nonce's hold, so the account's next
+// transaction can go while this one is being marked). If the node does
+// not take it, it stays 'signed' (the watcher broadcasts it again, or
+// cancels it once stuck), the failure is audited, and the node's words
+// are returned.
+func (s *Service) sendRecorded(ctx context.Context, tx *types.Transaction, detail map[string]any, sent func()) error {
+	err := s.broadcast(ctx, tx)
+	sent()
+	if err != nil {
 		s.cfg.Log.Error("broadcast", "tx", tx.Hash().Hex(), "err", err)
 		up := &UpstreamError{Op: "send transaction", Err: err}
 		// The log keeps the cause; the append-only audit log keeps what an

@@ -406,7 +406,7 @@ func (s *Service) transact(ctx context.Context, sess *Session, info RequestInfo,
 		return nil, err
 	}
 	if send {
-		if err := s.sendRecorded(ctx, result.Tx, map[string]any{"key_id": sess.grant.ID}); err != nil {
+		if err := s.sendRecorded(ctx, result.Tx, map[string]any{"key_id": sess.grant.ID}, func() { release() }); err != nil {
 			return nil, err
 		}
 	}

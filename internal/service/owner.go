@@ -142,7 +142,7 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: record the owner's transaction (nothing was sent): %w", c.method, err)
 	}
-	if err := s.sendRecorded(ctx, signed, map[string]any{"method": c.method}); err != nil {
+	if err := s.sendRecorded(ctx, signed, map[string]any{"method": c.method}, func() { release() }); err != nil {
 		return signed, nil, err
 	}
 	rcpt, err := delegation.Wait(ctx, s.cfg.Chain, signed.Hash())
