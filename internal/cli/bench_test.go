@@ -25,7 +25,7 @@ func TestBench(t *testing.T) {
 	}
 	var steps []string
 	for _, r := range results {
-		for _, field := range []string{"agents", "method", "throughput_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "ceiling_per_s"} {
+		for _, field := range []string{"agents", "method", "throughput_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "ceiling_per_s", "node_calls_per_request", "writes_per_commit"} {
 			if _, ok := r[field]; !ok {
 				t.Errorf("result %v lacks %q", r, field)
 			}
@@ -45,6 +45,18 @@ func TestBench(t *testing.T) {
 		// per request.
 		if c, ok := r["connections"].(float64); !ok || c > 2*r["agents"].(float64) {
 			t.Errorf("%v agents %v: opened %v connections in %v requests, want about one per agent", r["agents"], r["method"], r["connections"], r["requests"])
+		}
+		// The agents give gas: signing makes no node call (fees and the
+		// nonce floor come from the followed head; the follower's own
+		// reads, about one a second, are all that is counted). A fill
+		// reading the node would be at least two calls per request.
+		if r["method"] == "eth_signTransaction" {
+			if c, _ := r["node_calls_per_request"].(float64); c >= 1 {
+				t.Errorf("%v agents eth_signTransaction: %v node calls per request, want none on the signing path", r["agents"], c)
+			}
+		}
+		if w, _ := r["writes_per_commit"].(float64); w < 1 {
+			t.Errorf("%v agents %v: writes_per_commit %v, want at least 1", r["agents"], r["method"], r["writes_per_commit"])
 		}
 		if r["p50_ms"].(float64) > r["p95_ms"].(float64) || r["p95_ms"].(float64) > r["p99_ms"].(float64) {
 			t.Errorf("%v agents %v: percentiles out of order: %v", r["agents"], r["method"], r)
@@ -72,7 +84,7 @@ func TestBenchText(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"agents", "p99 ms", "of ceiling", "eth_signTransaction", "ceiling:", "signatures/s"} {
+	for _, want := range []string{"agents", "p99 ms", "node calls/req", "writes/commit", "of ceiling", "eth_signTransaction", "ceiling:", "signatures/s"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
@@ -107,5 +119,22 @@ func TestBenchBadFlags(t *testing.T) {
 				t.Errorf("printed %q on bad flags", out)
 			}
 		})
+	}
+}
+
+// TestBenchEstimate: with --estimate the agents leave gas out, and the
+// daemon asks the node for each request's estimate.
+func TestBenchEstimate(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	out, errOut, code := run(t, "", "bench", "--agents", "1", "--duration", "200ms", "--method", "sign", "--estimate", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var results []map[string]any
+	if err := json.Unmarshal([]byte(out), &results); err != nil || len(results) != 1 {
+		t.Fatalf("output: %v\n%s", err, out)
+	}
+	if c, _ := results[0]["node_calls_per_request"].(float64); c < 1 {
+		t.Errorf("--estimate: %v node calls per request, want at least the estimate's one", c)
 	}
 }
