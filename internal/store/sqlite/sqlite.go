@@ -40,6 +40,7 @@ const maxReaders = 4
 type Store struct {
 	w    *sql.DB // exactly one connection; all writes, through wr
 	wr   *writer // the one writer: first come, first served, group commit
+	cp   *checkpointer
 	r    *sql.DB // read-only connections
 	path string  // the database file
 }
@@ -71,6 +72,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// A page cache of 32 MiB for the one writer (the default is 2 MiB),
 	// so a decision's indexes stay in memory instead of being read back.
 	wq.Add("_pragma", "cache_size(-32768)")
+	// Checkpoints run on a connection of their own (checkpoint.go).
+	wq.Add("_pragma", "wal_autocheckpoint(0)")
 	wq.Set("_txlock", "immediate")
 	w, err := sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
@@ -102,13 +105,21 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	return &Store{w: w, wr: newWriter(w), r: r, path: path}, nil
+	cp, err := startCheckpointer(ctx, path)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	wr := newWriter(w)
+	wr.committed = cp.committed
+	return &Store{w: w, wr: wr, cp: cp, r: r, path: path}, nil
 }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
 	s.wr.close()
-	return errors.Join(s.w.Close(), s.r.Close())
+	return errors.Join(s.cp.close(), s.w.Close(), s.r.Close())
 }
 
 //go:embed migrations/*.sql

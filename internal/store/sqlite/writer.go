@@ -53,6 +53,8 @@ type writer struct {
 	mu      sync.Mutex
 	stats   WriterStats
 	afterTx func(n int) // tests: called after each commit with its job count
+	// committed, if set, is called after each commit (the checkpointer).
+	committed func()
 }
 
 // WriterStats counts the writer's commits and the jobs they held.
@@ -227,6 +229,9 @@ func (w *writer) commit(jobs []*writeJob) (err error) {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if w.committed != nil {
+		w.committed()
 	}
 	w.mu.Lock()
 	w.stats.Commits++
