@@ -14,10 +14,10 @@ import (
 	"github.com/agentkeys/agentkeys/contracts/bindings"
 )
 
-// The ERC-7201 slot of namespace agentkeys.delegate.v1, computed here from
+// The ERC-7201 slot of namespace agentkeys.delegate.v2, computed here from
 // the formula rather than copied from the contract.
 func storageSlot() common.Hash {
-	h := new(big.Int).SetBytes(crypto.Keccak256([]byte("agentkeys.delegate.v1")))
+	h := new(big.Int).SetBytes(crypto.Keccak256([]byte("agentkeys.delegate.v2")))
 	h.Sub(h, big.NewInt(1))
 	slot := crypto.Keccak256(common.BigToHash(h).Bytes())
 	slot[31] = 0

@@ -160,79 +160,124 @@ contract AgentKeyDelegate {
     uint8 private constant MATCH_ANY = 1;
     uint8 private constant MATCH_EMPTY = 2;
 
-    // The storage forms below are flattened so that what execute reads for
-    // one condition or spend rule shares a slot, and are keyed so that
-    // execute reads only the permissions, spend rules and token limits that
-    // can apply to the call, however large the grant.
+    // What execute reads is packed and keyed so that a call reads one slot
+    // for its session, one per permission stored under a key the call can
+    // match (one more per literal operand of their conditions), one for its
+    // selector's spend rules unless the permission that allows the call holds
+    // them, and one per token it spends, however large the grant; see
+    // docs/onchain.md.
 
-    struct StoredCondition {
-        uint32 head;
-        bool indirect;
-        uint32 inner;
-        uint8 op;
-        bool signed_;
-        uint8 valueKind;
-        bytes32 value; // the operand of EQ..GTE with valueKind 0
-        bytes32[] values; // the set of IN and NOT_IN with valueKind 0
-    }
+    // A session packed into one word, all that every execute reads of it:
+    // grantId (bits 0-31; 0: never granted), epoch (32-63), validAfter
+    // (64-111), validUntil (112-159), period (160-191), flags (192-199),
+    // lookups (200-207: bit _lookupBit(kind, anyTarget) if some permission
+    // has that key shape) and calls (208-247). A grant replaces the whole
+    // word, so a replaced grant's usage and revocation go with it.
+    uint256 private constant S_EPOCH = 32;
+    uint256 private constant S_VALID_AFTER = 64;
+    uint256 private constant S_VALID_UNTIL = 112;
+    uint256 private constant S_PERIOD = 160;
+    uint256 private constant S_REVOKED = 1 << 192;
+    uint256 private constant S_CALL_CAP = 1 << 193; // maxCalls != 0; it is in Grant
+    uint256 private constant S_LOOKUPS = 200;
+    uint256 private constant S_CALLS = 208;
 
+    // A Loc packed into 65 bits: head (bits 0-31), inner (32-63), indirect (64).
+    uint256 private constant LOC_INDIRECT = 1 << 64;
+
+    // A condition packed into a descriptor of 80 bits: its Loc, signed_
+    // (bit 65), op (66-68), valueKind (69-70) and COND_PRESENT, which tells
+    // a descriptor from an empty place.
+    uint256 private constant COND_SIGNED = 1 << 65;
+    uint256 private constant COND_PRESENT = 1 << 71;
+    uint256 private constant COND_BITS = 80;
+    uint256 private constant WORD_CONDITIONS = 3; // descriptors per word after the head
+
+    // A spend rule packed into 133 bits: token's Loc (bits 0-64), amount's
+    // Loc (65-129) and tokenKind (130-132). The first rule of a selector in
+    // Grant.spendRules also holds the selector's number of rules (from bit
+    // 160).
+    uint256 private constant RULE_AMOUNT_SHIFT = 65;
+    uint256 private constant RULE_KIND_SHIFT = 130;
+    uint256 private constant RULE_MASK = (1 << 133) - 1;
+    uint256 private constant RULE_COUNT_SHIFT = 160;
+
+    // StoredPermission.head: the descriptor of condition 0 (bits 0-79); that
+    // of condition 1 (80-159) or, with PERM_RULE, a spend rule (80-212); the
+    // permission's index in SessionConfig.permissions (213-244); and flags.
+    uint256 private constant PERM_RULE_SHIFT = 80;
+    uint256 private constant PERM_INDEX_SHIFT = 213;
+    uint256 private constant PERM_EXISTS = 1 << 248;
+    uint256 private constant PERM_MORE = 1 << 249; // another permission follows under the same key
+    uint256 private constant PERM_MORE_CONDITIONS = 1 << 250; // past the head's, in descriptors
+    // The head holds every spend rule of the call's selector: none, or with
+    // PERM_RULE one. Only a permission on one selector can say so.
+    uint256 private constant PERM_RULES = 1 << 251;
+    uint256 private constant PERM_RULE = 1 << 252;
+
+    // StoredTokenLimit.meta: SET, COMPACT, the window that left belongs to
+    // (bits 8-55) and, if COMPACT, perTx (56-155) and left (156-255) in 100
+    // bits each, all ones meaning no cap.
+    uint256 private constant LIMIT_SET = 1;
+    uint256 private constant LIMIT_COMPACT = 2;
+    uint256 private constant LIMIT_WINDOW_SHIFT = 8;
+    uint256 private constant LIMIT_WINDOW_MASK = ((1 << 48) - 1) << LIMIT_WINDOW_SHIFT;
+    uint256 private constant LIMIT_PER_TX_SHIFT = 56;
+    uint256 private constant LIMIT_LEFT_SHIFT = 156;
+    uint256 private constant COMPACT_NO_CAP = (1 << 100) - 1;
+    uint256 private constant LIMIT_LEFT_MASK = COMPACT_NO_CAP << LIMIT_LEFT_SHIFT;
+
+    /// @dev One permission, at its position among those stored under its key
+    /// (in the grant's order). head is what checking it reads first: for a
+    /// permission of up to two conditions without literal operands, all of it
+    /// (and, for a permission of at most one condition, its selector's spend
+    /// rule too).
     struct StoredPermission {
-        uint32 index; // in SessionConfig.permissions, for ConditionFailed
-        StoredCondition[] conditions;
+        uint256 head;
+        mapping(uint256 word => uint256) descriptors; // past the head's, WORD_CONDITIONS a word
+        mapping(uint256 condition => bytes32) value; // the operand of EQ..GTE with valueKind 0
+        mapping(uint256 condition => bytes32[]) set; // the set of IN and NOT_IN with valueKind 0
     }
 
-    struct StoredSpendRule {
-        uint8 tokenKind;
-        uint32 tokenHead;
-        bool tokenIndirect;
-        uint32 tokenInner;
-        uint32 amountHead;
-        bool amountIndirect;
-        uint32 amountInner;
-    }
-
+    /// @dev A token's caps and what the current window has left of
+    /// perPeriod (type(uint256).max: no cap). With caps below 2^100 - 1 base
+    /// units, or none (COMPACT, the usual case), a call reads and writes only
+    /// meta; perPeriod is read when a new window starts and to report a
+    /// refusal. Without COMPACT, perTx and left have slots of their own.
     struct StoredTokenLimit {
-        bool set;
-        uint64 window; // the period index that spent belongs to
-        uint256 perTx;
+        uint256 meta;
         uint256 perPeriod;
-        uint256 spent;
+        uint256 perTx; // without LIMIT_COMPACT
+        uint256 left; // without LIMIT_COMPACT: what meta's window has left
     }
 
     /// @dev Every grant gets a fresh id and so fresh storage: replacing a
     /// session's grant starts its usage from zero without deleting anything.
     struct Grant {
-        // slot 0: everything every execute reads
-        uint48 validAfter;
-        uint48 validUntil;
-        uint32 period;
-        uint32 epoch;
-        bool revoked;
-        uint8 lookups; // bit _lookupBit(kind, anyTarget): some permission has that key shape
-        uint40 calls;
-        uint40 maxCalls; // 0 = unlimited
-        // slot 1: read only by calls with value. Native amounts never come
-        // near 2^192 wei; the total is clamped there in any case.
+        // Read only by calls with value. Native amounts never come near
+        // 2^192 wei; the total is clamped there in any case.
         uint64 nativeWindow; // the period index that nativeSpent belongs to
         uint192 nativeSpent;
+        uint40 maxCalls; // read only with S_CALL_CAP
         uint256 maxValuePerCall;
         uint256 nativePerPeriod;
-        mapping(bytes32 key => StoredPermission[]) permissions;
-        mapping(bytes4 selector => StoredSpendRule[]) spendRules;
+        mapping(bytes32 keyAndPosition => StoredPermission) permissions; // see _at
+        mapping(bytes32 selectorAndIndex => uint256 rule) spendRules; // see _ruleKey
         mapping(address token => StoredTokenLimit) limits;
         address[] limitTokens; // the keys of limits, in the grant's order
     }
 
-    /// @custom:storage-location erc7201:agentkeys.delegate.v1
+    /// @custom:storage-location erc7201:agentkeys.delegate.v2
     struct DelegateStorage {
         uint32 epoch;
-        uint64 lastGrantId;
-        mapping(address session => uint64 grantId) grantOf;
-        mapping(uint64 grantId => Grant) grants;
+        uint32 lastGrantId;
+        mapping(address session => uint256) sessions; // packed, see S_EPOCH
+        mapping(uint32 grantId => Grant) grants;
     }
 
-    // keccak256(abi.encode(uint256(keccak256("agentkeys.delegate.v1")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant STORAGE_SLOT = 0xeb7d4c4a31a230f6c7d4674949ca4d744b5928c19de1e6ac037459ab0fbf1b00;
+    // keccak256(abi.encode(uint256(keccak256("agentkeys.delegate.v2")) - 1)) & ~bytes32(uint256(0xff))
+    // (v1 had another layout: a delegate of one layout never reads the other's.)
+    bytes32 private constant STORAGE_SLOT = 0xc019a5818c8956c993248358f45fc2abda293c71e2ed5f7a22b70ddd4d222900;
 
     function _storage() private pure returns (DelegateStorage storage $) {
         assembly {
@@ -257,45 +302,29 @@ contract AgentKeyDelegate {
     function grant(address session, SessionConfig calldata cfg) external onlySelf {
         _validate(session, cfg);
         DelegateStorage storage $ = _storage();
-        uint64 id = ++$.lastGrantId;
-        $.grantOf[session] = id;
+        uint32 id = ++$.lastGrantId;
         Grant storage g = $.grants[id];
         uint32 ep = $.epoch;
-        g.validAfter = cfg.validAfter;
-        g.validUntil = cfg.validUntil;
-        g.period = cfg.period;
-        g.epoch = ep;
-        g.maxCalls = cfg.maxCalls > type(uint40).max ? type(uint40).max : uint40(cfg.maxCalls);
+        uint256 flags;
+        if (cfg.maxCalls != 0) {
+            flags = S_CALL_CAP;
+            g.maxCalls = cfg.maxCalls > type(uint40).max ? type(uint40).max : uint40(cfg.maxCalls);
+        }
         g.maxValuePerCall = cfg.maxValuePerCall;
         g.nativePerPeriod = cfg.nativePerPeriod;
         uint8 lookups;
         for (uint256 i; i < cfg.permissions.length; ++i) {
-            lookups |= _storePermission(g, cfg.permissions[i], i);
+            lookups |= _storePermission(g, cfg.permissions[i], i, cfg.spendRules);
         }
-        g.lookups = lookups;
         for (uint256 i; i < cfg.spendRules.length; ++i) {
-            SpendRule calldata r = cfg.spendRules[i];
-            g.spendRules[r.selector].push(
-                StoredSpendRule({
-                    tokenKind: r.tokenKind,
-                    tokenHead: r.token.head,
-                    tokenIndirect: r.token.indirect,
-                    tokenInner: r.token.inner,
-                    amountHead: r.amount.head,
-                    amountIndirect: r.amount.indirect,
-                    amountInner: r.amount.inner
-                })
-            );
+            _storeSpendRule(g, cfg.spendRules[i]);
         }
         for (uint256 i; i < cfg.tokenLimits.length; ++i) {
-            TokenLimit calldata l = cfg.tokenLimits[i];
-            StoredTokenLimit storage sl = g.limits[l.token];
-            if (sl.set) revert InvalidConfig(); // the storage is fresh: a duplicate in cfg
-            sl.set = true;
-            sl.perTx = l.perTx;
-            sl.perPeriod = l.perPeriod;
-            g.limitTokens.push(l.token);
+            _storeTokenLimit(g, cfg.tokenLimits[i]);
         }
+        $.sessions[session] = uint256(id) | (uint256(ep) << S_EPOCH) | (uint256(cfg.validAfter) << S_VALID_AFTER)
+            | (uint256(cfg.validUntil) << S_VALID_UNTIL) | (uint256(cfg.period) << S_PERIOD) | flags
+            | (uint256(lookups) << S_LOOKUPS);
         emit SessionGranted(session, cfg.validAfter, cfg.validUntil, ep);
     }
 
@@ -303,8 +332,8 @@ contract AgentKeyDelegate {
     /// changes nothing.
     function revoke(address session) external onlySelf {
         DelegateStorage storage $ = _storage();
-        uint64 id = $.grantOf[session];
-        if (id != 0) $.grants[id].revoked = true;
+        uint256 s = $.sessions[session];
+        if (uint32(s) != 0) $.sessions[session] = s | S_REVOKED;
         emit SessionRevoked(session);
     }
 
@@ -315,31 +344,110 @@ contract AgentKeyDelegate {
         emit AllSessionsRevoked(ep);
     }
 
+    /// @dev Appends p to the permissions stored under its key.
+    /// @param rules all spend rules of the grant.
     /// @return lookup the bit of the key shape the permission is stored under.
-    function _storePermission(Grant storage g, Permission calldata p, uint256 index) private returns (uint8 lookup) {
+    function _storePermission(Grant storage g, Permission calldata p, uint256 index, SpendRule[] calldata rules)
+        private
+        returns (uint8 lookup)
+    {
         uint8 kind = p.anySelector ? MATCH_ANY : p.emptyCalldata ? MATCH_EMPTY : MATCH_SELECTOR;
-        StoredPermission storage sp = g.permissions[_key(p.target, p.selector, kind)].push();
-        sp.index = uint32(index);
-        for (uint256 j; j < p.conditions.length; ++j) {
+        bytes32 key = _key(p.target, p.selector, kind);
+        uint256 pos;
+        while (g.permissions[_at(key, pos)].head & PERM_EXISTS != 0) ++pos;
+        if (pos != 0) g.permissions[_at(key, pos - 1)].head |= PERM_MORE;
+        StoredPermission storage sp = g.permissions[_at(key, pos)];
+        uint256 n = p.conditions.length;
+        uint256 head = PERM_EXISTS | (index << PERM_INDEX_SHIFT);
+        if (kind == MATCH_SELECTOR) head |= _embeddedRules(p.selector, n, rules);
+        uint256 inHead = _headConditions(head);
+        if (n > inHead) head |= PERM_MORE_CONDITIONS;
+        uint256 word;
+        for (uint256 j; j < n; ++j) {
             Condition calldata c = p.conditions[j];
-            StoredCondition storage sc = sp.conditions.push();
-            sc.head = c.loc.head;
-            sc.indirect = c.loc.indirect;
-            sc.inner = c.loc.inner;
-            sc.op = c.op;
-            sc.signed_ = c.signed_;
-            sc.valueKind = c.valueKind;
+            uint256 d = _packLoc(c.loc) | (c.signed_ ? COND_SIGNED : 0) | (uint256(c.op) << 66)
+                | (uint256(c.valueKind) << 69) | COND_PRESENT;
+            if (j < inHead) {
+                head |= d << (COND_BITS * j);
+            } else {
+                uint256 k = j - inHead;
+                word |= d << (COND_BITS * (k % WORD_CONDITIONS));
+                if (k % WORD_CONDITIONS == WORD_CONDITIONS - 1 || j == n - 1) {
+                    sp.descriptors[k / WORD_CONDITIONS] = word;
+                    word = 0;
+                }
+            }
             if (c.valueKind == VALUE_LITERAL) {
                 if (c.op >= OP_IN) {
+                    bytes32[] storage set = sp.set[j];
                     for (uint256 k; k < c.values.length; ++k) {
-                        sc.values.push(c.values[k]);
+                        set.push(c.values[k]);
                     }
                 } else {
-                    sc.value = c.values[0];
+                    sp.value[j] = c.values[0];
                 }
             }
         }
+        sp.head = head;
         return _lookupBit(kind, p.target == address(0));
+    }
+
+    /// @dev What the head of a permission of n conditions on sel says of
+    /// sel's spend rules: that there are none, or the one there is if it
+    /// leaves room (n <= 1); nothing if sel has more.
+    function _embeddedRules(bytes4 sel, uint256 n, SpendRule[] calldata rules) private pure returns (uint256) {
+        uint256 count;
+        uint256 rule;
+        for (uint256 i; i < rules.length; ++i) {
+            if (rules[i].selector != sel) continue;
+            if (++count > 1) return 0;
+            rule = _packRule(rules[i]);
+        }
+        if (count == 0) return PERM_RULES;
+        if (n > 1) return 0;
+        return PERM_RULES | PERM_RULE | (rule << PERM_RULE_SHIFT);
+    }
+
+    function _storeSpendRule(Grant storage g, SpendRule calldata r) private {
+        uint256 first = g.spendRules[_ruleKey(r.selector, 0)];
+        uint256 n = first >> RULE_COUNT_SHIFT;
+        if (n == 0) {
+            g.spendRules[_ruleKey(r.selector, 0)] = _packRule(r) | (1 << RULE_COUNT_SHIFT);
+        } else {
+            g.spendRules[_ruleKey(r.selector, n)] = _packRule(r);
+            g.spendRules[_ruleKey(r.selector, 0)] = first + (1 << RULE_COUNT_SHIFT);
+        }
+    }
+
+    function _packRule(SpendRule calldata r) private pure returns (uint256) {
+        return _packLoc(r.token) | (_packLoc(r.amount) << RULE_AMOUNT_SHIFT) | (uint256(r.tokenKind) << RULE_KIND_SHIFT);
+    }
+
+    function _storeTokenLimit(Grant storage g, TokenLimit calldata l) private {
+        StoredTokenLimit storage sl = g.limits[l.token];
+        if (sl.meta & LIMIT_SET != 0) revert InvalidConfig(); // the storage is fresh: a duplicate in cfg
+        (bool smallTx, uint256 perTx) = _compactCap(l.perTx);
+        (bool smallPeriod, uint256 perPeriod) = _compactCap(l.perPeriod);
+        sl.perPeriod = l.perPeriod;
+        // Window 0 starts with all of perPeriod left.
+        if (smallTx && smallPeriod) {
+            sl.meta = LIMIT_SET | LIMIT_COMPACT | (perTx << LIMIT_PER_TX_SHIFT) | (perPeriod << LIMIT_LEFT_SHIFT);
+        } else {
+            sl.meta = LIMIT_SET;
+            sl.perTx = l.perTx;
+            sl.left = l.perPeriod;
+        }
+        g.limitTokens.push(l.token);
+    }
+
+    function _packLoc(Loc calldata l) private pure returns (uint256) {
+        return uint256(l.head) | (uint256(l.inner) << 32) | (l.indirect ? LOC_INDIRECT : 0);
+    }
+
+    /// @return ok whether cap has a 100-bit form: below COMPACT_NO_CAP, or no cap.
+    function _compactCap(uint256 cap) private pure returns (bool ok, uint256 compact) {
+        if (cap == type(uint256).max) return (true, COMPACT_NO_CAP);
+        return (cap < COMPACT_NO_CAP, cap);
     }
 
     function _validate(address session, SessionConfig calldata cfg) private view {
@@ -388,36 +496,55 @@ contract AgentKeyDelegate {
         payable
         returns (bytes memory)
     {
-        Grant storage g = _activeOrRevert(msg.sender);
-        _authorize(g, target, value, data);
+        _authorize(target, value, data);
         return _call(target, value, data);
     }
 
     /// @notice execute for several calls, all or nothing. Each call is checked
     /// against the budgets as the earlier calls of the batch left them.
     function executeBatch(Call[] calldata calls) external payable returns (bytes[] memory results) {
-        Grant storage g = _activeOrRevert(msg.sender);
+        _activeOrRevert(msg.sender); // also for an empty batch
         results = new bytes[](calls.length);
         for (uint256 i; i < calls.length; ++i) {
             Call calldata c = calls[i];
-            _authorize(g, c.target, c.value, c.data);
+            _authorize(c.target, c.value, c.data);
             results[i] = _call(c.target, c.value, c.data);
         }
     }
 
-    function _authorize(Grant storage g, address target, uint256 value, bytes calldata data) private {
-        Outcome memory o = _evaluate(g, msg.sender, target, value, data);
+    /// @dev Checks the caller's session and the call, and records the call.
+    /// In a batch, each call reads the session again (warm, so cheaply) and
+    /// sees the usage that earlier calls, or a target re-entering in the
+    /// caller's name, added.
+    function _authorize(address target, uint256 value, bytes calldata data) private {
+        DelegateStorage storage $ = _storage();
+        uint256 s = _activeOrRevert(msg.sender);
+        Grant storage g = $.grants[uint32(s)];
+        Outcome memory o = _evaluate(s, g, msg.sender, target, value, data);
         if (o.failure.length != 0) _revertWith(o.failure);
         // Usage is recorded before the call, so a target that re-enters sees it.
-        ++g.calls;
+        uint40 calls = _calls(s) + 1;
+        $.sessions[msg.sender] = (s & ~(uint256(type(uint40).max) << S_CALLS)) | (uint256(calls) << S_CALLS);
         if (value != 0) {
             g.nativeWindow = o.window;
             g.nativeSpent = o.nativeSpent > type(uint192).max ? type(uint192).max : uint192(o.nativeSpent);
         }
-        for (uint256 k; k < o.debits; ++k) {
-            StoredTokenLimit storage l = g.limits[o.token[k]];
-            l.window = o.window;
-            l.spent = o.spent[k];
+        uint256[] memory debit = o.debit;
+        uint256 window = uint256(o.window) << LIMIT_WINDOW_SHIFT;
+        unchecked {
+            for (uint256 k; k < o.debits * DEBIT_WORDS; k += DEBIT_WORDS) {
+                StoredTokenLimit storage l = g.limits[address(uint160(debit[k]))];
+                uint256 meta = l.meta;
+                uint256 left = debit[k + 1];
+                if (meta & LIMIT_COMPACT != 0) {
+                    // left <= perPeriod < COMPACT_NO_CAP unless there is no cap.
+                    if (left == type(uint256).max) left = COMPACT_NO_CAP;
+                    l.meta = (meta & ~(LIMIT_WINDOW_MASK | LIMIT_LEFT_MASK)) | window | (left << LIMIT_LEFT_SHIFT);
+                } else {
+                    l.left = left;
+                    if (meta & LIMIT_WINDOW_MASK != window) l.meta = (meta & ~LIMIT_WINDOW_MASK) | window;
+                }
+            }
         }
         emit Executed(msg.sender, target, _selector(data), value);
     }
@@ -440,9 +567,10 @@ contract AgentKeyDelegate {
         view
         returns (bool ok, bytes memory reason)
     {
-        (bytes memory failure, Grant storage g) = _active(session);
-        if (failure.length == 0) failure = _evaluate(g, session, target, value, data).failure;
-        return (failure.length == 0, failure);
+        (bytes4 inactive, uint256 s) = _active(session);
+        if (inactive != 0) return (false, abi.encodeWithSelector(inactive));
+        reason = _evaluate(s, _storage().grants[uint32(s)], session, target, value, data).failure;
+        return (reason.length == 0, reason);
     }
 
     /// @notice The session's current grant (zeros if it never had one) and its
@@ -459,13 +587,14 @@ contract AgentKeyDelegate {
             uint256 nativeSpentThisPeriod
         )
     {
-        (bytes memory failure, Grant storage g) = _active(session);
-        validAfter = g.validAfter;
-        validUntil = g.validUntil;
-        epoch_ = g.epoch;
-        active = failure.length == 0;
-        calls = g.calls;
-        if (block.timestamp >= g.validAfter && g.nativeWindow == _window(g)) nativeSpentThisPeriod = g.nativeSpent;
+        (bytes4 inactive, uint256 s) = _active(session);
+        Grant storage g = _storage().grants[uint32(s)]; // id 0 is never used: an empty grant
+        validAfter = uint48(s >> S_VALID_AFTER);
+        validUntil = uint48(s >> S_VALID_UNTIL);
+        epoch_ = uint32(s >> S_EPOCH);
+        active = inactive == 0;
+        calls = _calls(s);
+        if (block.timestamp >= validAfter && g.nativeWindow == _window(s)) nativeSpentThisPeriod = g.nativeSpent;
     }
 
     /// @notice What the session may still spend in the current period: native
@@ -477,15 +606,17 @@ contract AgentKeyDelegate {
         view
         returns (uint256 native, address[] memory tokens, uint256[] memory amounts)
     {
-        (bytes memory failure, Grant storage g) = _active(session);
+        (bytes4 inactive, uint256 s) = _active(session);
+        Grant storage g = _storage().grants[uint32(s)];
         tokens = g.limitTokens;
         uint256 n = tokens.length;
         amounts = new uint256[](n);
-        bool active = failure.length == 0;
-        uint64 window = active ? _window(g) : 0;
+        bool active = inactive == 0;
+        uint64 window = active ? _window(s) : 0;
         for (uint256 i; i < n && active; ++i) {
             StoredTokenLimit storage l = g.limits[tokens[i]];
-            amounts[i] = _left(l.perPeriod, l.window == window ? l.spent : 0);
+            uint256 meta = l.meta;
+            amounts[i] = _limitWindow(meta) == window ? _leftOf(l, meta) : l.perPeriod;
         }
         if (active) native = _left(g.nativePerPeriod, g.nativeWindow == window ? g.nativeSpent : 0);
     }
@@ -494,6 +625,7 @@ contract AgentKeyDelegate {
     function epoch() external view returns (uint32) {
         return _storage().epoch;
     }
+
 
     // ---------------------------------------------------------------------
     // What other contracts expect of an account with code
@@ -594,35 +726,48 @@ contract AgentKeyDelegate {
         bytes failure;
         uint64 window;
         uint256 nativeSpent; // the period's native total with this call
-        uint256 debits; // entries used in token, spent and amount
-        address[] token; // a token with a limit
-        uint256[] spent; // the period's total of that token with this call
-        uint256[] amount; // this call's total of that token
+        uint256 debits; // how many tokens debit holds
+        // DEBIT_WORDS words per token the call spends: the token, what the
+        // window has left of it after this call (type(uint256).max: no cap),
+        // and this call's total of it.
+        uint256[] debit;
     }
 
-    function _activeOrRevert(address session) private view returns (Grant storage g) {
-        bytes memory failure;
-        (failure, g) = _active(session);
-        if (failure.length != 0) _revertWith(failure);
+    uint256 private constant DEBIT_WORDS = 3;
+
+    function _activeOrRevert(address session) private view returns (uint256 s) {
+        bytes4 inactive;
+        (inactive, s) = _active(session);
+        if (inactive != 0) {
+            assembly {
+                mstore(0, inactive)
+                revert(0, 4)
+            }
+        }
     }
 
-    function _active(address session) private view returns (bytes memory failure, Grant storage g) {
+    /// @return inactive the selector of the error (without arguments) that
+    /// says why session cannot act now, or 0 if it can.
+    function _active(address session) private view returns (bytes4 inactive, uint256 s) {
         DelegateStorage storage $ = _storage();
-        uint64 id = $.grantOf[session];
-        g = $.grants[id]; // id 0 is never used: an empty grant
-        if (id == 0) return (abi.encodeWithSelector(NotSession.selector), g);
-        if (g.revoked || g.epoch != $.epoch) return (abi.encodeWithSelector(Revoked.selector), g);
-        if (block.timestamp < g.validAfter) return (abi.encodeWithSelector(NotYetValid.selector), g);
-        if (block.timestamp >= g.validUntil) return (abi.encodeWithSelector(Expired.selector), g);
+        s = $.sessions[session];
+        if (uint32(s) == 0) return (NotSession.selector, s);
+        if (s & S_REVOKED != 0 || uint32(s >> S_EPOCH) != $.epoch) return (Revoked.selector, s);
+        if (block.timestamp < uint48(s >> S_VALID_AFTER)) return (NotYetValid.selector, s);
+        if (block.timestamp >= uint48(s >> S_VALID_UNTIL)) return (Expired.selector, s);
     }
 
     /// @dev Checks a call of an active session. View: execute records the
     /// outcome, check only reports it.
-    function _evaluate(Grant storage g, address session, address target, uint256 value, bytes calldata data)
-        private
-        view
-        returns (Outcome memory o)
-    {
+    /// @param s the session, packed.
+    function _evaluate(
+        uint256 s,
+        Grant storage g,
+        address session,
+        address target,
+        uint256 value,
+        bytes calldata data
+    ) private view returns (Outcome memory o) {
         if (data.length != 0 && data.length < 4) {
             o.failure = abi.encodeWithSelector(BadCalldata.selector);
             return o;
@@ -634,20 +779,21 @@ contract AgentKeyDelegate {
             o.failure = abi.encodeWithSelector(NoPermission.selector, target, sel);
             return o;
         }
-        uint40 maxCalls = g.maxCalls;
-        if (maxCalls != 0 && g.calls >= maxCalls) {
+        if (s & S_CALL_CAP != 0 && _calls(s) >= g.maxCalls) {
             o.failure = abi.encodeWithSelector(TooManyCalls.selector);
             return o;
         }
-        bytes calldata args = data.length == 0 ? data : data[4:];
-        o.failure = _permitted(g, session, target, sel, data.length == 0, args);
+        bytes calldata args = data;
+        if (data.length != 0) args = data[4:];
+        uint256 allowedBy;
+        (o.failure, allowedBy) = _permitted(g, uint8(s >> S_LOOKUPS), session, target, sel, data.length == 0, args);
         if (o.failure.length != 0) return o;
-        o.window = _window(g);
+        o.window = _window(s);
         if (value != 0) {
             o.failure = _checkNative(g, value, o);
             if (o.failure.length != 0) return o;
         }
-        if (data.length != 0) o.failure = _checkTokens(g, target, sel, args, o);
+        if (data.length != 0) o.failure = _checkTokens(g, allowedBy, target, sel, args, o);
     }
 
     /// @dev Why no permission allowed a call (so far).
@@ -660,56 +806,63 @@ contract AgentKeyDelegate {
     /// @dev Looks up only the permissions stored under a key the call can
     /// match (target or any target; its selector, any calldata, or empty
     /// calldata), skipping key shapes the grant does not use.
+    /// @return failure the error to refuse the call with, or empty.
+    /// @return allowedBy if empty, the head of the permission that allows it.
     function _permitted(
         Grant storage g,
+        uint8 lookups,
         address session,
         address target,
         bytes4 sel,
         bool empty,
         bytes calldata args
-    ) private view returns (bytes memory) {
-        uint8 lookups = g.lookups;
+    ) private view returns (bytes memory failure, uint256 allowedBy) {
         Miss memory miss = Miss({permission: type(uint256).max, condition: 0, malformed: false});
         for (uint256 k; k < 4; ++k) {
             bool anyTarget = k & 1 != 0;
             uint8 kind = k & 2 != 0 ? MATCH_ANY : empty ? MATCH_EMPTY : MATCH_SELECTOR;
             if (lookups & _lookupBit(kind, anyTarget) == 0) continue;
-            StoredPermission[] storage list = g.permissions[_key(anyTarget ? address(0) : target, sel, kind)];
-            if (_anyAllows(list, session, args, miss)) return "";
+            allowedBy = _anyAllows(g, _key(anyTarget ? address(0) : target, sel, kind), session, args, miss);
+            if (allowedBy != 0) return ("", allowedBy);
         }
         // A permission whose conditions read past the arguments cannot allow
         // the call; if it was one that might have, that is the reason.
-        if (miss.malformed) return abi.encodeWithSelector(BadCalldata.selector);
+        if (miss.malformed) return (abi.encodeWithSelector(BadCalldata.selector), 0);
         if (miss.permission != type(uint256).max) {
-            return abi.encodeWithSelector(ConditionFailed.selector, miss.permission, miss.condition);
+            return (abi.encodeWithSelector(ConditionFailed.selector, miss.permission, miss.condition), 0);
         }
-        return abi.encodeWithSelector(NoPermission.selector, target, sel);
+        return (abi.encodeWithSelector(NoPermission.selector, target, sel), 0);
     }
 
-    function _anyAllows(StoredPermission[] storage list, address session, bytes calldata args, Miss memory miss)
+    /// @return allowedBy the head of the first permission stored under key
+    /// that allows the call, or 0.
+    function _anyAllows(Grant storage g, bytes32 key, address session, bytes calldata args, Miss memory miss)
         private
         view
-        returns (bool)
+        returns (uint256 allowedBy)
     {
-        uint256 n = list.length;
         bool noted;
-        for (uint256 i; i < n; ++i) {
-            StoredPermission storage p = list[i];
-            uint256 failed = _conditions(p, session, args);
-            if (failed == ALL_HOLD) return true;
+        for (uint256 pos;; ++pos) {
+            StoredPermission storage p = g.permissions[_at(key, pos)];
+            uint256 head = p.head;
+            // The grant has some permission of the key's shape, but maybe
+            // none for this target or selector.
+            if (head & PERM_EXISTS == 0) return 0;
+            uint256 failed = _conditions(p, head, session, args);
+            if (failed == ALL_HOLD) return head;
             if (failed == MALFORMED) {
                 miss.malformed = true;
-                continue;
+            } else if (!noted) {
+                // If no permission allows the call, the failure of the first
+                // one in the grant's order is reported. A key holds its
+                // permissions in that order, so only its first failure can
+                // be the first.
+                noted = true;
+                uint256 index = uint32(head >> PERM_INDEX_SHIFT);
+                if (index < miss.permission) (miss.permission, miss.condition) = (index, failed);
             }
-            // If no permission allows the call, the failure of the first one
-            // in the grant's order is reported. A list holds its permissions
-            // in that order, so only its first failure can be the first.
-            if (noted) continue;
-            noted = true;
-            uint256 index = p.index;
-            if (index < miss.permission) (miss.permission, miss.condition) = (index, failed);
+            if (head & PERM_MORE == 0) return 0;
         }
-        return false;
     }
 
     /// @dev Permissions are stored under (target or 0, selector, kind), the
@@ -719,30 +872,66 @@ contract AgentKeyDelegate {
         return bytes32((uint256(uint160(target)) << 96) | (uint256(uint32(sel)) << 64) | kind);
     }
 
-    function _lookupBit(uint8 kind, bool anyTarget) private pure returns (uint8) {
-        return uint8(1 << (kind * 2 + (anyTarget ? 1 : 0)));
+    /// @dev The permission at pos under key: pos goes in key's unused bits 8-63.
+    function _at(bytes32 key, uint256 pos) private pure returns (bytes32) {
+        return key | bytes32(pos << 8); // pos < 2^32
     }
 
+    /// @dev Spend rule i of sel: i goes in the low bits, under the selector.
+    function _ruleKey(bytes4 sel, uint256 i) private pure returns (bytes32) {
+        return bytes32(sel) | bytes32(i); // i < 2^224
+    }
+
+    function _lookupBit(uint8 kind, bool anyTarget) private pure returns (uint8) {
+        unchecked {
+            return uint8(1 << (kind * 2 + (anyTarget ? 1 : 0))); // kind <= MATCH_EMPTY
+        }
+    }
+
+    /// @dev How many condition descriptors a permission's head has room for.
+    function _headConditions(uint256 head) private pure returns (uint256) {
+        return head & PERM_RULE != 0 ? 1 : 2;
+    }
+
+    /// @param head p.head, already read.
     /// @return failed the index of the first condition that does not hold,
     /// ALL_HOLD, or MALFORMED if a condition's word lies outside args.
-    function _conditions(StoredPermission storage p, address session, bytes calldata args)
+    function _conditions(StoredPermission storage p, uint256 head, address session, bytes calldata args)
         private
         view
         returns (uint256 failed)
     {
-        uint256 n = p.conditions.length;
-        for (uint256 j; j < n; ++j) {
-            StoredCondition storage c = p.conditions[j];
-            (bool ok, uint256 pos,) = _locate(args, c.head, c.indirect, c.inner);
+        uint256 inHead = _headConditions(head);
+        uint256 word;
+        for (uint256 j;; ++j) {
+            uint256 d;
+            // Unchecked: j < 2^32.
+            unchecked {
+                if (j < inHead) {
+                    d = head >> (COND_BITS * j);
+                } else {
+                    if (head & PERM_MORE_CONDITIONS == 0) return ALL_HOLD;
+                    uint256 k = j - inHead;
+                    if (k % WORD_CONDITIONS == 0) word = p.descriptors[k / WORD_CONDITIONS];
+                    d = word >> (COND_BITS * (k % WORD_CONDITIONS));
+                }
+            }
+            // Conditions are stored without gaps: the first empty place ends them.
+            if (d & COND_PRESENT == 0) return ALL_HOLD;
+            (bool ok, uint256 pos,) = _locate(args, d);
             if (!ok) return MALFORMED;
-            if (!_holds(c, _word(args, pos), session)) return j;
+            if (!_holds(p, j, d, _word(args, pos), session)) return j;
         }
-        return ALL_HOLD;
     }
 
-    function _holds(StoredCondition storage c, bytes32 w, address session) private view returns (bool) {
-        uint8 op = c.op;
-        uint8 kind = c.valueKind;
+    /// @param d the descriptor of p's condition j.
+    function _holds(StoredPermission storage p, uint256 j, uint256 d, bytes32 w, address session)
+        private
+        view
+        returns (bool)
+    {
+        uint256 op = (d >> 66) & 7;
+        uint256 kind = (d >> 69) & 3;
         if (kind != VALUE_LITERAL) {
             address a = kind == VALUE_OWNER ? address(this) : kind == VALUE_SESSION ? session : address(0);
             if (a == address(0)) return false;
@@ -752,7 +941,7 @@ contract AgentKeyDelegate {
             return false;
         }
         if (op == OP_IN || op == OP_NOT_IN) {
-            bytes32[] storage set = c.values;
+            bytes32[] storage set = p.set[j];
             uint256 n = set.length;
             bool found;
             for (uint256 k; k < n && !found; ++k) {
@@ -760,13 +949,12 @@ contract AgentKeyDelegate {
             }
             return op == OP_IN ? found : !found;
         }
-        bytes32 v = c.value;
+        bytes32 v = p.value[j];
         if (op == OP_EQ) return w == v;
         if (op == OP_NE) return w != v;
-        if (op > OP_GTE) return false;
         bool lt;
         bool gt;
-        if (c.signed_) {
+        if (d & COND_SIGNED != 0) {
             (lt, gt) = (int256(uint256(w)) < int256(uint256(v)), int256(uint256(w)) > int256(uint256(v)));
         } else {
             (lt, gt) = (uint256(w) < uint256(v), uint256(w) > uint256(v));
@@ -789,15 +977,27 @@ contract AgentKeyDelegate {
 
     /// @dev Applies every spend rule of sel, adding up what several rules
     /// take of the same token in one call.
-    function _checkTokens(Grant storage g, address target, bytes4 sel, bytes calldata args, Outcome memory o)
-        private
-        view
-        returns (bytes memory)
-    {
-        StoredSpendRule[] storage rules = g.spendRules[sel];
-        uint256 n = rules.length;
+    /// @param allowedBy the head of the permission that allows the call,
+    /// which may hold sel's spend rules.
+    function _checkTokens(
+        Grant storage g,
+        uint256 allowedBy,
+        address target,
+        bytes4 sel,
+        bytes calldata args,
+        Outcome memory o
+    ) private view returns (bytes memory) {
+        uint256 rule;
+        uint256 n;
+        if (allowedBy & PERM_RULES == 0) {
+            rule = g.spendRules[_ruleKey(sel, 0)];
+            n = rule >> RULE_COUNT_SHIFT;
+        } else if (allowedBy & PERM_RULE != 0) {
+            (rule, n) = (allowedBy >> PERM_RULE_SHIFT, 1);
+        }
         for (uint256 i; i < n; ++i) {
-            (bool ok, address token, uint256 amount) = _extract(rules[i], target, args);
+            if (i != 0) rule = g.spendRules[_ruleKey(sel, i)];
+            (bool ok, address token, uint256 amount) = _extract(rule & RULE_MASK, target, args);
             if (!ok) return abi.encodeWithSelector(BadCalldata.selector);
             if (amount == 0) continue;
             bytes memory failure = _debit(g, token, amount, o, n);
@@ -814,45 +1014,78 @@ contract AgentKeyDelegate {
         returns (bytes memory)
     {
         StoredTokenLimit storage l = g.limits[token];
-        if (!l.set) return abi.encodeWithSelector(UncappedToken.selector, token);
-        if (o.token.length == 0) {
-            o.token = new address[](rules);
-            o.spent = new uint256[](rules);
-            o.amount = new uint256[](rules);
+        uint256 meta = l.meta;
+        if (meta & LIMIT_SET == 0) return abi.encodeWithSelector(UncappedToken.selector, token);
+        uint256[] memory debit = o.debit;
+        // Unchecked: indexes below 3 * rules, and rules is bounded by the
+        // grant's calldata.
+        unchecked {
+            if (debit.length == 0) o.debit = debit = new uint256[](rules * DEBIT_WORDS);
+            uint256 end = o.debits * DEBIT_WORDS;
+            uint256 k;
+            while (k < end && address(uint160(debit[k])) != token) k += DEBIT_WORDS;
+            if (k == end) {
+                debit[k] = uint160(token);
+                // A new window starts with all of perPeriod left.
+                debit[k + 1] = _limitWindow(meta) == o.window ? _leftOf(l, meta) : l.perPeriod;
+                ++o.debits;
+            }
+            uint256 perTx = meta & LIMIT_COMPACT != 0 ? _expandCap(meta >> LIMIT_PER_TX_SHIFT) : l.perTx;
+            uint256 inCall = _add(debit[k + 2], amount);
+            if (inCall > perTx) return abi.encodeWithSelector(TokenPerTxExceeded.selector, token, inCall, perTx);
+            uint256 left = debit[k + 1];
+            if (left != type(uint256).max) {
+                if (amount > left) return _budgetExceeded(l, token, left, amount);
+                debit[k + 1] = left - amount;
+            }
+            debit[k + 2] = inCall;
         }
-        uint256 k;
-        while (k < o.debits && o.token[k] != token) ++k;
-        if (k == o.debits) {
-            o.token[k] = token;
-            o.spent[k] = l.window == o.window ? l.spent : 0;
-            ++o.debits;
-        }
-        uint256 inCall = _add(o.amount[k], amount);
-        uint256 perTx = l.perTx;
-        if (inCall > perTx) return abi.encodeWithSelector(TokenPerTxExceeded.selector, token, inCall, perTx);
-        uint256 spent = _add(o.spent[k], amount);
-        uint256 cap = l.perPeriod;
-        if (spent > cap) return abi.encodeWithSelector(TokenBudgetExceeded.selector, token, spent, cap);
-        o.amount[k] = inCall;
-        o.spent[k] = spent;
         return "";
     }
 
-    /// @return ok false if a word lies outside args or the token is not a
-    /// clean address.
-    function _extract(StoredSpendRule storage r, address target, bytes calldata args)
+    /// @param left what the window has left before amount, less than amount.
+    function _budgetExceeded(StoredTokenLimit storage l, address token, uint256 left, uint256 amount)
         private
         view
+        returns (bytes memory)
+    {
+        uint256 cap = l.perPeriod;
+        // The window has spent cap - left (left <= cap).
+        return abi.encodeWithSelector(TokenBudgetExceeded.selector, token, _add(cap - left, amount), cap);
+    }
+
+    /// @return what the window of meta (l.meta, already read) has left.
+    function _leftOf(StoredTokenLimit storage l, uint256 meta) private view returns (uint256) {
+        if (meta & LIMIT_COMPACT == 0) return l.left;
+        return _expandCap(meta >> LIMIT_LEFT_SHIFT);
+    }
+
+    /// @param compact a 100-bit field of meta (higher bits are ignored).
+    function _expandCap(uint256 compact) private pure returns (uint256) {
+        compact &= COMPACT_NO_CAP;
+        return compact == COMPACT_NO_CAP ? type(uint256).max : compact;
+    }
+
+    function _limitWindow(uint256 meta) private pure returns (uint64) {
+        return uint64((meta & LIMIT_WINDOW_MASK) >> LIMIT_WINDOW_SHIFT);
+    }
+
+    /// @param rule a spend rule, packed (RULE_MASK bits).
+    /// @return ok false if a word lies outside args or the token is not a
+    /// clean address.
+    function _extract(uint256 rule, address target, bytes calldata args)
+        private
+        pure
         returns (bool ok, address token, uint256 amount)
     {
         uint256 pos;
-        (ok, pos,) = _locate(args, r.amountHead, r.amountIndirect, r.amountInner);
+        (ok, pos,) = _locate(args, rule >> RULE_AMOUNT_SHIFT);
         if (!ok) return (false, address(0), 0);
         amount = uint256(_word(args, pos));
-        uint8 kind = r.tokenKind;
+        uint256 kind = rule >> RULE_KIND_SHIFT;
         if (kind == TOKEN_TARGET) return (true, target, amount);
         uint256 base;
-        (ok, pos, base) = _locate(args, r.tokenHead, r.tokenIndirect, r.tokenInner);
+        (ok, pos, base) = _locate(args, rule);
         if (!ok) return (false, address(0), 0);
         if (kind == TOKEN_ADDRESS) {
             (ok, token) = _address(_word(args, pos));
@@ -875,28 +1108,35 @@ contract AgentKeyDelegate {
         return (false, address(0), 0);
     }
 
+
     // ---------------------------------------------------------------------
     // Calldata reading: every read is bounds-checked against args, so nothing
     // past the call's own data is ever read.
     // ---------------------------------------------------------------------
 
+    /// @param loc a Loc packed (see LOC_INDIRECT) in the low bits; higher
+    /// bits are ignored.
     /// @return ok false if the word lies outside args.
     /// @return pos the offset of the word in args.
     /// @return base the offset of the tuple holding the word (0 unless
     /// indirect), from which the offsets of its dynamic members count.
-    function _locate(bytes calldata args, uint256 head, bool indirect, uint256 inner)
-        private
-        pure
-        returns (bool ok, uint256 pos, uint256 base)
-    {
+    function _locate(bytes calldata args, uint256 loc) private pure returns (bool ok, uint256 pos, uint256 base) {
+        uint256 head = uint32(loc);
+        uint256 inner = uint32(loc >> 32);
+        bool indirect = loc & LOC_INDIRECT != 0;
         uint256 len = args.length;
-        if (len < 32 || head > len - 32) return (false, 0, 0);
-        if (!indirect) return (true, head, 0);
-        base = uint256(_word(args, head));
-        if (base > len || inner > len - base || len - base - inner < 32) return (false, 0, 0);
-        return (true, base + inner, base);
+        // Unchecked: each subtraction is of a number the comparisons before
+        // it showed to be no larger, and base + inner <= len.
+        unchecked {
+            if (len < 32 || head > len - 32) return (false, 0, 0);
+            if (!indirect) return (true, head, 0);
+            base = uint256(_word(args, head));
+            if (base > len || inner > len - base || len - base - inner < 32) return (false, 0, 0);
+            return (true, base + inner, base);
+        }
     }
 
+    /// @param base at most args.length, as _locate returns it.
     /// @return ok false if the length word lies outside args.
     /// @return pos the offset in args of the first element (after the length).
     /// @return len the length word.
@@ -906,9 +1146,12 @@ contract AgentKeyDelegate {
         returns (bool ok, uint256 pos, uint256 len)
     {
         uint256 n = args.length;
-        if (offset > n - base || n - base - offset < 32) return (false, 0, 0);
-        uint256 start = base + offset;
-        return (true, start + 32, uint256(_word(args, start)));
+        // Unchecked as in _locate: start + 32 <= n.
+        unchecked {
+            if (offset > n - base || n - base - offset < 32) return (false, 0, 0);
+            uint256 start = base + offset;
+            return (true, start + 32, uint256(_word(args, start)));
+        }
     }
 
     /// @dev Caller guarantees pos + 32 <= args.length.
@@ -928,15 +1171,25 @@ contract AgentKeyDelegate {
     // Small helpers
     // ---------------------------------------------------------------------
 
-    function _selector(bytes calldata data) private pure returns (bytes4) {
-        return data.length >= 4 ? bytes4(data[:4]) : bytes4(0);
+    function _selector(bytes calldata data) private pure returns (bytes4 sel) {
+        if (data.length < 4) return 0;
+        assembly {
+            sel := and(calldataload(data.offset), shl(224, 0xffffffff))
+        }
     }
 
-    /// @dev The current budget period's index; active sessions only.
-    function _window(Grant storage g) private view returns (uint64) {
-        uint32 period = g.period;
+    /// @dev The current budget period's index of session s; active sessions
+    /// only (so the subtraction cannot underflow).
+    function _window(uint256 s) private view returns (uint64) {
+        uint256 period = uint32(s >> S_PERIOD);
         if (period == 0) return 0;
-        return uint64((block.timestamp - g.validAfter) / period);
+        unchecked {
+            return uint64((block.timestamp - uint48(s >> S_VALID_AFTER)) / period);
+        }
+    }
+
+    function _calls(uint256 s) private pure returns (uint40) {
+        return uint40(s >> S_CALLS);
     }
 
     /// @dev Saturating add: with a cap of type(uint256).max (no cap) totals
