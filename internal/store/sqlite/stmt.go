@@ -106,6 +106,7 @@ func (w *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 }
 
 func (w *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	w.gc.querying(query)
 	if st := w.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -113,6 +114,7 @@ func (w *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 }
 
 func (w *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	w.gc.querying(query)
 	if st := w.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -179,6 +181,16 @@ func (w *wtx) grant(ctx context.Context, id string) (store.Grant, error) {
 }
 
 // executing forgets what a statement about to run may change.
+// querying is executing for a query: one that writes (an INSERT ...
+// RETURNING, say) forgets as an executed statement does.
+func (c *writerCache) querying(query string) {
+	q := strings.TrimSpace(query)
+	if len(q) >= 6 && (strings.EqualFold(q[:6], "SELECT") || strings.EqualFold(q[:6], "PRAGMA")) {
+		return
+	}
+	c.executing(query)
+}
+
 func (c *writerCache) executing(query string) {
 	if strings.Contains(query, "grants") {
 		c.m = nil

@@ -251,6 +251,23 @@ func TestWriterGrantCache(t *testing.T) {
 			t.Error("a decision after another process revoked the grant saw it unrevoked")
 		}
 	})
+	t.Run("revoked by a query that writes", func(t *testing.T) {
+		s := openTemp(t)
+		seedTB(t, s)
+		if revokedNow(t, s) {
+			t.Fatal("revoked before revocation")
+		}
+		err := s.writeTx(t.Context(), func(ctx context.Context, tx *wtx) error {
+			var id string
+			return tx.QueryRowContext(ctx, `UPDATE grants SET revoked_at = ? WHERE id = 'g' RETURNING id`, ms(t0)).Scan(&id)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !revokedNow(t, s) {
+			t.Error("a decision after an UPDATE ... RETURNING revoked the grant saw it unrevoked")
+		}
+	})
 	t.Run("change undone by a failed job", func(t *testing.T) {
 		s := openTemp(t)
 		seedTB(t, s)
