@@ -194,17 +194,25 @@ func revokedNow(t *testing.T, s *Store) bool {
 	return revoked
 }
 
+// warmGrant is a store whose writer has read grant g (unrevoked) into its
+// cache.
+func warmGrant(t *testing.T) *Store {
+	t.Helper()
+	s := openTemp(t)
+	seedTB(t, s)
+	if revokedNow(t, s) {
+		t.Fatal("revoked before revocation")
+	}
+	return s
+}
+
 // TestWriterGrantCache: decisions reuse the grant the writer read, but
 // never after it changed: a revocation by this process (even within the
 // same batch), by another process on the same file, or a change undone
 // with a failed job is seen by the very next decision.
 func TestWriterGrantCache(t *testing.T) {
 	t.Run("revoked in the same batch", func(t *testing.T) {
-		s := openTemp(t)
-		seedTB(t, s)
-		if revokedNow(t, s) {
-			t.Fatal("revoked before revocation")
-		}
+		s := warmGrant(t)
 		release, waitHeld := holdWriter(t, s)
 		errs := make(chan error, 1)
 		go func() { errs <- s.RevokeGrant(context.Background(), "g", t0.Add(time.Minute)) }()
@@ -234,11 +242,7 @@ func TestWriterGrantCache(t *testing.T) {
 		}
 	})
 	t.Run("revoked by another process", func(t *testing.T) {
-		s := openTemp(t)
-		seedTB(t, s)
-		if revokedNow(t, s) {
-			t.Fatal("revoked before revocation")
-		}
+		s := warmGrant(t)
 		other, err := Open(t.Context(), s.path)
 		if err != nil {
 			t.Fatal(err)
@@ -252,11 +256,7 @@ func TestWriterGrantCache(t *testing.T) {
 		}
 	})
 	t.Run("revoked by a query that writes", func(t *testing.T) {
-		s := openTemp(t)
-		seedTB(t, s)
-		if revokedNow(t, s) {
-			t.Fatal("revoked before revocation")
-		}
+		s := warmGrant(t)
 		err := s.writeTx(t.Context(), func(ctx context.Context, tx *wtx) error {
 			var id string
 			return tx.QueryRowContext(ctx, `UPDATE grants SET revoked_at = ? WHERE id = 'g' RETURNING id`, ms(t0)).Scan(&id)
@@ -269,11 +269,7 @@ func TestWriterGrantCache(t *testing.T) {
 		}
 	})
 	t.Run("change undone by a failed job", func(t *testing.T) {
-		s := openTemp(t)
-		seedTB(t, s)
-		if revokedNow(t, s) {
-			t.Fatal("revoked before revocation")
-		}
+		s := warmGrant(t)
 		// A job revokes, reads the grant (filling the cache) and fails.
 		err := s.writeTx(t.Context(), func(ctx context.Context, tx *wtx) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE grants SET revoked_at = ? WHERE id = 'g'`, ms(t0)); err != nil {
