@@ -25,6 +25,8 @@ type checkpointer struct {
 	wake chan struct{}
 	quit chan struct{}
 	wg   sync.WaitGroup
+	once sync.Once
+	err  error
 }
 
 func startCheckpointer(ctx context.Context, path string) (*checkpointer, error) {
@@ -73,8 +75,12 @@ func (c *checkpointer) loop() {
 	}
 }
 
+// close stops the checkpointer; closing again does nothing more.
 func (c *checkpointer) close() error {
-	close(c.quit)
-	c.wg.Wait()
-	return c.db.Close()
+	c.once.Do(func() {
+		close(c.quit)
+		c.wg.Wait()
+		c.err = c.db.Close()
+	})
+	return c.err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -366,5 +367,20 @@ func TestNextNonceAtTheEnd(t *testing.T) {
 	}
 	if n, err := next(0); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("NextNonce past the end = %d, %v; want ErrInvalid", n, err)
+	}
+}
+
+// TestCloseTwice: closing a store again is harmless (owners close in
+// defers and cleanups alike).
+func TestCloseTwice(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "agentkeys.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Logf("second Close: %v", err)
 	}
 }
