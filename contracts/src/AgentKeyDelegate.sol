@@ -5,8 +5,9 @@ pragma solidity ^0.8.30;
 /// @notice The on-chain half of an agentkeys grant. An owner's EOA delegates to
 /// this contract with EIP-7702, so its code runs at the owner's address
 /// (address(this) is the owner). The owner registers session keys with hard
-/// limits; a session key calls execute on the owner's address, and the call is
-/// made as the owner only if the grant allows it. Whatever happens to the
+/// limits, itself or through anyone who presents its EIP-712 signature of
+/// the grant; a session key calls execute on the owner's address, and the
+/// call is made as the owner only if the grant allows it. Whatever happens to the
 /// daemon or the session key, the chain refuses anything outside the grant.
 /// @dev Owner-only means msg.sender == address(this): a transaction the owner's
 /// key signs to its own address. All state lives in one ERC-7201 namespace so
@@ -480,8 +481,8 @@ contract AgentKeyDelegate {
         emit SessionRevoked(msg.sender);
     }
 
-    /// @notice The EIP-712 digest the owner signs for grantWithSignature with these
-    /// arguments, on this chain, for this account.
+    /// @notice The EIP-712 digest the owner signs for grantWithSignature
+    /// with these arguments, on this chain, for this account.
     function hashGrant(
         address session,
         SessionConfig calldata cfg,
