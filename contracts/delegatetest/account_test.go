@@ -23,7 +23,7 @@ var (
 )
 
 // sign65 is a's signature of hash as (r, s, v) with v 27 or 28.
-func sign65(t *testing.T, a *account, hash common.Hash) []byte {
+func sign65(t testing.TB, a *account, hash common.Hash) []byte {
 	t.Helper()
 	sig, err := crypto.Sign(hash[:], a.key)
 	if err != nil {

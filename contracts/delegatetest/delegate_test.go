@@ -419,10 +419,7 @@ func TestPeriodCaps(t *testing.T) {
 
 	t.Run("max calls", func(t *testing.T) {
 		e := e.sub(t)
-		other := newAccount(t)
-		if err := e.chain.Fund(e.ctx, other.addr); err != nil {
-			t.Fatal(err)
-		}
+		other := e.funded()
 		e.grant(other.addr, e.swapConfig(swapPolicy{maxCalls: 2}))
 		e.execute(other, e.usdc.Address, nil, tokenABI.PackApprove(e.router, usdc(e, 1)))
 		e.execute(other, e.usdc.Address, nil, tokenABI.PackApprove(e.router, usdc(e, 1)))
@@ -454,10 +451,7 @@ func TestValidityWindow(t *testing.T) {
 func TestRevoke(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	owner := e.owner.addr
-	other := newAccount(t)
-	if err := e.chain.Fund(e.ctx, other.addr); err != nil {
-		t.Fatal(err)
-	}
+	other := e.funded()
 	approve := tokenABI.PackApprove(e.router, usdc(e, 1))
 	e.grant(e.session.addr, e.swapConfig(swapPolicy{}))
 	e.grant(other.addr, e.swapConfig(swapPolicy{}))

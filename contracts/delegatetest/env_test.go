@@ -74,6 +74,16 @@ func newAccount(t testing.TB) *account {
 	return &account{key: key, addr: crypto.PubkeyToAddress(key.PublicKey)}
 }
 
+// funded is a new account with ETH, USDC and DAI on e's chain.
+func (e *env) funded() *account {
+	e.t.Helper()
+	a := newAccount(e.t)
+	if err := e.chain.Fund(e.ctx, a.addr); err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
 // env is a chain on which owner's EOA delegates to AgentKeyDelegate.
 type env struct {
 	t        testing.TB

@@ -57,10 +57,7 @@ func newGasBench(tb testing.TB, e *env) *gasBench {
 	g := &gasBench{e: e, path: []common.Address{e.usdc.Address, e.dai.Address}, amount: e.usdc.Units(1)}
 	e.mustSend(e.owner, &e.usdc.Address, nil, tokenABI.PackApprove(e.router, maxUint256))
 	for _, p := range gasPolicies {
-		s := newAccount(tb)
-		if err := e.chain.Fund(e.ctx, s.addr); err != nil {
-			tb.Fatal(err)
-		}
+		s := e.funded()
 		cfg := e.swapConfig(swapPolicy{decoys: p.decoys, sameKeyDecoys: p.sameKeyDecoys, usdcPerTx: e.usdc.Units(1_000_000), usdcPerPeriod: e.usdc.Units(1_000_000)})
 		if n := len(cfg.Permissions); n != p.decoys+permCount {
 			tb.Fatalf("policy %s has %d permissions", p.name, n)
@@ -87,10 +84,7 @@ func (e *env) withImplementation(file string) *env {
 		e.t.Fatalf("%s: %v", file, err)
 	}
 	c := *e
-	c.owner = newAccount(e.t)
-	if err := e.chain.Fund(e.ctx, c.owner.addr); err != nil {
-		e.t.Fatal(err)
-	}
+	c.owner = e.funded()
 	c.delegate = e.mustSend(e.deployer, nil, nil, code).ContractAddress
 	c.delegateTo(c.owner, c.delegate)
 	return &c

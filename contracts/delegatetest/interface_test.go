@@ -22,17 +22,23 @@ func TestInterface(t *testing.T) {
 	)
 	wantMethods := []string{
 		"check(address,address,uint256,bytes) view",
+		"eip712Domain() view",
 		"epoch() view",
 		"execute(address,uint256,bytes) payable",
 		"executeBatch((address,uint256,bytes)[]) payable",
 		"grant(address," + config + ") nonpayable",
+		"grantWithSignature(address," + config + ",uint256,uint32,uint64,uint64,bytes) nonpayable",
+		"hashGrant(address," + config + ",uint256,uint32,uint64,uint64) view",
 		"isValidSignature(bytes32,bytes) view",
+		"nextNonce() view",
+		"nonceUsed(uint64) view",
 		"onERC1155BatchReceived(address,address,uint256[],uint256[],bytes) pure",
 		"onERC1155Received(address,address,uint256,uint256,bytes) pure",
 		"onERC721Received(address,address,uint256,bytes) pure",
 		"remaining(address) view",
 		"revoke(address) nonpayable",
 		"revokeAll() nonpayable",
+		"revokeSelf() nonpayable",
 		"sessionInfo(address) view",
 		"supportsInterface(bytes4) pure",
 	}
@@ -59,6 +65,10 @@ func TestInterface(t *testing.T) {
 		"onERC1155Received":      "(bytes4)",
 		"onERC1155BatchReceived": "(bytes4)",
 		"supportsInterface":      "(bool)",
+		"hashGrant":              "(bytes32)",
+		"nextNonce":              "(uint256)",
+		"nonceUsed":              "(bool)",
+		"eip712Domain":           "(bytes1,string,string,uint256,address,bytes32,uint256[])",
 	}
 	for name, want := range wantOutputs {
 		got := "("
@@ -90,16 +100,21 @@ func TestInterface(t *testing.T) {
 
 	wantErrors := []string{
 		"BadCalldata()",
+		"BadSignature()",
 		"CallFailed(bytes)",
 		"ConditionFailed(uint256,uint256)",
 		"Expired()",
 		"InvalidConfig()",
 		"NativeBudgetExceeded(uint256,uint256)",
 		"NoPermission(address,bytes4)",
+		"NonceUsed()",
 		"NotSelf()",
 		"NotSession()",
 		"NotYetValid()",
 		"Revoked()",
+		"SessionExists()",
+		"SignatureExpired()",
+		"StaleEpoch()",
 		"TokenBudgetExceeded(address,uint256,uint256)",
 		"TokenPerTxExceeded(address,uint256,uint256)",
 		"TooManyCalls()",

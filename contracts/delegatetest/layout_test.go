@@ -37,10 +37,7 @@ func layoutEdges(t *testing.T, e *env) {
 	minus := func(a *big.Int, b int64) *big.Int { return new(big.Int).Sub(a, big.NewInt(b)) }
 	n := func(v int64) [32]byte { return wordInt(big.NewInt(v)) }
 	owner, stranger := e.owner.addr, e.stranger.addr
-	session := newAccount(t)
-	if err := e.chain.Fund(e.ctx, session.addr); err != nil {
-		t.Fatal(err)
-	}
+	session := e.funded()
 	// Tokens without code: execute's call to them succeeds, which is
 	// enough to see a spend recorded, whatever the amount.
 	tokenA := common.HexToAddress("0x000000000000000000000000000000000000a0a0") // caps just fit 100 bits

@@ -5,8 +5,9 @@ pragma solidity ^0.8.30;
 /// @notice The on-chain half of an agentkeys grant. An owner's EOA delegates to
 /// this contract with EIP-7702, so its code runs at the owner's address
 /// (address(this) is the owner). The owner registers session keys with hard
-/// limits; a session key calls execute on the owner's address, and the call is
-/// made as the owner only if the grant allows it. Whatever happens to the
+/// limits, itself or through anyone who presents its EIP-712 signature of
+/// the grant; a session key calls execute on the owner's address, and the
+/// call is made as the owner only if the grant allows it. Whatever happens to the
 /// daemon or the session key, the chain refuses anything outside the grant.
 /// @dev Owner-only means msg.sender == address(this): a transaction the owner's
 /// key signs to its own address. All state lives in one ERC-7201 namespace so
@@ -126,6 +127,20 @@ contract AgentKeyDelegate {
     /// (an unknown operator, a value count that does not fit the operator, a
     /// permission on the owner itself, an empty validity window, ...).
     error InvalidConfig();
+    /// @dev grantWithSignature: the signature is malformed, high-s, or not
+    /// the owner's signature of this grant on this chain and account (any
+    /// field changed after signing gives another digest, so another signer).
+    error BadSignature();
+    /// @dev grantWithSignature: submitted after the signed deadline.
+    error SignatureExpired();
+    /// @dev grantWithSignature: the signed nonce was used before.
+    error NonceUsed();
+    /// @dev grantWithSignature: signed in an earlier epoch; revokeAll has
+    /// run since.
+    error StaleEpoch();
+    /// @dev grantWithSignature registers only session keys that never had a
+    /// grant: an owner's signature cannot replace, renew or revive a session.
+    error SessionExists();
 
     // ---------------------------------------------------------------------
     // Storage
@@ -271,8 +286,10 @@ contract AgentKeyDelegate {
     struct DelegateStorage {
         uint32 epoch;
         uint32 lastGrantId;
+        uint128 nextNonce; // one more than the highest nonce grantWithSignature used; 0 before any
         mapping(address session => uint256) sessions; // packed, see S_EPOCH
         mapping(uint32 grantId => Grant) grants;
+        mapping(uint256 word => uint256 bits) usedNonces; // nonce n is bit n % 256 of word n / 256
     }
 
     // keccak256(abi.encode(uint256(keccak256("agentkeys.delegate.v2")) - 1)) & ~bytes32(uint256(0xff))
@@ -300,10 +317,19 @@ contract AgentKeyDelegate {
     /// @notice Registers session with cfg, replacing (and resetting the usage
     /// of) any earlier grant of it, bound to the current epoch.
     function grant(address session, SessionConfig calldata cfg) external onlySelf {
+        _register(session, cfg);
+    }
+
+    /// @dev grant's work, for the owner's own call and for an owner's
+    /// signature: validates cfg, stores it as a fresh grant and binds session
+    /// to it in the current epoch.
+    /// @return g the new grant's storage.
+    /// @return s the session, packed.
+    function _register(address session, SessionConfig calldata cfg) private returns (Grant storage g, uint256 s) {
         _validate(session, cfg);
         DelegateStorage storage $ = _storage();
         uint32 id = ++$.lastGrantId;
-        Grant storage g = $.grants[id];
+        g = $.grants[id];
         uint32 ep = $.epoch;
         uint256 flags;
         if (cfg.maxCalls != 0) {
@@ -322,9 +348,10 @@ contract AgentKeyDelegate {
         for (uint256 i; i < cfg.tokenLimits.length; ++i) {
             _storeTokenLimit(g, cfg.tokenLimits[i]);
         }
-        $.sessions[session] = uint256(id) | (uint256(ep) << S_EPOCH) | (uint256(cfg.validAfter) << S_VALID_AFTER)
+        s = uint256(id) | (uint256(ep) << S_EPOCH) | (uint256(cfg.validAfter) << S_VALID_AFTER)
             | (uint256(cfg.validUntil) << S_VALID_UNTIL) | (uint256(cfg.period) << S_PERIOD) | flags
             | (uint256(lookups) << S_LOOKUPS);
+        $.sessions[session] = s;
         emit SessionGranted(session, cfg.validAfter, cfg.validUntil, ep);
     }
 
@@ -342,6 +369,253 @@ contract AgentKeyDelegate {
         DelegateStorage storage $ = _storage();
         uint32 ep = ++$.epoch;
         emit AllSessionsRevoked(ep);
+    }
+
+    // ---------------------------------------------------------------------
+    // Without the owner's key: grants the owner signed, and sessions that
+    // revoke themselves
+    // ---------------------------------------------------------------------
+    // The owner's key can stay in the owner's wallet: the owner signs each
+    // grant as EIP-712 typed data (SessionGrant below), and anyone (a
+    // relayer, the daemon's gas account) submits it with grantWithSignature.
+    // The daemon then holds session keys only, which can do what their
+    // grants allow and revoke themselves, nothing more.
+    //
+    // The external names here are chosen for their selectors, too: the
+    // dispatcher compares a call's selector against sorted pivots, and with
+    // these names execute's is still found after three comparisons, as
+    // before they were added (TestExecuteGas would show any change).
+
+    // EIP-712 types, with the Solidity structs' member names. A type's
+    // encoding is its own string followed by those of the types it uses,
+    // sorted by name (Condition, Loc, Permission, SessionConfig, SpendRule,
+    // TokenLimit); arrays are hashed as the keccak256 of their elements'
+    // encodings (of their hashStruct for structs), concatenated.
+    bytes32 private constant LOC_TYPEHASH = keccak256("Loc(uint32 head,bool indirect,uint32 inner)");
+    bytes32 private constant CONDITION_TYPEHASH = keccak256(
+        "Condition(Loc loc,uint8 op,bool signed_,uint8 valueKind,bytes32[] values)"
+        "Loc(uint32 head,bool indirect,uint32 inner)"
+    );
+    bytes32 private constant PERMISSION_TYPEHASH = keccak256(
+        "Permission(address target,bytes4 selector,bool anySelector,bool emptyCalldata,Condition[] conditions)"
+        "Condition(Loc loc,uint8 op,bool signed_,uint8 valueKind,bytes32[] values)"
+        "Loc(uint32 head,bool indirect,uint32 inner)"
+    );
+    bytes32 private constant SPEND_RULE_TYPEHASH = keccak256(
+        "SpendRule(bytes4 selector,uint8 tokenKind,Loc token,Loc amount)" "Loc(uint32 head,bool indirect,uint32 inner)"
+    );
+    bytes32 private constant TOKEN_LIMIT_TYPEHASH = keccak256("TokenLimit(address token,uint256 perTx,uint256 perPeriod)");
+    bytes32 private constant SESSION_CONFIG_TYPEHASH = keccak256(
+        "SessionConfig(uint48 validAfter,uint48 validUntil,uint32 period,uint256 maxValuePerCall,uint256 nativePerPeriod,uint256 maxCalls,Permission[] permissions,SpendRule[] spendRules,TokenLimit[] tokenLimits)"
+        "Condition(Loc loc,uint8 op,bool signed_,uint8 valueKind,bytes32[] values)"
+        "Loc(uint32 head,bool indirect,uint32 inner)"
+        "Permission(address target,bytes4 selector,bool anySelector,bool emptyCalldata,Condition[] conditions)"
+        "SpendRule(bytes4 selector,uint8 tokenKind,Loc token,Loc amount)"
+        "TokenLimit(address token,uint256 perTx,uint256 perPeriod)"
+    );
+    bytes32 private constant SESSION_GRANT_TYPEHASH = keccak256(
+        "SessionGrant(address session,SessionConfig config,uint256 stipend,uint32 epoch,uint64 nonce,uint64 deadline)"
+        "Condition(Loc loc,uint8 op,bool signed_,uint8 valueKind,bytes32[] values)"
+        "Loc(uint32 head,bool indirect,uint32 inner)"
+        "Permission(address target,bytes4 selector,bool anySelector,bool emptyCalldata,Condition[] conditions)"
+        "SessionConfig(uint48 validAfter,uint48 validUntil,uint32 period,uint256 maxValuePerCall,uint256 nativePerPeriod,uint256 maxCalls,Permission[] permissions,SpendRule[] spendRules,TokenLimit[] tokenLimits)"
+        "SpendRule(bytes4 selector,uint8 tokenKind,Loc token,Loc amount)"
+        "TokenLimit(address token,uint256 perTx,uint256 perPeriod)"
+    );
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    // The domain's version names what a signed grant means and which nonces
+    // it consumes: a new storage namespace (where nonces start unused again)
+    // must come with a new version, or grants signed for the old one could
+    // be submitted again.
+    string private constant DOMAIN_NAME = "AgentKeyDelegate";
+    string private constant DOMAIN_VERSION = "1";
+
+    /// @notice Registers session with cfg exactly as grant does, for anyone
+    /// who presents the owner's EIP-712 signature of this grant: type
+    /// SessionGrant(session, config, stipend, epoch, nonce, deadline) in the
+    /// domain (AgentKeyDelegate, 1, this chain, the owner's address).
+    /// Then sends stipend wei of the owner's to the session key for its gas,
+    /// counted as native value spent in the period the grant starts in.
+    /// @dev Refused unless: block.timestamp <= deadline; epoch_ is the
+    /// current epoch (revokeAll voids every grant signed before it); session
+    /// never had a grant (a signature registers new session keys only, so an
+    /// older signed grant cannot replace a newer one or revive a revoked
+    /// session); nonce is unused (nonces are unordered: any unused one is
+    /// accepted, once); stipend <= cfg.nativePerPeriod; and signature is the
+    /// owner's, low-s (see _recover). The nonce is consumed only with the
+    /// grant.
+    function grantWithSignature(
+        address session,
+        SessionConfig calldata cfg,
+        uint256 stipend,
+        uint32 epoch_,
+        uint64 nonce,
+        uint64 deadline,
+        bytes calldata signature
+    ) external {
+        if (block.timestamp > deadline) revert SignatureExpired();
+        {
+            DelegateStorage storage $ = _storage();
+            if (epoch_ != $.epoch) revert StaleEpoch();
+            if ($.sessions[session] != 0) revert SessionExists();
+            _useNonce($, nonce);
+        }
+        if (_recover(_hashGrant(session, cfg, stipend, epoch_, nonce, deadline), signature) != address(this)) {
+            revert BadSignature();
+        }
+        (Grant storage g, uint256 s) = _register(session, cfg);
+        if (stipend != 0) _payStipend(g, s, session, stipend, cfg.nativePerPeriod);
+    }
+
+    /// @notice Ends the caller's own grant now: a session key gives up its
+    /// session, so whoever holds session keys but not the owner's key (the
+    /// daemon) can still revoke on chain. It touches no other session. A
+    /// session not yet valid, expired or already revoked may call it too;
+    /// an address that never had a grant gets NotSession.
+    function revokeSelf() external {
+        DelegateStorage storage $ = _storage();
+        uint256 s = $.sessions[msg.sender];
+        if (uint32(s) == 0) revert NotSession();
+        $.sessions[msg.sender] = s | S_REVOKED;
+        emit SessionRevoked(msg.sender);
+    }
+
+    /// @notice The EIP-712 digest the owner signs for grantWithSignature
+    /// with these arguments, on this chain, for this account.
+    function hashGrant(
+        address session,
+        SessionConfig calldata cfg,
+        uint256 stipend,
+        uint32 epoch_,
+        uint64 nonce,
+        uint64 deadline
+    ) external view returns (bytes32) {
+        return _hashGrant(session, cfg, stipend, epoch_, nonce, deadline);
+    }
+
+    /// @notice One more than the highest nonce a signed grant has used (0
+    /// before any): it and every nonce above it are unused.
+    function nextNonce() external view returns (uint256) {
+        return _storage().nextNonce;
+    }
+
+    /// @notice Whether a signed grant has used nonce.
+    function nonceUsed(uint64 nonce) external view returns (bool) {
+        return _storage().usedNonces[nonce >> 8] & (uint256(1) << (nonce & 0xff)) != 0;
+    }
+
+    /// @notice EIP-5267: the EIP-712 domain of signed grants (name, version,
+    /// chainId and verifyingContract, which is the owner's address).
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", DOMAIN_NAME, DOMAIN_VERSION, block.chainid, address(this), bytes32(0), new uint256[](0));
+    }
+
+    function _useNonce(DelegateStorage storage $, uint64 nonce) private {
+        uint256 bit = uint256(1) << (nonce & 0xff);
+        uint256 used = $.usedNonces[nonce >> 8];
+        if (used & bit != 0) revert NonceUsed();
+        $.usedNonces[nonce >> 8] = used | bit;
+        if (nonce >= $.nextNonce) $.nextNonce = uint128(nonce) + 1;
+    }
+
+    /// @param s the new session, packed.
+    /// @param cap the grant's nativePerPeriod.
+    function _payStipend(Grant storage g, uint256 s, address session, uint256 stipend, uint256 cap) private {
+        if (stipend > cap) revert InvalidConfig();
+        // The grant's first period, or the one it is in if validAfter has passed.
+        g.nativeWindow = block.timestamp < uint48(s >> S_VALID_AFTER) ? 0 : _window(s);
+        g.nativeSpent = stipend > type(uint192).max ? type(uint192).max : uint192(stipend);
+        (bool ok, bytes memory ret) = session.call{value: stipend}("");
+        if (!ok) revert CallFailed(ret);
+    }
+
+    function _hashGrant(
+        address session,
+        SessionConfig calldata cfg,
+        uint256 stipend,
+        uint32 epoch_,
+        uint64 nonce,
+        uint64 deadline
+    ) private view returns (bytes32) {
+        bytes32 grantHash =
+            keccak256(abi.encode(SESSION_GRANT_TYPEHASH, session, _hashConfig(cfg), stipend, epoch_, nonce, deadline));
+        bytes32 domain = keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256(bytes(DOMAIN_NAME)), keccak256(bytes(DOMAIN_VERSION)), block.chainid, address(this))
+        );
+        return keccak256(abi.encodePacked(hex"1901", domain, grantHash));
+    }
+
+    function _hashConfig(SessionConfig calldata cfg) private pure returns (bytes32) {
+        bytes32[] memory hs = new bytes32[](cfg.permissions.length);
+        for (uint256 i; i < hs.length; ++i) {
+            hs[i] = _hashPermission(cfg.permissions[i]);
+        }
+        bytes32 permissions = _hashWords(hs);
+        hs = new bytes32[](cfg.spendRules.length);
+        for (uint256 i; i < hs.length; ++i) {
+            SpendRule calldata r = cfg.spendRules[i];
+            hs[i] = keccak256(abi.encode(SPEND_RULE_TYPEHASH, r.selector, r.tokenKind, _hashLoc(r.token), _hashLoc(r.amount)));
+        }
+        bytes32 rules = _hashWords(hs);
+        hs = new bytes32[](cfg.tokenLimits.length);
+        for (uint256 i; i < hs.length; ++i) {
+            TokenLimit calldata l = cfg.tokenLimits[i];
+            hs[i] = keccak256(abi.encode(TOKEN_LIMIT_TYPEHASH, l.token, l.perTx, l.perPeriod));
+        }
+        bytes32 limits = _hashWords(hs);
+        return keccak256(
+            bytes.concat(
+                abi.encode(
+                    SESSION_CONFIG_TYPEHASH,
+                    cfg.validAfter,
+                    cfg.validUntil,
+                    cfg.period,
+                    cfg.maxValuePerCall,
+                    cfg.nativePerPeriod,
+                    cfg.maxCalls
+                ),
+                abi.encode(permissions, rules, limits)
+            )
+        );
+    }
+
+    function _hashPermission(Permission calldata p) private pure returns (bytes32) {
+        bytes32[] memory hs = new bytes32[](p.conditions.length);
+        for (uint256 j; j < hs.length; ++j) {
+            Condition calldata c = p.conditions[j];
+            hs[j] = keccak256(
+                abi.encode(
+                    CONDITION_TYPEHASH, _hashLoc(c.loc), c.op, c.signed_, c.valueKind, keccak256(abi.encodePacked(c.values))
+                )
+            );
+        }
+        return keccak256(
+            abi.encode(PERMISSION_TYPEHASH, p.target, p.selector, p.anySelector, p.emptyCalldata, _hashWords(hs))
+        );
+    }
+
+    function _hashLoc(Loc calldata l) private pure returns (bytes32) {
+        return keccak256(abi.encode(LOC_TYPEHASH, l.head, l.indirect, l.inner));
+    }
+
+    /// @return h the keccak256 of the words of hs, concatenated.
+    function _hashWords(bytes32[] memory hs) private pure returns (bytes32 h) {
+        assembly {
+            h := keccak256(add(hs, 0x20), shl(5, mload(hs)))
+        }
     }
 
     /// @dev Appends p to the permissions stored under its key.
