@@ -19,6 +19,32 @@ type Function struct {
 	// Named reports whether every input has a name, so conditions can
 	// refer to arguments.
 	Named bool
+	// layout reads canonical calldata in place; nil for shapes it does
+	// not cover, which DecodeArgs decodes.
+	layout *layout
+}
+
+// leaf is the index of an argument path among the function's leaves (the
+// order of Args.Paths), or -1.
+func (f *Function) leaf(path string) int {
+	for i, l := range f.leaves() {
+		if l.path == path {
+			return i
+		}
+	}
+	return -1
+}
+
+func (f *Function) leaves() []leaf {
+	var out []leaf
+	for i, in := range f.Inputs {
+		n := in.Name
+		if n == "" {
+			n = fmt.Sprintf("arg%d", i)
+		}
+		out = collectLeaves(out, n, in.Type)
+	}
+	return out
 }
 
 // Calldata is a call of f with args: its selector and the arguments
@@ -120,6 +146,7 @@ func newFunction(name string, params []abi.ArgumentMarshaling) (*Function, error
 	}
 	f.Signature = name + "(" + strings.Join(types, ",") + ")"
 	copy(f.Selector[:], crypto.Keccak256([]byte(f.Signature))[:4])
+	f.layout = newLayout(f.Inputs)
 	return f, nil
 }
 

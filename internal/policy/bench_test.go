@@ -56,7 +56,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 	for _, c := range cases {
 		if d := c.p.Evaluate(c.req, st); d.Verdict != c.want {
-			b.Fatalf("%s: %s %q", c.name, d.Verdict, d.Reasons)
+			b.Fatalf("%s: %s %q", c.name, d.Verdict, d.Reasons())
 		}
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -67,7 +67,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 }
 
-func benchSwapper(b *testing.B) *Policy {
+func benchSwapper(b testing.TB) *Policy {
 	src, err := os.ReadFile(filepath.Join("testdata", "policies", "valid_uniswap_swapper.yaml"))
 	if err != nil {
 		b.Fatal(err)

@@ -49,10 +49,15 @@ type Policy struct {
 	user       *registry
 	allow      []*rule
 	deny       []*rule
-	typed      []*typedRule
-	messages   MessagesDoc
-	staleAfter time.Duration
-	anomalies  Anomalies
+	allowIndex *ruleIndex
+	denyIndex  *ruleIndex
+	// tokenLimits finds a token's limit by address, so a decision names
+	// a spent token without formatting its address.
+	tokenLimits map[common.Address]*Limit
+	typed       []*typedRule
+	messages    MessagesDoc
+	staleAfter  time.Duration
+	anomalies   Anomalies
 }
 
 // Limit is a compiled spending cap for one asset, in base units.
@@ -178,7 +183,7 @@ func Parse(data []byte, opts Options) (*Policy, error) {
 // Compile validates a document and builds the policy. Every error is a
 // *FieldError naming the field and what was expected.
 func Compile(d *Document, opts Options) (*Policy, error) {
-	c := &compiler{opts: opts, p: &Policy{chains: map[uint64]bool{}, limits: map[string]*Limit{}}}
+	c := &compiler{opts: opts, p: &Policy{chains: map[uint64]bool{}, limits: map[string]*Limit{}, tokenLimits: map[common.Address]*Limit{}}}
 	c.p.doc = Document{Name: d.Name, Description: d.Description, Profile: d.Profile, Warning: d.Warning}
 	steps := []func(*Document) error{c.header, c.validity, c.scheduleStep, c.limitsStep, c.rateStep, c.networkStep,
 		c.abisStep, c.rulesStep, c.typedStep, c.messagesStep, c.anomaliesStep}
@@ -429,6 +434,7 @@ func (c *compiler) limitsStep(d *Document) error {
 			}
 			lim.Asset = strings.ToLower(a.Hex())
 			lim.Symbol = shortAddr(a)
+			c.p.tokenLimits[a] = lim
 			switch {
 			case l.Decimals != nil:
 				lim.Decimals = uint8(*l.Decimals)
@@ -682,6 +688,7 @@ func (c *compiler) rulesStep(d *Document) error {
 			*set.doc = append(*set.doc, doc)
 		}
 	}
+	c.p.allowIndex, c.p.denyIndex = newRuleIndex(c.p.allow), newRuleIndex(c.p.deny)
 	return nil
 }
 
@@ -745,6 +752,7 @@ func (c *compiler) rule(path string, rd RuleDoc) (*rule, RuleDoc, error) {
 					if msg != "" {
 						return nil, doc, ferr(cpath, "%s", msg)
 					}
+					cc.leaf = fn.leaf(argPath)
 					fr.conds = append(fr.conds, cc)
 				}
 			}

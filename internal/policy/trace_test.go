@@ -514,6 +514,9 @@ func (g *traceGen) multicall(depth int) []byte {
 func (g *traceGen) mutate(data []byte) []byte {
 	r := g.r
 	out := bytes.Clone(data)
+	if len(out) <= 4 {
+		return append(out, make([]byte, 32)...)
+	}
 	switch r.IntN(5) {
 	case 0:
 		out[4+r.IntN(len(out)-4)] ^= byte(1 + r.IntN(255))
