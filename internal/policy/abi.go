@@ -24,6 +24,16 @@ type Function struct {
 	layout *layout
 }
 
+// laidOut decodes calldata the function's layout accepts, as DecodeArgs
+// would but without reflection.
+func (f *Function) laidOut(data []byte) (Args, bool) {
+	at := make([]int, f.layout.leaves)
+	if !f.layout.decode(data, at) {
+		return Args{}, false
+	}
+	return f.layout.values(data, at), true
+}
+
 // leaf is the index of an argument path among the function's leaves (the
 // order of Args.Paths), or -1.
 func (f *Function) leaf(path string) int {
@@ -146,7 +156,7 @@ func newFunction(name string, params []abi.ArgumentMarshaling) (*Function, error
 	}
 	f.Signature = name + "(" + strings.Join(types, ",") + ")"
 	copy(f.Selector[:], crypto.Keccak256([]byte(f.Signature))[:4])
-	f.layout = newLayout(f.Inputs)
+	f.layout = newLayout(f.Inputs, f.leaves())
 	return f, nil
 }
 

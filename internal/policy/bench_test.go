@@ -65,6 +65,15 @@ func BenchmarkEvaluate(b *testing.B) {
 			}
 		})
 	}
+	// What the daemon pays for a swap it signs: the decision, then its
+	// trace written out for the audit record.
+	b.Run("allow_swap_traced", func(b *testing.B) {
+		b.ReportAllocs()
+		req := cases[0].req
+		for b.Loop() {
+			swapper.Evaluate(req, st).Trace()
+		}
+	})
 }
 
 func benchSwapper(b testing.TB) *Policy {

@@ -54,10 +54,13 @@ type Policy struct {
 	// tokenLimits finds a token's limit by address, so a decision names
 	// a spent token without formatting its address.
 	tokenLimits map[common.Address]*Limit
-	typed       []*typedRule
-	messages    MessagesDoc
-	staleAfter  time.Duration
-	anomalies   Anomalies
+	// checksums are the EIP-55 forms of the addresses the policy names,
+	// which traces show often: each costs a Keccak hash to write.
+	checksums  map[common.Address]string
+	typed      []*typedRule
+	messages   MessagesDoc
+	staleAfter time.Duration
+	anomalies  Anomalies
 }
 
 // Limit is a compiled spending cap for one asset, in base units.
@@ -192,7 +195,33 @@ func Compile(d *Document, opts Options) (*Policy, error) {
 			return nil, err
 		}
 	}
+	c.p.checksums = map[common.Address]string{}
+	for _, r := range append(c.p.allow[:len(c.p.allow):len(c.p.allow)], c.p.deny...) {
+		c.p.remember(r.contract)
+		for _, fr := range r.fns {
+			for _, cd := range fr.conds {
+				for _, o := range cd.args {
+					if o.addr != nil {
+						c.p.remember(*o.addr)
+					}
+				}
+			}
+		}
+	}
+	for a := range c.p.tokenLimits {
+		c.p.remember(a)
+	}
 	return c.p, nil
+}
+
+func (p *Policy) remember(a common.Address) { p.checksums[a] = a.Hex() }
+
+// hex is a.Hex(), from memory for the addresses the policy names.
+func (p *Policy) hex(a common.Address) string {
+	if h, ok := p.checksums[a]; ok {
+		return h
+	}
+	return a.Hex()
 }
 
 type compiler struct {

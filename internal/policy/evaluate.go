@@ -441,7 +441,8 @@ func (e *evaluation) describe(data []byte) string {
 
 // subject is how reasons name a call: its function and target.
 func (e *evaluation) subject(to common.Address, data []byte) string {
-	return fmt.Sprintf("%s on %s", e.describe(data), shortAddr(to))
+	h := e.p.hex(to)
+	return e.describe(data) + " on " + h[:6] + "…" + h[len(h)-4:]
 }
 
 func (e *evaluation) call(to common.Address, data []byte, depth int) {
@@ -674,18 +675,18 @@ func (fr *fnRule) check(data []byte, vars Variables) []string {
 	return fails
 }
 
-func displayArgs(a Args) []Arg {
+func (p *Policy) displayArgs(a Args) []Arg {
 	out := make([]Arg, 0, len(a.order))
 	for _, path := range a.order {
-		out = append(out, Arg{Name: path, Value: argString(a.values[path])})
+		out = append(out, Arg{Name: path, Value: p.argString(a.values[path])})
 	}
 	return out
 }
 
-func argString(v any) string {
+func (p *Policy) argString(v any) string {
 	switch x := v.(type) {
 	case common.Address:
-		return x.Hex()
+		return p.hex(x)
 	case *big.Int:
 		return x.String()
 	case []byte:
@@ -693,7 +694,7 @@ func argString(v any) string {
 	case []any:
 		parts := make([]string, len(x))
 		for i, el := range x {
-			parts[i] = argString(el)
+			parts[i] = p.argString(el)
 		}
 		return "[" + strings.Join(parts, ",") + "]"
 	case map[string]any:

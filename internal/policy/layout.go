@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"bytes"
 	"encoding/binary"
+	"math/big"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -16,8 +18,10 @@ import (
 // arguments of other shapes (fixed-size arrays, function types, empty
 // tuples) have no layout and are decoded by DecodeArgs.
 type layout struct {
-	args   shape // the inputs, as one tuple
-	leaves int   // leaf arguments, in the order of collectLeaves
+	args   shape    // the inputs, as one tuple
+	leaves int      // leaf arguments, in the order of collectLeaves
+	paths  []leaf   // their paths and types
+	shapes []*shape // and shapes
 }
 
 type shapeKind uint8
@@ -52,10 +56,10 @@ type shape struct {
 	fields  []shape
 }
 
-// newLayout builds the layout of inputs, or nil if an input has a shape
-// the layout does not cover.
-func newLayout(inputs abi.Arguments) *layout {
-	l := &layout{}
+// newLayout builds the layout of a function's inputs, whose leaves are
+// paths, or nil if an input has a shape the layout does not cover.
+func newLayout(inputs abi.Arguments, paths []leaf) *layout {
+	l := &layout{paths: paths}
 	l.args.kind, l.args.leaf = shTuple, -1
 	for _, in := range inputs {
 		s, ok := shapeOf(in.Type, &l.leaves)
@@ -65,7 +69,20 @@ func newLayout(inputs abi.Arguments) *layout {
 		l.args.fields = append(l.args.fields, s)
 		l.args.dynamic = l.args.dynamic || s.dynamic
 	}
+	l.shapes = make([]*shape, l.leaves)
+	l.args.eachLeaf(func(s *shape) { l.shapes[s.leaf] = s })
 	return l
+}
+
+func (s *shape) eachLeaf(f func(*shape)) {
+	if s.leaf >= 0 {
+		f(s)
+	}
+	if s.kind == shTuple {
+		for i := range s.fields {
+			s.fields[i].eachLeaf(f)
+		}
+	}
 }
 
 // shapeOf builds the shape of t; leaves counts the leaves so far, or is
@@ -301,6 +318,83 @@ func (a args) bytes(leaf int) []byte {
 func (a args) addressAt(leaf, i int) common.Address {
 	pos := a.at[leaf] + 32 + 32*i
 	return common.Address(a.buf[pos+12 : pos+32])
+}
+
+// value is the argument of type t and shape s at offset pos of buf as
+// DecodeArgs presents it (see Args).
+func value(t abi.Type, s *shape, buf []byte, pos int) any {
+	w := buf[pos : pos+32]
+	switch t.T {
+	case abi.UintTy:
+		return new(big.Int).SetBytes(w)
+	case abi.IntTy:
+		v := new(big.Int).SetBytes(w)
+		if w[0]&0x80 != 0 {
+			v.Sub(v, two256)
+		}
+		return v
+	case abi.AddressTy:
+		return common.Address(w[12:])
+	case abi.BoolTy:
+		return w[31] == 1
+	case abi.FixedBytesTy:
+		return bytes.Clone(w[:t.Size])
+	case abi.BytesTy, abi.StringTy:
+		n := int(binary.BigEndian.Uint64(w[24:]))
+		if t.T == abi.StringTy {
+			return string(buf[pos+32 : pos+32+n])
+		}
+		return bytes.Clone(buf[pos+32 : pos+32+n])
+	case abi.SliceTy:
+		n := int(binary.BigEndian.Uint64(w[24:]))
+		start := pos + 32
+		out := make([]any, n)
+		for i := range out {
+			at := start + i*s.elem.head
+			if s.elem.dynamic {
+				at = start + int(binary.BigEndian.Uint64(buf[start+32*i+24:start+32*i+32]))
+			}
+			if t.Elem.T == abi.TupleTy {
+				m := map[string]any{}
+				tupleValues(m, "", *t.Elem, s.elem, buf, at)
+				out[i] = m
+				continue
+			}
+			out[i] = value(*t.Elem, s.elem, buf, at)
+		}
+		return out
+	}
+	panic("policy: no value for " + t.String()) // a layout covers no other type
+}
+
+// tupleValues reads the fields of a tuple at pos into m by dotted path.
+func tupleValues(m map[string]any, prefix string, t abi.Type, s *shape, buf []byte, pos int) {
+	head := pos
+	for i, e := range t.TupleElems {
+		f := &s.fields[i]
+		name := prefix + t.TupleRawNames[i]
+		at := head
+		if f.dynamic {
+			at = pos + int(binary.BigEndian.Uint64(buf[head+24:head+32]))
+		}
+		if e.T == abi.TupleTy {
+			tupleValues(m, name+".", *e, f, buf, at)
+		} else {
+			m[name] = value(*e, f, buf, at)
+		}
+		head += f.head
+	}
+}
+
+// values are the leaves of calldata the layout accepted, as DecodeArgs
+// presents them: its Args without its reflection and re-encoding.
+func (l *layout) values(data []byte, at []int) Args {
+	a := Args{order: make([]string, len(l.paths)), values: make(map[string]any, len(l.paths))}
+	for i, s := range l.shapes {
+		a.order[i] = l.paths[i].path
+		a.values[l.paths[i].path] = value(l.paths[i].typ, s, data[4:], at[i])
+	}
+	return a
 }
 
 // bytesAt is element i of the bytes[] value whose length word is at

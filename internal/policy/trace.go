@@ -103,7 +103,7 @@ func (e *evaluation) callList() []Call {
 	}
 	out := make([]Call, 0, len(e.calls))
 	for _, c := range e.calls {
-		call := Call{Depth: c.depth, To: c.to.Hex(), Function: e.describe(c.data)}
+		call := Call{Depth: c.depth, To: e.p.hex(c.to), Function: e.describe(c.data)}
 		if c.depth == 0 {
 			call.Value = e.value.String()
 		}
@@ -112,8 +112,8 @@ func (e *evaluation) callList() []Call {
 			copy(sel[:], c.data)
 			call.Selector = "0x" + hex.EncodeToString(sel[:])
 			if bi := builtins.lookup(sel); c.args && bi != nil {
-				if args, err := DecodeArgs(bi.fn, c.data); err == nil {
-					call.Args = displayArgs(args)
+				if args, ok := bi.fn.laidOut(c.data); ok {
+					call.Args = e.p.displayArgs(args)
 				}
 			}
 		}
