@@ -196,6 +196,7 @@ type evaluation struct {
 
 	callBuf   [1]callRec
 	noteBuf   [1]note
+	reasonBuf [1]reason
 	spendPtrs [2]*spendEntry
 	spendBuf  [2]spendEntry
 	spendOut  [3]Spend
@@ -205,7 +206,7 @@ type evaluation struct {
 }
 
 func (e *evaluation) init() {
-	e.calls, e.notes, e.spends = e.callBuf[:0], e.noteBuf[:0], e.spendPtrs[:0]
+	e.calls, e.notes, e.reasons, e.spends = e.callBuf[:0], e.noteBuf[:0], e.reasonBuf[:0], e.spendPtrs[:0]
 	for i, z := range []*big.Int{&e.value, &e.feeAmt, &e.amount, &e.sum} {
 		z.SetBits(e.words[i][:0])
 	}
