@@ -236,10 +236,10 @@ func runExplain(e *env, f *explainFlags, tokens policy.TokenSource) error {
 	if err != nil {
 		return err
 	}
-	d := p.Evaluate(req, st)
+	d := p.Evaluate(req, st).Trace()
 	if f.output == "json" {
 		return writeJSON(e.io.Out, struct {
-			policy.Decision
+			policy.Trace
 			Policy  string `json:"policy"`
 			Warning string `json:"warning,omitempty"`
 		}{d, p.Name(), p.Warning()})
@@ -388,12 +388,12 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printDecision(w io.Writer, p *policy.Policy, d policy.Decision) {
+func printDecision(w io.Writer, p *policy.Policy, d policy.Trace) {
 	if warn := p.Warning(); warn != "" {
 		fmt.Fprintf(w, "WARNING: %s\n\n", warn)
 	}
 	fmt.Fprintf(w, "decision: %s (policy %s)\n", d.Verdict, p.Name())
-	if d.Allowed() {
+	if d.Verdict == policy.Allow {
 		for _, r := range strings.Split(d.Rule, "; ") {
 			fmt.Fprintf(w, "  ✓ %s\n", r)
 		}

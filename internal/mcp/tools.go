@@ -334,8 +334,8 @@ func (s *Server) simulateTransaction(ctx context.Context, c caller, args json.Ra
 	if err != nil {
 		return nil, err
 	}
-	out := simulated{Allowed: sim.Decision.Allowed() && sim.Error == "", Reasons: sim.Decision.Reasons, Rule: sim.Decision.Rule,
-		Spend: sim.Decision.Spend, Error: sim.Error, Result: sim.Result, CallError: sim.CallError, Calls: sim.Decision.Calls}
+	out := simulated{Allowed: sim.Decision.Allowed() && sim.Error == "", Reasons: sim.Decision.Reasons(), Rule: sim.Decision.Rule(),
+		Spend: sim.Decision.Spend, Error: sim.Error, Result: sim.Result, CallError: sim.CallError, Calls: sim.Decision.Calls()}
 	switch {
 	case out.Allowed:
 		out.Next = "send_transaction with the same arguments would be allowed now (budgets may change before you send)"

@@ -270,7 +270,7 @@ func TestParityOffChainOnChain(t *testing.T) {
 			total++
 			if d.Allowed() != ok {
 				t.Fatalf("policy %d call %d disagree: off-chain %s %q, on-chain ok=%v reason %x\npolicy: %s\ntarget %s value %s data %x\nspent %v now %s issued %s",
-					pi, ci, d.Verdict, d.Reasons, ok, reason, mustJSON(doc), target.Hex(), value, calldata, st.Spent, now, issued)
+					pi, ci, d.Verdict, d.Reasons(), ok, reason, mustJSON(doc), target.Hex(), value, calldata, st.Spent, now, issued)
 			}
 			if !ok {
 				continue

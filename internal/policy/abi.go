@@ -19,6 +19,42 @@ type Function struct {
 	// Named reports whether every input has a name, so conditions can
 	// refer to arguments.
 	Named bool
+	// layout reads canonical calldata in place; nil for shapes it does
+	// not cover, which DecodeArgs decodes.
+	layout *layout
+}
+
+// laidOut decodes calldata the function's layout accepts, as DecodeArgs
+// would but without reflection.
+func (f *Function) laidOut(data []byte) (Args, bool) {
+	at := make([]int, f.layout.leaves)
+	if !f.layout.decode(data, at) {
+		return Args{}, false
+	}
+	return f.layout.values(data, at), true
+}
+
+// leaf is the index of an argument path among the function's leaves (the
+// order of Args.Paths), or -1.
+func (f *Function) leaf(path string) int {
+	for i, l := range f.leaves() {
+		if l.path == path {
+			return i
+		}
+	}
+	return -1
+}
+
+func (f *Function) leaves() []leaf {
+	var out []leaf
+	for i, in := range f.Inputs {
+		n := in.Name
+		if n == "" {
+			n = fmt.Sprintf("arg%d", i)
+		}
+		out = collectLeaves(out, n, in.Type)
+	}
+	return out
 }
 
 // Calldata is a call of f with args: its selector and the arguments
@@ -120,6 +156,7 @@ func newFunction(name string, params []abi.ArgumentMarshaling) (*Function, error
 	}
 	f.Signature = name + "(" + strings.Join(types, ",") + ")"
 	copy(f.Selector[:], crypto.Keccak256([]byte(f.Signature))[:4])
+	f.layout = newLayout(f.Inputs, f.leaves())
 	return f, nil
 }
 

@@ -26,10 +26,10 @@ func TestTypedDataReasonsAreBounded(t *testing.T) {
 			pol, req, st, _ := loadCase(t, filepath.Join("testdata", "cases", "deny_permit2_wrong_verifying_contract.yaml"))
 			mutate(&req)
 			d := pol.Evaluate(req, st)
-			if d.Allowed() || len(d.Reasons) == 0 {
-				t.Fatalf("allowed: %+v", d)
+			if d.Allowed() || len(d.Reasons()) == 0 {
+				t.Fatalf("allowed: %+v", d.Trace())
 			}
-			for _, r := range d.Reasons {
+			for _, r := range d.Reasons() {
 				if len(r) > 600 {
 					t.Errorf("a reason of %d bytes: %.200s…", len(r), r)
 				}

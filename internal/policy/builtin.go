@@ -1,6 +1,11 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+)
 
 // A known describes a built-in function: its named signature, the family
 // it belongs to (for explanations) and how it spends.
@@ -110,6 +115,33 @@ var builtinFunctions = []known{
 type entry struct {
 	fn *Function
 	known
+	// Leaves of the arguments spending and wrapping read, for built-ins.
+	amountLeaf, assetLeaf, pathLeaf, dataLeaf int
+}
+
+// spendAt is spendOf for calldata the function's layout accepted: it reads
+// the amount into amount and returns the asset's address.
+func (e *entry) spendAt(to common.Address, a args, amount *big.Int) (common.Address, error) {
+	amount.SetBytes(a.word(e.amountLeaf))
+	switch e.spend.Asset {
+	case "@target":
+		return to, nil
+	case "@path0":
+		if n := a.count(e.pathLeaf); n < 2 {
+			return common.Address{}, fmt.Errorf("swap path has %d tokens, expected at least 2", n)
+		}
+		return a.addressAt(e.pathLeaf, 0), nil
+	case "@v3first", "@v3last":
+		path := a.bytes(e.pathLeaf)
+		if len(path) < 43 || (len(path)-20)%23 != 0 {
+			return common.Address{}, fmt.Errorf("packed swap path of %d bytes is malformed", len(path))
+		}
+		if e.spend.Asset == "@v3first" {
+			return common.BytesToAddress(path[:20]), nil
+		}
+		return common.BytesToAddress(path[len(path)-20:]), nil
+	}
+	return common.Address(a.word(e.assetLeaf)[12:]), nil
 }
 
 // registry maps selectors to the functions the engine can decode.
@@ -130,7 +162,33 @@ func mustRegistry(ks []known) *registry {
 		if _, dup := r.bySelector[fn.Selector]; dup {
 			panic(fmt.Sprintf("policy: built-in signature %q: duplicate selector", k.sig))
 		}
-		e := &entry{fn: fn, known: k}
+		e := &entry{fn: fn, known: k, amountLeaf: -1, assetLeaf: -1, pathLeaf: -1, dataLeaf: -1}
+		if fn.layout == nil {
+			panic(fmt.Sprintf("policy: built-in signature %q has no calldata layout", k.sig))
+		}
+		need := func(path string) int {
+			i := fn.leaf(path)
+			if i < 0 {
+				panic(fmt.Sprintf("policy: built-in signature %q has no argument %q", k.sig, path))
+			}
+			return i
+		}
+		switch k.spend.Asset {
+		case "":
+		case "@target":
+		case "@path0":
+			e.pathLeaf = need("path")
+		case "@v3first", "@v3last":
+			e.pathLeaf = need(k.spend.PathArg)
+		default:
+			e.assetLeaf = need(k.spend.Asset)
+		}
+		if k.spend.Asset != "" {
+			e.amountLeaf = need(k.spend.Amount)
+		}
+		if k.wrapper {
+			e.dataLeaf = need("data")
+		}
 		r.bySelector[fn.Selector] = e
 		r.bySig[fn.Signature] = e
 	}

@@ -202,27 +202,27 @@ func TestDecisionFixtures(t *testing.T) {
 			}
 			d := pol.Evaluate(req, st)
 			if d.Verdict != want {
-				t.Fatalf("verdict = %s, want %s; reasons: %q", d.Verdict, want, d.Reasons)
+				t.Fatalf("verdict = %s, want %s; reasons: %q", d.Verdict, want, d.Reasons())
 			}
-			if want == Allow && (d.Rule == "" || len(d.Reasons) != 0) {
-				t.Errorf("allow must name its rule and carry no reasons: rule=%q reasons=%q", d.Rule, d.Reasons)
+			if want == Allow && (d.Rule() == "" || len(d.Reasons()) != 0) {
+				t.Errorf("allow must name its rule and carry no reasons: rule=%q reasons=%q", d.Rule(), d.Reasons())
 			}
-			if want == Deny && (len(d.Reasons) == 0 || d.Rule != "") {
-				t.Errorf("deny must carry reasons and no rule: rule=%q reasons=%q", d.Rule, d.Reasons)
+			if want == Deny && (len(d.Reasons()) == 0 || d.Rule() != "") {
+				t.Errorf("deny must carry reasons and no rule: rule=%q reasons=%q", d.Rule(), d.Reasons())
 			}
 			for _, sub := range c.Expect.Reasons {
 				found := false
-				for _, r := range d.Reasons {
+				for _, r := range d.Reasons() {
 					if strings.Contains(r, sub) {
 						found = true
 					}
 				}
 				if !found {
-					t.Errorf("no reason contains %q; reasons: %q", sub, d.Reasons)
+					t.Errorf("no reason contains %q; reasons: %q", sub, d.Reasons())
 				}
 			}
-			if c.Expect.Rule != "" && !strings.Contains(d.Rule, c.Expect.Rule) {
-				t.Errorf("rule %q does not contain %q", d.Rule, c.Expect.Rule)
+			if c.Expect.Rule != "" && !strings.Contains(d.Rule(), c.Expect.Rule) {
+				t.Errorf("rule %q does not contain %q", d.Rule(), c.Expect.Rule)
 			}
 			if c.Expect.Spend != nil {
 				got := map[string]string{}

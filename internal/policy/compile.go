@@ -49,6 +49,14 @@ type Policy struct {
 	user       *registry
 	allow      []*rule
 	deny       []*rule
+	allowIndex *ruleIndex
+	denyIndex  *ruleIndex
+	// tokenLimits finds a token's limit by address, so a decision names
+	// a spent token without formatting its address.
+	tokenLimits map[common.Address]*Limit
+	// checksums are the EIP-55 forms of the addresses the policy names,
+	// which traces show often: each costs a Keccak hash to write.
+	checksums  map[common.Address]string
 	typed      []*typedRule
 	messages   MessagesDoc
 	staleAfter time.Duration
@@ -178,7 +186,7 @@ func Parse(data []byte, opts Options) (*Policy, error) {
 // Compile validates a document and builds the policy. Every error is a
 // *FieldError naming the field and what was expected.
 func Compile(d *Document, opts Options) (*Policy, error) {
-	c := &compiler{opts: opts, p: &Policy{chains: map[uint64]bool{}, limits: map[string]*Limit{}}}
+	c := &compiler{opts: opts, p: &Policy{chains: map[uint64]bool{}, limits: map[string]*Limit{}, tokenLimits: map[common.Address]*Limit{}}}
 	c.p.doc = Document{Name: d.Name, Description: d.Description, Profile: d.Profile, Warning: d.Warning}
 	steps := []func(*Document) error{c.header, c.validity, c.scheduleStep, c.limitsStep, c.rateStep, c.networkStep,
 		c.abisStep, c.rulesStep, c.typedStep, c.messagesStep, c.anomaliesStep}
@@ -187,7 +195,33 @@ func Compile(d *Document, opts Options) (*Policy, error) {
 			return nil, err
 		}
 	}
+	c.p.checksums = map[common.Address]string{}
+	for _, r := range append(c.p.allow[:len(c.p.allow):len(c.p.allow)], c.p.deny...) {
+		c.p.remember(r.contract)
+		for _, fr := range r.fns {
+			for _, cd := range fr.conds {
+				for _, o := range cd.args {
+					if o.addr != nil {
+						c.p.remember(*o.addr)
+					}
+				}
+			}
+		}
+	}
+	for a := range c.p.tokenLimits {
+		c.p.remember(a)
+	}
 	return c.p, nil
+}
+
+func (p *Policy) remember(a common.Address) { p.checksums[a] = a.Hex() }
+
+// hex is a.Hex(), from memory for the addresses the policy names.
+func (p *Policy) hex(a common.Address) string {
+	if h, ok := p.checksums[a]; ok {
+		return h
+	}
+	return a.Hex()
 }
 
 type compiler struct {
@@ -429,6 +463,7 @@ func (c *compiler) limitsStep(d *Document) error {
 			}
 			lim.Asset = strings.ToLower(a.Hex())
 			lim.Symbol = shortAddr(a)
+			c.p.tokenLimits[a] = lim
 			switch {
 			case l.Decimals != nil:
 				lim.Decimals = uint8(*l.Decimals)
@@ -682,6 +717,7 @@ func (c *compiler) rulesStep(d *Document) error {
 			*set.doc = append(*set.doc, doc)
 		}
 	}
+	c.p.allowIndex, c.p.denyIndex = newRuleIndex(c.p.allow), newRuleIndex(c.p.deny)
 	return nil
 }
 
@@ -745,6 +781,7 @@ func (c *compiler) rule(path string, rd RuleDoc) (*rule, RuleDoc, error) {
 					if msg != "" {
 						return nil, doc, ferr(cpath, "%s", msg)
 					}
+					cc.leaf = fn.leaf(argPath)
 					fr.conds = append(fr.conds, cc)
 				}
 			}

@@ -35,6 +35,7 @@ var knownVariables = []string{"$owner", "$session"}
 type cond struct {
 	param string // as written
 	path  string // resolved argument path
+	leaf  int    // the argument's index among its function's leaves; -1 for typed data
 	op    string
 	args  []operand
 	// typ is the ABI type for calldata conditions; nil for typed data,
@@ -50,6 +51,11 @@ type operand struct {
 	addr     *common.Address
 	boolean  *bool
 	bytes    []byte
+	// unsigned and signed are num as calldata words compare: big-endian,
+	// and two's complement with the sign bit flipped, so that byte order
+	// is number order. The bound says where num lies when it has no word.
+	unsigned, signed [32]byte
+	uBound, sBound   int8 // -1: below every value of the kind; 1: above; 0: in the word
 }
 
 func parseOperand(raw string) operand {
@@ -60,6 +66,7 @@ func parseOperand(raw string) operand {
 	}
 	if n, err := parseInteger(raw); err == nil {
 		o.num = n
+		o.setWords()
 	}
 	if common.IsHexAddress(raw) && len(raw) == 42 {
 		a := common.HexToAddress(raw)
@@ -78,10 +85,39 @@ func parseOperand(raw string) operand {
 	return o
 }
 
+var (
+	two256 = new(big.Int).Lsh(big.NewInt(1), 256)
+	two255 = new(big.Int).Lsh(big.NewInt(1), 255)
+)
+
+func (o *operand) setWords() {
+	switch {
+	case o.num.Sign() < 0:
+		o.uBound = -1
+	case o.num.Cmp(two256) >= 0:
+		o.uBound = 1
+	default:
+		o.num.FillBytes(o.unsigned[:])
+	}
+	switch {
+	case o.num.Cmp(new(big.Int).Neg(two255)) < 0:
+		o.sBound = -1
+	case o.num.Cmp(two255) >= 0:
+		o.sBound = 1
+	default:
+		v := o.num
+		if v.Sign() < 0 {
+			v = new(big.Int).Add(v, two256)
+		}
+		v.FillBytes(o.signed[:])
+		o.signed[0] ^= 0x80
+	}
+}
+
 // compileCond checks a condition against a known argument type (typ may
 // be nil for typed data) and returns what went wrong in words.
 func compileCond(c CondDoc, op OpDoc, path string, typ *abi.Type) (*cond, string) {
-	out := &cond{param: c.Param, path: path, op: op.Op, typ: typ}
+	out := &cond{param: c.Param, path: path, leaf: -1, op: op.Op, typ: typ}
 	if len(op.Values) == 0 {
 		return nil, "expected a value"
 	}
@@ -152,11 +188,32 @@ func (o operand) fits(t abi.Type, op string) string {
 // check evaluates the condition on an actual value. It returns "" when the
 // condition holds, and otherwise words saying why not.
 func (c *cond) check(actual any, vars Variables) string {
+	holds, why := c.apply(func(o *operand) (int, string) { return compare(actual, *o, vars) })
+	switch {
+	case why != "":
+		return fmt.Sprintf("%s cannot be checked: %s", c.param, why)
+	case holds:
+		return ""
+	}
+	return fmt.Sprintf("%s %s %s, got %s", c.param, opWords[c.op], c.describeOperands(vars), formatValue(actual))
+}
+
+// holdsFor evaluates a calldata condition on the word of its argument,
+// without words: checkable is false when the condition cannot be
+// evaluated (check then says why).
+func (c *cond) holdsFor(w []byte, vars Variables) (holds, checkable bool) {
+	holds, why := c.apply(func(o *operand) (int, string) { return compareWord(c.typ, w, o, vars) })
+	return holds, why == ""
+}
+
+// apply compares the actual value with every operand and applies the
+// operator; why is set when a comparison is impossible.
+func (c *cond) apply(compare func(*operand) (int, string)) (holds bool, why string) {
 	matches := 0
-	for _, o := range c.args {
-		cmp, msg := compare(actual, o, vars)
+	for i := range c.args {
+		cmp, msg := compare(&c.args[i])
 		if msg != "" {
-			return fmt.Sprintf("%s cannot be checked: %s", c.param, msg)
+			return false, msg
 		}
 		ok := false
 		switch c.op {
@@ -177,17 +234,66 @@ func (c *cond) check(actual any, vars Variables) string {
 			matches++
 		}
 	}
-	var holds bool
-	switch c.op {
-	case "in":
-		holds = matches > 0
-	default:
-		holds = matches == len(c.args)
+	if c.op == "in" {
+		return matches > 0, ""
 	}
-	if holds {
-		return ""
+	return matches == len(c.args), ""
+}
+
+// compareWord is compare for a calldata word of type t, which a layout
+// has checked is canonical. Its messages only say that the values cannot
+// be compared; compare gives the words.
+func compareWord(t *abi.Type, w []byte, o *operand, vars Variables) (int, string) {
+	switch t.T {
+	case abi.UintTy:
+		if o.num == nil {
+			return 0, "not a number"
+		}
+		if o.uBound != 0 {
+			return -int(o.uBound), ""
+		}
+		return bytes.Compare(w, o.unsigned[:]), ""
+	case abi.IntTy:
+		if o.num == nil {
+			return 0, "not a number"
+		}
+		if o.sBound != 0 {
+			return -int(o.sBound), ""
+		}
+		if a, b := w[0]^0x80, o.signed[0]; a != b {
+			if a < b {
+				return -1, ""
+			}
+			return 1, ""
+		}
+		return bytes.Compare(w[1:], o.signed[1:]), ""
+	case abi.AddressTy:
+		if o.variable != "" {
+			v, ok := vars.lookup(o.variable)
+			if !ok {
+				return 0, "variable not set"
+			}
+			return bytes.Compare(w[12:], v[:]), ""
+		}
+		if o.addr == nil {
+			return 0, "not an address"
+		}
+		return bytes.Compare(w[12:], o.addr[:]), ""
+	case abi.BoolTy:
+		if o.boolean == nil {
+			return 0, "not a bool"
+		}
+		if (w[31] == 1) == *o.boolean {
+			return 0, ""
+		}
+		return 1, ""
+	case abi.FixedBytesTy:
+		if o.bytes == nil {
+			return 0, "not bytes"
+		}
+		return bytes.Compare(w[:t.Size], o.bytes), ""
 	}
-	return fmt.Sprintf("%s %s %s, got %s", c.param, opWords[c.op], c.describeOperands(vars), formatValue(actual))
+	return 0, "not comparable"
 }
 
 var opWords = map[string]string{

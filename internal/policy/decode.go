@@ -137,14 +137,7 @@ func normalise(t abi.Type, v reflect.Value) any {
 // leaf name that is unique within the function ("recipient" for
 // "params.recipient").
 func resolvePath(fn *Function, name string) (string, abi.Type, error) {
-	var leaves []leaf
-	for i, in := range fn.Inputs {
-		n := in.Name
-		if n == "" {
-			n = fmt.Sprintf("arg%d", i)
-		}
-		leaves = collectLeaves(leaves, n, in.Type)
-	}
+	leaves := fn.leaves()
 	var hits []leaf
 	for _, l := range leaves {
 		if l.path == name {

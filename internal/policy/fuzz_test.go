@@ -67,12 +67,12 @@ func FuzzEvaluateCalldata(f *testing.F) {
 			d := p.Evaluate(Request{Kind: KindTransaction, ChainID: 31337, Tx: &Tx{To: &to, Value: big.NewInt(1), Data: data}}, st)
 			switch d.Verdict {
 			case Allow:
-				if d.Rule == "" || len(d.Reasons) > 0 {
-					t.Fatalf("allow without rule or with reasons: %+v", d)
+				if d.Rule() == "" || len(d.Reasons()) > 0 {
+					t.Fatalf("allow without rule or with reasons: %+v", d.Trace())
 				}
 			case Deny:
-				if len(d.Reasons) == 0 {
-					t.Fatalf("deny without reasons: %+v", d)
+				if len(d.Reasons()) == 0 {
+					t.Fatalf("deny without reasons: %+v", d.Trace())
 				}
 			default:
 				t.Fatalf("verdict %q", d.Verdict)

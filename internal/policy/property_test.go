@@ -179,7 +179,7 @@ func TestPropertyNeverAllowsUnlisted(t *testing.T) {
 				allowed++
 			}
 			if d.Allowed() != want {
-				t.Fatalf("policy %d call %d: engine allowed=%v, oracle=%v\ncall %+v\nreasons %q\nrule %q", i, j, d.Allowed(), want, c, d.Reasons, d.Rule)
+				t.Fatalf("policy %d call %d: engine allowed=%v, oracle=%v\ncall %+v\nreasons %q\nrule %q", i, j, d.Allowed(), want, c, d.Reasons(), d.Rule())
 			}
 		}
 	}

@@ -26,75 +26,111 @@ func (e *evaluation) typedData(req Request) {
 		return
 	}
 	if _, _, err := apitypes.TypedDataAndHash(*td); err != nil {
-		e.refuse("typed data is malformed: " + bound.Message(err.Error(), maxQuotedError))
+		e.refusef(func() string { return "typed data is malformed: " + bound.Message(err.Error(), maxQuotedError) })
 		return
 	}
-	subject := "typed data " + bound.Text(td.PrimaryType, bound.Prefix)
-	if td.Domain.Name != "" {
-		subject += " for " + bound.Quote(td.Domain.Name)
+	primary, name := td.PrimaryType, td.Domain.Name
+	subject := func() string {
+		s := "typed data " + bound.Text(primary, bound.Prefix)
+		if name != "" {
+			s += " for " + bound.Quote(name)
+		}
+		return s
 	}
 	if td.Domain.ChainId == nil {
-		e.refuse(subject + " is not allowed: its domain has no chainId, so the signature would be valid on every chain")
+		e.refusef(func() string {
+			return subject() + " is not allowed: its domain has no chainId, so the signature would be valid on every chain"
+		})
 		return
 	}
 	chain := (*big.Int)(td.Domain.ChainId)
 	if !chain.IsUint64() || !e.p.chains[chain.Uint64()] || chain.Uint64() != req.ChainID {
-		e.refuse(fmt.Sprintf("%s is not allowed: its domain is for chain %s, this request is on chain %d and the key signs for chain %s",
-			subject, chain, req.ChainID, chainList(e.p.doc.Chains)))
+		chain, reqChain := new(big.Int).Set(chain), req.ChainID
+		e.refusef(func() string {
+			return fmt.Sprintf("%s is not allowed: its domain is for chain %s, this request is on chain %d and the key signs for chain %s",
+				subject(), chain, reqChain, chainList(e.p.doc.Chains))
+		})
 		return
 	}
 	e.typedSpend(td, subject)
-	var failures []string
+	var failed []*typedRule
 	for _, r := range e.p.typed {
-		if fails := r.check(td, e.st.Vars); len(fails) > 0 {
-			if r.primaryType == td.PrimaryType {
-				failures = append(failures, fmt.Sprintf("%s is not allowed by %s: %s", subject, r.path, strings.Join(fails, "; ")))
-			}
-			continue
+		if ok, _ := r.check(td, e.vars, false); ok {
+			e.allow(note{lazy: func() string { return fmt.Sprintf("%s allows %s", r.path, subject()) }})
+			return
 		}
-		e.rules = append(e.rules, fmt.Sprintf("%s allows %s", r.path, subject))
-		return
+		if r.primaryType == td.PrimaryType {
+			failed = append(failed, r)
+		}
 	}
-	if len(failures) > 0 {
-		e.reasons = append(e.reasons, failures...)
-		return
+	for _, r := range failed {
+		e.refusef(func() string {
+			_, fails := r.check(td, e.vars, true)
+			return fmt.Sprintf("%s is not allowed by %s: %s", subject(), r.path, strings.Join(fails, "; "))
+		})
 	}
-	e.refuse(fmt.Sprintf("%s is not allowed: no typed_data rule allows this domain and primary type", subject))
+	if len(failed) == 0 {
+		e.refusef(func() string {
+			return fmt.Sprintf("%s is not allowed: no typed_data rule allows this domain and primary type", subject())
+		})
+	}
 }
 
-// check returns why the document does not match the rule, or nothing.
-func (r *typedRule) check(td *apitypes.TypedData, vars Variables) []string {
+// check reports whether the document matches the rule. With explain it
+// also says why not, every mismatch in words; without, it stops at the
+// first.
+func (r *typedRule) check(td *apitypes.TypedData, vars Variables, explain bool) (bool, []string) {
+	if td.PrimaryType != r.primaryType {
+		if !explain {
+			return false, nil
+		}
+		return false, []string{"primary type " + bound.Quote(td.PrimaryType)}
+	}
 	d := r.doc.Domain
 	var fails []string
-	if td.PrimaryType != r.primaryType {
-		return []string{"primary type " + bound.Quote(td.PrimaryType)}
+	ok := true
+	// mismatch records a failed check; it reports whether to write why.
+	mismatch := func() bool {
+		ok = false
+		return explain
 	}
-	if d.Name != "" && td.Domain.Name != d.Name {
+	if d.Name != "" && td.Domain.Name != d.Name && mismatch() {
 		fails = append(fails, fmt.Sprintf("domain name must be %q, got %s", d.Name, bound.Quote(td.Domain.Name)))
 	}
-	if d.Version != "" && td.Domain.Version != d.Version {
+	if d.Version != "" && td.Domain.Version != d.Version && mismatch() {
 		fails = append(fails, fmt.Sprintf("domain version must be %q, got %s", d.Version, bound.Quote(td.Domain.Version)))
 	}
-	if d.ChainID != 0 && (*big.Int)(td.Domain.ChainId).Cmp(new(big.Int).SetUint64(d.ChainID)) != 0 {
+	if chain := (*big.Int)(td.Domain.ChainId); d.ChainID != 0 && (!chain.IsUint64() || chain.Uint64() != d.ChainID) && mismatch() {
 		fails = append(fails, fmt.Sprintf("domain chainId must be %d", d.ChainID))
 	}
 	if r.verifying != nil {
 		got := td.Domain.VerifyingContract
-		if !common.IsHexAddress(got) || common.HexToAddress(got) != *r.verifying {
+		if (!common.IsHexAddress(got) || common.HexToAddress(got) != *r.verifying) && mismatch() {
 			fails = append(fails, fmt.Sprintf("verifying contract must be %s, got %s", shortAddr(*r.verifying), orUnknown(bound.Text(got, bound.Prefix))))
 		}
 	}
 	for _, c := range r.conds {
-		v, err := typedValue(td, c.path)
-		if err != nil {
-			fails = append(fails, fmt.Sprintf("%s cannot be checked: %v", c.param, err))
-			continue
+		if !ok && !explain {
+			break
 		}
-		if msg := c.check(v, vars); msg != "" {
-			fails = append(fails, msg)
+		v, err := typedValue(td, c.path)
+		switch {
+		case err != nil:
+			if mismatch() {
+				fails = append(fails, fmt.Sprintf("%s cannot be checked: %v", c.param, err))
+			}
+		case explain:
+			if msg := c.check(v, vars); msg != "" {
+				ok = false
+				fails = append(fails, msg)
+			}
+		default:
+			if holds, why := c.apply(func(o *operand) (int, string) { return compare(v, *o, vars) }); !holds || why != "" {
+				ok = false
+			}
 		}
 	}
-	return fails
+	return ok, fails
 }
 
 var arrayType = regexp.MustCompile(`\[[0-9]*\]$`)
@@ -222,13 +258,15 @@ var permitShapes = map[string]struct {
 }
 
 // typedSpend counts Permit and Permit2 amounts against the token limits.
-func (e *evaluation) typedSpend(td *apitypes.TypedData, subject string) {
+func (e *evaluation) typedSpend(td *apitypes.TypedData, subject func() string) {
 	shape, ok := permitShapes[td.PrimaryType]
 	if !ok {
 		return
 	}
 	fail := func(err error) {
-		e.refuse(fmt.Sprintf("%s is not allowed: cannot tell what it spends (%s)", subject, bound.Message(err.Error(), maxQuotedError)))
+		e.refusef(func() string {
+			return fmt.Sprintf("%s is not allowed: cannot tell what it spends (%s)", subject(), bound.Message(err.Error(), maxQuotedError))
+		})
 	}
 	if shape.list != "" {
 		items, ok := td.Message[shape.list].([]any)
@@ -248,7 +286,7 @@ func (e *evaluation) typedSpend(td *apitypes.TypedData, subject string) {
 				fail(err)
 				return
 			}
-			e.addSpend(strings.ToLower(tok.(common.Address).Hex()), amt)
+			e.addToken(tok.(common.Address), amt)
 		}
 		return
 	}
@@ -277,7 +315,7 @@ func (e *evaluation) typedSpend(td *apitypes.TypedData, subject string) {
 		fail(fmt.Errorf("%s is not an integer", shape.amount))
 		return
 	}
-	e.addSpend(strings.ToLower(token.Hex()), amt)
+	e.addToken(token, amt)
 }
 
 func (e *evaluation) message(req Request) {
@@ -287,30 +325,34 @@ func (e *evaluation) message(req Request) {
 		return
 	}
 	if len(m.Prefixes) == 0 && len(m.Domains) == 0 {
-		e.rules = append(e.rules, "messages allows any personal_sign message")
+		e.allow(note{text: "messages allows any personal_sign message"})
 		return
 	}
 	text := string(req.Message)
 	for i, pfx := range m.Prefixes {
 		if strings.HasPrefix(text, pfx) {
-			e.rules = append(e.rules, fmt.Sprintf("messages.prefixes[%d] allows the message", i))
+			e.allow(note{lazy: func() string { return fmt.Sprintf("messages.prefixes[%d] allows the message", i) }})
 			return
 		}
 	}
 	if dom, addr, ok := siwe(text); ok {
 		for i, d := range m.Domains {
 			if strings.EqualFold(dom, d) {
-				if !common.IsHexAddress(addr) || common.HexToAddress(addr) != e.st.Vars.Owner {
-					e.refuse(fmt.Sprintf("the Sign-In with Ethereum message for %s names account %s, not this key's account", bound.Quote(dom), bound.Quote(addr)))
+				if !common.IsHexAddress(addr) || common.HexToAddress(addr) != e.vars.Owner {
+					e.refusef(func() string {
+						return fmt.Sprintf("the Sign-In with Ethereum message for %s names account %s, not this key's account", bound.Quote(dom), bound.Quote(addr))
+					})
 					return
 				}
-				e.rules = append(e.rules, fmt.Sprintf("messages.domains[%d] allows sign-in to %s", i, dom))
+				e.allow(note{lazy: func() string { return fmt.Sprintf("messages.domains[%d] allows sign-in to %s", i, dom) }})
 				return
 			}
 		}
 	}
-	e.refuse(fmt.Sprintf("personal_sign is not allowed: the message neither starts with an allowed prefix nor signs in to an allowed domain (%s)",
-		strings.Join(append(quoteAll(m.Prefixes), m.Domains...), ", ")))
+	e.refusef(func() string {
+		return fmt.Sprintf("personal_sign is not allowed: the message neither starts with an allowed prefix nor signs in to an allowed domain (%s)",
+			strings.Join(append(quoteAll(m.Prefixes), m.Domains...), ", "))
+	})
 }
 
 func quoteAll(s []string) []string {

@@ -46,10 +46,10 @@ func judge(t *testing.T, pols []*policy.Policy, req policy.Request) {
 	for _, p := range pols {
 		d := p.Evaluate(req, policy.State{Now: now, IssuedAt: now})
 		switch {
-		case d.Verdict == policy.Allow && (d.Rule == "" || len(d.Reasons) > 0):
-			t.Fatalf("allow without a rule or with reasons: %+v", d)
-		case d.Verdict == policy.Deny && len(d.Reasons) == 0:
-			t.Fatalf("deny without reasons: %+v", d)
+		case d.Verdict == policy.Allow && (d.Rule() == "" || len(d.Reasons()) > 0):
+			t.Fatalf("allow without a rule or with reasons: %+v", d.Trace())
+		case d.Verdict == policy.Deny && len(d.Reasons()) == 0:
+			t.Fatalf("deny without reasons: %+v", d.Trace())
 		case d.Verdict != policy.Allow && d.Verdict != policy.Deny:
 			t.Fatalf("verdict %q", d.Verdict)
 		}

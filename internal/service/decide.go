@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -81,8 +80,9 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 		}
 		rec.Call = callRecord(req, d, extra)
 		if !d.Allowed() {
-			outcome = &Refusal{Reasons: audit.BoundReasons(d.Reasons)}
-			rec.Decision, rec.Reasons = audit.DecisionDeny, d.Reasons
+			reasons := d.Reasons()
+			outcome = &Refusal{Reasons: audit.BoundReasons(reasons)}
+			rec.Decision, rec.Reasons = audit.DecisionDeny, reasons
 			return record(rec)
 		}
 		rec.Decision = audit.DecisionAllow
@@ -191,7 +191,7 @@ func evaluate(p *policy.Policy, g store.Grant, info RequestInfo, reqs []policy.R
 	}
 	st := policy.State{Now: now, IssuedAt: g.CreatedAt, Spent: spent, Requests: u.requests,
 		Vars: policy.Variables{Owner: common.HexToAddress(g.Address), Session: sessionOf(g)}}
-	return evaluateEach(p, reqs, st)
+	return p.EvaluateBatch(reqs, st)
 }
 
 // callRecord is what the audit log keeps of a request: decoded calls and
@@ -201,8 +201,8 @@ func callRecord(req policy.Request, d policy.Decision, extra map[string]any) jso
 	for k, v := range extra {
 		m[k] = v
 	}
-	if len(d.Calls) > 0 {
-		m["calls"] = d.Calls
+	if calls := d.Calls(); len(calls) > 0 {
+		m["calls"] = calls
 	}
 	if len(d.Spend) > 0 {
 		m["spend"] = d.Spend
@@ -549,61 +549,4 @@ func (s *Service) Invalid(ctx context.Context, sess *Session, info RequestInfo, 
 	}); err != nil {
 		s.cfg.Log.Error("audit invalid request", "key", sess.grant.ID, "err", err)
 	}
-}
-
-// evaluateEach evaluates requests in order, each seeing the spend of the
-// ones before it, and combines the decisions: allowed only if all are.
-func evaluateEach(p *policy.Policy, reqs []policy.Request, st policy.State) policy.Decision {
-	if len(reqs) == 1 {
-		return p.Evaluate(reqs[0], st)
-	}
-	out := policy.Decision{Verdict: policy.Allow, Reasons: []string{}}
-	spent := map[string]*big.Int{}
-	for k, v := range st.Spent {
-		spent[k] = new(big.Int).Set(v)
-	}
-	// Totals are kept per asset and kind: a fee is reserved apart from
-	// the value, so settlement can replace it.
-	type spendKey struct {
-		asset string
-		fee   bool
-	}
-	total := map[spendKey]*policy.Spend{}
-	var order []spendKey
-	var rules []string
-	for i, r := range reqs {
-		sti := st
-		sti.Spent = spent
-		d := p.Evaluate(r, sti)
-		for _, reason := range d.Reasons {
-			out.Reasons = append(out.Reasons, fmt.Sprintf("call %d: %s", i+1, reason))
-		}
-		if d.Allowed() {
-			rules = append(rules, fmt.Sprintf("call %d: %s", i+1, d.Rule))
-		}
-		out.Calls = append(out.Calls, d.Calls...)
-		for _, sp := range d.Spend {
-			if spent[sp.Asset] == nil {
-				spent[sp.Asset] = new(big.Int)
-			}
-			spent[sp.Asset].Add(spent[sp.Asset], sp.Amount)
-			k := spendKey{sp.Asset, sp.Fee}
-			if total[k] == nil {
-				c := sp
-				c.Amount = new(big.Int)
-				total[k] = &c
-				order = append(order, k)
-			}
-			total[k].Amount.Add(total[k].Amount, sp.Amount)
-		}
-	}
-	for _, a := range order {
-		out.Spend = append(out.Spend, *total[a])
-	}
-	if len(out.Reasons) > 0 {
-		out.Verdict = policy.Deny
-	} else {
-		out.Rule = strings.Join(rules, "; ")
-	}
-	return out
 }

@@ -75,9 +75,6 @@ func (s *Service) Simulate(ctx context.Context, sess *Session, info RequestInfo,
 	case err != nil:
 		return nil, err
 	}
-	if sim.Decision.Reasons == nil {
-		sim.Decision.Reasons = []string{}
-	}
 	res, err := s.cfg.Chain.CallContract(ctx, ethereum.CallMsg{From: out.from, To: out.to, Value: out.value, Data: out.data}, nil)
 	if err != nil {
 		sim.CallError = (&UpstreamError{Op: "eth_call", Err: err}).Public()
@@ -233,7 +230,7 @@ func (s *Service) probe(ctx context.Context, sess *Session, info RequestInfo, a 
 		return ProbeResult{}, fmt.Errorf("probe %s: %w", a.Name, err)
 	}
 	if reason != "" {
-		d = policy.Decision{Verdict: policy.Deny, Reasons: []string{reason}}
+		d = policy.Denied(reason)
 	}
 	extra := map[string]any{"key_id": sess.grant.ID, "attempt": a.Name, "method": a.Method, "expect": a.Expect}
 	if len(reqs) > 1 {
@@ -247,19 +244,16 @@ func (s *Service) probe(ctx context.Context, sess *Session, info RequestInfo, a 
 	}
 	rec := info.record(now)
 	rec.Method, rec.Call = MethodProbe, callRecord(reqs[0], d, extra)
+	reasons := d.Reasons()
 	rec.Decision, rec.Reasons = audit.DecisionAllow, []string{}
 	if !d.Allowed() {
-		rec.Decision, rec.Reasons = audit.DecisionDeny, d.Reasons
+		rec.Decision, rec.Reasons = audit.DecisionDeny, reasons
 	}
 	stored, err := s.cfg.Store.AppendAudit(dctx, audit.Bound(rec))
 	if err != nil {
 		return ProbeResult{}, fmt.Errorf("probe %s: record: %w", a.Name, err)
 	}
-	reasons := d.Reasons
-	if reasons == nil {
-		reasons = []string{}
-	}
-	return ProbeResult{Attempt: a.Name, Method: a.Method, Expect: a.Expect, Got: d.Verdict, Rule: d.Rule, Reasons: reasons,
+	return ProbeResult{Attempt: a.Name, Method: a.Method, Expect: a.Expect, Got: d.Verdict, Rule: d.Rule(), Reasons: reasons,
 		Pass: d.Verdict == a.Expect, Seq: stored.Seq}, nil
 }
 

@@ -52,7 +52,7 @@ allow:
 	}
 
 	sim, err = e.svc.Simulate(ctx, sess, info, service.TxArgs{To: &stranger, Value: eth(1500)})
-	if err != nil || sim.Decision.Allowed() || !strings.Contains(strings.Join(sim.Decision.Reasons, ";"), "over the per-transaction limit") {
+	if err != nil || sim.Decision.Allowed() || !strings.Contains(strings.Join(sim.Decision.Reasons(), ";"), "over the per-transaction limit") {
 		t.Errorf("1.5 ETH: %+v, %v", sim, err)
 	}
 
