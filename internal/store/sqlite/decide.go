@@ -26,25 +26,35 @@ func appendAudit(ctx context.Context, tx *wtx, r audit.Record) (audit.Record, er
 	}
 	r.Seq = seq + 1
 	r = audit.Chain(prev, r)
-	reasons, err := store.EncodeReasons(r.Reasons)
+	args, err := auditArgs(r)
 	if err != nil {
 		return audit.Record{}, err
 	}
-	var call []byte
-	if len(r.Call) > 0 {
-		call = r.Call
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_records
-		(seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Seq, ms(r.Time), r.KeyID, r.Method, call, r.Decision, reasons, r.TxHash, r.CallerIP, r.RequestID,
-		r.UserAgent, r.PrevHash, r.Hash); err != nil {
+	if _, err := tx.ExecContext(ctx, insertAuditSQL, args...); err != nil {
 		return audit.Record{}, fmt.Errorf("insert audit record: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, r.Seq, r.Hash); err != nil {
 		return audit.Record{}, fmt.Errorf("move audit head: %w", err)
 	}
 	return r, nil
+}
+
+const insertAuditSQL = `INSERT INTO audit_records
+	(seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// auditArgs are the arguments of insertAuditSQL for the chained record r.
+func auditArgs(r audit.Record) ([]any, error) {
+	reasons, err := store.EncodeReasons(r.Reasons)
+	if err != nil {
+		return nil, err
+	}
+	var call []byte
+	if len(r.Call) > 0 {
+		call = r.Call
+	}
+	return []any{r.Seq, ms(r.Time), r.KeyID, r.Method, call, r.Decision, reasons, r.TxHash, r.CallerIP, r.RequestID,
+		r.UserAgent, r.PrevHash, r.Hash}, nil
 }
 
 // AppendAudit implements store.Store.
