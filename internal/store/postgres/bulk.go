@@ -24,22 +24,14 @@ func columnList(cols string) []string {
 
 // CreateGrants implements store.Bulk with one COPY.
 func (s *Store) CreateGrants(ctx context.Context, gs []store.Grant) error {
-	rows := make([][]any, len(gs))
-	for i, g := range gs {
-		args, err := grantArgs(g)
-		if err != nil {
-			return fmt.Errorf("create grants: grant %d: %w", i, err)
-		}
-		rows[i] = args
+	rows, keys, err := store.GrantRows(gs)
+	if err != nil {
+		return fmt.Errorf("create grants: %w", err)
 	}
-	err := s.writeTx(ctx, func(tx pgx.Tx) error {
-		checked := map[string]bool{}
-		for _, g := range gs {
-			if !checked[g.SignerKeyID] {
-				if err := signerKeyExists(ctx, tx, g.SignerKeyID); err != nil {
-					return err
-				}
-				checked[g.SignerKeyID] = true
+	err = s.writeTx(ctx, func(tx pgx.Tx) error {
+		for _, id := range keys {
+			if err := signerKeyExists(ctx, tx, id); err != nil {
+				return err
 			}
 		}
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"grants"}, columnList(grantColumns), pgx.CopyFromRows(rows))
@@ -57,10 +49,8 @@ func (s *Store) CreateGrants(ctx context.Context, gs []store.Grant) error {
 // AppendAudits implements store.Bulk: the records are chained under the
 // audit head's lock and copied in with one COPY.
 func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) (audit.Head, error) {
-	for i, r := range rs {
-		if err := r.Validate(); err != nil {
-			return audit.Head{}, fmt.Errorf("append audits: record %d: %w: %w", i, store.ErrInvalid, err)
-		}
+	if err := store.ValidateRecords(rs); err != nil {
+		return audit.Head{}, fmt.Errorf("append audits: %w", err)
 	}
 	var head audit.Head
 	err := s.writeTx(ctx, func(tx pgx.Tx) error {
@@ -70,24 +60,18 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) (audit.Head
 		if len(rs) == 0 {
 			return nil
 		}
-		rows := make([][]any, len(rs))
-		for i, r := range rs {
-			r.Seq = head.Seq + 1
-			r = audit.Chain(head.Hash, r)
-			args, err := auditArgs(r)
-			if err != nil {
-				return err
-			}
-			rows[i] = args
-			head = audit.Head{Seq: r.Seq, Hash: r.Hash}
+		rows, last, err := store.ChainRecords(head, rs)
+		if err != nil {
+			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_records"}, columnList(auditColumns), pgx.CopyFromRows(rows)); err != nil {
+		head = last
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_records"}, columnList(store.AuditColumns), pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("insert audit records: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, head.Seq, head.Hash); err != nil {
 			return fmt.Errorf("move audit head: %w", err)
 		}
-		_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, auditChannel)
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, auditChannel)
 		return err
 	})
 	if err != nil {

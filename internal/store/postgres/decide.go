@@ -34,11 +34,11 @@ func appendAudit(ctx context.Context, tx pgx.Tx, r audit.Record) (audit.Record, 
 	}
 	r.Seq = seq + 1
 	r = audit.Chain(prev, r)
-	args, err := auditArgs(r)
+	args, err := store.AuditValues(r)
 	if err != nil {
 		return audit.Record{}, err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_records (`+auditColumns+`)
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_records (`+store.AuditColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, args...); err != nil {
 		return audit.Record{}, fmt.Errorf("insert audit record: %w", err)
 	}
@@ -50,23 +50,6 @@ func appendAudit(ctx context.Context, tx pgx.Tx, r audit.Record) (audit.Record, 
 		return audit.Record{}, fmt.Errorf("notify audit: %w", err)
 	}
 	return r, nil
-}
-
-// auditColumns are the columns of audit_records, in auditArgs' order.
-const auditColumns = `seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash`
-
-// auditArgs are the values of auditColumns for the chained record r.
-func auditArgs(r audit.Record) ([]any, error) {
-	reasons, err := store.EncodeReasons(r.Reasons)
-	if err != nil {
-		return nil, err
-	}
-	var call []byte
-	if len(r.Call) > 0 {
-		call = r.Call
-	}
-	return []any{r.Seq, ms(r.Time), r.KeyID, r.Method, call, r.Decision, reasons, r.TxHash, r.CallerIP, r.RequestID,
-		r.UserAgent, r.PrevHash, r.Hash}, nil
 }
 
 // AppendAudit implements store.Store.

@@ -57,7 +57,7 @@ func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
 
 // CreateGrant implements store.Store.
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
-	args, err := grantArgs(g)
+	args, err := store.GrantValues(g)
 	if err != nil {
 		return fmt.Errorf("create grant: %w", err)
 	}
@@ -78,32 +78,6 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	return nil
 }
 
-// grantArgs validates g and returns its values for grantColumns.
-func grantArgs(g store.Grant) ([]any, error) {
-	if err := g.Validate(); err != nil {
-		return nil, err
-	}
-	chains, meta, err := store.EncodeGrantJSON(g)
-	if err != nil {
-		return nil, err
-	}
-	var revoked, suspended *int64
-	if g.RevokedAt != nil {
-		v := ms(*g.RevokedAt)
-		revoked = &v
-	}
-	if g.SuspendedAt != nil {
-		v := ms(*g.SuspendedAt)
-		suspended = &v
-	}
-	var policy []byte
-	if len(g.Policy) > 0 {
-		policy = g.Policy
-	}
-	return []any{g.ID, g.Agent, g.Mode, chains, policy, g.Address, g.SignerKeyID, g.CredentialHash,
-		ms(g.CreatedAt), ms(g.ExpiresAt), revoked, meta, suspended, g.SuspendReason}, nil
-}
-
 // signerKeyExists fails with ErrInvalid unless the key id is stored, and
 // keeps the key from being deleted until tx ends.
 func signerKeyExists(ctx context.Context, tx pgx.Tx, id string) error {
@@ -115,7 +89,7 @@ func signerKeyExists(ctx context.Context, tx pgx.Tx, id string) error {
 	return err
 }
 
-const grantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason`
+const grantColumns = store.GrantColumns
 
 func scanGrant(sc rowScanner) (store.Grant, error) {
 	var (

@@ -13,37 +13,20 @@ var _ store.Bulk = (*Store)(nil)
 // CreateGrants implements store.Bulk: one write job, its insert prepared
 // once for all the grants.
 func (s *Store) CreateGrants(ctx context.Context, gs []store.Grant) error {
-	rows := make([][]any, len(gs))
-	for i, g := range gs {
-		args, err := grantArgs(g)
-		if err != nil {
-			return fmt.Errorf("create grants: grant %d: %w", i, err)
-		}
-		rows[i] = args
+	rows, keys, err := store.GrantRows(gs)
+	if err != nil {
+		return fmt.Errorf("create grants: %w", err)
 	}
 	var failed int
-	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
-		checked := map[string]bool{}
-		for _, g := range gs {
-			if !checked[g.SignerKeyID] {
-				if err := signerKeyExists(ctx, tx, g.SignerKeyID); err != nil {
-					return err
-				}
-				checked[g.SignerKeyID] = true
-			}
-		}
-		st, err := tx.tx.PrepareContext(ctx, insertGrantSQL)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for i, args := range rows {
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				failed = i
+	err = s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
+		for _, id := range keys {
+			if err := signerKeyExists(ctx, tx, id); err != nil {
 				return err
 			}
 		}
-		return nil
+		var err error
+		failed, err = execEach(ctx, tx, insertGrantSQL, rows)
+		return err
 	})
 	if isDuplicate(err) {
 		return fmt.Errorf("create grants: grant %q: %w", gs[failed].ID, store.ErrConflict)
@@ -57,10 +40,8 @@ func (s *Store) CreateGrants(ctx context.Context, gs []store.Grant) error {
 // AppendAudits implements store.Bulk: one write job, its insert prepared
 // once for all the records, the head moved once at the end.
 func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) (audit.Head, error) {
-	for i, r := range rs {
-		if err := r.Validate(); err != nil {
-			return audit.Head{}, fmt.Errorf("append audits: record %d: %w: %w", i, store.ErrInvalid, err)
-		}
+	if err := store.ValidateRecords(rs); err != nil {
+		return audit.Head{}, fmt.Errorf("append audits: %w", err)
 	}
 	var head audit.Head
 	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
@@ -70,23 +51,14 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) (audit.Head
 		if len(rs) == 0 {
 			return nil
 		}
-		st, err := tx.tx.PrepareContext(ctx, insertAuditSQL)
+		rows, last, err := store.ChainRecords(head, rs)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		for _, r := range rs {
-			r.Seq = head.Seq + 1
-			r = audit.Chain(head.Hash, r)
-			args, err := auditArgs(r)
-			if err != nil {
-				return err
-			}
-			if _, err := st.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("insert audit record: %w", err)
-			}
-			head = audit.Head{Seq: r.Seq, Hash: r.Hash}
+		if _, err := execEach(ctx, tx, insertAuditSQL, rows); err != nil {
+			return fmt.Errorf("insert audit record: %w", err)
 		}
+		head = last
 		if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, head.Seq, head.Hash); err != nil {
 			return fmt.Errorf("move audit head: %w", err)
 		}
@@ -96,4 +68,20 @@ func (s *Store) AppendAudits(ctx context.Context, rs []audit.Record) (audit.Head
 		return audit.Head{}, fmt.Errorf("append audits: %w", err)
 	}
 	return head, nil
+}
+
+// execEach runs query, prepared once in tx, with each row of arguments;
+// on error it returns the index of the row that failed.
+func execEach(ctx context.Context, tx *wtx, query string, rows [][]any) (int, error) {
+	st, err := tx.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	for i, args := range rows {
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return i, err
+		}
+	}
+	return 0, nil
 }

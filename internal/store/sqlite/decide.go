@@ -26,7 +26,7 @@ func appendAudit(ctx context.Context, tx *wtx, r audit.Record) (audit.Record, er
 	}
 	r.Seq = seq + 1
 	r = audit.Chain(prev, r)
-	args, err := auditArgs(r)
+	args, err := store.AuditValues(r)
 	if err != nil {
 		return audit.Record{}, err
 	}
@@ -39,23 +39,7 @@ func appendAudit(ctx context.Context, tx *wtx, r audit.Record) (audit.Record, er
 	return r, nil
 }
 
-const insertAuditSQL = `INSERT INTO audit_records
-	(seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
-// auditArgs are the arguments of insertAuditSQL for the chained record r.
-func auditArgs(r audit.Record) ([]any, error) {
-	reasons, err := store.EncodeReasons(r.Reasons)
-	if err != nil {
-		return nil, err
-	}
-	var call []byte
-	if len(r.Call) > 0 {
-		call = r.Call
-	}
-	return []any{r.Seq, ms(r.Time), r.KeyID, r.Method, call, r.Decision, reasons, r.TxHash, r.CallerIP, r.RequestID,
-		r.UserAgent, r.PrevHash, r.Hash}, nil
-}
+var insertAuditSQL = `INSERT INTO audit_records (` + store.AuditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // AppendAudit implements store.Store.
 func (s *Store) AppendAudit(ctx context.Context, r audit.Record) (audit.Record, error) {

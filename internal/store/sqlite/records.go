@@ -72,7 +72,7 @@ func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
 
 // CreateGrant implements store.Store.
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
-	args, err := grantArgs(g)
+	args, err := store.GrantValues(g)
 	if err != nil {
 		return fmt.Errorf("create grant: %w", err)
 	}
@@ -92,34 +92,7 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	return nil
 }
 
-const insertGrantSQL = `INSERT INTO grants
-	(id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-
-// grantArgs validates g and returns the arguments of insertGrantSQL.
-func grantArgs(g store.Grant) ([]any, error) {
-	if err := g.Validate(); err != nil {
-		return nil, err
-	}
-	chains, meta, err := store.EncodeGrantJSON(g)
-	if err != nil {
-		return nil, err
-	}
-	var revoked sql.NullInt64
-	if g.RevokedAt != nil {
-		revoked = sql.NullInt64{Int64: ms(*g.RevokedAt), Valid: true}
-	}
-	var suspended sql.NullInt64
-	if g.SuspendedAt != nil {
-		suspended = sql.NullInt64{Int64: ms(*g.SuspendedAt), Valid: true}
-	}
-	var policy []byte
-	if len(g.Policy) > 0 {
-		policy = g.Policy
-	}
-	return []any{g.ID, g.Agent, g.Mode, chains, policy, g.Address, g.SignerKeyID, g.CredentialHash,
-		ms(g.CreatedAt), ms(g.ExpiresAt), revoked, meta, suspended, g.SuspendReason}, nil
-}
+var insertGrantSQL = `INSERT INTO grants (` + store.GrantColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // signerKeyExists fails with ErrInvalid unless the key id is stored.
 func signerKeyExists(ctx context.Context, tx *wtx, id string) error {
@@ -131,7 +104,7 @@ func signerKeyExists(ctx context.Context, tx *wtx, id string) error {
 	return err
 }
 
-const grantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason`
+const grantColumns = store.GrantColumns
 
 func scanGrant(sc rowScanner) (store.Grant, error) {
 	var (
