@@ -175,6 +175,13 @@ const (
 	grantsLife = 30 * day // and expire this long after Now
 )
 
+// spread places item i of n evenly over span: from 0 up to before span,
+// in order. (span*i would overflow time.Duration for a day and a million
+// items.)
+func spread(span time.Duration, i, n int) time.Duration {
+	return span / time.Duration(n) * time.Duration(i)
+}
+
 // grant is seeded key i of o.Grants.
 func grant(o Options, i int, doc []byte) (store.Grant, error) {
 	var secret [32]byte
@@ -182,7 +189,7 @@ func grant(o Options, i int, doc []byte) (store.Grant, error) {
 		return store.Grant{}, err
 	}
 	hash := sha256.Sum256(secret[:])
-	created := o.Now.Add(-day - grantSpan + time.Duration(i)*grantSpan/time.Duration(o.Grants))
+	created := o.Now.Add(-day - grantSpan + spread(grantSpan, i, o.Grants))
 	g := store.Grant{ID: fmt.Sprintf("seed%08d", i), Agent: fmt.Sprintf("seed-%d", i), Mode: store.ModeWallet, Chains: []uint64{o.ChainID},
 		Policy: doc, Address: o.Address, SignerKeyID: o.SignerKeyID, CredentialHash: hash[:], CreatedAt: created,
 		ExpiresAt: o.Now.Add(grantsLife), Meta: map[string]string{"seeded": "agentkeys bench seed"}}
@@ -200,7 +207,7 @@ func grant(o Options, i int, doc []byte) (store.Grant, error) {
 // the daemon audits an allowed transfer of 1 wei to Sink; one in fifty is
 // refused, as one over the key's cap per transaction is.
 func record(o Options, i int, id string) audit.Record {
-	at := o.Now.Add(-day + time.Duration(i)*day/time.Duration(o.Records))
+	at := o.Now.Add(-day + spread(day, i, o.Records))
 	txh := sha256.Sum256(fmt.Appendf(nil, "seed tx %d", i))
 	method, send := "eth_signTransaction", false
 	if i%2 == 1 {
