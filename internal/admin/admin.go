@@ -170,16 +170,41 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, v)
 }
 
-// list lists the keys: ?status=active|expired|revoked&unused_for=7d.
+// GrantList is the answer of GET /v1/grants: a page of keys, and the
+// cursor of the next page when more remain.
+type GrantList struct {
+	Keys       []GrantView `json:"keys"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+// list lists a page of the keys:
+// ?status=S&unused_for=7d&order=oldest|newest&limit=N&cursor=C.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	gs, err := h.svc.FindGrants(r.Context(), service.GrantQuery{Status: q.Get("status"), UnusedFor: q.Get("unused_for")})
+	gq := service.GrantQuery{Status: q.Get("status"), UnusedFor: q.Get("unused_for"), Cursor: q.Get("cursor")}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > service.MaxGrantPage {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: expected a number from 1 to %d, got %s", service.MaxGrantPage, bound.Quote(l)))
+			return
+		}
+		gq.Limit = n
+	}
+	switch o := q.Get("order"); o {
+	case "", "oldest":
+	case "newest":
+		gq.Newest = true
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("order: expected oldest or newest, got %s", bound.Quote(o)))
+		return
+	}
+	page, err := h.svc.FindGrants(r.Context(), gq)
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
-	out := make([]GrantView, 0, len(gs))
-	for _, g := range gs {
+	out := GrantList{Keys: make([]GrantView, 0, len(page.Keys)), NextCursor: page.NextCursor}
+	for _, g := range page.Keys {
 		v := h.view(g, false)
 		v.Usage = g.Usage
 		if g.Policy != nil { // a stored policy that no longer compiles has no budget to show
@@ -188,7 +213,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		out = append(out, v)
+		out.Keys = append(out.Keys, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -351,6 +351,12 @@ func TestAdminErrors(t *testing.T) {
 		{"grants: unknown status", "GET", "/v1/grants?status=live", "", 400, `status: expected active, suspended, expired or revoked, got "live"`},
 		{"grants: long status", "GET", "/v1/grants?status=" + long, "", 400, `status: expected active, suspended, expired or revoked, got "` + long[:40] + `…" (10000 bytes)`},
 		{"grants: bad unused_for", "GET", "/v1/grants?unused_for=ages", "", 400, `unused_for: expected a positive duration like 24h or 7d, got "ages"`},
+		{"grants: limit 0", "GET", "/v1/grants?limit=0", "", 400, `limit: expected a number from 1 to 1000, got "0"`},
+		{"grants: limit over the maximum", "GET", "/v1/grants?limit=1001", "", 400, `limit: expected a number from 1 to 1000, got "1001"`},
+		{"grants: limit not a number", "GET", "/v1/grants?limit=all", "", 400, `limit: expected a number from 1 to 1000, got "all"`},
+		{"grants: bad cursor", "GET", "/v1/grants?cursor=nope", "", 400, `cursor: expected the next_cursor of an earlier page, got "nope"`},
+		{"grants: long cursor", "GET", "/v1/grants?cursor=" + long, "", 400, `cursor: expected the next_cursor of an earlier page, got "` + long[:40] + `…" (10000 bytes)`},
+		{"grants: bad order", "GET", "/v1/grants?order=sideways", "", 400, `order: expected oldest or newest, got "sideways"`},
 		{"show: unknown key", "GET", "/v1/grants/ak_nosuchkey0", "", 404, "no such key"},
 		{"revoke: unknown key", "POST", "/v1/grants/ak_nosuchkey0/revoke", "", 404, "no such key"},
 		{"tokens: not JSON", "POST", "/v1/tokens", `[`, 400, "request body: …"},
@@ -413,8 +419,62 @@ func TestAdminErrors(t *testing.T) {
 	}
 	// None of the refused grants made a key.
 	status, out := e.do(t, "GET", "/v1/grants", "")
-	if status != http.StatusOK || strings.TrimSpace(string(out)) != "[]" {
+	if status != http.StatusOK || strings.Join(strings.Fields(string(out)), "") != `{"keys":[]}` {
 		t.Errorf("keys after refused grants: HTTP %d %s", status, out)
+	}
+}
+
+// TestAdminGrantPages: GET /v1/grants answers a page of at most limit
+// keys (100 by default) and, while more remain, the next_cursor that
+// continues it, oldest or newest first.
+func TestAdminGrantPages(t *testing.T) {
+	e := start(t)
+	var want []string
+	for range 5 {
+		e.clock.Advance(time.Second) // listed by creation time, then id
+		want = append(want, e.grant(t, `{"agent":"bot","profile":"full-access","daily_limit":["1ETH"]}`).KeyID)
+	}
+	list := func(query string) admin.GrantList {
+		t.Helper()
+		status, out := e.do(t, "GET", "/v1/grants"+query, "")
+		if status != http.StatusOK {
+			t.Fatalf("GET /v1/grants%s: HTTP %d %s", query, status, out)
+		}
+		var l admin.GrantList
+		if err := json.Unmarshal(out, &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if l := list(""); len(l.Keys) != 5 || l.NextCursor != "" {
+		t.Fatalf("the default page holds %d keys with next cursor %q, want all 5 and none", len(l.Keys), l.NextCursor)
+	}
+	for _, order := range []string{"oldest", "newest"} {
+		var got []string
+		query := "?limit=2&order=" + order
+		for pages := 1; ; pages++ {
+			l := list(query)
+			if len(l.Keys) > 2 || pages > 3 {
+				t.Fatalf("page %d holds %d keys", pages, len(l.Keys))
+			}
+			for _, k := range l.Keys {
+				if k.Usage == nil || k.Budget == nil {
+					t.Errorf("key %s listed without its usage or budget", k.KeyID)
+				}
+				got = append(got, k.KeyID)
+			}
+			if l.NextCursor == "" {
+				break
+			}
+			query = "?limit=2&order=" + order + "&cursor=" + l.NextCursor
+		}
+		w := slices.Clone(want)
+		if order == "newest" {
+			slices.Reverse(w)
+		}
+		if !slices.Equal(got, w) {
+			t.Errorf("order %s: paged %v, want %v", order, got, w)
+		}
 	}
 }
 
@@ -453,11 +513,13 @@ func TestGrantsUsage(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("GET /v1/grants%s: HTTP %d %s", query, status, out)
 		}
-		var vs []view
-		if err := json.Unmarshal(out, &vs); err != nil {
+		var page struct {
+			Keys []view `json:"keys"`
+		}
+		if err := json.Unmarshal(out, &page); err != nil {
 			t.Fatal(err)
 		}
-		return vs
+		return page.Keys
 	}
 	// The keys share a creation time (the clock is stopped), so the list
 	// is in id order; compare sets.

@@ -193,8 +193,10 @@ const (
 // nil or empty slice encodes the same as an absent one. PrevHash and Hash are
 // not part of it. Stores must keep Call byte-for-byte (bytea/BLOB, not a
 // JSON type that reorders keys).
-func Canonical(r Record) []byte {
-	b := make([]byte, 0, canonicalSize(r))
+func Canonical(r Record) []byte { return appendCanonical(make([]byte, 0, canonicalSize(r)), r) }
+
+// appendCanonical appends Canonical(r) to b.
+func appendCanonical(b []byte, r Record) []byte {
 	version := byte(canonicalV1)
 	if r.UserAgent != "" {
 		version = canonicalV2
@@ -202,24 +204,24 @@ func Canonical(r Record) []byte {
 	b = append(b, version)
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Seq))
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixMilli()))
-	b = appendField(b, []byte(r.KeyID))
-	b = appendField(b, []byte(r.Method))
+	b = appendField(b, r.KeyID)
+	b = appendField(b, r.Method)
 	b = appendField(b, r.Call)
-	b = appendField(b, []byte(r.Decision))
+	b = appendField(b, r.Decision)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(r.Reasons)))
 	for _, s := range r.Reasons {
-		b = appendField(b, []byte(s))
+		b = appendField(b, s)
 	}
-	b = appendField(b, []byte(r.TxHash))
-	b = appendField(b, []byte(r.CallerIP))
-	b = appendField(b, []byte(r.RequestID))
+	b = appendField(b, r.TxHash)
+	b = appendField(b, r.CallerIP)
+	b = appendField(b, r.RequestID)
 	if version >= canonicalV2 {
-		b = appendField(b, []byte(r.UserAgent))
+		b = appendField(b, r.UserAgent)
 	}
 	return b
 }
 
-func appendField(b, f []byte) []byte {
+func appendField[T ~string | ~[]byte](b []byte, f T) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(f)))
 	return append(b, f...)
 }
@@ -248,9 +250,14 @@ func normalizeTime(t time.Time) time.Time {
 }
 
 func hashRecord(prev []byte, r Record) []byte {
-	h := sha256.New()
-	h.Write([]byte(domainTag))
-	h.Write(prev)
-	h.Write(Canonical(r))
-	return h.Sum(nil)
+	sum := sumRecord(make([]byte, 0, len(domainTag)+len(prev)+canonicalSize(r)), prev, r)
+	return sum[:]
+}
+
+// sumRecord is the hash of r after prev, built in buf (which it may
+// grow): a verifier that reuses buf hashes without allocating.
+func sumRecord(buf, prev []byte, r Record) [HashSize]byte {
+	buf = append(buf[:0], domainTag...)
+	buf = append(buf, prev...)
+	return sha256.Sum256(appendCanonical(buf, r))
 }

@@ -98,6 +98,7 @@ type Verifier struct {
 	prevSeq  int64
 	prevHash []byte
 	rep      Report
+	buf      []byte // reused to hash each record
 	// expect are heads exported earlier that the log must still pass
 	// through; met records which were seen.
 	expect []Head
@@ -157,7 +158,11 @@ func (v *Verifier) Add(r Record) {
 			v.problem(r.Seq, ProblemBrokenLink, "prev_hash does not match the hash of record %d: a record was replaced or records were reordered", v.prevSeq)
 		}
 	}
-	if !bytes.Equal(hashRecord(r.PrevHash, r), r.Hash) {
+	sum := sumRecord(v.buf, r.PrevHash, r)
+	if cap(v.buf) < len(domainTag)+len(r.PrevHash)+canonicalSize(r) {
+		v.buf = make([]byte, 0, 2*(len(domainTag)+len(r.PrevHash)+canonicalSize(r)))
+	}
+	if !bytes.Equal(sum[:], r.Hash) {
 		v.problem(r.Seq, ProblemEdited, "content does not match its hash: the record was edited or moved to another seq")
 	}
 
@@ -173,7 +178,7 @@ func (v *Verifier) Add(r Record) {
 
 	if r.Seq > v.prevSeq {
 		v.prevSeq = r.Seq
-		v.prevHash = bytes.Clone(r.Hash)
+		v.prevHash = append(v.prevHash[:0], r.Hash...)
 	}
 }
 

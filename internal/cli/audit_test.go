@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -129,8 +130,9 @@ func TestAuditVerifyOK(t *testing.T) {
 
 			out, errOut, code := run(t, "", "audit", "verify", "--home", dir)
 			want := fmt.Sprintf("audit log OK: %d records, head seq %d hash %s\n", tt.records, tt.records, hex.EncodeToString(head.Hash))
-			if code != 0 || out != want {
-				t.Errorf("exit %d, stdout %q, stderr %q; want %q", code, out, errOut, want)
+			first, rate, _ := strings.Cut(out, "\n")
+			if code != 0 || first+"\n" != want || !regexp.MustCompile(`^verified in \d+\.\d\ds: \d+ records/s\n$`).MatchString(rate) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %q and the rate", code, out, errOut, want)
 			}
 
 			out, errOut, code = run(t, "", "audit", "verify", "--home", dir, "--output", "json")
@@ -144,6 +146,9 @@ func TestAuditVerifyOK(t *testing.T) {
 			}
 			if !strings.Contains(out, `"problems": []`) {
 				t.Errorf("problems should be an empty array, not null: %s", out)
+			}
+			if !regexp.MustCompile(`"seconds": [0-9.e-]+,\s+"records_per_s": [0-9.e+]+`).MatchString(out) {
+				t.Errorf("no time or rate in the json: %s", out)
 			}
 		})
 	}

@@ -25,7 +25,9 @@ func TestBench(t *testing.T) {
 	}
 	var steps []string
 	for _, r := range results {
-		for _, field := range []string{"agents", "method", "throughput_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "ceiling_per_s", "node_calls_per_request", "writes_per_commit"} {
+		for _, field := range []string{"agents", "method", "throughput_per_s", "p50_ms", "p95_ms", "p99_ms", "errors", "ceiling_per_s",
+			"node_calls_per_request", "writes_per_commit",
+			"seeded_grants", "seeded_records", "startup_s", "feed_catch_up_s", "list_keys_ms", "rss_mb", "peak_rss_mb"} {
 			if _, ok := r[field]; !ok {
 				t.Errorf("result %v lacks %q", r, field)
 			}
@@ -34,7 +36,7 @@ func TestBench(t *testing.T) {
 		if r["errors"] != float64(0) {
 			t.Errorf("%v agents %v: %v errors, first: %v", r["agents"], r["method"], r["errors"], r["first_error"])
 		}
-		for _, field := range []string{"throughput_per_s", "p50_ms", "ceiling_per_s"} {
+		for _, field := range []string{"throughput_per_s", "p50_ms", "ceiling_per_s", "startup_s", "list_keys_ms", "rss_mb", "peak_rss_mb"} {
 			if v, _ := r[field].(float64); v <= 0 {
 				t.Errorf("%v agents %v: %s = %v, want > 0", r["agents"], r["method"], field, r[field])
 			}
@@ -78,13 +80,36 @@ func TestBench(t *testing.T) {
 	}
 }
 
+// TestBenchSeeded: with --grants and --records the run's store holds
+// them (each row says so), and the throwaway home is removed as ever.
+func TestBenchSeeded(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	out, errOut, code := run(t, "", "bench", "--agents", "1", "--method", "sign", "--duration", "100ms", "--grants", "40", "--records", "300", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var results []map[string]any
+	if err := json.Unmarshal([]byte(out), &results); err != nil || len(results) != 1 {
+		t.Fatalf("output: %v\n%s", err, out)
+	}
+	r := results[0]
+	if r["seeded_grants"] != float64(40) || r["seeded_records"] != float64(300) || r["errors"] != float64(0) {
+		t.Errorf("result %v, want 40 seeded keys, 300 seeded records and no errors", r)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("the bench left %v behind", left)
+	}
+}
+
 func TestBenchText(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	out, errOut, code := run(t, "", "bench", "--agents", "1", "--duration", "100ms", "--method", "sign")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"agents", "p99 ms", "node calls/req", "writes/commit", "of ceiling", "eth_signTransaction", "ceiling:", "signatures/s"} {
+	for _, want := range []string{"agents", "p99 ms", "node calls/req", "writes/commit", "of ceiling", "eth_signTransaction", "ceiling:", "signatures/s",
+		"store: 0 seeded keys, 0 seeded audit records; daemon started in ", "GET /v1/grants?limit=100", "RSS MB", "memory: peak "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
@@ -108,6 +133,8 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--duration", "ten"}, `invalid argument "ten" for "--duration"`},
 		{[]string{"--method", "mint"}, `--method: expected sign, send or both, got "mint"`},
 		{[]string{"-o", "yaml"}, `--output: expected one of [text json], got "yaml"`},
+		{[]string{"--grants", "-1"}, `--grants, --records: expected 0 to 10000000 keys and 0 to 100000000 records`},
+		{[]string{"--records", "10"}, `--records: the records are the seeded keys' requests: give --grants too`},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			t.Setenv("TMPDIR", t.TempDir())

@@ -247,7 +247,7 @@ func TestDeliverFailures(t *testing.T) {
 			t.Errorf("--rpc-url %s: exit %d: %s, want %q", rpcURL, code, stderr, want)
 		}
 	}
-	if list, _, _ := run(t, "", "key", "list", "--home", dir, "-o", "json"); strings.TrimSpace(list) != "[]" {
+	if list, _, _ := run(t, "", "key", "list", "--home", dir, "-o", "json"); strings.Join(strings.Fields(list), "") != `{"keys":[]}` {
 		t.Fatalf("a refused delivery granted a key:\n%s", list)
 	}
 
@@ -267,12 +267,14 @@ func TestDeliverFailures(t *testing.T) {
 	if anyToken.MatchString(stdout + stderr) {
 		t.Fatalf("the failure printed a token:\n%s%s", stdout, stderr)
 	}
-	var keys []struct {
-		KeyID  string `json:"key_id"`
-		Status string `json:"status"`
+	var page struct {
+		Keys []struct {
+			KeyID  string `json:"key_id"`
+			Status string `json:"status"`
+		} `json:"keys"`
 	}
 	list, _, _ := run(t, "", "key", "list", "--home", dir, "-o", "json")
-	if json.Unmarshal([]byte(list), &keys) != nil || len(keys) != 1 || keys[0].Status != "revoked" {
+	if json.Unmarshal([]byte(list), &page) != nil || len(page.Keys) != 1 || page.Keys[0].Status != "revoked" {
 		t.Fatalf("after the failed delivery the keys are:\n%s", list)
 	}
 	if got := dirNames(t, out); !slices.Equal(got, before) {

@@ -319,14 +319,19 @@ func budgetText(b service.BudgetLine) string {
 }
 
 func newKeyListCmd(e *env) *cobra.Command {
-	var output, status, unusedFor string
+	var output, status, unusedFor, cursor string
+	var limit int
+	var newest bool
 	cmd := &cobra.Command{
-		Use:   "list [--status S] [--unused-for D]",
+		Use:   "list [--status S] [--unused-for D] [--limit N] [--cursor C] [--newest]",
 		Short: "List agent keys with their status and recent use",
 		Long: "List the agent keys: status, policy, expiry, when and from which IP each was last used (or never),\n" +
 			"and its requests and refusals in the last 24h, from the audit log. --status keeps one status\n" +
 			"(active, suspended, expired or revoked); --unused-for 7d keeps the keys that made no request in that long\n" +
-			"(a key never used counts from when it was granted).",
+			"(a key never used counts from when it was granted).\n\n" +
+			"Keys come a page at a time, oldest first (--newest: newest first): --limit keys (default " + strconv.Itoa(service.DefaultGrantPage) + ",\n" +
+			"at most " + strconv.Itoa(service.MaxGrantPage) + "). When more remain, the last line gives the --cursor that lists the next page\n" +
+			"(-o json: next_cursor); give it with the same filters.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
@@ -346,6 +351,21 @@ func newKeyListCmd(e *env) *cobra.Command {
 				}
 				q.Set("unused_for", unusedFor)
 			}
+			if cmd.Flags().Changed("limit") {
+				if limit < 1 || limit > service.MaxGrantPage {
+					return fmt.Errorf("--limit: expected a number from 1 to %d, got %d", service.MaxGrantPage, limit)
+				}
+				q.Set("limit", strconv.Itoa(limit))
+			}
+			if newest {
+				q.Set("order", "newest")
+			}
+			if cursor != "" {
+				if _, err := service.DecodeGrantCursor(cursor); err != nil {
+					return fmt.Errorf("--%w", err)
+				}
+				q.Set("cursor", cursor)
+			}
 			c, err := newAdminClient(cmd)
 			if err != nil {
 				return err
@@ -354,16 +374,16 @@ func newKeyListCmd(e *env) *cobra.Command {
 			if len(q) > 0 {
 				path += "?" + q.Encode()
 			}
-			var vs []admin.GrantView
-			if err := c.Do(cmd.Context(), "GET", path, nil, &vs); err != nil {
+			var page admin.GrantList
+			if err := c.Do(cmd.Context(), "GET", path, nil, &page); err != nil {
 				return fmt.Errorf("list keys: %w", err)
 			}
 			if output == "json" {
-				return writeJSON(e.io.Out, vs)
+				return writeJSON(e.io.Out, page)
 			}
 			tw := tabwriter.NewWriter(e.io.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "KEY ID\tAGENT\tSTATUS\tPOLICY\tEXPIRES\tLAST USED\tREQ/DENY 24H")
-			for _, v := range vs {
+			for _, v := range page.Keys {
 				reqs := "-"
 				if v.Usage != nil {
 					reqs = fmt.Sprintf("%d/%d", v.Usage.Requests24h, v.Usage.Denied24h)
@@ -371,13 +391,42 @@ func newKeyListCmd(e *env) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.KeyID, v.Agent, v.Status, v.Policy, v.ExpiresAt.Format(time.RFC3339),
 					lastUsedText(v.Usage), reqs)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if page.NextCursor != "" {
+				// The server's cursor is echoed: escape it like anything
+				// else that came over the wire.
+				fmt.Fprintf(e.io.Out, "more keys: the next page is agentkeys key list%s --cursor %s\n", keyListFlags(status, unusedFor, limit, newest), bound.Escape(page.NextCursor))
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().StringVar(&status, "status", "", "only keys with this status: active, suspended, expired or revoked")
 	cmd.Flags().StringVar(&unusedFor, "unused-for", "", "only keys that made no request in this `duration`, like 7d (never-used ones included)")
+	cmd.Flags().IntVar(&limit, "limit", service.DefaultGrantPage, "at most this many keys (1 to "+strconv.Itoa(service.MaxGrantPage)+")")
+	cmd.Flags().StringVar(&cursor, "cursor", "", "list the page after the one that printed this `cursor`")
+	cmd.Flags().BoolVar(&newest, "newest", false, "newest keys first")
 	return cmd
+}
+
+// keyListFlags repeats the filters of a key list for its next page.
+func keyListFlags(status, unusedFor string, limit int, newest bool) string {
+	var b strings.Builder
+	if status != "" {
+		b.WriteString(" --status " + status)
+	}
+	if unusedFor != "" {
+		b.WriteString(" --unused-for " + unusedFor)
+	}
+	if limit != service.DefaultGrantPage {
+		fmt.Fprintf(&b, " --limit %d", limit)
+	}
+	if newest {
+		b.WriteString(" --newest")
+	}
+	return b.String()
 }
 
 // lastUsedText is when, from where and with which client a key made its

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -97,8 +98,11 @@ func TestKeyCommands(t *testing.T) {
 	}
 
 	out, _, code = run(t, "", "key", "list", "--home", dir, "-o", "json")
-	var list []map[string]any
-	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 2 {
+	var list struct {
+		Keys       []map[string]any `json:"keys"`
+		NextCursor *string          `json:"next_cursor"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list.Keys) != 2 || list.NextCursor != nil {
 		t.Fatalf("list (exit %d): %s", code, out)
 	}
 	if strings.Contains(out, "ak_") {
@@ -219,6 +223,9 @@ func TestKeyListUsage(t *testing.T) {
 		t.Fatal("a 2 ETH transfer under a 1 ETH daily limit was signed")
 	}
 
+	// rows lists the keys and returns their rows by id, and the line
+	// that gives the next page, if any.
+	var more string
 	rows := func(args ...string) map[string]string {
 		t.Helper()
 		out, errOut, code := run(t, "", append([]string{"key", "list", "--home", dir}, args...)...)
@@ -228,6 +235,10 @@ func TestKeyListUsage(t *testing.T) {
 		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 		if !strings.Contains(lines[0], "LAST USED") || !strings.Contains(lines[0], "REQ/DENY 24H") {
 			t.Fatalf("key list header: %q", lines[0])
+		}
+		more = ""
+		if last := lines[len(lines)-1]; strings.HasPrefix(last, "more keys: ") {
+			more, lines = last, lines[:len(lines)-1]
 		}
 		got := map[string]string{}
 		for _, l := range lines[1:] {
@@ -274,7 +285,50 @@ func TestKeyListUsage(t *testing.T) {
 		}
 	}
 
-	out, _, code := run(t, "", "key", "show", "--home", dir, busy)
+	if more != "" {
+		t.Errorf("a full listing gives a next page: %q", more)
+	}
+
+	// Pages: --limit keys at a time, the last line giving the next page's
+	// command; the keys were granted in this order on a stopped clock, so
+	// they are listed by id.
+	ordered := []string{busy, idle, gone}
+	slices.Sort(ordered)
+	var paged []string
+	args := []string{"--limit", "2", "--unused-for", "1h"}
+	for pages := 0; pages < 3; pages++ {
+		got := rows(args...)
+		if len(got) > 2 {
+			t.Fatalf("key list %v: %d rows", args, len(got))
+		}
+		for _, id := range ordered {
+			if _, ok := got[id]; ok {
+				paged = append(paged, id)
+			}
+		}
+		if more == "" {
+			break
+		}
+		m := regexp.MustCompile(`^more keys: the next page is agentkeys key list --unused-for 1h --limit 2 --cursor (\S+)$`).FindStringSubmatch(more)
+		if m == nil {
+			t.Fatalf("the next page's line: %q", more)
+		}
+		args = []string{"--limit", "2", "--unused-for", "1h", "--cursor", m[1]}
+	}
+	if !slices.Equal(paged, ordered) {
+		t.Errorf("paged %v, want %v", paged, ordered)
+	}
+	var list struct {
+		Keys       []map[string]any `json:"keys"`
+		NextCursor *string          `json:"next_cursor"`
+	}
+	out, _, code := run(t, "", "key", "list", "--home", dir, "--limit", "1", "--newest", "-o", "json")
+	if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list.Keys) != 1 || list.Keys[0]["key_id"] != ordered[2] ||
+		list.NextCursor == nil || *list.NextCursor == "" {
+		t.Errorf("key list --limit 1 --newest -o json (exit %d): %s", code, out)
+	}
+
+	out, _, code = run(t, "", "key", "show", "--home", dir, busy)
 	if code != 0 || !strings.Contains(out, "requests:   2 in the last 24h, 1 denied\n") ||
 		!regexp.MustCompile(`(?m)^last_used:  \S+ from 127\.0\.0\.1 using "Go-http-client/1\.1" \(deny\)$`).MatchString(out) {
 		t.Errorf("show (exit %d) lacks the usage lines:\n%s", code, out)
@@ -291,6 +345,9 @@ func TestKeyListUsage(t *testing.T) {
 		{[]string{"--status", "live"}, `--status: expected active, suspended, expired or revoked, got "live"`},
 		{[]string{"--unused-for", "ages"}, `--unused-for: expected a positive duration like 24h or 7d, got "ages"`},
 		{[]string{"--unused-for", "0h"}, `--unused-for: expected a positive duration`},
+		{[]string{"--limit", "0"}, `--limit: expected a number from 1 to 1000, got 0`},
+		{[]string{"--limit", "1001"}, `--limit: expected a number from 1 to 1000, got 1001`},
+		{[]string{"--cursor", "nope"}, `--cursor: expected the next_cursor of an earlier page, got "nope"`},
 	} {
 		_, errOut, code := run(t, "", append([]string{"key", "list", "--home", dir}, c.args...)...)
 		if code == 0 || !strings.Contains(errOut, c.want) {

@@ -17,18 +17,20 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/secrets"
+	"github.com/agentkeys/agentkeys/internal/seed"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/signer"
 	"github.com/agentkeys/agentkeys/internal/store/sqlite"
@@ -59,6 +61,12 @@ type Options struct {
 	// Progress, if set, gets each result as its step ends (the ceiling
 	// is not known yet: CeilingPerS is zero).
 	Progress func(Result)
+	// Grants and Records, if set, fill the throwaway home's store with
+	// that many keys and audit records (package seed) before the daemon
+	// starts, so the same load runs against a big store.
+	Grants, Records int
+	// Seeded, if set, is told what the seeding wrote when it is done.
+	Seeded func(seed.Result)
 }
 
 // Result is one step: one method at one agent count.
@@ -86,11 +94,32 @@ type Result struct {
 	// commit at work (SQLite only; zero elsewhere).
 	WritesPerCommit float64 `json:"writes_per_commit,omitempty"`
 	CeilingPerS     float64 `json:"ceiling_per_s"`
+
+	// The store the run started with (Options.Grants and Records), and
+	// what it cost the daemon: the same in every row of a run.
+	SeededGrants  int `json:"seeded_grants"`
+	SeededRecords int `json:"seeded_records"`
+	// StartupS is how long the sandbox took to start (dev chain and
+	// daemon, over the store); CatchUpS how long the daemon's audit
+	// feed then took to read the whole log (anomaly detection, metrics
+	// and the dashboard replay it at every start), before the steps ran.
+	StartupS float64 `json:"startup_s"`
+	CatchUpS float64 `json:"feed_catch_up_s"`
+	// ListKeysMS is the median time of GET /v1/grants?limit=100 (the
+	// first page of keys, with their usage and budgets) over 5 calls.
+	ListKeysMS float64 `json:"list_keys_ms"`
+
+	// RSSMB is the process's resident memory (VmRSS) when the step ended
+	// and PeakRSSMB its peak (VmHWM) since the daemon started. The daemon
+	// runs in this process, so they are the daemon's memory and the
+	// agents' client's together. Zero where /proc/self/status is not.
+	RSSMB     float64 `json:"rss_mb"`
+	PeakRSSMB float64 `json:"peak_rss_mb"`
 }
 
 // sink receives the benched transfers: 1 wei each, so the owner's funds
 // and the keys' caps last far beyond any run.
-var sink = common.HexToAddress("0x000000000000000000000000000000000000bEEF")
+var sink = seed.Sink
 
 const passphrase = "agentkeys bench passphrase"
 
@@ -113,16 +142,38 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg := sandbox.Config{Home: dir, Passphrase: []byte(passphrase), KDF: kdf,
+		HeadEvery: service.DefaultHeadEvery, WatchEvery: service.DefaultWatchEvery}
+	if opts.Grants > 0 || opts.Records > 0 {
+		if err := seedHome(ctx, cfg, opts); err != nil {
+			return nil, err
+		}
+	}
+	// The peak from here on is the daemon's (and the agents'), not the
+	// seeding's.
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
 	// As the sandbox command runs it: following heads and watching
 	// transactions.
-	sb, err := sandbox.Start(ctx, sandbox.Config{Home: dir, Passphrase: []byte(passphrase), KDF: kdf,
-		HeadEvery: service.DefaultHeadEvery, WatchEvery: service.DefaultWatchEvery})
+	started := time.Now()
+	sb, err := sandbox.Start(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	defer func() { err = errors.Join(err, sb.Close()) }()
+	startup := time.Since(started)
+	started = time.Now()
+	if err := sb.Service.Feed().Sync(ctx); err != nil {
+		return nil, fmt.Errorf("audit feed: %w", err)
+	}
+	catchUp := time.Since(started)
 
 	tokens, err := grantKeys(ctx, sb.Service, sb.Info.ChainID, slices.Max(opts.Agents))
+	if err != nil {
+		return nil, err
+	}
+	listKeys, err := timeListKeys(ctx, sb)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +199,9 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 				return nil, err
 			}
 			r.Method = m
+			r.SeededGrants, r.SeededRecords = opts.Grants, opts.Records
+			r.StartupS, r.CatchUpS, r.ListKeysMS = startup.Seconds(), catchUp.Seconds(), listKeys
+			r.RSSMB, r.PeakRSSMB = memoryMB()
 			r.Connections = int(dials.Load() - before)
 			if r.Requests > 0 {
 				r.NodeCallsPerRequest = float64(sb.Service.NodeCalls()-calls) / float64(r.Requests)
@@ -194,6 +248,12 @@ func (o *Options) check() error {
 	if len(o.Methods) == 0 {
 		return fmt.Errorf("--method: expected sign, send or both")
 	}
+	if o.Grants < 0 || o.Grants > seed.MaxGrants || o.Records < 0 || o.Records > seed.MaxRecords {
+		return fmt.Errorf("--grants, --records: expected 0 to %d keys and 0 to %d records", seed.MaxGrants, seed.MaxRecords)
+	}
+	if o.Records > 0 && o.Grants == 0 {
+		return fmt.Errorf("--records: the records are the seeded keys' requests: give --grants too")
+	}
 	for _, m := range o.Methods {
 		if m != MethodSign && m != MethodSend {
 			return fmt.Errorf("--method: expected sign, send or both, got %q", m)
@@ -205,19 +265,7 @@ func (o *Options) check() error {
 // grantKeys grants n keys, each allowed only 1-wei transfers to the sink,
 // with caps no run reaches, and returns their credentials.
 func grantKeys(ctx context.Context, svc *service.Service, chainID uint64, n int) ([]string, error) {
-	doc := fmt.Sprintf(`name: bench
-description: the bench's transfers of 1 wei to the sink; caps no run reaches
-chains: [%d]
-valid_for: 24h
-limits:
-  - asset: native
-    per_tx: 0.001
-    per_period: 1000000
-    period: 24h
-allow:
-  - contract: %q
-    functions: ["receive"]
-`, chainID, sink.Hex())
+	doc := seed.PolicyYAML(chainID)
 	tokens := make([]string, n)
 	for i := range tokens {
 		g, err := svc.GrantFrom(ctx, service.GrantSpec{Agent: fmt.Sprintf("bench-%d", i), Policy: doc})
@@ -433,3 +481,77 @@ func withNonce(tx *types.Transaction, n uint64) *types.Transaction {
 		return types.NewTx(&types.LegacyTx{Nonce: n, GasPrice: tx.GasPrice(), Gas: tx.Gas(), To: tx.To(), Value: tx.Value(), Data: tx.Data()})
 	}
 }
+
+// seedHome makes the sandbox home of cfg and fills its store as opts say.
+func seedHome(ctx context.Context, cfg sandbox.Config, opts Options) error {
+	h, err := sandbox.InitHome(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	res, err := seed.Run(ctx, h.Store, seed.Options{Grants: opts.Grants, Records: opts.Records, ChainID: h.Config.ChainID,
+		Address: h.Config.WalletAddress, SignerKeyID: h.Config.WalletKeyID, Now: time.Now()})
+	if err != nil {
+		return err
+	}
+	if opts.Seeded != nil {
+		opts.Seeded(res)
+	}
+	return nil
+}
+
+// timeListKeys returns the median time, in milliseconds, of five calls
+// of GET /v1/grants?limit=100 on the sandbox's admin API.
+func timeListKeys(ctx context.Context, sb *sandbox.Sandbox) (float64, error) {
+	var took []time.Duration
+	for range 5 {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, sb.Info.AdminURL+"/v1/grants?limit=100", nil)
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Bearer "+sb.AdminToken)
+		start := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, fmt.Errorf("list keys: %w", err)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("list keys: HTTP %d %v", resp.StatusCode, err)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	return float64(took[len(took)/2]) / float64(time.Millisecond), nil
+}
+
+// memoryMB reads the process's resident memory and its peak, in MiB,
+// from /proc/self/status; zeros where it cannot.
+func memoryMB() (rss, peak float64) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 64)
+		if err != nil {
+			continue
+		}
+		if name == "VmRSS" {
+			rss = kb / 1024
+		} else {
+			peak = kb / 1024
+		}
+	}
+	return rss, peak
+}
+
+// resetPeakRSS makes the peak (VmHWM) start again from the resident
+// memory now (Linux: "5" to /proc/self/clear_refs); where it cannot, the
+// peak stays the process's since it began.
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }

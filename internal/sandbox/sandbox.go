@@ -173,6 +173,29 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	return sb, nil
 }
 
+// InitHome creates a sandbox home in cfg.Home, as Start does on first use
+// (its admin credential saved for the CLI), and returns it open, with
+// nothing running: `agentkeys bench seed` fills it before a sandbox
+// starts on it. Errors: cfg.Home holds a home already.
+func InitHome(ctx context.Context, cfg Config) (*home.Home, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ChainID == 0 {
+		cfg.ChainID = devchain.DefaultChainID
+	}
+	if err := home.CanInit(cfg.Home); err != nil {
+		return nil, err
+	}
+	lock, err := lockHome(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Release()
+	h, _, _, err := openOrInit(ctx, cfg)
+	return h, err
+}
+
 // lockHome creates the home's directory if needed and locks it, so that a
 // second sandbox or serve on it fails at once.
 func lockHome(cfg Config) (*home.Lock, error) {

@@ -151,9 +151,11 @@ func TestNoSecretLeaks(t *testing.T) {
 			t.Errorf("grant with a wrong credential: HTTP %d, want 401", code)
 		}
 	}
-	var list []map[string]any
-	if code := e.admin("GET", "/v1/grants", nil, &list); code != http.StatusOK || len(list) != 4 {
-		t.Fatalf("list: HTTP %d, %d keys", code, len(list))
+	var list struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if code := e.admin("GET", "/v1/grants", nil, &list); code != http.StatusOK || len(list.Keys) != 4 {
+		t.Fatalf("list: HTTP %d, %d keys", code, len(list.Keys))
 	}
 	for _, g := range []map[string]any{full, swap, reader, revoked} {
 		e.admin("GET", "/v1/grants/"+g["key_id"].(string), nil, &map[string]any{})

@@ -49,12 +49,17 @@ type detector struct {
 	now     func() time.Time
 	log     func(msg string, args ...any)
 	keys    map[string]*keyState // only the feed's goroutine touches it
+	// responds holds one copy of each distinct Respond map (there are at
+	// most 2^len(policy.AnomalyKinds)), shared by the keys' rules.
+	responds map[string]map[string]string
 }
 
-// keyState is what the detector remembers of one key.
+// keyState is what the detector remembers of one key. It keeps neither
+// the key's compiled policy nor its policy document (the service's
+// cache bounds those), only what detection reads of them.
 type keyState struct {
-	grant  store.Grant
-	policy *policy.Policy // nil: the stored policy does not compile; the key refuses everything, nothing is detected
+	grant store.Grant // only ID and the times: see keyGrant
+	rules *keyRules   // nil: the stored policy does not compile; the key refuses everything, nothing is detected
 
 	used      bool      // the key made a request before
 	lastUse   time.Time // its latest request
@@ -74,13 +79,58 @@ type keyState struct {
 	values map[string][]*big.Int // asset → the latest allowed values, oldest first
 }
 
+// keyRules is what detection needs of a key's policy.
+type keyRules struct {
+	anomalies  policy.Anomalies // Respond shared through detector.responds
+	staleAfter time.Duration
+	// scheduled is the compiled policy of a key with a schedule (for
+	// InSchedule and ScheduleText), nil for the keys without one.
+	scheduled *policy.Policy
+}
+
+func (k *keyRules) inSchedule(t time.Time) bool {
+	return k.scheduled == nil || k.scheduled.InSchedule(t)
+}
+
+func (k *keyRules) scheduleText() string {
+	if k.scheduled == nil {
+		return ""
+	}
+	return k.scheduled.ScheduleText()
+}
+
+// rulesOf takes from p what the detector needs of it.
+func (d *detector) rulesOf(p *policy.Policy) *keyRules {
+	r := &keyRules{anomalies: p.Anomalies(), staleAfter: p.StaleAfter()}
+	if p.ScheduleText() != "" {
+		r.scheduled = p
+	}
+	kinds := make([]string, 0, len(r.anomalies.Respond))
+	for k, v := range r.anomalies.Respond {
+		kinds = append(kinds, k+"="+v)
+	}
+	slices.Sort(kinds)
+	name := strings.Join(kinds, ",")
+	if shared, ok := d.responds[name]; ok {
+		r.anomalies.Respond = shared
+	} else {
+		d.responds[name] = r.anomalies.Respond
+	}
+	return r
+}
+
+// keyGrant is what the detector keeps of a grant: its id and times.
+func keyGrant(g store.Grant) store.Grant {
+	return store.Grant{ID: g.ID, CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt}
+}
+
 type seqAt struct {
 	seq int64
 	at  time.Time
 }
 
 func newDetector(st store.Store, compile func(store.Grant) (*policy.Policy, error), now func() time.Time, log func(string, ...any)) *detector {
-	return &detector{st: st, compile: compile, now: now, log: log, keys: map[string]*keyState{}}
+	return &detector{st: st, compile: compile, now: now, log: log, keys: map[string]*keyState{}, responds: map[string]map[string]string{}}
 }
 
 // agentRecord reports whether r is a request an agent made with its key:
@@ -120,7 +170,7 @@ func (d *detector) handle(ctx context.Context, r audit.Record) error {
 		return nil
 	}
 	st, err := d.state(ctx, r.KeyID)
-	if err != nil || st == nil || st.policy == nil || st.suspended {
+	if err != nil || st == nil || st.rules == nil || st.suspended {
 		// A suspended key's attempts are refused as such; they raise
 		// nothing more until the owner resumes it.
 		return err
@@ -133,7 +183,7 @@ func (d *detector) handle(ctx context.Context, r audit.Record) error {
 		if err != nil {
 			return fmt.Errorf("detect: read key %s: %w", r.KeyID, err)
 		}
-		st.grant = g
+		st.grant = keyGrant(g)
 		if g.RevokedAt != nil && !r.Time.Before(*g.RevokedAt) || !r.Time.Before(g.ExpiresAt) {
 			return nil
 		}
@@ -165,9 +215,9 @@ func (d *detector) state(ctx context.Context, id string) (*keyState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: read key %s: %w", id, err)
 	}
-	st := &keyState{grant: g, nets: map[netip.Prefix]bool{}, perMinute: map[int64]int{}, values: map[string][]*big.Int{}}
+	st := &keyState{grant: keyGrant(g), nets: map[netip.Prefix]bool{}, perMinute: map[int64]int{}, values: map[string][]*big.Int{}}
 	if p, err := d.compile(g); err == nil {
-		st.policy = p
+		st.rules = d.rulesOf(p)
 	}
 	d.keys[id] = st
 	return st, nil
@@ -182,7 +232,7 @@ func anomalyID(keyID, kind string, trigger int64) string {
 
 func (d *detector) anomaly(st *keyState, kind, severity string, r audit.Record, records []int64, summary string) *store.Anomaly {
 	return &store.Anomaly{ID: anomalyID(st.grant.ID, kind, r.Seq), KeyID: st.grant.ID, Kind: kind, Severity: severity, At: r.Time,
-		Summary: bound.Text(summary, store.MaxAnomalySummary), Records: records, Response: st.policy.Anomalies().Respond[kind]}
+		Summary: bound.Text(summary, store.MaxAnomalySummary), Records: records, Response: st.rules.anomalies.Respond[kind]}
 }
 
 // raise stores a (once) with its audit record, suspending the key if its
@@ -248,7 +298,7 @@ func (d *detector) newNetwork(st *keyState, r audit.Record) *store.Anomaly {
 // rateSpike: more requests in the window than a multiple of what the
 // key's trailing baseline predicts, counted by the minute.
 func (d *detector) rateSpike(st *keyState, r audit.Record) *store.Anomaly {
-	a := st.policy.Anomalies()
+	a := &st.rules.anomalies
 	minute := r.Time.Unix() / 60
 	st.perMinute[minute]++
 	st.recent = append(st.recent, seqAt{r.Seq, r.Time})
@@ -303,7 +353,7 @@ func (d *detector) refusalBurst(st *keyState, r audit.Record) *store.Anomaly {
 	if r.Decision != audit.DecisionDeny {
 		return nil
 	}
-	a := st.policy.Anomalies()
+	a := &st.rules.anomalies
 	keep := st.denies[:0]
 	for _, x := range st.denies {
 		if r.Time.Sub(x.at) < a.BurstWithin {
@@ -326,12 +376,12 @@ func (d *detector) refusalBurst(st *keyState, r audit.Record) *store.Anomaly {
 // offSchedule: an attempt outside the key's schedule (which the policy
 // refuses); one anomaly per spell of such attempts.
 func (d *detector) offSchedule(st *keyState, r audit.Record) *store.Anomaly {
-	if st.policy.InSchedule(r.Time) || !st.lastOffSchedule.IsZero() && r.Time.Sub(st.lastOffSchedule) < offScheduleQuiet {
+	if st.rules.inSchedule(r.Time) || !st.lastOffSchedule.IsZero() && r.Time.Sub(st.lastOffSchedule) < offScheduleQuiet {
 		return nil
 	}
 	st.lastOffSchedule = r.Time
 	return d.anomaly(st, AnomalyOffSchedule, SeverityWarning, r, []int64{r.Seq},
-		fmt.Sprintf("attempt at %s, outside the schedule %s", r.Time.UTC().Format(time.RFC3339), st.policy.ScheduleText()))
+		fmt.Sprintf("attempt at %s, outside the schedule %s", r.Time.UTC().Format(time.RFC3339), st.rules.scheduleText()))
 }
 
 // spendOf reads what a decision record says the request spends, per
@@ -379,7 +429,7 @@ func (d *detector) valueOutlier(st *keyState, r audit.Record) *store.Anomaly {
 	if len(spend) == 0 {
 		return nil
 	}
-	a := st.policy.Anomalies()
+	a := &st.rules.anomalies
 	assets := make([]string, 0, len(spend))
 	for asset := range spend {
 		assets = append(assets, asset)
@@ -413,7 +463,7 @@ func (d *detector) valueOutlier(st *keyState, r audit.Record) *store.Anomaly {
 // staleUse: a request from a key idle for longer than its stale_after,
 // which the watcher had not revoked yet.
 func (d *detector) staleUse(st *keyState, r audit.Record) *store.Anomaly {
-	after := st.policy.StaleAfter()
+	after := st.rules.staleAfter
 	if after <= 0 {
 		return nil
 	}

@@ -29,19 +29,17 @@ type KeyBudget struct {
 func (s *Service) Gauges(ctx context.Context) (Gauges, error) {
 	var g Gauges
 	// Only the budgets: FindGrants would also read each key's usage.
-	gs, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
-	if err != nil {
-		return g, err
-	}
-	for _, k := range gs {
-		if grantStatus(k, s.now()) != StatusActive {
-			continue
-		}
+	now := s.now()
+	err := s.eachGrant(ctx, store.GrantFilter{Status: store.StatusActive, StatusAt: now}, func(k store.Grant) error {
 		lines, err := s.Budget(ctx, k.ID)
 		if err != nil {
-			return g, fmt.Errorf("budget of %s: %w", k.ID, err)
+			return fmt.Errorf("budget of %s: %w", k.ID, err)
 		}
 		g.Keys = append(g.Keys, KeyBudget{KeyID: k.ID, Agent: k.Agent, Lines: lines})
+		return nil
+	})
+	if err != nil {
+		return g, err
 	}
 	if g.TxStates, err = s.cfg.Store.CountTxs(ctx, s.cfg.ChainID); err != nil {
 		return g, err

@@ -116,19 +116,6 @@ func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	return &GrantResult{Grant: s.info(stored), Token: cred, Policy: pol, Report: report}, nil
 }
 
-// Grants lists keys, newest last.
-func (s *Service) Grants(ctx context.Context) ([]GrantInfo, error) {
-	gs, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]GrantInfo, len(gs))
-	for i, g := range gs {
-		out[i] = s.info(g)
-	}
-	return out, nil
-}
-
 // GetGrant returns one key. Errors: ErrNoKey.
 func (s *Service) GetGrant(ctx context.Context, id string) (GrantInfo, error) {
 	g, err := s.cfg.Store.GetGrant(ctx, id)
@@ -322,7 +309,7 @@ func (s *Service) credentialFailed(surface string, info RequestInfo, reason stri
 
 // inactive says why a grant cannot act now, or "".
 func inactive(g store.Grant, now time.Time) string {
-	switch grantStatus(g, now) {
+	switch g.Status(now) {
 	case StatusRevoked:
 		r := "credential revoked at " + g.RevokedAt.UTC().Format(time.RFC3339)
 		if why := g.Meta[store.MetaRevokedReason]; why != "" {

@@ -119,27 +119,27 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 	rv := Review{From: now.Add(-since), To: now, Keys: []ReviewKey{}, Refusals: []RefusalCount{}, Anomalies: []AnomalyEvent{},
 		Recommend: []Recommendation{}, Expiring: []string{}}
 
-	grants, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
-	if err != nil {
-		return Review{}, err
-	}
 	keys := map[string]*ReviewKey{}
 	ips, uas := map[string]map[string]int{}, map[string]map[string]int{}
 	created, suspendReason := map[string]time.Time{}, map[string]string{}
-	for _, g := range grants {
-		v := s.info(g)
+	err = s.eachGrant(ctx, store.GrantFilter{}, func(g store.Grant) error {
+		status := g.Status(now)
 		// A key that ended (expired or was revoked) before the period is
 		// history, not this review's.
 		end := g.ExpiresAt
 		if g.RevokedAt != nil && g.RevokedAt.Before(end) {
 			end = *g.RevokedAt
 		}
-		if v.Status != StatusActive && !end.After(rv.From) {
-			continue
+		if status != StatusActive && !end.After(rv.From) {
+			return nil
 		}
-		rv.Keys = append(rv.Keys, ReviewKey{ID: g.ID, Agent: g.Agent, Mode: g.Mode, Status: v.Status, ExpiresAt: g.ExpiresAt})
+		rv.Keys = append(rv.Keys, ReviewKey{ID: g.ID, Agent: g.Agent, Mode: g.Mode, Status: status, ExpiresAt: g.ExpiresAt})
 		created[g.ID], suspendReason[g.ID] = g.CreatedAt, g.SuspendReason
 		ips[g.ID], uas[g.ID] = map[string]int{}, map[string]int{}
+		return nil
+	})
+	if err != nil {
+		return Review{}, err
 	}
 	for i := range rv.Keys {
 		keys[rv.Keys[i].ID] = &rv.Keys[i]

@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/agentkeys/agentkeys/internal/limit"
+	"github.com/agentkeys/agentkeys/internal/lru"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/signer"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -99,21 +100,31 @@ type Config struct {
 	// key (only when Limits.Rates is set).
 	Limits Limits
 
+	// PolicyCache is how many compiled policies the service keeps, the
+	// most recently used (default DefaultPolicyCache). A key whose policy
+	// was dropped has it compiled again at its next request.
+	PolicyCache int
+
 	// RecordDelegate, if set, keeps the address of an AgentKeyDelegate
 	// that DeployDelegate deployed or adopted (serve writes it to the
 	// home's config, so the next start uses it without --delegate).
 	RecordDelegate func(chainID uint64, addr common.Address) error
 }
 
+// DefaultPolicyCache is how many compiled policies a service keeps by
+// default: a policy is a few kilobytes compiled, so this bounds the cache
+// to tens of megabytes however many keys the home holds.
+const DefaultPolicyCache = 10_000
+
 // Service grants keys and decides requests.
 type Service struct {
 	cfg      Config
 	chainID  *big.Int
-	policies sync.Map   // grant id → *policy.Policy
-	sessions sync.Map   // session key id → *signer.Wallet
-	tokenMu  sync.Mutex // serialises changes to the home's token list
-	inflight inflight   // the daemon's broadcasts under way, per account
-	heads    heads      // the followed head: fees and nonce floors (heads.go)
+	policies *lru.Cache[string, *policy.Policy] // grant id → its compiled policy, the most recently used
+	sessions sync.Map                           // session key id → *signer.Wallet
+	tokenMu  sync.Mutex                         // serialises changes to the home's token list
+	inflight inflight                           // the daemon's broadcasts under way, per account
+	heads    heads                              // the followed head: fees and nonce floors (heads.go)
 	calls    *countingChain
 
 	// delegateAddr starts as cfg.Delegate and changes when DeployDelegate
@@ -121,6 +132,11 @@ type Service struct {
 	delegateMu   sync.RWMutex
 	delegateAddr common.Address
 	deployMu     sync.Mutex
+
+	// staleMu lets one RevokeStale run at a time; staleAfter (under it)
+	// is where the next one continues, nil to start from the oldest key.
+	staleMu    sync.Mutex
+	staleAfter *store.GrantCursor
 
 	// sweepMu lets one Sweep or cancel follow transactions at a time;
 	// led (under it) is whether this replica led at the last Sweep.
@@ -166,11 +182,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.AuditTimeout <= 0 {
 		cfg.AuditTimeout = 10 * time.Second
 	}
+	if cfg.PolicyCache <= 0 {
+		cfg.PolicyCache = DefaultPolicyCache
+	}
 	calls := &countingChain{Chain: cfg.Chain}
 	cfg.Chain = calls
 	feed := newFeed(cfg.Store, cfg.Log.Error)
 	cfg.Store = notifying{Store: cfg.Store, feed: feed}
 	s := &Service{cfg: cfg, chainID: new(big.Int).SetUint64(cfg.ChainID), delegateAddr: cfg.Delegate, feed: feed, calls: calls,
+		policies:  lru.New[string, *policy.Policy](cfg.PolicyCache),
 		alertWake: make(chan struct{}, 1), failures: limit.NewFailures(cfg.Limits.Failures, cfg.Now)}
 	if cfg.Limits.Rates != nil {
 		s.rates = limit.NewRates(*cfg.Limits.Rates, cfg.Now)
@@ -200,19 +220,58 @@ func (s *Service) Address() common.Address { return s.cfg.Wallet.Address() }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
-// policyOf compiles (once) the stored policy of a grant.
+// policyOf compiles the stored policy of a grant, once while it stays
+// among the cfg.PolicyCache most recently used (a grant's policy never
+// changes, so its id is its key).
 func (s *Service) policyOf(g store.Grant) (*policy.Policy, error) {
-	if p, ok := s.policies.Load(g.ID); ok {
-		return p.(*policy.Policy), nil
-	}
+	return s.policies.Get(g.ID, func() (*policy.Policy, error) { return compileStored(g) })
+}
+
+// compileStored compiles the stored policy of a grant.
+func compileStored(g store.Grant) (*policy.Policy, error) {
 	p, err := policy.Parse(g.Policy, policy.Options{})
 	if err != nil {
 		// A field error reaches transports as the one ParamError.
 		return nil, paramError(fmt.Errorf("compile stored policy of %s: %w", g.ID, err))
 	}
-	s.policies.Store(g.ID, p)
 	return p, nil
 }
+
+// peekPolicy is policyOf for scans over many keys (RevokeStale): a policy
+// not cached is compiled but not kept, so a scan does not push out the
+// policies of the keys in use.
+func (s *Service) peekPolicy(g store.Grant) (*policy.Policy, error) {
+	if p, ok := s.policies.Peek(g.ID); ok {
+		return p, nil
+	}
+	return compileStored(g)
+}
+
+// eachGrant calls fn with every grant f matches, in f's order, reading
+// them grantBatch at a time so that memory stays bounded however many the
+// store holds. f.Limit and f.After are its own. fn's error stops it.
+func (s *Service) eachGrant(ctx context.Context, f store.GrantFilter, fn func(store.Grant) error) error {
+	f.Limit, f.After = grantBatch, nil
+	for {
+		gs, err := s.cfg.Store.ListGrants(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if err := fn(g); err != nil {
+				return err
+			}
+		}
+		if len(gs) < grantBatch {
+			return nil
+		}
+		c := gs[len(gs)-1].Cursor()
+		f.After = &c
+	}
+}
+
+// grantBatch is how many grants eachGrant reads at a time.
+const grantBatch = 1000
 
 // tokenDecimals reads an ERC-20 token's decimals() from the chain, for
 // limits that do not state them.

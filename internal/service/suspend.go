@@ -94,20 +94,34 @@ func (s *Service) Anomalies(ctx context.Context, q AnomalyQuery) ([]AnomalyEvent
 	return out, nil
 }
 
-// RevokeStale revokes every active key whose policy sets stale_after and
+// staleBatch is how many active keys one RevokeStale looks at.
+const staleBatch = 1000
+
+// RevokeStale revokes the active keys whose policy sets stale_after and
 // that made no request in that long (a key never used counts from its
 // grant), each with its reason and an audit record; the watcher calls it
-// on every sweep. It returns the ids revoked; a failure with one key is
-// logged and the others are still looked at.
+// on every sweep. Each call looks at up to staleBatch active keys,
+// continuing after the last key the previous call looked at and starting
+// over after the newest, so its cost stays bounded however many keys the
+// home holds: with n active keys a stale key is revoked within
+// ⌈n/staleBatch⌉ calls. It returns the ids revoked; a failure with one
+// key is logged and the others are still looked at.
 func (s *Service) RevokeStale(ctx context.Context) ([]string, error) {
+	s.staleMu.Lock()
+	defer s.staleMu.Unlock()
 	now := s.now()
-	gs, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{ActiveAt: now})
+	gs, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{ActiveAt: now, After: s.staleAfter, Limit: staleBatch})
 	if err != nil {
 		return nil, fmt.Errorf("revoke stale keys: %w", err)
 	}
+	s.staleAfter = nil
+	if len(gs) == staleBatch {
+		c := gs[len(gs)-1].Cursor()
+		s.staleAfter = &c
+	}
 	var out []string
 	for _, g := range gs {
-		p, err := s.policyOf(g)
+		p, err := s.peekPolicy(g)
 		if err != nil || p.StaleAfter() <= 0 {
 			continue
 		}

@@ -1,7 +1,10 @@
 package service_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
+	"github.com/agentkeys/agentkeys/internal/store"
 )
 
 // grantPolicy grants a key under a policy written as YAML and returns its
@@ -56,7 +60,7 @@ func TestOwnerSuspendsAndResumes(t *testing.T) {
 	if got := credentialReason(t, err); got != service.CredentialSuspended {
 		t.Errorf("agent told %q, want only %q", got, service.CredentialSuspended)
 	}
-	if ks, err := h.svc.FindGrants(h.ctx, service.GrantQuery{Status: service.StatusSuspended}); err != nil || len(ks) != 1 || ks[0].ID != id {
+	if ks, err := h.svc.FindGrants(h.ctx, service.GrantQuery{Status: service.StatusSuspended}); err != nil || len(ks.Keys) != 1 || ks.Keys[0].ID != id {
 		t.Errorf("FindGrants(suspended) = %v, %v", ks, err)
 	}
 	if _, err := h.svc.Resume(h.ctx, id); err != nil {
@@ -121,5 +125,41 @@ func TestStaleKeysAreRevoked(t *testing.T) {
 	}
 	if staleRecords != 1 {
 		t.Errorf("%d stale revocation records, want 1", staleRecords)
+	}
+}
+
+// With more active keys than one pass looks at, RevokeStale goes through
+// them a batch at a time, continuing where the last pass stopped and
+// starting over after the newest: every stale key is found, none twice.
+func TestStaleScanContinuesAcrossPasses(t *testing.T) {
+	h := newHarness(t) // its key, the oldest, has no stale_after
+	src := "name: s\nchains: [31337]\nvalid_for: 30d\nstale_after: 14d\n"
+	h.clock.Advance(time.Second)
+	_, first := h.grantPolicy(src)
+	// 1,000 keys without stale_after after it, then another stale one:
+	// the first pass ends before the last key.
+	plain, err := policy.Parse([]byte("name: p\nchains: [31337]\nvalid_for: 30d\n"), policy.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := json.Marshal(plain.Document())
+	var gs []store.Grant
+	for i := range 1000 {
+		at := h.clock.Now().Add(time.Duration(i+1) * time.Millisecond)
+		gs = append(gs, store.Grant{ID: fmt.Sprintf("plain-%04d", i), Agent: "plain", Mode: store.ModeWallet, Chains: []uint64{31337}, Policy: doc,
+			Address: h.wallet.Address().Hex(), SignerKeyID: "wallet", CredentialHash: []byte("never shown"), CreatedAt: at, ExpiresAt: at.Add(30 * 24 * time.Hour)})
+	}
+	if err := h.store.CreateGrants(h.ctx, gs); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(2 * time.Second)
+	_, last := h.grantPolicy(src)
+	h.clock.Advance(15 * 24 * time.Hour)
+
+	for i, want := range [][]string{{first}, {last}, nil} {
+		got, err := h.svc.RevokeStale(h.ctx)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("pass %d: revoked %v, %v; want %v", i+1, got, err, want)
+		}
 	}
 }

@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/bound"
@@ -51,7 +54,8 @@ func (s *Service) usage(ctx context.Context, id string, now time.Time) (KeyUsage
 	return out, nil
 }
 
-// GrantQuery narrows FindGrants. The zero value lists every key.
+// GrantQuery narrows FindGrants. The zero value lists the first
+// DefaultGrantPage keys.
 type GrantQuery struct {
 	// Status keeps the keys with this status (StatusActive,
 	// StatusSuspended, StatusExpired or StatusRevoked) by the service's
@@ -61,50 +65,133 @@ type GrantQuery struct {
 	// in that long before now; a key that never made one counts from when
 	// it was granted, so a key granted a minute ago is not "unused".
 	UnusedFor string
+	// Newest lists the newest keys first; by default the oldest are.
+	Newest bool
+	// Limit is the most keys a page holds: 1 to MaxGrantPage, 0 for
+	// DefaultGrantPage.
+	Limit int
+	// Cursor continues a listing: the NextCursor of its previous page,
+	// asked for with the same Status, UnusedFor and Newest.
+	Cursor string
 }
 
-// FindGrants returns the keys matching q, oldest first, each with its
-// Usage. Errors: *ParamError for a bad status or duration.
-func (s *Service) FindGrants(ctx context.Context, q GrantQuery) ([]GrantInfo, error) {
+// Sizes of a page of FindGrants.
+const (
+	DefaultGrantPage = 100
+	MaxGrantPage     = 1000
+	// grantScan bounds the keys one page looks at when UnusedFor leaves
+	// most of them out, so a page costs a bounded time; such a page may
+	// hold fewer keys than its limit, even none, and still have a
+	// NextCursor.
+	grantScan = 10 * MaxGrantPage
+)
+
+// GrantPage is one page of FindGrants.
+type GrantPage struct {
+	Keys []GrantInfo
+	// NextCursor continues the listing (GrantQuery.Cursor); empty when
+	// no key is left.
+	NextCursor string
+}
+
+// FindGrants returns a page of the keys matching q, oldest first (or
+// newest, q.Newest), each with its Usage. Pages follow each other by
+// position (keyset pagination): a page costs the same however far into
+// the listing it is, and keys granted meanwhile are listed once, in
+// their place. Errors: *ParamError for a bad status, duration, limit or
+// cursor.
+func (s *Service) FindGrants(ctx context.Context, q GrantQuery) (GrantPage, error) {
 	switch q.Status {
 	case "", StatusActive, StatusSuspended, StatusExpired, StatusRevoked:
 	default:
-		return nil, &ParamError{Field: "status", Msg: fmt.Sprintf("expected active, suspended, expired or revoked, got %s", bound.Quote(q.Status))}
+		return GrantPage{}, &ParamError{Field: "status", Msg: fmt.Sprintf("expected active, suspended, expired or revoked, got %s", bound.Quote(q.Status))}
 	}
 	var unused time.Duration
 	if q.UnusedFor != "" {
 		d, err := policy.ParseDuration(q.UnusedFor)
 		if err != nil || d <= 0 {
-			return nil, &ParamError{Field: "unused_for", Msg: fmt.Sprintf("expected a positive duration like 24h or 7d, got %s", bound.Quote(q.UnusedFor))}
+			return GrantPage{}, &ParamError{Field: "unused_for", Msg: fmt.Sprintf("expected a positive duration like 24h or 7d, got %s", bound.Quote(q.UnusedFor))}
 		}
 		unused = d
 	}
-	gs, err := s.cfg.Store.ListGrants(ctx, store.GrantFilter{})
-	if err != nil {
-		return nil, err
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultGrantPage
+	case limit < 0 || limit > MaxGrantPage:
+		return GrantPage{}, &ParamError{Field: "limit", Msg: fmt.Sprintf("expected a number from 1 to %d, got %d", MaxGrantPage, q.Limit)}
 	}
 	now := s.now()
-	out := []GrantInfo{}
-	for _, g := range gs {
-		v := s.info(g)
-		if q.Status != "" && v.Status != q.Status {
-			continue
-		}
-		u, err := s.usage(ctx, g.ID, now)
+	f := store.GrantFilter{Status: q.Status, Newest: q.Newest, Limit: limit}
+	if q.Status != "" {
+		f.StatusAt = now
+	}
+	if q.Cursor != "" {
+		c, err := DecodeGrantCursor(q.Cursor)
 		if err != nil {
-			return nil, err
+			return GrantPage{}, err
 		}
-		if unused > 0 {
+		f.After = &c
+	}
+	out := GrantPage{Keys: []GrantInfo{}}
+	for scanned := 0; ; {
+		gs, err := s.cfg.Store.ListGrants(ctx, f)
+		if err != nil {
+			return GrantPage{}, err
+		}
+		for i, g := range gs {
+			scanned++
+			u, err := s.usage(ctx, g.ID, now)
+			if err != nil {
+				return GrantPage{}, err
+			}
 			idleSince := g.CreatedAt // never used: idle since it was granted
 			if u.LastUsed != nil {
 				idleSince = *u.LastUsed
 			}
-			if idleSince.After(now.Add(-unused)) {
-				continue
+			if unused == 0 || !idleSince.After(now.Add(-unused)) {
+				v := s.info(g)
+				v.Usage = &u
+				out.Keys = append(out.Keys, v)
+			}
+			// Stop at a full page, or at the bound on keys looked at;
+			// more may follow unless this was the store's last.
+			if len(out.Keys) == limit || scanned >= grantScan {
+				if i < len(gs)-1 || len(gs) == f.Limit {
+					out.NextCursor = EncodeGrantCursor(g.Cursor())
+				}
+				return out, nil
 			}
 		}
-		v.Usage = &u
-		out = append(out, v)
+		if len(gs) < f.Limit {
+			return out, nil
+		}
+		c := gs[len(gs)-1].Cursor()
+		f.After = &c
 	}
-	return out, nil
+}
+
+// EncodeGrantCursor is the opaque text of a position in a listing of
+// keys: base64url of its creation time (Unix milliseconds) and id.
+func EncodeGrantCursor(c store.GrantCursor) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%s", c.CreatedAt.UnixMilli(), c.ID))
+}
+
+// DecodeGrantCursor reads a cursor EncodeGrantCursor made. Errors:
+// *ParamError on the field "cursor".
+func DecodeGrantCursor(text string) (store.GrantCursor, error) {
+	bad := &ParamError{Field: "cursor", Msg: "expected the next_cursor of an earlier page, got " + bound.Quote(text)}
+	if len(text) > 2*store.MaxGrantCursorID {
+		return store.GrantCursor{}, bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(text)
+	if err != nil {
+		return store.GrantCursor{}, bad
+	}
+	msText, id, ok := strings.Cut(string(b), ".")
+	ms, err := strconv.ParseInt(msText, 10, 64)
+	if !ok || err != nil || ms <= 0 || id == "" || len(id) > store.MaxGrantCursorID {
+		return store.GrantCursor{}, bad
+	}
+	return store.GrantCursor{CreatedAt: time.UnixMilli(ms).UTC(), ID: id}, nil
 }

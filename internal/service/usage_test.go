@@ -2,7 +2,9 @@ package service_test
 
 import (
 	"errors"
+	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,8 +82,11 @@ func TestUsageAndFindGrants(t *testing.T) {
 		if err != nil {
 			t.Fatalf("FindGrants(%+v): %v", q, err)
 		}
+		if gs.NextCursor != "" {
+			t.Errorf("FindGrants(%+v): a next cursor after every key", q)
+		}
 		out := []string{}
-		for _, g := range gs {
+		for _, g := range gs.Keys {
 			if g.Usage == nil {
 				t.Errorf("FindGrants(%+v): %s has no usage", q, g.ID)
 			}
@@ -116,6 +121,13 @@ func TestUsageAndFindGrants(t *testing.T) {
 		{service.GrantQuery{UnusedFor: "a while"}, "unused_for"},
 		{service.GrantQuery{UnusedFor: "0d"}, "unused_for"},
 		{service.GrantQuery{UnusedFor: "-1h"}, "unused_for"},
+		{service.GrantQuery{Limit: -1}, "limit"},
+		{service.GrantQuery{Limit: service.MaxGrantPage + 1}, "limit"},
+		{service.GrantQuery{Cursor: "not a cursor"}, "cursor"},
+		{service.GrantQuery{Cursor: "bm9kb3Q"}, "cursor"}, // "nodot"
+		{service.GrantQuery{Cursor: "MC5n"}, "cursor"},    // "0.g": no time
+		{service.GrantQuery{Cursor: "MTIzLg"}, "cursor"},  // "123.": no id
+		{service.GrantQuery{Cursor: strings.Repeat("A", 600)}, "cursor"},
 	} {
 		_, err := h.svc.FindGrants(h.ctx, c.q)
 		var pe *service.ParamError
@@ -138,4 +150,83 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestFindGrantsPages: following NextCursor lists every key once, in
+// order, oldest or newest first, with or without filters, whatever the
+// page size; the last page has no NextCursor.
+func TestFindGrantsPages(t *testing.T) {
+	h := newHarness(t)
+	all := []string{h.keyID}
+	for i := range 6 {
+		h.clock.Advance(time.Minute)
+		doc, err := h.svc.Document(h.ctx, service.GrantSpec{Agent: fmt.Sprintf("a%d", i), Profile: "full-access", DailyLimit: []string{"1ETH"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := h.svc.Grant(h.ctx, service.GrantRequest{Agent: fmt.Sprintf("a%d", i), Doc: doc, TTL: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, res.Grant.ID)
+	}
+	if _, err := h.svc.Revoke(h.ctx, all[2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.send(false); err != nil { // the first key is used now
+		t.Fatal(err)
+	}
+	without := func(ids []string, drop ...string) []string {
+		out := []string{}
+		for _, id := range ids {
+			if !slices.Contains(drop, id) {
+				out = append(out, id)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name string
+		q    service.GrantQuery
+		want []string
+	}{
+		{"all", service.GrantQuery{}, all},
+		{"revoked", service.GrantQuery{Status: service.StatusRevoked}, []string{all[2]}},
+		{"active", service.GrantQuery{Status: service.StatusActive}, without(all, all[2])},
+		{"unused", service.GrantQuery{UnusedFor: "1m"}, without(all, all[0], all[6])}, // the last was granted a minute ago
+	} {
+		for _, newest := range []bool{false, true} {
+			want := slices.Clone(c.want)
+			if newest {
+				slices.Reverse(want)
+			}
+			for _, limit := range []int{1, 2, 3, 7, 0} {
+				q := c.q
+				q.Newest, q.Limit = newest, limit
+				var got []string
+				for pages := 0; ; pages++ {
+					if pages > len(all) {
+						t.Fatalf("%s newest=%v limit %d: the pages do not end: %v", c.name, newest, limit, got)
+					}
+					page, err := h.svc.FindGrants(h.ctx, q)
+					if err != nil {
+						t.Fatalf("%s: %v", c.name, err)
+					}
+					if limit > 0 && len(page.Keys) > limit {
+						t.Fatalf("%s: a page of %d keys, limit %d", c.name, len(page.Keys), limit)
+					}
+					for _, k := range page.Keys {
+						got = append(got, k.ID)
+					}
+					if page.NextCursor == "" {
+						break
+					}
+					q.Cursor = page.NextCursor
+				}
+				if !equal(got, want) {
+					t.Errorf("%s newest=%v limit %d: paged %v, want %v", c.name, newest, limit, got, want)
+				}
+			}
+		}
+	}
 }

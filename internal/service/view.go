@@ -17,12 +17,12 @@ const (
 
 // A key's statuses, as GrantInfo.Status spells them.
 const (
-	StatusActive  = "active"
-	StatusExpired = "expired"
-	StatusRevoked = "revoked"
+	StatusActive  = store.StatusActive
+	StatusExpired = store.StatusExpired
+	StatusRevoked = store.StatusRevoked
 	// StatusSuspended is a key stopped by an anomaly or the owner until
 	// the owner resumes it.
-	StatusSuspended = "suspended"
+	StatusSuspended = store.StatusSuspended
 )
 
 // ErrNoKey is returned for a key id the home does not hold. It is the
@@ -88,22 +88,9 @@ func limitLine(l policy.Limit) LimitLine {
 	return v
 }
 
-// grantStatus is the one place a key's status is computed.
-func grantStatus(g store.Grant, now time.Time) string {
-	switch {
-	case g.RevokedAt != nil:
-		return StatusRevoked
-	case !now.Before(g.ExpiresAt):
-		return StatusExpired
-	case g.SuspendedAt != nil:
-		return StatusSuspended
-	}
-	return StatusActive
-}
-
 // info is the view of g now.
 func (s *Service) info(g store.Grant) GrantInfo {
-	v := GrantInfo{ID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: grantStatus(g, s.now()),
+	v := GrantInfo{ID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: g.Status(s.now()),
 		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, SuspendedAt: g.SuspendedAt, SuspendReason: g.SuspendReason, Meta: g.Meta,
 		Session: g.Meta[SessionAddress], Document: g.Policy, Limits: []LimitLine{}}
 	if p, err := s.policyOf(g); err == nil {

@@ -58,13 +58,13 @@ func TestGrantInfoStatus(t *testing.T) {
 	if got := status(); got != service.StatusRevoked {
 		t.Errorf("after revoke: status %q, want %q", got, service.StatusRevoked)
 	}
-	all, err := h.svc.Grants(h.ctx)
+	all, err := h.svc.FindGrants(h.ctx, service.GrantQuery{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, g := range all {
+	for _, g := range all.Keys {
 		if g.ID == id && g.Status != service.StatusRevoked {
-			t.Errorf("Grants: status %q, want %q", g.Status, service.StatusRevoked)
+			t.Errorf("FindGrants: status %q, want %q", g.Status, service.StatusRevoked)
 		}
 	}
 	if _, err := h.svc.GetGrant(h.ctx, "ak_nosuchkey"); !errors.Is(err, service.ErrNoKey) {

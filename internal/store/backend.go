@@ -151,6 +151,9 @@ func EncodeReasons(reasons []string) (string, error) {
 // parses is returned as one reason (so Verify reports the record as
 // edited), not dropped.
 func DecodeReasons(stored string) []string {
+	if stored == "[]" { // most records: no reason, and no parse
+		return nil
+	}
 	var out []string
 	if json.Unmarshal([]byte(stored), &out) != nil || len(out) == 0 {
 		out = nil

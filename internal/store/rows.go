@@ -3,7 +3,10 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/agentkeys/agentkeys/internal/audit"
 )
 
 // The stored rows of keys, anomalies, alert hooks and alert deliveries
@@ -84,4 +87,96 @@ func ScanDelivery(sc RowScanner) (AlertDelivery, error) {
 	d.Body = body
 	d.NextAttemptAt, d.CreatedAt, d.UpdatedAt = FromMS(next), FromMS(created), FromMS(updated)
 	return d, nil
+}
+
+// GrantColumns are the columns of a stored grant, in GrantValues' order.
+const GrantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason`
+
+// GrantValues validates g and returns the values of GrantColumns as both
+// backends store them: times in Unix milliseconds, nil while unset.
+func GrantValues(g Grant) ([]any, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	chains, meta, err := EncodeGrantJSON(g)
+	if err != nil {
+		return nil, err
+	}
+	optMS := func(t *time.Time) *int64 {
+		if t == nil {
+			return nil
+		}
+		v := t.UnixMilli()
+		return &v
+	}
+	var policy []byte
+	if len(g.Policy) > 0 {
+		policy = g.Policy
+	}
+	return []any{g.ID, g.Agent, g.Mode, chains, policy, g.Address, g.SignerKeyID, g.CredentialHash,
+		g.CreatedAt.UnixMilli(), g.ExpiresAt.UnixMilli(), optMS(g.RevokedAt), meta, optMS(g.SuspendedAt), g.SuspendReason}, nil
+}
+
+// AuditColumns are the columns of a stored audit record, in AuditValues'
+// order.
+const AuditColumns = `seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash`
+
+// AuditValues returns the values of AuditColumns for the chained record
+// r: Call as its bytes, verbatim (nil if empty), Reasons as JSON.
+func AuditValues(r audit.Record) ([]any, error) {
+	reasons, err := EncodeReasons(r.Reasons)
+	if err != nil {
+		return nil, err
+	}
+	var call []byte
+	if len(r.Call) > 0 {
+		call = r.Call
+	}
+	return []any{r.Seq, r.Time.UnixMilli(), r.KeyID, r.Method, call, r.Decision, reasons, r.TxHash, r.CallerIP, r.RequestID,
+		r.UserAgent, r.PrevHash, r.Hash}, nil
+}
+
+// ValidateRecords checks the records of Bulk.AppendAudits: an error
+// wrapping ErrInvalid names the first that fails Validate.
+func ValidateRecords(rs []audit.Record) error {
+	for i, r := range rs {
+		if err := r.Validate(); err != nil {
+			return fmt.Errorf("record %d: %w: %w", i, ErrInvalid, err)
+		}
+	}
+	return nil
+}
+
+// ChainRecords chains rs after head (audit.Chain, Seq following on) and
+// returns each record's values for AuditColumns and the head after the
+// last: what Bulk.AppendAudits stores, in either backend.
+func ChainRecords(head audit.Head, rs []audit.Record) ([][]any, audit.Head, error) {
+	rows := make([][]any, len(rs))
+	for i, r := range rs {
+		r.Seq = head.Seq + 1
+		r = audit.Chain(head.Hash, r)
+		v, err := AuditValues(r)
+		if err != nil {
+			return nil, head, err
+		}
+		rows[i] = v
+		head = audit.Head{Seq: r.Seq, Hash: r.Hash}
+	}
+	return rows, head, nil
+}
+
+// GrantRows is what Bulk.CreateGrants stores: the GrantValues of each
+// grant, and the signer key ids they name, each once (the backend checks
+// they are stored). Errors: the first grant that fails Validate.
+func GrantRows(gs []Grant) (rows [][]any, signerKeys []string, err error) {
+	rows = make([][]any, len(gs))
+	for i, g := range gs {
+		if rows[i], err = GrantValues(g); err != nil {
+			return nil, nil, fmt.Errorf("grant %d: %w", i, err)
+		}
+		if !slices.Contains(signerKeys, g.SignerKeyID) {
+			signerKeys = append(signerKeys, g.SignerKeyID)
+		}
+	}
+	return rows, signerKeys, nil
 }

@@ -39,6 +39,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"time"
 
@@ -65,7 +66,10 @@ type Store interface {
 	// Errors: ErrNotFound.
 	GetGrant(ctx context.Context, id string) (Grant, error)
 	// ListGrants returns the grants matching f ordered by CreatedAt, then
-	// ID. No sentinel errors.
+	// ID (both descending with f.Newest), at most f.Limit of them if set,
+	// starting after f.After if set: keyset pagination, so a page costs
+	// the same however deep into the listing it is. Errors: ErrInvalid if
+	// f fails Validate.
 	ListGrants(ctx context.Context, f GrantFilter) ([]Grant, error)
 	// RevokeGrant marks the grant revoked at `at`. Revoking a revoked grant
 	// succeeds and keeps the first revocation time. Errors: ErrNotFound,
@@ -280,6 +284,23 @@ type Store interface {
 	Close() error
 }
 
+// Bulk loads many grants or audit records at once, each call in one
+// transaction: `agentkeys bench seed` fills a store with them for scale
+// tests. Both stores implement it and the conformance suite checks it; it
+// is apart from Store because nothing that serves requests needs it.
+type Bulk interface {
+	// CreateGrants is CreateGrant for every grant of gs, in one
+	// transaction: all are stored, or none. Errors: ErrInvalid as
+	// CreateGrant; ErrConflict if an id is stored already or given twice.
+	CreateGrants(ctx context.Context, gs []Grant) error
+	// AppendAudits is AppendAudit for every record of rs, in order, in one
+	// transaction: all are appended, each chained after the one before
+	// (audit.Chain), and the head moved to the last, or none is. It
+	// returns the new head. Errors: ErrInvalid if a record fails Validate;
+	// then nothing is appended.
+	AppendAudits(ctx context.Context, rs []audit.Record) (audit.Head, error)
+}
+
 // DecideTx is the view of the store inside Decide. Its methods fail with
 // ErrTxDone once fn has returned. Calls from several goroutines are
 // serialised, but there is nothing to gain from making them.
@@ -487,6 +508,32 @@ func (g Grant) Active(at time.Time) bool {
 	return g.RevokedAt == nil && at.Before(g.ExpiresAt)
 }
 
+// A grant's statuses at a time (Grant.Status, GrantFilter.Status).
+const (
+	StatusActive    = "active"
+	StatusSuspended = "suspended" // not revoked or expired, but suspended
+	StatusExpired   = "expired"   // not revoked, past its expiry
+	StatusRevoked   = "revoked"
+)
+
+// Status is g's status at time at: revoked if it was revoked (whenever),
+// else expired if at is not before its expiry, else suspended if it is
+// suspended, else active. GrantFilter.Status selects by the same rule.
+func (g Grant) Status(at time.Time) string {
+	switch {
+	case g.RevokedAt != nil:
+		return StatusRevoked
+	case !at.Before(g.ExpiresAt):
+		return StatusExpired
+	case g.SuspendedAt != nil:
+		return StatusSuspended
+	}
+	return StatusActive
+}
+
+// Cursor is g's position in the order of ListGrants, for GrantFilter.After.
+func (g Grant) Cursor() GrantCursor { return GrantCursor{CreatedAt: g.CreatedAt, ID: g.ID} }
+
 // Clone returns a copy of g that shares no memory with it.
 func (g Grant) Clone() Grant {
 	g.Chains = append([]uint64(nil), g.Chains...)
@@ -519,6 +566,47 @@ func (g Grant) Clone() Grant {
 type GrantFilter struct {
 	Agent    string    // only grants to this agent, if set
 	ActiveAt time.Time // only grants not revoked and expiring after this, if set
+	// Status, if set, keeps only the grants whose Status at StatusAt is
+	// this one (StatusActive, StatusSuspended, StatusExpired or
+	// StatusRevoked); StatusAt must then be set.
+	Status   string
+	StatusAt time.Time
+	// Newest lists newest first: CreatedAt, then ID, descending.
+	Newest bool
+	// After, if set, starts the listing after this position in its order
+	// (the Cursor of the last grant of the previous page), whether or not
+	// a grant is still there.
+	After *GrantCursor
+	Limit int // at most this many, if > 0
+}
+
+// GrantCursor is a position in the order of ListGrants.
+type GrantCursor struct {
+	CreatedAt time.Time // compared at millisecond precision, as stored
+	ID        string
+}
+
+// MaxGrantCursorID bounds GrantCursor.ID: no grant id is longer.
+const MaxGrantCursorID = 256
+
+// Validate returns an error wrapping ErrInvalid for an unknown status, a
+// status without its time, a negative limit, or a cursor with no time or
+// an id that is empty or over MaxGrantCursorID bytes.
+func (f GrantFilter) Validate() error {
+	switch f.Status {
+	case "", StatusActive, StatusSuspended, StatusExpired, StatusRevoked:
+	default:
+		return fmt.Errorf("%w: grant status %q is not active, suspended, expired or revoked", ErrInvalid, bounded(f.Status))
+	}
+	switch {
+	case f.Status != "" && f.StatusAt.IsZero():
+		return fmt.Errorf("%w: grant status %s needs the time it holds at", ErrInvalid, f.Status)
+	case f.Limit < 0:
+		return fmt.Errorf("%w: negative limit", ErrInvalid)
+	case f.After != nil && (f.After.CreatedAt.IsZero() || f.After.ID == "" || len(f.After.ID) > MaxGrantCursorID):
+		return fmt.Errorf("%w: grant cursor needs a time and an id of 1 to %d bytes", ErrInvalid, MaxGrantCursorID)
+	}
+	return nil
 }
 
 // Key is a private key sealed under the master key (secrets.MasterKey.Seal

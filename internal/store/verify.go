@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"sync"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
 )
@@ -28,19 +29,15 @@ func VerifyAudit(ctx context.Context, st Store, pageSize int, exported ...audit.
 	var after int64
 	for round := 0; ; round++ {
 		read := 0
-		for {
-			recs, err := st.AuditRecords(ctx, after, pageSize)
-			if err != nil {
-				return audit.Report{}, audit.Head{}, err
-			}
+		err := readAhead(ctx, st, after, pageSize, func(recs []audit.Record) {
 			for _, r := range recs {
 				v.Add(r)
 				after = r.Seq
 			}
 			read += len(recs)
-			if len(recs) < pageSize {
-				break
-			}
+		})
+		if err != nil {
+			return audit.Report{}, audit.Head{}, err
 		}
 		head, err := st.AuditHead(ctx)
 		if err != nil {
@@ -52,5 +49,64 @@ func VerifyAudit(ctx context.Context, st Store, pageSize int, exported ...audit.
 		if head.Seq <= after || (round > 0 && read == 0) {
 			return v.Report(&head), head, nil
 		}
+	}
+}
+
+// verifyReaders is how many pages VerifyAudit reads at once, ahead of
+// the one it verifies: reading (the store's work) and hashing then share
+// the cores.
+const verifyReaders = 3
+
+// readAhead hands use the records after `after` in ascending Seq, a page
+// at a time, until a page comes back short: exactly what reading page
+// after page from the last Seq seen would hand it. It reads up to
+// verifyReaders pages at once, each from where it would start if Seqs
+// run on without gaps (page i after after+i*pageSize); a page that starts
+// before the last Seq handed on (there were gaps) is handed on from past
+// it, and a full page ends at or beyond where the next one starts, so
+// nothing is skipped or handed on twice.
+func readAhead(ctx context.Context, st Store, after int64, pageSize int, use func([]audit.Record)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type page struct {
+		recs []audit.Record
+		err  error
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // no read outlives the call
+	pending := make([]chan page, 0, verifyReaders)
+	next := after
+	start := func() {
+		ch := make(chan page, 1)
+		from := next
+		next += int64(pageSize)
+		wg.Go(func() {
+			recs, err := st.AuditRecords(ctx, from, pageSize)
+			ch <- page{recs, err}
+		})
+		pending = append(pending, ch)
+	}
+	for range verifyReaders {
+		start()
+	}
+	last := after
+	for {
+		p := <-pending[0]
+		pending = pending[1:]
+		if p.err != nil {
+			return p.err
+		}
+		recs := p.recs
+		for len(recs) > 0 && recs[0].Seq <= last {
+			recs = recs[1:]
+		}
+		if len(recs) > 0 {
+			use(recs)
+			last = recs[len(recs)-1].Seq
+		}
+		if len(p.recs) < pageSize {
+			return nil
+		}
+		start()
 	}
 }

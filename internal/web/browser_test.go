@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"math/big"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -645,8 +647,8 @@ func TestDashboardRefusesForgedForms(t *testing.T) {
 	if g, err := sb.Service.GetGrant(ctx, id); err != nil || g.Status != service.StatusActive {
 		t.Fatalf("after forged posts the key is %s (%v), want active", g.Status, err)
 	}
-	if gs, _ := sb.Service.Grants(ctx); len(gs) != 1 {
-		t.Fatalf("a forged grant form made a key: %d keys", len(gs))
+	if gs, _ := sb.Service.FindGrants(ctx, service.GrantQuery{}); len(gs.Keys) != 1 {
+		t.Fatalf("a forged grant form made a key: %d keys", len(gs.Keys))
 	}
 	// A bad field shows the form again, saying which and keeping what was
 	// typed; nothing is granted.
@@ -655,8 +657,8 @@ func TestDashboardRefusesForgedForms(t *testing.T) {
 		!strings.Contains(body, `value="typo-bot"`) {
 		t.Errorf("a grant with a bad ttl: HTTP %d, want 400 naming the field in the form:\n%s", code, body)
 	}
-	if gs, _ := sb.Service.Grants(ctx); len(gs) != 1 {
-		t.Fatalf("a refused grant form made a key: %d keys", len(gs))
+	if gs, _ := sb.Service.FindGrants(ctx, service.GrantQuery{}); len(gs.Keys) != 1 {
+		t.Fatalf("a refused grant form made a key: %d keys", len(gs.Keys))
 	}
 	// Signed out, even the right token is refused.
 	anon := newOwner(t, sb)
@@ -867,5 +869,62 @@ func TestDashboardSuspendedKey(t *testing.T) {
 	}
 	if _, body := o.get("/keys/" + id + "?done=resumed"); !strings.Contains(body, "The key is resumed") || strings.Contains(body, `id="resume-`) {
 		t.Errorf("the key page after resume:\n%s", body)
+	}
+}
+
+// TestDashboardKeysPages: the keys page shows the newest keys a page at
+// a time, with a link to the older ones while any remain and one back to
+// the newest; a forged cursor is refused.
+func TestDashboardKeysPages(t *testing.T) {
+	sb, c := startSandbox(t)
+	ctx := context.Background()
+	var ids []string // oldest first
+	for i := range 51 {
+		c.Advance(time.Second)
+		res, err := sb.Service.GrantFrom(ctx, service.GrantSpec{Agent: fmt.Sprintf("bot-%d", i), Profile: "read-only", TTL: "24h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Grant.ID)
+	}
+	o := signIn(t, sb)
+	keyCard := regexp.MustCompile(`<li class="card key" id="key-([a-z0-9]+)"`)
+	shown := func(body string) []string {
+		var out []string
+		for _, m := range keyCard.FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	older := regexp.MustCompile(`href="([^"]+)" id="older-keys"`)
+
+	code, body := o.get("/keys")
+	if code != http.StatusOK {
+		t.Fatalf("GET /keys: HTTP %d", code)
+	}
+	want := slices.Clone(ids[1:])
+	slices.Reverse(want)
+	if got := shown(body); !slices.Equal(got, want) {
+		t.Fatalf("the first page shows %v, want the 50 newest keys, newest first", got)
+	}
+	if strings.Contains(body, `id="newest-keys"`) {
+		t.Error("the first page links to itself")
+	}
+	m := older.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("the first page has no link to the older keys")
+	}
+	code, body = o.get(strings.TrimPrefix(html.UnescapeString(m[1]), "/ui"))
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: HTTP %d", m[1], code)
+	}
+	if got := shown(body); !slices.Equal(got, ids[:1]) {
+		t.Errorf("the second page shows %v, want the oldest key", got)
+	}
+	if older.MatchString(body) || !strings.Contains(body, `id="newest-keys"`) {
+		t.Error("the last page links to older keys, or not back to the newest")
+	}
+	if code, _ := o.get("/keys?cursor=forged"); code != http.StatusBadRequest {
+		t.Errorf("a forged cursor: HTTP %d, want 400", code)
 	}
 }

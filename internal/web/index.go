@@ -10,15 +10,19 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/bound"
+	"github.com/agentkeys/agentkeys/internal/lru"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
 // How much of the log the dashboard keeps in memory: the newest records
-// of each key, of its refusals and of its anomalies, the newest records
-// of the whole log (the live feed's first screen and its replay after a
-// reconnect), and the newest points of each key's spend per asset. The
-// running spend totals themselves are exact whatever the log's length.
+// of each key, of its refusals and of its anomalies, for the keepKeys
+// keys used most recently; the newest records of the whole log (the live
+// feed's first screen and its replay after a reconnect); and the newest
+// points of each key's spend per asset. The running spend totals
+// themselves are exact whatever the log's length, for a key kept since
+// its first record.
 const (
+	keepKeys      = 10_000
 	keepPerKey    = 50
 	keepFeed      = 100
 	keepPoints    = 240
@@ -96,13 +100,21 @@ type keyLog struct {
 // index follows the audit log through the service's feed and keeps, per
 // key, what its page shows. It is rebuilt from the whole log at every
 // start (the feed starts at record 1), so it never disagrees with the log.
+// It keeps the keys whose records came last, at most keepKeys of them
+// (the key used longest ago is dropped for a new one), so its memory is
+// bounded however many keys the home holds.
 type index struct {
-	mu   sync.RWMutex
-	keys map[string]*keyLog
-	feed []entry
+	mu      sync.RWMutex
+	keys    *lru.Cache[string, *keyLog] // recency is the key's last record, not its page being read
+	maxKeys int
+	feed    []entry
 }
 
-func newIndex() *index { return &index{keys: map[string]*keyLog{}} }
+func newIndex() *index { return newIndexOf(keepKeys) }
+
+func newIndexOf(maxKeys int) *index {
+	return &index{keys: lru.New[string, *keyLog](maxKeys), maxKeys: maxKeys}
+}
 
 // add is the feed handler: it never fails, so no record is skipped.
 func (x *index) add(_ context.Context, r audit.Record) error {
@@ -113,11 +125,7 @@ func (x *index) add(_ context.Context, r audit.Record) error {
 	if e.KeyID == "" {
 		return nil
 	}
-	k := x.keys[e.KeyID]
-	if k == nil {
-		k = &keyLog{spend: map[string]*series{}}
-		x.keys[e.KeyID] = k
-	}
+	k, _ := x.keys.Get(e.KeyID, func() (*keyLog, error) { return &keyLog{spend: map[string]*series{}}, nil })
 	k.timeline = keep(k.timeline, e, keepPerKey)
 	if e.Anomaly != nil {
 		k.anomalies = keep(k.anomalies, e, keepPerKey)
@@ -156,32 +164,45 @@ func (x *index) add(_ context.Context, r audit.Record) error {
 	return nil
 }
 
-// keep appends v and drops the oldest beyond n.
+// keep appends v to s, of which the newest n count (newest): s grows to
+// 2n before it is cut back to the newest n in place, so an append costs
+// the same however long the log, instead of a copy of n each.
 func keep[T any](s []T, v T, n int) []T {
 	s = append(s, v)
-	if len(s) > n {
-		s = append(s[:0:0], s[len(s)-n:]...)
+	if len(s) >= 2*n {
+		s = append(s[:0], s[len(s)-n:]...)
 	}
 	return s
 }
+
+// newest is the newest n of s.
+func newest[T any](s []T, n int) []T { return s[max(len(s)-n, 0):] }
 
 // keyView is a copy of what the index holds of a key, newest first.
 type keyView struct {
 	Timeline, Refusals, Anomalies []entry
 	Spend                         []series
+	// Partial says the index dropped keys it could not keep (more than
+	// keepKeys were used): this key's records before it was last dropped,
+	// if it was, are not here but in the audit log.
+	Partial bool
+	Kept    int // how many keys the index keeps
 }
 
 func (x *index) key(id string) keyView {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	k := x.keys[id]
-	if k == nil {
-		return keyView{}
+	v := keyView{Partial: x.keys.Stats().Evictions > 0, Kept: x.maxKeys}
+	k, ok := x.keys.Peek(id)
+	if !ok {
+		return v
 	}
-	v := keyView{Timeline: newestFirst(k.timeline), Refusals: newestFirst(k.refusals), Anomalies: newestFirst(k.anomalies)}
+	v.Timeline = newestFirst(newest(k.timeline, keepPerKey))
+	v.Refusals = newestFirst(newest(k.refusals, keepPerKey))
+	v.Anomalies = newestFirst(newest(k.anomalies, keepPerKey))
 	for _, a := range k.order {
 		s := *k.spend[a]
-		s.Points = append([]point(nil), s.Points...)
+		s.Points = append([]point(nil), newest(s.Points, keepPoints)...)
 		v.Spend = append(v.Spend, s)
 	}
 	return v
@@ -192,7 +213,7 @@ func (x *index) recent(after int64) []entry {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	var out []entry
-	for _, e := range x.feed {
+	for _, e := range newest(x.feed, keepFeed) {
 		if e.Seq > after {
 			out = append(out, e)
 		}

@@ -119,3 +119,52 @@ func TestIndexIsBounded(t *testing.T) {
 		t.Errorf("spend keeps %d points, total %s; want %d points, total %d", len(s.Points), s.Total, keepPoints, n)
 	}
 }
+
+// The index keeps the keys whose records came last, at most its size, and
+// then says the view may be partial; keeping a key's newest records costs
+// no copy of them all per record.
+func TestIndexKeepsTheKeysUsedLast(t *testing.T) {
+	x := newIndexOf(2)
+	ctx := context.Background()
+	add := func(seq int64, key string) {
+		t.Helper()
+		if err := x.add(ctx, audit.Record{Seq: seq, Time: t0.Add(time.Duration(seq) * time.Second), KeyID: key, Method: "eth_chainId", Decision: audit.DecisionAllow}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(1, "a")
+	add(2, "b")
+	if v := x.key("a"); len(v.Timeline) != 1 || v.Partial {
+		t.Fatalf("a before any key was dropped: %+v", v)
+	}
+	add(3, "a") // a is now the key used last
+	add(4, "c") // drops b
+	if v := x.key("b"); len(v.Timeline) != 0 || !v.Partial || v.Kept != 2 {
+		t.Errorf("b after it was dropped: %+v", v)
+	}
+	if v := x.key("a"); len(v.Timeline) != 2 || v.Timeline[0].Seq != 3 {
+		t.Errorf("a: %+v, want its two records, newest first", v.Timeline)
+	}
+	add(5, "b") // back, with only what came since
+	if v := x.key("b"); len(v.Timeline) != 1 || v.Timeline[0].Seq != 5 {
+		t.Errorf("b again: %+v", v.Timeline)
+	}
+
+	// Many records of one key: the newest keepPerKey, newest first, and
+	// the feed's newest keepFeed.
+	y := newIndex()
+	for seq := int64(1); seq <= 5*keepPerKey+7; seq++ {
+		if err := y.add(ctx, audit.Record{Seq: seq, Time: t0, KeyID: "k", Method: "eth_chainId", Decision: audit.DecisionDeny}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v := y.key("k")
+	last := int64(5*keepPerKey + 7)
+	if len(v.Timeline) != keepPerKey || v.Timeline[0].Seq != last || v.Timeline[keepPerKey-1].Seq != last-keepPerKey+1 ||
+		len(v.Refusals) != keepPerKey || v.Refusals[0].Seq != last {
+		t.Errorf("timeline %d entries from %d, refusals %d", len(v.Timeline), v.Timeline[0].Seq, len(v.Refusals))
+	}
+	if r := y.recent(0); len(r) != keepFeed || r[0].Seq != last-keepFeed+1 || r[keepFeed-1].Seq != last {
+		t.Errorf("recent: %d entries", len(r))
+	}
+}

@@ -332,16 +332,20 @@ type keyRow struct {
 	Broken bool // the stored policy no longer compiles
 }
 
+// keysPage is how many keys the keys page shows at a time.
+const keysPage = 50
+
+// keys shows a page of the keys, newest first: ?status=S&cursor=C, the
+// cursor from the page before's link to older keys.
 func (h *Handler) keys(w http.ResponseWriter, r *http.Request, ss *session) {
-	status := r.URL.Query().Get("status")
-	gs, err := h.svc.FindGrants(r.Context(), service.GrantQuery{Status: status})
+	status, cursor := r.URL.Query().Get("status"), r.URL.Query().Get("cursor")
+	gs, err := h.svc.FindGrants(r.Context(), service.GrantQuery{Status: status, Newest: true, Limit: keysPage, Cursor: cursor})
 	if err != nil {
 		h.fail(w, r, ss, err)
 		return
 	}
-	rows := make([]keyRow, 0, len(gs))
-	for i := len(gs) - 1; i >= 0; i-- { // newest first
-		g := gs[i]
+	rows := make([]keyRow, 0, len(gs.Keys))
+	for _, g := range gs.Keys {
 		row := keyRow{GrantInfo: g, Broken: g.Policy == nil}
 		if !row.Broken {
 			budget, err := h.svc.Budget(r.Context(), g.ID)
@@ -353,12 +357,22 @@ func (h *Handler) keys(w http.ResponseWriter, r *http.Request, ss *session) {
 		}
 		rows = append(rows, row)
 	}
+	var older string
+	if gs.NextCursor != "" {
+		q := url.Values{"cursor": {gs.NextCursor}}
+		if status != "" {
+			q.Set("status", status)
+		}
+		older = "/ui/keys?" + q.Encode()
+	}
 	h.render(w, http.StatusOK, "keys", ss, page{Title: "Keys", Nav: "keys", Notice: notice(r),
 		Data: struct {
 			Keys     []keyRow
 			Status   string
 			Statuses []string
-		}{rows, status, []string{service.StatusActive, service.StatusSuspended, service.StatusExpired, service.StatusRevoked}}})
+			Older    string // the next page's link, "" on the last
+			Paged    bool   // not the first page
+		}{rows, status, []string{service.StatusActive, service.StatusSuspended, service.StatusExpired, service.StatusRevoked}, older, cursor != ""}})
 }
 
 // review is the weekly review (?since=30d for the monthly checklist) on

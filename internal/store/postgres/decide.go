@@ -34,19 +34,12 @@ func appendAudit(ctx context.Context, tx pgx.Tx, r audit.Record) (audit.Record, 
 	}
 	r.Seq = seq + 1
 	r = audit.Chain(prev, r)
-	reasons, err := store.EncodeReasons(r.Reasons)
+	args, err := store.AuditValues(r)
 	if err != nil {
 		return audit.Record{}, err
 	}
-	var call []byte
-	if len(r.Call) > 0 {
-		call = r.Call
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_records
-		(seq, time, key_id, method, call, decision, reasons, tx_hash, caller_ip, request_id, user_agent, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		r.Seq, ms(r.Time), r.KeyID, r.Method, call, r.Decision, reasons, r.TxHash, r.CallerIP, r.RequestID,
-		r.UserAgent, r.PrevHash, r.Hash); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_records (`+store.AuditColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, args...); err != nil {
 		return audit.Record{}, fmt.Errorf("insert audit record: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, r.Seq, r.Hash); err != nil {

@@ -57,40 +57,16 @@ func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
 
 // CreateGrant implements store.Store.
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
-	if err := g.Validate(); err != nil {
-		return fmt.Errorf("create grant: %w", err)
-	}
-	chains, meta, err := store.EncodeGrantJSON(g)
+	args, err := store.GrantValues(g)
 	if err != nil {
 		return fmt.Errorf("create grant: %w", err)
 	}
-	var revoked, suspended *int64
-	if g.RevokedAt != nil {
-		v := ms(*g.RevokedAt)
-		revoked = &v
-	}
-	if g.SuspendedAt != nil {
-		v := ms(*g.SuspendedAt)
-		suspended = &v
-	}
-	var policy []byte
-	if len(g.Policy) > 0 {
-		policy = g.Policy
-	}
 	err = s.writeTx(ctx, func(tx pgx.Tx) error {
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM keys WHERE id = $1 FOR KEY SHARE`, g.SignerKeyID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("%w: signer key %q does not exist", store.ErrInvalid, g.SignerKeyID)
-		}
-		if err != nil {
+		if err := signerKeyExists(ctx, tx, g.SignerKeyID); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO grants
-			(id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`,
-			g.ID, g.Agent, g.Mode, chains, policy, g.Address, g.SignerKeyID, g.CredentialHash,
-			ms(g.CreatedAt), ms(g.ExpiresAt), revoked, meta, suspended, g.SuspendReason)
+		tag, err := tx.Exec(ctx, `INSERT INTO grants (`+grantColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING`, args...)
 		if err == nil && tag.RowsAffected() == 0 {
 			return fmt.Errorf("grant %q: %w", g.ID, store.ErrConflict)
 		}
@@ -102,7 +78,18 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	return nil
 }
 
-const grantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason`
+// signerKeyExists fails with ErrInvalid unless the key id is stored, and
+// keeps the key from being deleted until tx ends.
+func signerKeyExists(ctx context.Context, tx pgx.Tx, id string) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM keys WHERE id = $1 FOR KEY SHARE`, id).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: signer key %q does not exist", store.ErrInvalid, id)
+	}
+	return err
+}
+
+const grantColumns = store.GrantColumns
 
 func scanGrant(sc rowScanner) (store.Grant, error) {
 	var (
@@ -153,14 +140,19 @@ func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
 
 // ListGrants implements store.Store.
 func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]store.Grant, error) {
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("list grants: %w", err)
+	}
+	conds, order := store.GrantConds(f)
 	var w where
-	if f.Agent != "" {
-		w.add("agent = ?", f.Agent)
+	for _, c := range conds {
+		w.add(c.SQL, c.Args...)
 	}
-	if !f.ActiveAt.IsZero() {
-		w.add("revoked_at IS NULL AND expires_at > ?", ms(f.ActiveAt))
+	query := `SELECT ` + grantColumns + ` FROM grants` + w.sql() + order
+	if f.Limit > 0 {
+		query += ` LIMIT ` + w.next(f.Limit)
 	}
-	out, err := queryAll(ctx, s.pool, `SELECT `+grantColumns+` FROM grants`+w.sql()+` ORDER BY created_at, id`, w.args, scanGrant)
+	out, err := queryAll(ctx, s.pool, query, w.args, scanGrant)
 	if err != nil {
 		return nil, fmt.Errorf("list grants: %w", err)
 	}

@@ -72,39 +72,15 @@ func (s *Store) ListKeys(ctx context.Context) ([]store.Key, error) {
 
 // CreateGrant implements store.Store.
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
-	if err := g.Validate(); err != nil {
-		return fmt.Errorf("create grant: %w", err)
-	}
-	chains, meta, err := store.EncodeGrantJSON(g)
+	args, err := store.GrantValues(g)
 	if err != nil {
 		return fmt.Errorf("create grant: %w", err)
 	}
-	var revoked sql.NullInt64
-	if g.RevokedAt != nil {
-		revoked = sql.NullInt64{Int64: ms(*g.RevokedAt), Valid: true}
-	}
-	var suspended sql.NullInt64
-	if g.SuspendedAt != nil {
-		suspended = sql.NullInt64{Int64: ms(*g.SuspendedAt), Valid: true}
-	}
-	var policy []byte
-	if len(g.Policy) > 0 {
-		policy = g.Policy
-	}
 	err = s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM keys WHERE id = ?`, g.SignerKeyID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: signer key %q does not exist", store.ErrInvalid, g.SignerKeyID)
-		}
-		if err != nil {
+		if err := signerKeyExists(ctx, tx, g.SignerKeyID); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO grants
-			(id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			g.ID, g.Agent, g.Mode, chains, policy, g.Address, g.SignerKeyID, g.CredentialHash,
-			ms(g.CreatedAt), ms(g.ExpiresAt), revoked, meta, suspended, g.SuspendReason)
+		_, err := tx.ExecContext(ctx, insertGrantSQL, args...)
 		return err
 	})
 	if isDuplicate(err) {
@@ -116,7 +92,19 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	return nil
 }
 
-const grantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason`
+var insertGrantSQL = `INSERT INTO grants (` + store.GrantColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// signerKeyExists fails with ErrInvalid unless the key id is stored.
+func signerKeyExists(ctx context.Context, tx *wtx, id string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM keys WHERE id = ?`, id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: signer key %q does not exist", store.ErrInvalid, id)
+	}
+	return err
+}
+
+const grantColumns = store.GrantColumns
 
 func scanGrant(sc rowScanner) (store.Grant, error) {
 	var (
@@ -168,17 +156,22 @@ func (s *Store) GetGrant(ctx context.Context, id string) (store.Grant, error) {
 
 // ListGrants implements store.Store.
 func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]store.Grant, error) {
+	if err := f.Validate(); err != nil {
+		return nil, fmt.Errorf("list grants: %w", err)
+	}
+	conds, order := store.GrantConds(f)
 	var where []string
 	var args []any
-	if f.Agent != "" {
-		where = append(where, "agent = ?")
-		args = append(args, f.Agent)
+	for _, c := range conds {
+		where = append(where, c.SQL)
+		args = append(args, c.Args...)
 	}
-	if !f.ActiveAt.IsZero() {
-		where = append(where, "revoked_at IS NULL AND expires_at > ?")
-		args = append(args, ms(f.ActiveAt))
+	query := `SELECT ` + grantColumns + ` FROM grants` + whereSQL(where) + order
+	if f.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, f.Limit)
 	}
-	out, err := queryAll(ctx, s.r, `SELECT `+grantColumns+` FROM grants`+whereSQL(where)+` ORDER BY created_at, id`, args, scanGrant)
+	out, err := queryAll(ctx, s.r, query, args, scanGrant)
 	if err != nil {
 		return nil, fmt.Errorf("list grants: %w", err)
 	}
