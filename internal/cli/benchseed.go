@@ -11,7 +11,6 @@ import (
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/sandbox"
 	"github.com/agentkeys/agentkeys/internal/seed"
-	"github.com/agentkeys/agentkeys/internal/store"
 )
 
 func newBenchSeedCmd(e *env) *cobra.Command {
@@ -39,10 +38,14 @@ func newBenchSeedCmd(e *env) *cobra.Command {
 			}
 			ctx := cmd.Context()
 			given := cmd.Flags().Changed("home") || storeFlag(cmd) != ""
+			// The store is reached only inside package seed (transports
+			// never import the store): run seeds whichever store the
+			// branch below opened, and done closes it.
 			var (
-				dir string
-				st  store.Store
-				o   = seed.Options{Grants: grants, Records: records, Now: e.now()}
+				dir  string
+				run  func(seed.Options) (seed.Result, error)
+				done func() error
+				o    = seed.Options{Grants: grants, Records: records, Now: e.now()}
 			)
 			if given {
 				if !writeJunk {
@@ -64,9 +67,12 @@ func newBenchSeedCmd(e *env) *cobra.Command {
 					return err
 				}
 				defer lock.Release()
-				if st, err = home.OpenStore(ctx, dir, home.WithStore(storeFlag(cmd))); err != nil {
+				st, err := home.OpenStore(ctx, dir, home.WithStore(storeFlag(cmd)))
+				if err != nil {
 					return err
 				}
+				run = func(o seed.Options) (seed.Result, error) { return seed.Run(ctx, st, o) }
+				done = st.Close
 				o.ChainID, o.Address, o.SignerKeyID = cfg.ChainID, cfg.WalletAddress, cfg.WalletKeyID
 			} else {
 				var err error
@@ -85,10 +91,11 @@ func newBenchSeedCmd(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				st = h.Store
+				run = func(o seed.Options) (seed.Result, error) { return seed.Run(ctx, h.Store, o) }
+				done = h.Store.Close
 				o.ChainID, o.Address, o.SignerKeyID = h.Config.ChainID, h.Config.WalletAddress, h.Config.WalletKeyID
 			}
-			defer st.Close()
+			defer done()
 			if output == "text" {
 				fmt.Fprintf(e.io.Err, "seeding %s: %d keys, %d audit records\n", dir, grants, records)
 				next := 0.1
@@ -101,7 +108,7 @@ func newBenchSeedCmd(e *env) *cobra.Command {
 					}
 				}
 			}
-			res, err := seed.Run(ctx, st, o)
+			res, err := run(o)
 			if err != nil {
 				return err
 			}
