@@ -40,6 +40,13 @@ func newBenchCmd(e *env) *cobra.Command {
 				return err
 			}
 			opts := loadbench.Options{Duration: duration, Estimate: estimate, Grants: grants, Records: records}
+			// Only an explicit --store (never $AGENTKEYS_STORE, which may
+			// name a deployment): an empty PostgreSQL database the
+			// throwaway home's store goes to; one already holding a home
+			// is refused by init.
+			if f := cmd.Flag("store"); f != nil && f.Changed {
+				opts.Store = strings.TrimSpace(f.Value.String())
+			}
 			var err error
 			if opts.Agents, err = parseAgents(agents); err != nil {
 				return err
@@ -147,7 +154,11 @@ func printBench(w io.Writer, results []loadbench.Result) {
 		if r.CeilingPerS > 0 {
 			ratio = fmt.Sprintf("%.1f%%", 100*r.Throughput/r.CeilingPerS)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%.2f\t%.1f\t%s\t%.0f\t\n", r.Agents, r.Method, r.Throughput, r.P50, r.P95, r.P99, r.Errors, r.NodeCallsPerRequest, r.WritesPerCommit, ratio, r.RSSMB)
+		writes := "-" // not a SQLite store: no group commit to show
+		if r.WritesPerCommit > 0 {
+			writes = fmt.Sprintf("%.1f", r.WritesPerCommit)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%.2f\t%.2f\t%.2f\t%d\t%.2f\t%s\t%s\t%.0f\t\n", r.Agents, r.Method, r.Throughput, r.P50, r.P95, r.P99, r.Errors, r.NodeCallsPerRequest, writes, ratio, r.RSSMB)
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "ceiling: %.0f signatures/s (the daemon's signer on all cores; no HTTP, policy, ledger or audit)\n", r0.CeilingPerS)

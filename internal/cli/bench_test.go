@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/agentkeys/agentkeys/internal/store/postgres/pgtest"
 )
 
 // TestBench runs the bench briefly and checks what it prints, never its
@@ -163,5 +165,37 @@ func TestBenchEstimate(t *testing.T) {
 	}
 	if c, _ := results[0]["node_calls_per_request"].(float64); c < 1 {
 		t.Errorf("--estimate: %v node calls per request, want at least the estimate's one", c)
+	}
+}
+
+// TestBenchOnPostgres: --store runs the same load with the throwaway
+// home's store in an empty PostgreSQL database, durable there, and
+// refuses a database that already holds a home.
+func TestBenchOnPostgres(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	dsn := pgtest.DSN(t)
+	out, errOut, code := run(t, "", "bench", "--store", dsn, "--agents", "2", "--duration", "200ms", "-o", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var results []map[string]any
+	if err := json.Unmarshal([]byte(out), &results); err != nil || len(results) != 2 {
+		t.Fatalf("output: %v\n%s", err, out)
+	}
+	for _, r := range results {
+		if r["errors"] != float64(0) || r["requests"].(float64) < 1 {
+			t.Errorf("%v: %v requests, %v errors (%v)", r["method"], r["requests"], r["errors"], r["first_error"])
+		}
+		if _, ok := r["writes_per_commit"]; ok {
+			t.Errorf("%v: writes_per_commit %v on PostgreSQL, which has no SQLite writer", r["method"], r["writes_per_commit"])
+		}
+	}
+	// The first run left its home there: a second is refused, not mixed in.
+	_, errOut, code = run(t, "", "bench", "--store", dsn, "--agents", "1", "--duration", "100ms", "--method", "sign")
+	if code == 0 {
+		t.Fatal("a second bench on the same database ran")
+	}
+	if !strings.Contains(errOut, "already") {
+		t.Errorf("refusal does not say the database holds a home: %s", errOut)
 	}
 }

@@ -65,6 +65,10 @@ type Options struct {
 	// that many keys and audit records (package seed) before the daemon
 	// starts, so the same load runs against a big store.
 	Grants, Records int
+	// Store, if set, is the URL of an empty PostgreSQL database for the
+	// throwaway home's store instead of SQLite; the run leaves its keys
+	// and records there.
+	Store string
 	// Seeded, if set, is told what the seeding wrote when it is done.
 	Seeded func(seed.Result)
 }
@@ -142,7 +146,7 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := sandbox.Config{Home: dir, Passphrase: []byte(passphrase), KDF: kdf,
+	cfg := sandbox.Config{Home: dir, Passphrase: []byte(passphrase), KDF: kdf, Store: opts.Store,
 		HeadEvery: service.DefaultHeadEvery, WatchEvery: service.DefaultWatchEvery}
 	if opts.Grants > 0 || opts.Records > 0 {
 		if err := seedHome(ctx, cfg, opts); err != nil {

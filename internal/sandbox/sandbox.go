@@ -52,6 +52,10 @@ type Config struct {
 	// Service.Sweep themselves. The sandbox command uses
 	// service.DefaultWatchEvery.
 	WatchEvery time.Duration
+	// Store, if set, is a PostgreSQL URL for a new home's store
+	// (home.InitOptions.Store); an existing home uses the store its
+	// config names.
+	Store string
 	// HeadEvery is how often the daemon reads the chain's head and tip
 	// for fills (daemon.Config.HeadEvery); zero reads the node per fill.
 	// The sandbox command uses service.DefaultHeadEvery.
@@ -210,7 +214,7 @@ func lockHome(cfg Config) (*home.Lock, error) {
 func openOrInit(ctx context.Context, cfg Config) (_ *home.Home, token string, created bool, _ error) {
 	h, err := home.Open(ctx, cfg.Home, cfg.Passphrase)
 	if errors.Is(err, home.ErrNotInitialized) {
-		h, cred, err := home.Init(ctx, cfg.Home, home.InitOptions{Passphrase: cfg.Passphrase, KDF: cfg.KDF, Clock: cfg.Now, ChainID: cfg.ChainID})
+		h, cred, err := home.Init(ctx, cfg.Home, home.InitOptions{Passphrase: cfg.Passphrase, KDF: cfg.KDF, Clock: cfg.Now, ChainID: cfg.ChainID, Store: cfg.Store})
 		if err != nil {
 			return nil, "", false, err
 		}
