@@ -66,28 +66,36 @@ func (s *Service) FollowHeads(ctx context.Context, every time.Duration) {
 // to use until the next; a new head drops the nonce floors read at the
 // old one. Whoever calls it keeps calling it (FollowHeads does).
 func (s *Service) RefreshHead(ctx context.Context) error {
-	head, err := s.cfg.Chain.HeaderByNumber(ctx, nil)
+	hash, base, tip, err := s.readHead(ctx)
 	if err != nil {
 		s.forgetHead()
-		return &UpstreamError{Op: "read latest block", Err: err}
-	}
-	tip, err := s.cfg.Chain.SuggestGasTipCap(ctx)
-	if err != nil {
-		s.forgetHead()
-		return &UpstreamError{Op: "suggest tip", Err: err}
-	}
-	base := head.BaseFee
-	if base == nil {
-		base = new(big.Int)
+		return err
 	}
 	h := &s.heads
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if hash := head.Hash(); !h.known || hash != h.at {
+	if !h.known || hash != h.at {
 		h.at, h.floors = hash, map[common.Address]uint64{}
 	}
 	h.known, h.baseFee, h.tip = true, base, tip
 	return nil
+}
+
+// readHead reads the latest head's hash and base fee (zero before London)
+// and the suggested tip from the node.
+func (s *Service) readHead(ctx context.Context) (hash common.Hash, base, tip *big.Int, err error) {
+	head, err := s.cfg.Chain.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return common.Hash{}, nil, nil, &UpstreamError{Op: "read latest block", Err: err}
+	}
+	if tip, err = s.cfg.Chain.SuggestGasTipCap(ctx); err != nil {
+		return common.Hash{}, nil, nil, &UpstreamError{Op: "suggest tip", Err: err}
+	}
+	base = head.BaseFee
+	if base == nil {
+		base = new(big.Int)
+	}
+	return head.Hash(), base, tip, nil
 }
 
 func (s *Service) forgetHead() {
@@ -107,16 +115,9 @@ func (s *Service) networkFees(ctx context.Context) (tip, feeCap *big.Int, err er
 		return new(big.Int).Set(tip), feeCapOf(base, tip), nil
 	}
 	h.mu.Unlock()
-	head, err := s.cfg.Chain.HeaderByNumber(ctx, nil)
+	_, base, tip, err := s.readHead(ctx)
 	if err != nil {
-		return nil, nil, &UpstreamError{Op: "read latest block", Err: err}
-	}
-	if tip, err = s.cfg.Chain.SuggestGasTipCap(ctx); err != nil {
-		return nil, nil, &UpstreamError{Op: "suggest tip", Err: err}
-	}
-	base := head.BaseFee
-	if base == nil {
-		base = new(big.Int)
+		return nil, nil, err
 	}
 	return tip, feeCapOf(base, tip), nil
 }
