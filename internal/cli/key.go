@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -338,12 +339,11 @@ func newKeyListCmd(e *env) *cobra.Command {
 				return err
 			}
 			q := url.Values{}
-			switch status {
-			case "":
-			case service.StatusActive, service.StatusSuspended, service.StatusExpired, service.StatusRevoked:
+			if status != "" {
+				if !slices.Contains(service.KeyStatuses, status) {
+					return fmt.Errorf("--status: expected %s, got %s", strings.Join(service.KeyStatuses, ", "), bound.Quote(status))
+				}
 				q.Set("status", status)
-			default:
-				return fmt.Errorf("--status: expected active, suspended, expired or revoked, got %s", bound.Quote(status))
 			}
 			if unusedFor != "" {
 				if d, err := policy.ParseDuration(unusedFor); err != nil || d <= 0 {

@@ -342,7 +342,7 @@ func TestKeyListUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--status", "live"}, `--status: expected active, suspended, expired or revoked, got "live"`},
+		{[]string{"--status", "live"}, `--status: expected active, pending_approval, pending_signature, suspended, expired, revoked, got "live"`},
 		{[]string{"--unused-for", "ages"}, `--unused-for: expected a positive duration like 24h or 7d, got "ages"`},
 		{[]string{"--unused-for", "0h"}, `--unused-for: expected a positive duration`},
 		{[]string{"--limit", "0"}, `--limit: expected a number from 1 to 1000, got 0`},

@@ -250,6 +250,11 @@ func (n notifying) ResumeGrant(ctx context.Context, id string, a audit.Record) (
 	return n.Store.ResumeGrant(ctx, id, a)
 }
 
+func (n notifying) ActivateGrant(ctx context.Context, id, pending string, meta map[string]string, a audit.Record) (bool, error) {
+	defer n.feed.Notify()
+	return n.Store.ActivateGrant(ctx, id, pending, meta, a)
+}
+
 func (n notifying) RevokeGrantFor(ctx context.Context, id string, at time.Time, reason string, a audit.Record) (bool, error) {
 	defer n.feed.Notify()
 	return n.Store.RevokeGrantFor(ctx, id, at, reason, a)

@@ -321,6 +321,10 @@ func inactive(g store.Grant, now time.Time) string {
 	case StatusSuspended:
 		// The reason is the owner's to read (key show), not the agent's.
 		return CredentialSuspended
+	case StatusPendingApproval:
+		return CredentialPendingApproval
+	case StatusPendingSignature:
+		return CredentialPendingSignature
 	}
 	return ""
 }

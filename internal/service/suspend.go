@@ -17,6 +17,13 @@ import (
 // (error 4100); the owner reads the reason in the key's view.
 const CredentialSuspended = "credential suspended"
 
+// What an agent is told (4100) while its key waits for the owner: a
+// passkey's approval, or the owner's signature of its on-chain grant.
+const (
+	CredentialPendingApproval  = "pending owner approval"
+	CredentialPendingSignature = "pending owner signature"
+)
+
 // MethodRevokeStale is the audit method of a key revoked for going
 // unused longer than its policy's stale_after.
 const MethodRevokeStale = "agentkeys_revokeStale"

@@ -101,10 +101,8 @@ type GrantPage struct {
 // their place. Errors: *ParamError for a bad status, duration, limit or
 // cursor.
 func (s *Service) FindGrants(ctx context.Context, q GrantQuery) (GrantPage, error) {
-	switch q.Status {
-	case "", StatusActive, StatusSuspended, StatusExpired, StatusRevoked:
-	default:
-		return GrantPage{}, &ParamError{Field: "status", Msg: fmt.Sprintf("expected active, suspended, expired or revoked, got %s", bound.Quote(q.Status))}
+	if err := checkStatus("status", q.Status); err != nil {
+		return GrantPage{}, err
 	}
 	var unused time.Duration
 	if q.UnusedFor != "" {

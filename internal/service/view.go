@@ -2,8 +2,12 @@ package service
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -23,7 +27,25 @@ const (
 	// StatusSuspended is a key stopped by an anomaly or the owner until
 	// the owner resumes it.
 	StatusSuspended = store.StatusSuspended
+	// StatusPendingApproval is a key waiting for the owner's passkey
+	// approval; StatusPendingSignature one waiting for the owner's
+	// signature of its on-chain grant. Neither acts until then.
+	StatusPendingApproval  = store.StatusPendingApproval
+	StatusPendingSignature = store.StatusPendingSignature
 )
+
+// KeyStatuses are every status a key can have, in the order listings
+// offer them.
+var KeyStatuses = []string{StatusActive, StatusPendingApproval, StatusPendingSignature, StatusSuspended, StatusExpired, StatusRevoked}
+
+// checkStatus returns a ParamError for field unless status is "" or one
+// of KeyStatuses.
+func checkStatus(field, status string) error {
+	if status == "" || slices.Contains(KeyStatuses, status) {
+		return nil
+	}
+	return &ParamError{Field: field, Msg: fmt.Sprintf("expected %s, got %s", strings.Join(KeyStatuses, ", "), bound.Quote(status))}
+}
 
 // ErrNoKey is returned for a key id the home does not hold. It is the
 // store's not-found error, so errors.Is works with either name.
@@ -40,8 +62,8 @@ type GrantInfo struct {
 	Agent   string
 	Mode    string // ModeWallet or Mode7702
 	Address string // the owner account the key acts for
-	// Status is StatusActive, StatusSuspended, StatusExpired or
-	// StatusRevoked by the service's clock when the view was made.
+	// Status is one of KeyStatuses by the service's clock when the view
+	// was made.
 	Status    string
 	CreatedAt time.Time
 	ExpiresAt time.Time

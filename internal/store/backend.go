@@ -216,3 +216,39 @@ func SettleDelta(state string, amount, settled *big.Int) (dSpent, dPending *big.
 	}
 	return dSpent, dPending
 }
+
+// Activation is what ActivateGrant changes in g, checked the same way in
+// every backend: ok is false when g is not pending for pending or is
+// revoked (nothing changes then); otherwise meta is g's Meta with m merged
+// in (a value "" deletes its key), encoded as the meta column stores it.
+func Activation(g Grant, pending string, m map[string]string) (meta string, ok bool, err error) {
+	if g.RevokedAt != nil || g.Pending != pending {
+		return "", false, nil
+	}
+	merged := make(map[string]string, len(g.Meta)+len(m))
+	for k, v := range g.Meta {
+		merged[k] = v
+	}
+	for k, v := range m {
+		if v == "" {
+			delete(merged, k)
+		} else {
+			merged[k] = v
+		}
+	}
+	g.Meta = merged
+	_, meta, err = EncodeGrantJSON(g)
+	return meta, err == nil, err
+}
+
+// ValidateActivation checks ActivateGrant's arguments: a known pending
+// reason and a valid audit record.
+func ValidateActivation(pending string, a audit.Record) error {
+	if pending != PendingApproval && pending != PendingSignature {
+		return fmt.Errorf("%w: pending %q is not %q or %q", ErrInvalid, bounded(pending), PendingApproval, PendingSignature)
+	}
+	if err := a.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}

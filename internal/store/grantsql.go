@@ -26,10 +26,14 @@ func GrantConds(f GrantFilter) (conds []SQLCond, orderBy string) {
 		add("revoked_at IS NOT NULL")
 	case StatusExpired:
 		add("revoked_at IS NULL AND expires_at <= ?", at)
+	case StatusPendingApproval:
+		add("revoked_at IS NULL AND expires_at > ? AND pending = ?", at, PendingApproval)
+	case StatusPendingSignature:
+		add("revoked_at IS NULL AND expires_at > ? AND pending = ?", at, PendingSignature)
 	case StatusSuspended:
-		add("revoked_at IS NULL AND expires_at > ? AND suspended_at IS NOT NULL", at)
+		add("revoked_at IS NULL AND expires_at > ? AND pending = '' AND suspended_at IS NOT NULL", at)
 	case StatusActive:
-		add("revoked_at IS NULL AND expires_at > ? AND suspended_at IS NULL", at)
+		add("revoked_at IS NULL AND expires_at > ? AND pending = '' AND suspended_at IS NULL", at)
 	}
 	dir, cmp := "", ">"
 	if f.Newest {

@@ -93,6 +93,14 @@ type Store interface {
 	// the grant is not suspended. Errors: ErrNotFound, ErrInvalid if a
 	// fails Validate.
 	ResumeGrant(ctx context.Context, id string, a audit.Record) (bool, error)
+	// ActivateGrant lets a grant pending for `pending` (PendingApproval,
+	// PendingSignature) act: it clears Grant.Pending, merges meta into the
+	// grant's Meta (a value "" deletes its key) and appends a, all in one
+	// transaction. It returns false, changing and appending nothing, if
+	// the grant is not pending for that reason (already active, or waiting
+	// for something else) or is revoked. Errors: ErrNotFound, ErrInvalid if
+	// a fails Validate or pending is not a known reason.
+	ActivateGrant(ctx context.Context, id, pending string, meta map[string]string, a audit.Record) (bool, error)
 	// RevokeAll revokes every grant not yet revoked (expired ones too) and
 	// returns how many it revoked. Errors: ErrInvalid for a zero time.
 	RevokeAll(ctx context.Context, at time.Time) (int, error)
@@ -501,7 +509,20 @@ type Grant struct {
 	SuspendedAt   *time.Time        `json:"suspended_at,omitempty"`
 	SuspendReason string            `json:"suspend_reason,omitempty"`
 	Meta          map[string]string `json:"meta,omitempty"` // free-form labels
+	// Pending, when set, is what the grant waits for before it may act
+	// (PendingApproval, PendingSignature); Store.ActivateGrant clears it.
+	// A pending grant is refused like a suspended one.
+	Pending string `json:"pending,omitempty"`
 }
+
+// What a pending grant waits for (Grant.Pending).
+const (
+	// PendingApproval: the owner's passkey approval of the grant.
+	PendingApproval = "approval"
+	// PendingSignature: the owner's signature of the grant, which the
+	// chain checks (7702 mode without the owner's key on the daemon).
+	PendingSignature = "signature"
+)
 
 // Active reports whether g may act at time at: not revoked and not expired.
 func (g Grant) Active(at time.Time) bool {
@@ -514,17 +535,25 @@ const (
 	StatusSuspended = "suspended" // not revoked or expired, but suspended
 	StatusExpired   = "expired"   // not revoked, past its expiry
 	StatusRevoked   = "revoked"
+	// Not revoked or expired, waiting for the owner (Grant.Pending).
+	StatusPendingApproval  = "pending_approval"
+	StatusPendingSignature = "pending_signature"
 )
 
 // Status is g's status at time at: revoked if it was revoked (whenever),
-// else expired if at is not before its expiry, else suspended if it is
-// suspended, else active. GrantFilter.Status selects by the same rule.
+// else expired if at is not before its expiry, else pending if it waits
+// for the owner, else suspended if it is suspended, else active.
+// GrantFilter.Status selects by the same rule.
 func (g Grant) Status(at time.Time) string {
 	switch {
 	case g.RevokedAt != nil:
 		return StatusRevoked
 	case !at.Before(g.ExpiresAt):
 		return StatusExpired
+	case g.Pending == PendingApproval:
+		return StatusPendingApproval
+	case g.Pending == PendingSignature:
+		return StatusPendingSignature
 	case g.SuspendedAt != nil:
 		return StatusSuspended
 	}
@@ -594,9 +623,9 @@ const MaxGrantCursorID = 256
 // an id that is empty or over MaxGrantCursorID bytes.
 func (f GrantFilter) Validate() error {
 	switch f.Status {
-	case "", StatusActive, StatusSuspended, StatusExpired, StatusRevoked:
+	case "", StatusActive, StatusSuspended, StatusExpired, StatusRevoked, StatusPendingApproval, StatusPendingSignature:
 	default:
-		return fmt.Errorf("%w: grant status %q is not active, suspended, expired or revoked", ErrInvalid, bounded(f.Status))
+		return fmt.Errorf("%w: grant status %q is not active, suspended, expired, revoked, pending_approval or pending_signature", ErrInvalid, bounded(f.Status))
 	}
 	switch {
 	case f.Status != "" && f.StatusAt.IsZero():

@@ -35,6 +35,8 @@ func (g Grant) Validate() error {
 		return fmt.Errorf("%w: grant revocation time is zero", ErrInvalid)
 	case g.SuspendedAt != nil && g.SuspendedAt.IsZero():
 		return fmt.Errorf("%w: grant suspension time is zero", ErrInvalid)
+	case g.Pending != "" && g.Pending != PendingApproval && g.Pending != PendingSignature:
+		return fmt.Errorf("%w: grant pending %q is not %q, %q or empty", ErrInvalid, g.Pending, PendingApproval, PendingSignature)
 	}
 	for _, c := range g.Chains {
 		if c == 0 || c > math.MaxInt64 {

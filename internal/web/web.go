@@ -372,7 +372,7 @@ func (h *Handler) keys(w http.ResponseWriter, r *http.Request, ss *session) {
 			Statuses []string
 			Older    string // the next page's link, "" on the last
 			Paged    bool   // not the first page
-		}{rows, status, []string{service.StatusActive, service.StatusSuspended, service.StatusExpired, service.StatusRevoked}, older, cursor != ""}})
+		}{rows, status, service.KeyStatuses, older, cursor != ""}})
 }
 
 // review is the weekly review (?since=30d for the monthly checklist) on

@@ -108,6 +108,34 @@ func (s *Store) ResumeGrant(ctx context.Context, id string, a audit.Record) (boo
 	return done, nil
 }
 
+// ActivateGrant implements store.Store.
+func (s *Store) ActivateGrant(ctx context.Context, id, pending string, meta map[string]string, a audit.Record) (bool, error) {
+	if err := store.ValidateActivation(pending, a); err != nil {
+		return false, fmt.Errorf("activate grant: %w", err)
+	}
+	var done bool
+	err := s.writeTx(ctx, func(tx pgx.Tx) error {
+		g, err := getGrant(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		m, ok, err := store.Activation(g, pending, meta)
+		if err != nil || !ok {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE grants SET pending = '', meta = $1 WHERE id = $2`, m, id); err != nil {
+			return err
+		}
+		done = true
+		_, err = appendAudit(ctx, tx, a)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("activate grant: %w", err)
+	}
+	return done, nil
+}
+
 // anomalyLock is the first key of the transaction advisory lock that
 // makes RecordAnomaly's check-then-insert atomic per (key, kind, trigger)
 // across replicas, whose feeds all replay the same log.

@@ -107,6 +107,34 @@ func (s *Store) ResumeGrant(ctx context.Context, id string, a audit.Record) (boo
 	return done, nil
 }
 
+// ActivateGrant implements store.Store.
+func (s *Store) ActivateGrant(ctx context.Context, id, pending string, meta map[string]string, a audit.Record) (bool, error) {
+	if err := store.ValidateActivation(pending, a); err != nil {
+		return false, fmt.Errorf("activate grant: %w", err)
+	}
+	var done bool
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
+		g, err := getGrant(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		m, ok, err := store.Activation(g, pending, meta)
+		if err != nil || !ok {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE grants SET pending = '', meta = ? WHERE id = ?`, m, id); err != nil {
+			return err
+		}
+		done = true
+		_, err = appendAudit(ctx, tx, a)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("activate grant: %w", err)
+	}
+	return done, nil
+}
+
 // RecordAnomaly implements store.Store.
 func (s *Store) RecordAnomaly(ctx context.Context, req store.AnomalyRequest) (store.Anomaly, bool, error) {
 	a := req.Anomaly

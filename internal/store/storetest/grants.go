@@ -14,7 +14,8 @@ import (
 
 // manyGrants stores 23 grants, three to a creation time (so pages split
 // ties, ordered by id), whose ids do not follow their creation: to alice
-// and bob in turn, some revoked, some suspended, some expiring early. It
+// and bob in turn, some revoked, some suspended, some pending (for an
+// approval or a signature, one also suspended), some expiring early. It
 // returns them in ListGrants' order.
 func manyGrants(t *testing.T, s store.Store) []store.Grant {
 	t.Helper()
@@ -35,6 +36,12 @@ func manyGrants(t *testing.T, s store.Store) []store.Grant {
 		if i%3 == 2 {
 			at := g.CreatedAt.Add(2 * time.Minute)
 			g.SuspendedAt, g.SuspendReason = &at, "test"
+		}
+		switch i % 7 {
+		case 3:
+			g.Pending = store.PendingApproval
+		case 5:
+			g.Pending = store.PendingSignature
 		}
 		if err := s.CreateGrant(ctx(t), g); err != nil {
 			t.Fatal(err)
@@ -75,6 +82,7 @@ func testListGrantsPages(t *testing.T, s store.Store) {
 		{"agent", store.GrantFilter{Agent: "bob"}},
 		{"active at", store.GrantFilter{ActiveAt: t0.Add(9 * time.Minute)}},
 		{"status suspended", store.GrantFilter{Status: store.StatusSuspended, StatusAt: t0.Add(5 * time.Minute)}},
+		{"status pending approval", store.GrantFilter{Status: store.StatusPendingApproval, StatusAt: t0.Add(5 * time.Minute)}},
 	}
 	for _, ft := range filters {
 		whole, err := s.ListGrants(ctx(t), ft.f)
@@ -154,7 +162,7 @@ func testListGrantsStatus(t *testing.T, s store.Store) {
 	// suspended one: at its expiry a grant is expired.
 	for _, at := range []time.Time{t0, t0.Add(3 * time.Minute), t0.Add(9 * time.Minute), t0.Add(10 * time.Minute), t0.Add(12 * time.Minute),
 		t0.Add(15 * time.Minute), t0.Add(2 * time.Hour)} {
-		for _, status := range []string{store.StatusActive, store.StatusSuspended, store.StatusExpired, store.StatusRevoked} {
+		for _, status := range allStatuses {
 			want := []string{}
 			for _, g := range all {
 				if g.Status(at) == status {
@@ -171,9 +179,83 @@ func testListGrantsStatus(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	if len(seen) != 4 || !seen[store.StatusActive] || !seen[store.StatusSuspended] || !seen[store.StatusExpired] || !seen[store.StatusRevoked] {
-		t.Fatalf("the fixture does not cover every status: %v", seen)
+	for _, status := range allStatuses {
+		if !seen[status] {
+			t.Fatalf("the fixture does not cover status %s: %v", status, seen)
+		}
 	}
+}
+
+var allStatuses = []string{store.StatusActive, store.StatusSuspended, store.StatusExpired, store.StatusRevoked,
+	store.StatusPendingApproval, store.StatusPendingSignature}
+
+// testActivateGrant: a pending grant acts once activated for what it
+// waits for, with its meta merged and the audit record appended in the
+// same transaction; activating for the wrong reason, twice, or a revoked
+// grant changes nothing.
+func testActivateGrant(t *testing.T, s store.Store) {
+	mustPutKey(t, s, "key-1")
+	g := grant("p", "key-1")
+	g.Pending, g.Meta = store.PendingSignature, map[string]string{"keep": "1", "drop": "x"}
+	if err := s.CreateGrant(ctx(t), g); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetGrant(ctx(t), "p"); got.Pending != store.PendingSignature || got.Status(t0) != store.StatusPendingSignature {
+		t.Fatalf("stored pending %q status %s; want signature, pending_signature", got.Pending, got.Status(t0))
+	}
+	rec := func(m string) audit.Record {
+		return audit.Record{Time: t0, KeyID: "p", Method: m, Decision: audit.DecisionAllow, Reasons: []string{}}
+	}
+	if done, err := s.ActivateGrant(ctx(t), "p", store.PendingApproval, nil, rec("wrong")); err != nil || done {
+		t.Fatalf("activate for approval = %v, %v; want false: it waits for a signature", done, err)
+	}
+	done, err := s.ActivateGrant(ctx(t), "p", store.PendingSignature, map[string]string{"drop": "", "tx": "0xab"}, rec("activated"))
+	if err != nil || !done {
+		t.Fatalf("activate = %v, %v; want true", done, err)
+	}
+	got, err := s.GetGrant(ctx(t), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Pending != "" || got.Status(t0) != store.StatusActive {
+		t.Errorf("after activation pending %q status %s; want active", got.Pending, got.Status(t0))
+	}
+	if diff := cmp.Diff(map[string]string{"keep": "1", "tx": "0xab"}, got.Meta); diff != "" {
+		t.Errorf("meta (-want +got):\n%s", diff)
+	}
+	if done, err := s.ActivateGrant(ctx(t), "p", store.PendingSignature, nil, rec("again")); err != nil || done {
+		t.Fatalf("second activation = %v, %v; want false", done, err)
+	}
+	var methods []string
+	recs, err := s.AuditRecords(ctx(t), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		methods = append(methods, r.Method)
+	}
+	if diff := cmp.Diff([]string{"activated"}, methods); diff != "" {
+		t.Errorf("audit methods (-want +got):\n%s", diff)
+	}
+
+	r := grant("r", "key-1")
+	r.Pending = store.PendingApproval
+	if err := s.CreateGrant(ctx(t), r); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeGrant(ctx(t), "r", t0); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s.ActivateGrant(ctx(t), "r", store.PendingApproval, nil, rec("revoked")); err != nil || done {
+		t.Fatalf("activating a revoked grant = %v, %v; want false", done, err)
+	}
+	_, err = s.ActivateGrant(ctx(t), "missing", store.PendingApproval, nil, rec("x"))
+	wantErr(t, "ActivateGrant of a missing grant", err, store.ErrNotFound)
+	_, err = s.ActivateGrant(ctx(t), "p", "later", nil, rec("x"))
+	wantErr(t, "ActivateGrant for an unknown reason", err, store.ErrInvalid)
+	bad := g
+	bad.ID, bad.Pending = "bad", "later"
+	wantErr(t, "CreateGrant with an unknown pending", s.CreateGrant(ctx(t), bad), store.ErrInvalid)
 }
 
 func testListGrantsInvalid(t *testing.T, s store.Store) {

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListGrants", testListGrants},
 		{"ListGrantsPages", testListGrantsPages},
 		{"ListGrantsStatus", testListGrantsStatus},
+		{"ActivateGrant", testActivateGrant},
 		{"ListGrantsInvalid", testListGrantsInvalid},
 		{"BulkGrants", testBulkGrants},
 		{"BulkAudit", testBulkAudit},
