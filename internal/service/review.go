@@ -115,6 +115,11 @@ func (s *Service) Review(ctx context.Context, q ReviewQuery) (Review, error) {
 	if err != nil {
 		return Review{}, err
 	}
+	// The anomalies of every record appended so far, not only of those
+	// the feed happened to reach.
+	if err := s.feed.Sync(ctx); err != nil {
+		return Review{}, fmt.Errorf("review: look for anomalies: %w", err)
+	}
 	now := s.now()
 	rv := Review{From: now.Add(-since), To: now, Keys: []ReviewKey{}, Refusals: []RefusalCount{}, Anomalies: []AnomalyEvent{},
 		Recommend: []Recommendation{}, Expiring: []string{}}
