@@ -91,7 +91,7 @@ func newBenchSeedCmd(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				run = func(o seed.Options) (seed.Result, error) { return seed.Run(ctx, h.Store, o) }
+				run = func(o seed.Options) (seed.Result, error) { o.Seal = h.Master.Seal; return seed.Run(ctx, h.Store, o) }
 				done = h.Store.Close
 				o.ChainID, o.Address, o.SignerKeyID = h.Config.ChainID, h.Config.WalletAddress, h.Config.WalletKeyID
 			}

@@ -161,6 +161,12 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		return nil, err
 	}
 	m.Attach(d.Service)
+	// A home made before grants were sealed has its grants sealed once.
+	if n, err := d.Service.SealGrants(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		cfg.Log.Info("sealed the grants made before grants were sealed", "grants", n)
+	}
 	if cfg.Prepare != nil {
 		if err := cfg.Prepare(ctx, d.Service); err != nil {
 			return nil, err

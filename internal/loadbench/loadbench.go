@@ -494,7 +494,7 @@ func seedHome(ctx context.Context, cfg sandbox.Config, opts Options) error {
 	}
 	defer h.Close()
 	res, err := seed.Run(ctx, h.Store, seed.Options{Grants: opts.Grants, Records: opts.Records, ChainID: h.Config.ChainID,
-		Address: h.Config.WalletAddress, SignerKeyID: h.Config.WalletKeyID, Now: time.Now()})
+		Address: h.Config.WalletAddress, SignerKeyID: h.Config.WalletKeyID, Now: time.Now(), Seal: h.Master.Seal})
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,10 @@ type Options struct {
 	// the last day, expiring 30 days after Now (one in twenty revoked,
 	// one in twenty expired), and records over the day before Now.
 	Now time.Time
+	// Seal, if set, seals each key as the daemon would (the home's master
+	// key's Seal); without it the seeded keys carry no seal, and a daemon
+	// refuses them (they still load the store).
+	Seal func(recordID string, plaintext []byte) ([]byte, error)
 	// Batch is how many keys or records one transaction holds
 	// (DefaultBatch if 0).
 	Batch int
@@ -199,6 +203,13 @@ func grant(o Options, i int, doc []byte) (store.Grant, error) {
 		g.RevokedAt = &revoked
 	case 13:
 		g.ExpiresAt = created.Add(day)
+	}
+	if o.Seal != nil {
+		seal, err := o.Seal(store.GrantSealID(g), nil)
+		if err != nil {
+			return store.Grant{}, fmt.Errorf("seal key: %w", err)
+		}
+		g.Seal = seal
 	}
 	return g, nil
 }

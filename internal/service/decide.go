@@ -69,7 +69,7 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 			reason string
 			err    error
 		)
-		d, reason, err = judge(ctx, tx, sess.policy, info, reqs, now, now)
+		d, reason, err = s.judge(ctx, tx, sess.policy, info, reqs, now, now)
 		if err != nil {
 			return err
 		}
@@ -135,9 +135,9 @@ func (s *Service) decideEach(ctx context.Context, sess *Session, info RequestInf
 // Requests and dry runs (Probe, Simulate) judge through it alike. at is
 // the time the requests are judged as made: now, except for a probe of
 // the key's schedule.
-func judge(ctx context.Context, tx store.DecideTx, p *policy.Policy, info RequestInfo, reqs []policy.Request, now, at time.Time) (policy.Decision, string, error) {
+func (s *Service) judge(ctx context.Context, tx store.DecideTx, p *policy.Policy, info RequestInfo, reqs []policy.Request, now, at time.Time) (policy.Decision, string, error) {
 	g := tx.Grant()
-	if reason := inactive(g, now); reason != "" {
+	if reason := s.inactive(g, now); reason != "" {
 		return policy.Decision{}, reason, nil
 	}
 	u, err := usageOf(ctx, tx, g, p, at)

@@ -250,9 +250,14 @@ func (n notifying) ResumeGrant(ctx context.Context, id string, a audit.Record) (
 	return n.Store.ResumeGrant(ctx, id, a)
 }
 
-func (n notifying) ActivateGrant(ctx context.Context, id, pending string, meta map[string]string, a audit.Record) (bool, error) {
+func (n notifying) ActivateGrant(ctx context.Context, id string, a store.Activation) (bool, error) {
 	defer n.feed.Notify()
-	return n.Store.ActivateGrant(ctx, id, pending, meta, a)
+	return n.Store.ActivateGrant(ctx, id, a)
+}
+
+func (n notifying) SealGrants(ctx context.Context, seals map[string][]byte) (int, error) {
+	defer n.feed.Notify()
+	return n.Store.SealGrants(ctx, seals)
 }
 
 func (n notifying) RevokeGrantFor(ctx context.Context, id string, at time.Time, reason string, a audit.Record) (bool, error) {

@@ -99,6 +99,9 @@ func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: prep.signerKeyID, CredentialHash: cred.Hash(),
 		CreatedAt: now, ExpiresAt: notAfter, Meta: prep.meta,
 	}
+	if g.Seal, err = s.sealGrant(g); err != nil {
+		return nil, err
+	}
 	if err := s.cfg.Store.CreateGrant(ctx, g); err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
 	}
@@ -271,7 +274,7 @@ func (s *Service) Authenticate(ctx context.Context, token string, info RequestIn
 	if err := s.keyRate(g.ID, rate, per); err != nil {
 		return nil, err
 	}
-	if reason := inactive(g, s.now()); reason != "" {
+	if reason := s.inactive(g, s.now()); reason != "" {
 		return nil, s.credentialRefusal(ctx, g.ID, info, reason)
 	}
 	if perr != nil {
@@ -288,7 +291,7 @@ func (s *Service) Authenticate(ctx context.Context, token string, info RequestIn
 		if g, err = s.cfg.Store.GetGrant(ctx, id); err != nil {
 			return nil, fmt.Errorf("authenticate: %w", err)
 		}
-		if reason := inactive(g, s.now()); reason != "" {
+		if reason := s.inactive(g, s.now()); reason != "" {
 			return nil, s.credentialRefusal(ctx, g.ID, info, reason)
 		}
 	}
@@ -308,8 +311,13 @@ func (s *Service) credentialFailed(surface string, info RequestInfo, reason stri
 }
 
 // inactive says why a grant cannot act now, or "".
-func inactive(g store.Grant, now time.Time) string {
-	switch g.Status(now) {
+func (s *Service) inactive(g store.Grant, now time.Time) string {
+	status := g.Status(now)
+	if status != StatusRevoked && status != StatusExpired && !s.sealHolds(g) {
+		s.cfg.Log.Error("a key's grant fails its seal: it was changed outside agentkeys, and is refused", "key_id", g.ID)
+		return CredentialUnsealed
+	}
+	switch status {
 	case StatusRevoked:
 		r := "credential revoked at " + g.RevokedAt.UTC().Format(time.RFC3339)
 		if why := g.Meta[store.MetaRevokedReason]; why != "" {

@@ -223,7 +223,7 @@ func (s *Service) probe(ctx context.Context, sess *Session, info RequestInfo, a 
 	}
 	err := s.cfg.Store.Decide(dctx, sess.grant.ID, func(ctx context.Context, tx store.DecideTx) error {
 		var err error
-		d, reason, err = judge(ctx, tx, sess.policy, pinfo, reqs, now, at)
+		d, reason, err = s.judge(ctx, tx, sess.policy, pinfo, reqs, now, at)
 		return err
 	})
 	if err != nil {

@@ -52,7 +52,7 @@ func TestWatcherOnOneReplicaAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	replica := func(st store.Store) *service.Service {
-		svc, err := service.New(service.Config{Store: st, Chain: chain.Client(), ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(key),
+		svc, err := service.New(service.Config{Store: st, Chain: chain.Client(), ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(key), Vault: testVault,
 			WalletKeyID: "wallet", Now: clk.Now, StuckAfter: stuckAfter})
 		if err != nil {
 			t.Fatal(err)
@@ -125,7 +125,7 @@ func TestFeedWakesOnOtherReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { chain.Close() })
-	svc, err := service.New(service.Config{Store: sts[1], Chain: chain.Client(), ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(key)})
+	svc, err := service.New(service.Config{Store: sts[1], Chain: chain.Client(), ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(key), Vault: testVault})
 	if err != nil {
 		t.Fatal(err)
 	}

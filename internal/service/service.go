@@ -169,6 +169,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("service: chain id 0")
 	case cfg.Wallet == nil:
 		return nil, errors.New("service: no wallet signer")
+	case cfg.Vault == nil:
+		return nil, errors.New("service: no vault (the home's master key seals grants and session keys)")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

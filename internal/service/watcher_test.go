@@ -65,6 +65,7 @@ type harness struct {
 	// newHarnessOn was given another.
 	client service.Chain
 	store  *sqlite.Store
+	dbPath string // the store's file
 	wallet *secrets.PrivateKey
 	svc    *service.Service
 	sess   *service.Session
@@ -97,7 +98,8 @@ func newHarnessOn(t *testing.T, client func(*devchain.Chain) service.Chain) *har
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { chain.Close() })
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "agentkeys.db"))
+	dbPath := filepath.Join(t.TempDir(), "agentkeys.db")
+	st, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +107,7 @@ func newHarnessOn(t *testing.T, client func(*devchain.Chain) service.Chain) *har
 	if err := st.PutKey(ctx, store.Key{ID: "wallet", Kind: store.KeyKindWallet, Address: key.Address().Hex(), Sealed: []byte("not used here"), CreatedAt: clk.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, ctx: ctx, clock: clk, chain: chain, node: &node{Client: chain.Client()}, store: st, wallet: key}
+	h := &harness{t: t, ctx: ctx, clock: clk, chain: chain, node: &node{Client: chain.Client()}, store: st, dbPath: dbPath, wallet: key}
 	h.client = h.node
 	if client != nil {
 		h.client = client(chain)
@@ -130,7 +132,7 @@ func newHarnessOn(t *testing.T, client func(*devchain.Chain) service.Chain) *har
 // restart would.
 func (h *harness) newService() *service.Service {
 	h.t.Helper()
-	svc, err := service.New(service.Config{Store: h.store, Chain: h.client, ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet),
+	svc, err := service.New(service.Config{Store: h.store, Chain: h.client, ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet), Vault: testVault,
 		WalletKeyID: "wallet", Now: h.clock.Now, StuckAfter: stuckAfter})
 	if err != nil {
 		h.t.Fatal(err)
@@ -416,7 +418,7 @@ func TestCancelTxByHand(t *testing.T) {
 // first; the next sweeps reach the rest.
 func TestSweepIsBounded(t *testing.T) {
 	h := newHarness(t)
-	svc, err := service.New(service.Config{Store: h.store, Chain: h.client, ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet),
+	svc, err := service.New(service.Config{Store: h.store, Chain: h.client, ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet), Vault: testVault,
 		WalletKeyID: "wallet", Now: h.clock.Now, SweepLimit: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -468,7 +470,7 @@ func TestReconcile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fresh.Close()
-	svc, err := service.New(service.Config{Store: h.store, Chain: fresh.Client(), ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet),
+	svc, err := service.New(service.Config{Store: h.store, Chain: fresh.Client(), ChainID: devchain.DefaultChainID, Wallet: signer.NewWallet(h.wallet), Vault: testVault,
 		WalletKeyID: "wallet", Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -482,3 +484,18 @@ func TestReconcile(t *testing.T) {
 		t.Fatalf("error does not say what to do: %s", msg)
 	}
 }
+
+// testVault is a master key for services built without a home: what
+// seals their grants and session keys.
+var testVault = func() *secrets.MasterKey {
+	p, err := secrets.NewKDFParams()
+	if err != nil {
+		panic(err)
+	}
+	p.N = 1 << 4
+	k, err := secrets.DeriveKey([]byte("test vault"), p)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()

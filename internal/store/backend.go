@@ -217,11 +217,11 @@ func SettleDelta(state string, amount, settled *big.Int) (dSpent, dPending *big.
 	return dSpent, dPending
 }
 
-// Activation is what ActivateGrant changes in g, checked the same way in
-// every backend: ok is false when g is not pending for pending or is
+// ActivatedMeta is what ActivateGrant changes in g, checked the same way
+// in every backend: ok is false when g is not pending for pending or is
 // revoked (nothing changes then); otherwise meta is g's Meta with m merged
 // in (a value "" deletes its key), encoded as the meta column stores it.
-func Activation(g Grant, pending string, m map[string]string) (meta string, ok bool, err error) {
+func ActivatedMeta(g Grant, pending string, m map[string]string) (meta string, ok bool, err error) {
 	if g.RevokedAt != nil || g.Pending != pending {
 		return "", false, nil
 	}
@@ -241,14 +241,12 @@ func Activation(g Grant, pending string, m map[string]string) (meta string, ok b
 	return meta, err == nil, err
 }
 
-// ValidateActivation checks ActivateGrant's arguments: a known pending
-// reason and a valid audit record.
-func ValidateActivation(pending string, a audit.Record) error {
-	if pending != PendingApproval && pending != PendingSignature {
-		return fmt.Errorf("%w: pending %q is not %q or %q", ErrInvalid, bounded(pending), PendingApproval, PendingSignature)
-	}
-	if err := a.Validate(); err != nil {
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+// ValidateSeals checks SealGrants' argument: no empty seal.
+func ValidateSeals(seals map[string][]byte) error {
+	for id, seal := range seals {
+		if len(seal) == 0 {
+			return fmt.Errorf("%w: empty seal for grant %s", ErrInvalid, bounded(id))
+		}
 	}
 	return nil
 }

@@ -90,7 +90,7 @@ func ScanDelivery(sc RowScanner) (AlertDelivery, error) {
 }
 
 // GrantColumns are the columns of a stored grant, in GrantValues' order.
-const GrantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason, pending`
+const GrantColumns = `id, agent, mode, chains, policy, address, signer_key_id, credential_hash, created_at, expires_at, revoked_at, meta, suspended_at, suspend_reason, pending, seal`
 
 // GrantValues validates g and returns the values of GrantColumns as both
 // backends store them: times in Unix milliseconds, nil while unset.
@@ -114,7 +114,7 @@ func GrantValues(g Grant) ([]any, error) {
 		policy = g.Policy
 	}
 	return []any{g.ID, g.Agent, g.Mode, chains, policy, g.Address, g.SignerKeyID, g.CredentialHash,
-		g.CreatedAt.UnixMilli(), g.ExpiresAt.UnixMilli(), optMS(g.RevokedAt), meta, optMS(g.SuspendedAt), g.SuspendReason, g.Pending}, nil
+		g.CreatedAt.UnixMilli(), g.ExpiresAt.UnixMilli(), optMS(g.RevokedAt), meta, optMS(g.SuspendedAt), g.SuspendReason, g.Pending, g.Seal}, nil
 }
 
 // AuditColumns are the columns of a stored audit record, in AuditValues'

@@ -38,9 +38,13 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
@@ -93,14 +97,19 @@ type Store interface {
 	// the grant is not suspended. Errors: ErrNotFound, ErrInvalid if a
 	// fails Validate.
 	ResumeGrant(ctx context.Context, id string, a audit.Record) (bool, error)
-	// ActivateGrant lets a grant pending for `pending` (PendingApproval,
-	// PendingSignature) act: it clears Grant.Pending, merges meta into the
-	// grant's Meta (a value "" deletes its key) and appends a, all in one
-	// transaction. It returns false, changing and appending nothing, if
-	// the grant is not pending for that reason (already active, or waiting
-	// for something else) or is revoked. Errors: ErrNotFound, ErrInvalid if
-	// a fails Validate or pending is not a known reason.
-	ActivateGrant(ctx context.Context, id, pending string, meta map[string]string, a audit.Record) (bool, error)
+	// ActivateGrant lets a grant pending for a.Pending (PendingApproval,
+	// PendingSignature) act: it clears Grant.Pending, stores a.Seal,
+	// merges a.Meta into the grant's Meta (a value "" deletes its key)
+	// and appends a.Audit, all in one transaction. It returns false,
+	// changing and appending nothing, if the grant is not pending for that
+	// reason (already active, or waiting for something else) or is
+	// revoked. Errors: ErrNotFound, ErrInvalid if a fails Validate.
+	ActivateGrant(ctx context.Context, id string, a Activation) (bool, error)
+	// SealGrants stores seals[id] as the seal of each grant id that has
+	// none yet, and returns how many it sealed (a home's grants made
+	// before grants were sealed). Errors: ErrNotFound for an id not
+	// stored, ErrInvalid for an empty seal.
+	SealGrants(ctx context.Context, seals map[string][]byte) (int, error)
 	// RevokeAll revokes every grant not yet revoked (expired ones too) and
 	// returns how many it revoked. Errors: ErrInvalid for a zero time.
 	RevokeAll(ctx context.Context, at time.Time) (int, error)
@@ -513,6 +522,67 @@ type Grant struct {
 	// (PendingApproval, PendingSignature); Store.ActivateGrant clears it.
 	// A pending grant is refused like a suspended one.
 	Pending string `json:"pending,omitempty"`
+	// Seal is the home's master key's seal of what the grant allows
+	// (GrantSealID): a database writer without the master key cannot
+	// make a grant, or widen or activate one, that the daemon accepts.
+	Seal []byte `json:"-"`
+}
+
+// Activation is what ActivateGrant changes: the grant stops waiting for
+// Pending, takes Seal (sealing it as active) and Meta, and Audit is
+// appended.
+type Activation struct {
+	Pending string
+	Seal    []byte
+	Meta    map[string]string
+	Audit   audit.Record
+}
+
+// Validate returns an error wrapping ErrInvalid unless a names a known
+// pending reason, carries a seal, and its audit record is valid.
+func (a Activation) Validate() error {
+	switch {
+	case a.Pending != PendingApproval && a.Pending != PendingSignature:
+		return fmt.Errorf("%w: pending %q is not %q or %q", ErrInvalid, bounded(a.Pending), PendingApproval, PendingSignature)
+	case len(a.Seal) == 0:
+		return fmt.Errorf("%w: an activation needs the grant's new seal", ErrInvalid)
+	}
+	if err := a.Audit.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	return nil
+}
+
+// GrantSealID is the record id under which a grant's seal is made
+// (secrets.MasterKey.Seal of nothing): it names the grant and a SHA-256
+// digest of every field that says what the grant allows, so the seal
+// opens only for exactly this grant as it was sealed. The fields are the
+// id, agent, mode, chains, policy, account, signer key, credential hash,
+// creation and expiry (milliseconds) and what it waits for; not the
+// revocation, suspension or meta, which the owner's narrowing actions
+// and the store's own bookkeeping change.
+func GrantSealID(g Grant) string {
+	h := sha256.New()
+	field := func(b []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	chains := make([]byte, 0, 8*len(g.Chains))
+	for _, c := range g.Chains {
+		chains = binary.BigEndian.AppendUint64(chains, c)
+	}
+	field([]byte("agentkeys/grant-seal/v1"))
+	for _, s := range []string{g.ID, g.Agent, g.Mode, strings.ToLower(g.Address), g.SignerKeyID, g.Pending} {
+		field([]byte(s))
+	}
+	field(chains)
+	field(g.Policy)
+	field(g.CredentialHash)
+	field(binary.BigEndian.AppendUint64(nil, uint64(g.CreatedAt.UnixMilli())))
+	field(binary.BigEndian.AppendUint64(nil, uint64(g.ExpiresAt.UnixMilli())))
+	return "grant/" + g.ID + "/" + hex.EncodeToString(h.Sum(nil))
 }
 
 // What a pending grant waits for (Grant.Pending).
@@ -573,6 +643,9 @@ func (g Grant) Clone() Grant {
 		g.Policy = append(json.RawMessage(nil), g.Policy...)
 	}
 	g.CredentialHash = append([]byte(nil), g.CredentialHash...)
+	if g.Seal != nil {
+		g.Seal = append([]byte(nil), g.Seal...)
+	}
 	if g.RevokedAt != nil {
 		t := *g.RevokedAt
 		g.RevokedAt = &t

@@ -66,7 +66,7 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 			return err
 		}
 		tag, err := tx.Exec(ctx, `INSERT INTO grants (`+grantColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING`, args...)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT (id) DO NOTHING`, args...)
 		if err == nil && tag.RowsAffected() == 0 {
 			return fmt.Errorf("grant %q: %w", g.ID, store.ErrConflict)
 		}
@@ -100,7 +100,7 @@ func scanGrant(sc rowScanner) (store.Grant, error) {
 		revoked, suspended *int64
 	)
 	if err := sc.Scan(&g.ID, &g.Agent, &g.Mode, &chains, &policy, &g.Address, &g.SignerKeyID,
-		&g.CredentialHash, &created, &expires, &revoked, &meta, &suspended, &g.SuspendReason, &g.Pending); err != nil {
+		&g.CredentialHash, &created, &expires, &revoked, &meta, &suspended, &g.SuspendReason, &g.Pending, &g.Seal); err != nil {
 		return store.Grant{}, err
 	}
 	if err := store.DecodeGrantJSON(&g, chains, meta); err != nil {

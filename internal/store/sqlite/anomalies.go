@@ -108,8 +108,8 @@ func (s *Store) ResumeGrant(ctx context.Context, id string, a audit.Record) (boo
 }
 
 // ActivateGrant implements store.Store.
-func (s *Store) ActivateGrant(ctx context.Context, id, pending string, meta map[string]string, a audit.Record) (bool, error) {
-	if err := store.ValidateActivation(pending, a); err != nil {
+func (s *Store) ActivateGrant(ctx context.Context, id string, a store.Activation) (bool, error) {
+	if err := a.Validate(); err != nil {
 		return false, fmt.Errorf("activate grant: %w", err)
 	}
 	var done bool
@@ -118,21 +118,48 @@ func (s *Store) ActivateGrant(ctx context.Context, id, pending string, meta map[
 		if err != nil {
 			return err
 		}
-		m, ok, err := store.Activation(g, pending, meta)
+		m, ok, err := store.ActivatedMeta(g, a.Pending, a.Meta)
 		if err != nil || !ok {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE grants SET pending = '', meta = ? WHERE id = ?`, m, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE grants SET pending = '', seal = ?, meta = ? WHERE id = ?`, a.Seal, m, id); err != nil {
 			return err
 		}
 		done = true
-		_, err = appendAudit(ctx, tx, a)
+		_, err = appendAudit(ctx, tx, a.Audit)
 		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("activate grant: %w", err)
 	}
 	return done, nil
+}
+
+// SealGrants implements store.Store.
+func (s *Store) SealGrants(ctx context.Context, seals map[string][]byte) (int, error) {
+	if err := store.ValidateSeals(seals); err != nil {
+		return 0, fmt.Errorf("seal grants: %w", err)
+	}
+	var sealed int
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
+		sealed = 0
+		for id, seal := range seals {
+			res, err := tx.ExecContext(ctx, `UPDATE grants SET seal = ? WHERE id = ? AND seal IS NULL`, seal, id)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				sealed++
+			} else if _, err := getGrant(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("seal grants: %w", err)
+	}
+	return sealed, nil
 }
 
 // RecordAnomaly implements store.Store.

@@ -92,7 +92,7 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 	return nil
 }
 
-var insertGrantSQL = `INSERT INTO grants (` + store.GrantColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+var insertGrantSQL = `INSERT INTO grants (` + store.GrantColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // signerKeyExists fails with ErrInvalid unless the key id is stored.
 func signerKeyExists(ctx context.Context, tx *wtx, id string) error {
@@ -116,7 +116,7 @@ func scanGrant(sc rowScanner) (store.Grant, error) {
 		suspended        sql.NullInt64
 	)
 	if err := sc.Scan(&g.ID, &g.Agent, &g.Mode, &chains, &policy, &g.Address, &g.SignerKeyID,
-		&g.CredentialHash, &created, &expires, &revoked, &meta, &suspended, &g.SuspendReason, &g.Pending); err != nil {
+		&g.CredentialHash, &created, &expires, &revoked, &meta, &suspended, &g.SuspendReason, &g.Pending, &g.Seal); err != nil {
 		return store.Grant{}, err
 	}
 	if err := store.DecodeGrantJSON(&g, chains, meta); err != nil {

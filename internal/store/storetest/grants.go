@@ -196,20 +196,21 @@ var allStatuses = []string{store.StatusActive, store.StatusSuspended, store.Stat
 func testActivateGrant(t *testing.T, s store.Store) {
 	mustPutKey(t, s, "key-1")
 	g := grant("p", "key-1")
-	g.Pending, g.Meta = store.PendingSignature, map[string]string{"keep": "1", "drop": "x"}
+	g.Pending, g.Meta, g.Seal = store.PendingSignature, map[string]string{"keep": "1", "drop": "x"}, []byte("s1")
 	if err := s.CreateGrant(ctx(t), g); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.GetGrant(ctx(t), "p"); got.Pending != store.PendingSignature || got.Status(t0) != store.StatusPendingSignature {
-		t.Fatalf("stored pending %q status %s; want signature, pending_signature", got.Pending, got.Status(t0))
+	if got, _ := s.GetGrant(ctx(t), "p"); got.Pending != store.PendingSignature || got.Status(t0) != store.StatusPendingSignature || string(got.Seal) != "s1" {
+		t.Fatalf("stored pending %q status %s seal %q; want signature, pending_signature, s1", got.Pending, got.Status(t0), got.Seal)
 	}
 	rec := func(m string) audit.Record {
 		return audit.Record{Time: t0, KeyID: "p", Method: m, Decision: audit.DecisionAllow, Reasons: []string{}}
 	}
-	if done, err := s.ActivateGrant(ctx(t), "p", store.PendingApproval, nil, rec("wrong")); err != nil || done {
+	if done, err := s.ActivateGrant(ctx(t), "p", store.Activation{Pending: store.PendingApproval, Seal: []byte("s2"), Audit: rec("wrong")}); err != nil || done {
 		t.Fatalf("activate for approval = %v, %v; want false: it waits for a signature", done, err)
 	}
-	done, err := s.ActivateGrant(ctx(t), "p", store.PendingSignature, map[string]string{"drop": "", "tx": "0xab"}, rec("activated"))
+	done, err := s.ActivateGrant(ctx(t), "p", store.Activation{Pending: store.PendingSignature, Seal: []byte("s2"),
+		Meta: map[string]string{"drop": "", "tx": "0xab"}, Audit: rec("activated")})
 	if err != nil || !done {
 		t.Fatalf("activate = %v, %v; want true", done, err)
 	}
@@ -217,13 +218,13 @@ func testActivateGrant(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Pending != "" || got.Status(t0) != store.StatusActive {
-		t.Errorf("after activation pending %q status %s; want active", got.Pending, got.Status(t0))
+	if got.Pending != "" || got.Status(t0) != store.StatusActive || string(got.Seal) != "s2" {
+		t.Errorf("after activation pending %q status %s seal %q; want active with seal s2", got.Pending, got.Status(t0), got.Seal)
 	}
 	if diff := cmp.Diff(map[string]string{"keep": "1", "tx": "0xab"}, got.Meta); diff != "" {
 		t.Errorf("meta (-want +got):\n%s", diff)
 	}
-	if done, err := s.ActivateGrant(ctx(t), "p", store.PendingSignature, nil, rec("again")); err != nil || done {
+	if done, err := s.ActivateGrant(ctx(t), "p", store.Activation{Pending: store.PendingSignature, Seal: []byte("s3"), Audit: rec("again")}); err != nil || done {
 		t.Fatalf("second activation = %v, %v; want false", done, err)
 	}
 	var methods []string
@@ -246,13 +247,15 @@ func testActivateGrant(t *testing.T, s store.Store) {
 	if err := s.RevokeGrant(ctx(t), "r", t0); err != nil {
 		t.Fatal(err)
 	}
-	if done, err := s.ActivateGrant(ctx(t), "r", store.PendingApproval, nil, rec("revoked")); err != nil || done {
+	if done, err := s.ActivateGrant(ctx(t), "r", store.Activation{Pending: store.PendingApproval, Seal: []byte("s2"), Audit: rec("revoked")}); err != nil || done {
 		t.Fatalf("activating a revoked grant = %v, %v; want false", done, err)
 	}
-	_, err = s.ActivateGrant(ctx(t), "missing", store.PendingApproval, nil, rec("x"))
+	_, err = s.ActivateGrant(ctx(t), "missing", store.Activation{Pending: store.PendingApproval, Seal: []byte("s"), Audit: rec("x")})
 	wantErr(t, "ActivateGrant of a missing grant", err, store.ErrNotFound)
-	_, err = s.ActivateGrant(ctx(t), "p", "later", nil, rec("x"))
+	_, err = s.ActivateGrant(ctx(t), "p", store.Activation{Pending: "later", Seal: []byte("s"), Audit: rec("x")})
 	wantErr(t, "ActivateGrant for an unknown reason", err, store.ErrInvalid)
+	_, err = s.ActivateGrant(ctx(t), "p", store.Activation{Pending: store.PendingApproval, Audit: rec("x")})
+	wantErr(t, "ActivateGrant without a seal", err, store.ErrInvalid)
 	bad := g
 	bad.ID, bad.Pending = "bad", "later"
 	wantErr(t, "CreateGrant with an unknown pending", s.CreateGrant(ctx(t), bad), store.ErrInvalid)
@@ -387,4 +390,30 @@ func testBulkAudit(t *testing.T, s store.Store) {
 	if err != nil || len(recs) != 2 || recs[0].KeyID != "k0" || recs[1].KeyID != "k1" || !recs[0].Time.Equal(msUTC(t0)) {
 		t.Fatalf("records after the first = %+v, %v", recs, err)
 	}
+}
+
+// testSealGrants: grants stored without a seal take one; a sealed grant
+// keeps its own.
+func testSealGrants(t *testing.T, s store.Store) {
+	mustPutKey(t, s, "key-1")
+	sealed := grant("sealed", "key-1")
+	sealed.Seal = []byte("mine")
+	for _, g := range []store.Grant{grant("a", "key-1"), grant("b", "key-1"), sealed} {
+		if err := s.CreateGrant(ctx(t), g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := s.SealGrants(ctx(t), map[string][]byte{"a": []byte("sa"), "b": []byte("sb"), "sealed": []byte("other")})
+	if err != nil || n != 2 {
+		t.Fatalf("SealGrants = %d, %v; want 2", n, err)
+	}
+	for id, want := range map[string]string{"a": "sa", "b": "sb", "sealed": "mine"} {
+		if g, err := s.GetGrant(ctx(t), id); err != nil || string(g.Seal) != want {
+			t.Errorf("grant %s seal %q, %v; want %q", id, g.Seal, err, want)
+		}
+	}
+	_, err = s.SealGrants(ctx(t), map[string][]byte{"missing": []byte("x")})
+	wantErr(t, "SealGrants of a missing grant", err, store.ErrNotFound)
+	_, err = s.SealGrants(ctx(t), map[string][]byte{"a": nil})
+	wantErr(t, "SealGrants with an empty seal", err, store.ErrInvalid)
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListGrantsPages", testListGrantsPages},
 		{"ListGrantsStatus", testListGrantsStatus},
 		{"ActivateGrant", testActivateGrant},
+		{"SealGrants", testSealGrants},
 		{"ListGrantsInvalid", testListGrantsInvalid},
 		{"BulkGrants", testBulkGrants},
 		{"BulkAudit", testBulkAudit},

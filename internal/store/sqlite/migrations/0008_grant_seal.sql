@@ -1,0 +1,5 @@
+-- agentkeys store, schema version 8: each grant carries the home's master
+-- key's seal of what it allows (store.GrantSealID). NULL for grants made
+-- before; the daemon seals those once (service.SealGrants).
+
+ALTER TABLE grants ADD COLUMN seal BLOB;
