@@ -167,7 +167,7 @@ func usageOf(ctx context.Context, tx store.DecideTx, g store.Grant, p *policy.Po
 		u.spent[l.Asset], u.charged[l.Asset] = c.Total(), c
 	}
 	if r, ok := p.RateLimit(); ok {
-		n, err := tx.Requests(ctx, now.Add(-r.Per))
+		n, err := tx.Requests(ctx, now.Add(-r.Per), r.Max)
 		if err != nil {
 			return u, fmt.Errorf("count requests: %w", err)
 		}

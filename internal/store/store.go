@@ -342,8 +342,11 @@ type DecideTx interface {
 	Spent(ctx context.Context, asset string, periodStart time.Time) (Charged, error)
 	// Requests returns the number of audit records of this grant (KeyID ==
 	// grant id) with time >= since, including any appended earlier in this
-	// transaction.
-	Requests(ctx context.Context, since time.Time) (int, error)
+	// transaction, counting no further than atMost: a rate limit needs
+	// to know only whether its maximum is reached, so the count costs the
+	// same however many requests the key made. Errors: ErrInvalid if
+	// atMost < 1.
+	Requests(ctx context.Context, since time.Time, atMost int) (int, error)
 	// Reserve records spends against this grant at time at that are spent
 	// at once and for good, because nothing follows them to a fate: a
 	// typed-data permit, or value the owner sent. Errors: ErrInvalid if a

@@ -211,14 +211,17 @@ func (d *decideTx) Spent(ctx context.Context, asset string, periodStart time.Tim
 	return c, nil
 }
 
-func (d *decideTx) Requests(ctx context.Context, since time.Time) (int, error) {
+func (d *decideTx) Requests(ctx context.Context, since time.Time, atMost int) (int, error) {
+	if atMost < 1 {
+		return 0, fmt.Errorf("requests: %w: count at most %d", store.ErrInvalid, atMost)
+	}
 	if err := d.guard.Enter(); err != nil {
 		return 0, fmt.Errorf("requests: %w", err)
 	}
 	defer d.guard.Leave()
 	var n int
 	if err := d.tx.QueryRow(ctx,
-		`SELECT COUNT(*) FROM audit_records WHERE key_id = $1 AND time >= $2`, d.grant.ID, ms(since)).Scan(&n); err != nil {
+		`SELECT COUNT(*) FROM (SELECT 1 FROM audit_records WHERE key_id = $1 AND time >= $2 LIMIT $3) AS recent`, d.grant.ID, ms(since), atMost).Scan(&n); err != nil {
 		return 0, fmt.Errorf("requests: %w", err)
 	}
 	return n, nil

@@ -26,7 +26,7 @@ func decideOnce(ctx context.Context, tx store.DecideTx) error {
 	if _, err := tx.Spent(ctx, store.AssetNative, t0); err != nil {
 		return err
 	}
-	if _, err := tx.Requests(ctx, benchNow.Add(-time.Minute)); err != nil {
+	if _, err := tx.Requests(ctx, benchNow.Add(-time.Minute), 600); err != nil {
 		return err
 	}
 	hash := fmt.Sprintf("0x%064x", 1<<40+benchTx.Add(1))

@@ -639,14 +639,20 @@ func testRequests(t *testing.T, s store.Store) {
 			since time.Time
 			want  int
 		}{{t0.Add(-time.Hour), 3}, {t0.Add(time.Minute), 2}, {t0.Add(time.Minute + time.Millisecond), 1}, {t0.Add(time.Hour), 0}} {
-			if n, err := tx.Requests(ctx, c.since); err != nil || n != c.want {
+			if n, err := tx.Requests(ctx, c.since, 10); err != nil || n != c.want {
 				t.Errorf("Requests(since %v) = %d, %v; want %d", c.since, n, err, c.want)
 			}
+			if n, err := tx.Requests(ctx, c.since, 2); err != nil || n != min(c.want, 2) {
+				t.Errorf("Requests(since %v, at most 2) = %d, %v; want %d", c.since, n, err, min(c.want, 2))
+			}
+		}
+		if _, err := tx.Requests(ctx, t0, 0); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("Requests at most 0: %v; want ErrInvalid", err)
 		}
 		if _, err := tx.AppendAudit(ctx, record("g", t0.Add(3*time.Minute), audit.DecisionDeny)); err != nil {
 			return err
 		}
-		if n, err := tx.Requests(ctx, t0.Add(time.Minute)); err != nil || n != 3 {
+		if n, err := tx.Requests(ctx, t0.Add(time.Minute), 10); err != nil || n != 3 {
 			t.Errorf("Requests after an append in the same transaction = %d, %v; want 3", n, err)
 		}
 		return nil
@@ -975,7 +981,7 @@ func testDecideTxDone(t *testing.T, s store.Store) {
 		c := ctx(t)
 		_, err := kept.Spent(c, "native", t0)
 		wantErr(t, "Spent after Decide", err, store.ErrTxDone)
-		_, err = kept.Requests(c, t0)
+		_, err = kept.Requests(c, t0, 1)
 		wantErr(t, "Requests after Decide", err, store.ErrTxDone)
 		wantErr(t, "Reserve after Decide", kept.Reserve(c, t0, []store.Spend{{Asset: "native", Amount: big.NewInt(1)}}), store.ErrTxDone)
 		_, err = kept.NextNonce(c, chainID, wallet, 0)
