@@ -149,34 +149,19 @@ func (s *Store) Owner(ctx context.Context, fn func(ctx context.Context, tx store
 	return nil
 }
 
-// inTx runs fn in one transaction that first locks the grant with
-// *grantID (none for the owner, when grantID is nil).
-func (s *Store) inTx(ctx context.Context, grantID *string, fn func(ctx context.Context, d *decideTx) error) (err error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	dtx := &decideTx{tx: tx, owner: grantID == nil}
-	defer func() {
-		dtx.guard.End()
-		if p := recover(); p != nil {
-			tx.Rollback(context.WithoutCancel(ctx))
-			panic(p)
+// inTx runs fn as one write job (writeTx) that first locks the grant
+// with *grantID (none for the owner, when grantID is nil).
+func (s *Store) inTx(ctx context.Context, grantID *string, fn func(ctx context.Context, d *decideTx) error) error {
+	return s.writeTx(ctx, func(tx pgx.Tx) (err error) {
+		dtx := &decideTx{tx: tx, owner: grantID == nil}
+		defer dtx.guard.End()
+		if grantID != nil {
+			if dtx.grant, err = getGrant(ctx, tx, *grantID, true); err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			tx.Rollback(context.WithoutCancel(ctx))
-		}
-	}()
-	if grantID != nil {
-		if dtx.grant, err = getGrant(ctx, tx, *grantID, true); err != nil {
-			return err
-		}
-	}
-	if err := fn(ctx, dtx); err != nil {
-		return err
-	}
-	dtx.guard.End()
-	return commit(ctx, tx)
+		return fn(ctx, dtx)
+	})
 }
 
 // decideTx is store.DecideTx (and, with owner set, store.OwnerTx, which

@@ -59,6 +59,7 @@ type Store struct {
 	pool  *pgxpool.Pool
 	shown string // the DSN without user info, path or query, for errors
 	lead  leader
+	wr    *writer // every write transaction (writer.go)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -106,6 +107,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("open store %s: %w", shown, redactErr(err, dsn))
 	}
+	s.wr = newWriter(pool)
 	return s, nil
 }
 
@@ -129,6 +131,7 @@ func redactErr(err error, dsn string) error {
 
 // Close releases the watcher's lock (if held) and the connection pool.
 func (s *Store) Close() error {
+	s.wr.q.Close()
 	s.lead.close()
 	s.pool.Close()
 	return nil
@@ -152,7 +155,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.writeTx(ctx, func(tx pgx.Tx) error {
+	// Not through the writer: its batches lock the audit head, which the
+	// first migration creates.
+	return s.soloTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, int32(migrationLock)); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
@@ -184,9 +189,18 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
-// writeTx runs fn in a transaction: committed if fn returns nil and ctx
-// is still live, rolled back otherwise (and on panic, re-raised).
-func (s *Store) writeTx(ctx context.Context, fn func(tx pgx.Tx) error) (err error) {
+// writeTx runs fn as one job of the group-committing writer (writer.go):
+// all of fn's writes or none, durable when writeTx returns nil; undone if
+// ctx ends before its batch commits; a panic in fn is raised again here.
+// fn's statements run with ctx's values but not its cancellation; ctx
+// bounds the wait for the writer.
+func (s *Store) writeTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.wr.q.Do(ctx, func(_ context.Context, tx pgx.Tx) error { return fn(detached{tx}) })
+}
+
+// soloTx runs fn in a transaction of its own: committed if fn returns nil
+// and ctx is still live, rolled back otherwise (and on panic, re-raised).
+func (s *Store) soloTx(ctx context.Context, fn func(tx pgx.Tx) error) (err error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

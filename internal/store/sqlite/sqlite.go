@@ -111,9 +111,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.Close()
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	wr := newWriter(w)
-	wr.committed = cp.committed
-	return &Store{w: w, wr: wr, cp: cp, r: r, path: path}, nil
+	return &Store{w: w, wr: newWriter(w, cp.committed), cp: cp, r: r, path: path}, nil
 }
 
 // Close closes both connection pools.
@@ -185,7 +183,7 @@ func appliedVersions(ctx context.Context, tx *sql.Tx) ([]int, error) {
 // or none, durable when writeTx returns nil. fn's ctx carries ctx's
 // values but not its cancellation; ctx bounds only the wait for the writer.
 func (s *Store) writeTx(ctx context.Context, fn func(ctx context.Context, tx *wtx) error) error {
-	return s.wr.do(ctx, fn)
+	return s.wr.q.Do(ctx, fn)
 }
 
 // isConstraint reports whether err is a SQLite constraint failure of one of

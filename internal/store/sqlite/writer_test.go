@@ -36,7 +36,7 @@ func holdWriter(t *testing.T, s *Store) (release func(), wait func() error) {
 
 // waitQueued returns once n jobs wait in the writer's queue.
 func waitQueued(s *Store, n int) {
-	for len(s.wr.jobs) < n {
+	for s.wr.q.Queued() < n {
 		runtime.Gosched()
 	}
 }
@@ -50,9 +50,7 @@ func TestGroupCommit(t *testing.T) {
 	s := openTemp(t)
 	seedTB(t, s)
 	var sizes []int
-	s.wr.mu.Lock()
-	s.wr.afterTx = func(n int) { sizes = append(sizes, n) }
-	s.wr.mu.Unlock()
+	s.wr.q.AfterCommit(func(n int) { sizes = append(sizes, n) })
 	before := s.WriterStats()
 
 	const n = 8
