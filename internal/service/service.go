@@ -54,6 +54,16 @@ type Config struct {
 	// on-chain revocation, deploying the delegate).
 	Wallet      signer.Signer
 	WalletKeyID string // the store key id of the wallet key
+	// Owner-offline mode (docs/owner-offline.md): Wallet is a
+	// signer.Watch of the owner's address, which this daemon cannot sign
+	// for; Relayer is the daemon's own gas account, which submits the
+	// grants the owner signed (and the owner's signed authorizations),
+	// RelayerKeyID its store key; SignatureTTL is how long the owner has
+	// to sign a grant and have it submitted (default
+	// DefaultSignatureTTL).
+	Relayer      signer.Signer
+	RelayerKeyID string
+	SignatureTTL time.Duration
 	// 7702 mode: the AgentKeyDelegate deployment, the vault sealing
 	// session keys, and the gas stipend (default DefaultGasStipend).
 	Delegate   common.Address
@@ -169,6 +179,11 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("service: chain id 0")
 	case cfg.Wallet == nil:
 		return nil, errors.New("service: no wallet signer")
+	case !signer.HoldsKey(cfg.Wallet) && cfg.Relayer == nil:
+		return nil, errors.New("service: the owner's key is not on this daemon, and it has no relayer to submit what the owner signs")
+	}
+	if cfg.SignatureTTL <= 0 {
+		cfg.SignatureTTL = DefaultSignatureTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
