@@ -26,7 +26,7 @@ type ownerCall struct {
 	method string       // what the audit record calls it, e.g. agentkeys_walletUpgrade
 	grant  *store.Grant // the grant acted on, if any; with spend, its native budget pays value
 	spend  bool
-	charge *big.Int // with spend, what the grant's budget pays if not value (a signed grant's stipend)
+	charge *big.Int        // with spend, what the grant's budget pays if not value (a signed grant's stipend)
 	to     *common.Address // nil creates a contract
 	value  *big.Int
 	data   []byte
