@@ -204,6 +204,21 @@ func (s *Service) SignatureRequest(ctx context.Context, id string) (*SignatureRe
 	return req, nil
 }
 
+// SignedGrant is the grant the owner signs for the 7702 key id in the
+// owner-offline mode (pending or not). Errors: ErrNoKey, or one for a
+// key that holds none.
+func (s *Service) SignedGrant(ctx context.Context, id string) (onchain.SignedGrant, error) {
+	g, err := s.cfg.Store.GetGrant(ctx, id)
+	if err != nil {
+		return onchain.SignedGrant{}, err
+	}
+	pol, err := s.policyOf(g)
+	if err != nil {
+		return onchain.SignedGrant{}, err
+	}
+	return s.signedGrantOf(g, pol)
+}
+
 // readDelegate calls a view of the owner's delegate.
 func (s *Service) readDelegate(ctx context.Context, data []byte) ([]byte, error) {
 	owner := s.Address()

@@ -371,3 +371,216 @@ func TestOwnerOfflineDeadline(t *testing.T) {
 		t.Error("a late signature was sent")
 	}
 }
+
+// activeKey grants a 7702 key, has the owner sign it and activates it.
+func (e *offlineEnv) activeKey(t *testing.T, agent string) (*service.GrantResult, service.GrantInfo) {
+	t.Helper()
+	ctx := context.Background()
+	res, err := e.svc.Grant(ctx, service.GrantRequest{Agent: agent, Mode: service.Mode7702, Doc: e.grantDoc(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.svc.Activate(ctx, res.Grant.ID, signTyped(t, e.owner, res.Signature.TypedData))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, info
+}
+
+// TestOwnerOfflineStolenDaemon: a thief holds everything the daemon's
+// host has: the database with every sealed key and the master key that
+// opens them (so every session key and the relayer), the admin
+// credential (the service itself), and a grant the owner signed that was
+// not yet submitted. It cannot register a session the owner did not sign
+// (with the daemon or around it), re-use the owner's signature for
+// another session, a wider grant or twice, or exceed the signed caps with
+// a raw session key; the owner's balance pays only for what the owner
+// signed. The owner's revokeAll from its own wallet then stops every
+// session, the daemon's too, and voids the signed grant not yet
+// submitted.
+func TestOwnerOfflineStolenDaemon(t *testing.T) {
+	e := startOffline(t)
+	ctx := context.Background()
+	if err := e.chain.Fund(ctx, e.relayer.Address()); err != nil {
+		t.Fatal(err)
+	}
+	e.upgrade(t)
+	resA, infoA := e.activeKey(t, "a")
+	// A grant the owner signed, handed to the daemon, not yet submitted.
+	resB, err := e.svc.Grant(ctx, service.GrantRequest{Agent: "b", Mode: service.Mode7702, Doc: e.grantDoc(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigB := signTyped(t, e.owner, resB.Signature.TypedData)
+
+	// What the thief reads off the host: every session key, unsealed.
+	stolen := func(info service.GrantInfo) *secrets.PrivateKey {
+		g, err := e.h.Store.GetGrant(ctx, info.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, err := e.h.Store.GetKey(ctx, g.SignerKeyID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := e.h.Master.Open(k.ID, k.Sealed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := secrets.PrivateKeyFromBytes(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return key
+	}
+	keyA := stolen(infoA)
+	if keyA.Address() != common.HexToAddress(infoA.Session) {
+		t.Fatalf("stolen key %s is not session %s", keyA.Address().Hex(), infoA.Session)
+	}
+	thief, err := secrets.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := e.owner.Address()
+	ownerBefore, err := e.chain.Client().BalanceAt(ctx, owner, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The owner's signature of A, as grantWithSignature takes it.
+	reqA := resA.Signature
+	sgA := signedGrantFrom(t, e, resA.Grant.ID)
+	sigA := signTyped(t, e.owner, reqA.TypedData)
+	wide := sgA.Config
+	wide.MaxValuePerCall = new(big.Int).Mul(wide.MaxValuePerCall, big.NewInt(1000))
+	sgThief := sgA
+	sgThief.Session = thief.Address()
+	sgWide := sgThief
+	sgWide.Config = wide
+	sgOwnNonce := sgThief
+	sgOwnNonce.Nonce = 1 << 40
+
+	// Through the daemon, with the admin credential: a new key stays
+	// pending, and only the owner's signature activates it.
+	resT, err := e.svc.Grant(ctx, service.GrantRequest{Agent: "thief", Mode: service.Mode7702, Doc: e.grantDoc(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *service.ParamError
+	for name, sig := range map[string][]byte{
+		"the thief's own signature":  signTyped(t, thief, resT.Signature.TypedData),
+		"a session key's signature":  signTyped(t, keyA, resT.Signature.TypedData),
+		"the relayer's signature":    signTyped(t, e.relayer, resT.Signature.TypedData),
+		"the owner's signature of A": sigA,
+		"the owner's signature of B": sigB,
+	} {
+		if _, err := e.svc.Activate(ctx, resT.Grant.ID, sig); !errors.As(err, &pe) {
+			t.Errorf("activate the thief's key with %s: %v, want refused", name, err)
+		}
+	}
+
+	// Around the daemon, straight to the chain, paying with the stolen
+	// session key's stipend.
+	thiefSigned := func(g onchain.SignedGrant) []byte {
+		d, err := g.Digest(e.chain.ChainID(), owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := crypto.Sign(d[:], thief.ECDSA())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig[64] += 27
+		return sig
+	}
+	for name, call := range map[string]struct {
+		g   onchain.SignedGrant
+		sig []byte
+	}{
+		"a grant for the thief signed by the thief":   {sgThief, thiefSigned(sgThief)},
+		"A's owner signature for the thief's session": {sgThief, sigA},
+		"A's owner signature for a wider grant":       {sgWide, sigA},
+		"A's owner signature with another nonce":      {sgOwnNonce, sigA},
+		"A's owner signature again, for A (replay)":   {sgA, sigA},
+	} {
+		data, err := onchain.PackGrantWithSignature(call.g, call.sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.chain.SendAs(ctx, keyA, devchain.Tx{To: &owner, Data: data, Gas: 2_000_000}); err == nil {
+			t.Errorf("%s: the chain took it", name)
+		}
+	}
+	if e.sessionMay(t, thief.Address(), big.NewInt(1)) {
+		t.Error("the thief's session may act")
+	}
+	// The raw session key beyond its signed caps: per call, and to
+	// anything but the sink.
+	other := common.HexToAddress("0x000000000000000000000000000000000000beef")
+	for name, data := range map[string][]byte{
+		"above the per-call cap": onchain.PackExecute(e.sink, big.NewInt(2e15), nil),
+		"to another target":      onchain.PackExecute(other, big.NewInt(1), nil),
+		"the owner's revoke":     onchain.PackRevokeAll(),
+	} {
+		if _, err := e.chain.SendAs(ctx, keyA, devchain.Tx{To: &owner, Data: data, Gas: 500_000}); err == nil {
+			t.Errorf("raw session key, %s: the chain took it", name)
+		}
+	}
+	// Within the signed grant the stolen key works, as signed.
+	if _, err := e.chain.SendAs(ctx, keyA, devchain.Tx{To: &owner, Data: onchain.PackExecute(e.sink, big.NewInt(1e15), nil)}); err != nil {
+		t.Fatalf("raw session key within its grant: %v", err)
+	}
+	ownerAfter, err := e.chain.Client().BalanceAt(ctx, owner, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spent := new(big.Int).Sub(ownerBefore, ownerAfter); spent.Cmp(big.NewInt(1e15)) != 0 {
+		t.Errorf("the owner's balance moved by %s, want only the 1e15 the signed grant allows", spent)
+	}
+
+	// The owner's answer, from its own wallet.
+	if _, err := e.chain.SendAs(ctx, e.owner, devchain.Tx{To: &owner, Data: hexutil.MustDecode(e.svc.OwnerRevokeAll().Data)}); err != nil {
+		t.Fatal(err)
+	}
+	if e.sessionMay(t, keyA.Address(), big.NewInt(1)) {
+		t.Error("after the owner's revokeAll, session A may still act")
+	}
+	if _, err := e.chain.SendAs(ctx, keyA, devchain.Tx{To: &owner, Data: onchain.PackExecute(e.sink, big.NewInt(1e14), nil), Gas: 500_000}); err == nil {
+		t.Error("after the owner's revokeAll, the raw session key still sends")
+	}
+	sess, err := e.svc.Authenticate(ctx, resA.Token.Reveal(), service.RequestInfo{Method: "eth_sendTransaction"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refusal *service.Refusal
+	if _, err := e.svc.Transaction(ctx, sess, service.RequestInfo{Method: "eth_sendTransaction"}, service.TxArgs{To: &e.sink, Value: big.NewInt(1e14)}, true); !errors.As(err, &refusal) {
+		t.Errorf("the daemon's key A after revokeAll: %v, want refused on chain", err)
+	}
+	// The signed grant B, not yet submitted, is void: through the daemon
+	// and around it.
+	if _, err := e.svc.Activate(ctx, resB.Grant.ID, sigB); !errors.As(err, &refusal) || !strings.Contains(err.Error(), "StaleEpoch") {
+		t.Errorf("activate B after revokeAll: %v, want refused on chain (StaleEpoch)", err)
+	}
+	sgB := signedGrantFrom(t, e, resB.Grant.ID)
+	dataB, err := onchain.PackGrantWithSignature(sgB, sigB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.chain.SendAs(ctx, keyA, devchain.Tx{To: &owner, Data: dataB, Gas: 2_000_000}); err == nil {
+		t.Error("B submitted by the thief after revokeAll: the chain took it")
+	}
+	if e.sessionMay(t, common.HexToAddress(resB.Grant.Session), big.NewInt(1)) {
+		t.Error("session B may act after revokeAll")
+	}
+}
+
+// signedGrantFrom rebuilds the onchain.SignedGrant of a signature request
+// from the grant stored for it, as a thief with the database could.
+func signedGrantFrom(t *testing.T, e *offlineEnv, id string) onchain.SignedGrant {
+	t.Helper()
+	sg, err := e.svc.SignedGrant(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sg
+}
