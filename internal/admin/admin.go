@@ -149,12 +149,14 @@ type LimitView = service.LimitLine
 func (h *Handler) view(g service.GrantInfo, withDoc bool) GrantView {
 	v := GrantView{KeyID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: g.Status, CreatedAt: g.CreatedAt,
 		ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, SuspendedAt: g.SuspendedAt, SuspendReason: g.SuspendReason,
-		Meta: g.Meta, Limits: g.Limits, Session: g.Session, SignatureRequest: g.Signature}
+		Meta: g.Meta, Limits: g.Limits, Session: g.Session}
 	if p := g.Policy; p != nil {
 		v.Policy, v.Profile, v.Warning = p.Name(), p.Document().Profile, p.Warning()
 	}
 	if withDoc {
-		v.Document = g.Document
+		// One key's full view (its grant, GET of it): with what the owner
+		// signs if it waits for that.
+		v.Document, v.SignatureRequest = g.Document, g.Signature
 	}
 	return v
 }
