@@ -39,7 +39,7 @@ func TestOwnerOfflineCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chain, err := devchain.Start(ctx, devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner.Address()}})
+	chain, err := devchain.Start(ctx, devchain.Config{Listen: "127.0.0.1:0", Fund: []common.Address{owner.Address()}, WithoutDelegate: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +74,20 @@ func TestOwnerOfflineCLI(t *testing.T) {
 	if err := chain.Fund(ctx, relayer); err != nil {
 		t.Fatal(err)
 	}
-	s := runServe(t, dir, chain.URL(), "--delegate", chain.AgentKeyDelegate().Hex())
+	s := runServe(t, dir, chain.URL())
+	// The relayer deploys the delegate (anyone may).
+	out, errOut, code = s.cliToken(t, token, dir, "wallet", "deploy-delegate", "-o", "json")
+	var dep service.DeployResult
+	if code != 0 || json.Unmarshal([]byte(out), &dep) != nil || dep.Address == (common.Address{}) || dep.TxHash == "" {
+		t.Fatalf("deploy-delegate: exit %d %s\n%s", code, errOut, out)
+	}
 
 	out, errOut, code = s.cliToken(t, token, dir, "wallet", "status")
 	if code != 0 || !strings.Contains(out, "owner-offline") || !strings.Contains(out, "relayer:  "+relayer.Hex()) {
 		t.Fatalf("wallet status: exit %d %s\n%s", code, errOut, out)
 	}
 	out, errOut, code = s.cliToken(t, token, dir, "wallet", "upgrade")
-	if code != 0 || !strings.Contains(out, "cast wallet sign-auth "+chain.AgentKeyDelegate().Hex()) || !strings.Contains(out, "--authorization") {
+	if code != 0 || !strings.Contains(out, "cast wallet sign-auth "+dep.Address.Hex()) || !strings.Contains(out, "--authorization") {
 		t.Fatalf("wallet upgrade without an authorization: exit %d %s\n%s", code, errOut, out)
 	}
 	out, errOut, code = s.cliToken(t, token, dir, "wallet", "upgrade", "-o", "json")
