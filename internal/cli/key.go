@@ -504,6 +504,10 @@ func newKeyShowCmd(e *env) *cobra.Command {
 			if v.Warning != "" {
 				fmt.Fprintf(w, "WARNING:    %s\n", v.Warning)
 			}
+			if v.SignatureRequest != nil {
+				fmt.Fprintln(w)
+				return signatureText(w, v.KeyID, v.SignatureRequest)
+			}
 			return nil
 		},
 	}

@@ -123,6 +123,7 @@ messages: {allow: true}
 		t.Fatal(err)
 	}
 	out, errOut, code = s.cliToken(t, token, dir, "key", "grant", "--agent", "bot", "--mode", "7702", "--policy", pol, "-o", "json")
+	grantOut := out
 	var g admin.GrantView
 	if code != 0 || json.Unmarshal([]byte(out), &g) != nil {
 		t.Fatalf("grant: exit %d %s\n%s", code, errOut, out)
@@ -130,13 +131,17 @@ messages: {allow: true}
 	if g.Status != "pending_signature" || g.SignatureRequest == nil || g.SignatureRequest.Signer != owner.Address() {
 		t.Fatalf("grant: status %q, signature request %+v", g.Status, g.SignatureRequest)
 	}
+	out, errOut, code = s.cliToken(t, token, dir, "key", "show", g.KeyID)
+	if code != 0 || !strings.Contains(out, "pending_signature") || !strings.Contains(out, g.SignatureRequest.Digest.Hex()) || !strings.Contains(out, "agentkeys key activate "+g.KeyID) {
+		t.Fatalf("key show of a pending key: exit %d %s\n%s", code, errOut, out)
+	}
 	// The typed data as a wallet receives it: the JSON printed.
 	var wire struct {
 		SignatureRequest struct {
 			TypedData json.RawMessage `json:"typed_data"`
 		} `json:"signature_request"`
 	}
-	if err := json.Unmarshal([]byte(out), &wire); err != nil {
+	if err := json.Unmarshal([]byte(grantOut), &wire); err != nil {
 		t.Fatal(err)
 	}
 	stranger, err := secrets.GenerateKey()
