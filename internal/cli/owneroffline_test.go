@@ -3,24 +3,33 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 	"github.com/holiman/uint256"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/devchain"
+	"github.com/agentkeys/agentkeys/internal/gethtest"
+	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
@@ -44,6 +53,45 @@ func TestOwnerOfflineCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { chain.Close() })
+	ownerOfflineStory(t, offlineChain{url: chain.URL(), id: chain.ChainID().Uint64(), client: chain.Client(),
+		fund: func(a common.Address) {
+			if err := chain.Fund(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}}, owner)
+}
+
+// TestOwnerOfflineOnGethDev is TestOwnerOfflineCLI in front of a real
+// go-ethereum node (geth --dev).
+func TestOwnerOfflineOnGethDev(t *testing.T) {
+	node := gethtest.Start(t)
+	owner, err := secrets.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ten := new(big.Int).Mul(big.NewInt(10), big.NewInt(1e18))
+	node.Fund(t, ten, owner.Address())
+	ownerOfflineStory(t, offlineChain{url: node.URL, id: node.ChainID, client: node.Client(),
+		fund: func(a common.Address) { node.Fund(t, ten, a) }}, owner)
+}
+
+// offlineChain is the node a story runs on.
+type offlineChain struct {
+	url    string
+	id     uint64
+	client *ethclient.Client
+	fund   func(common.Address)
+}
+
+// ownerOfflineStory: init --owner-address, the relayer deploys the
+// delegate, the owner signs the authorization, a 7702 key is granted,
+// pending, activated with the owner's signature, pays within its grant,
+// is refused outside it and for personal_sign; revoke --all prints the
+// owner's revokeAll, and once the owner sends it the chain refuses the
+// session too.
+func ownerOfflineStory(t *testing.T, chain offlineChain, owner *secrets.PrivateKey) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	t.Setenv("AGENTKEYS_PASSPHRASE", deployPassphrase)
 	t.Setenv("AGENTKEYS_HOME", "")
 	dir := filepath.Join(t.TempDir(), "home")
@@ -71,10 +119,8 @@ func TestOwnerOfflineCLI(t *testing.T) {
 			relayer = common.HexToAddress(strings.Fields(rest)[0])
 		}
 	}
-	if err := chain.Fund(ctx, relayer); err != nil {
-		t.Fatal(err)
-	}
-	s := runServe(t, dir, chain.URL())
+	chain.fund(relayer)
+	s := runServe(t, dir, chain.url)
 	// The relayer deploys the delegate (anyone may).
 	out, errOut, code = s.cliToken(t, token, dir, "wallet", "deploy-delegate", "-o", "json")
 	var dep service.DeployResult
@@ -119,7 +165,7 @@ chains: [%d]
 limits: [{asset: native, per_tx: 0.001, per_period: 0.01}]
 allow: [{contract: "%s", functions: [{sig: "receive"}]}]
 messages: {allow: true}
-`, chain.ChainID().Uint64(), sink.Hex())), 0o600); err != nil {
+`, chain.id, sink.Hex())), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	out, errOut, code = s.cliToken(t, token, dir, "key", "grant", "--agent", "bot", "--mode", "7702", "--policy", pol, "-o", "json")
@@ -195,10 +241,87 @@ messages: {allow: true}
 	if got := agentReq("personal_sign", "0x68656c6c6f", owner.Address().Hex()); !strings.Contains(got, "only the owner can sign") {
 		t.Errorf("personal_sign after activation: %s", got)
 	}
+	agent, err := rpc.DialOptions(ctx, s.agentURL+"/rpc", rpc.WithHeader("Authorization", "Bearer "+g.Token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.Close()
+	pay := func(to common.Address) (common.Hash, error) {
+		var h common.Hash
+		err := agent.CallContext(ctx, &h, "eth_sendTransaction", map[string]any{"to": to, "value": (*hexutil.Big)(big.NewInt(1e15))})
+		return h, err
+	}
+	h, err := pay(sink)
+	if err != nil {
+		t.Fatalf("allowed payment: %v\nserve: %s", err, s.errOut.String())
+	}
+	if r, err := delegation.Wait(ctx, chain.client, h); err != nil || r.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("allowed payment: %v", err)
+	}
+	var rerr rpc.Error
+	if _, err := pay(common.HexToAddress("0x00000000000000000000000000000000000beef2")); !errors.As(err, &rerr) || rerr.ErrorCode() != 4001 {
+		t.Fatalf("payment to a stranger: %v, want 4001", err)
+	}
+
 	out, errOut, code = s.cliToken(t, token, dir, "key", "revoke", "--all")
 	if code != 0 || !strings.Contains(out, "revokeAll()") || !strings.Contains(out, "cast send "+owner.Address().Hex()) {
 		t.Fatalf("revoke --all: exit %d %s\n%s", code, errOut, out)
 	}
+	// The owner sends its revokeAll from its own wallet: the session, used
+	// directly with its stolen key, is refused by the chain.
+	var ra struct {
+		OwnerAction service.OwnerCall `json:"owner_action"`
+	}
+	// revoke --all again for the JSON: nothing left to revoke, same call.
+	out, _, _ = s.cliToken(t, token, dir, "key", "revoke", "--all", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &ra); err != nil || ra.OwnerAction.To != owner.Address() {
+		t.Fatalf("revoke --all -o json: %v\n%s", err, out)
+	}
+	session := common.HexToAddress(g.Session)
+	ownerAddr := owner.Address()
+	// Revoked by the daemon only: the stolen session key still works on
+	// chain, within its grant, until the owner acts.
+	if _, err := chain.client.EstimateGas(ctx, ethereum.CallMsg{From: session, To: &ownerAddr, Data: onchain.PackExecute(sink, big.NewInt(1e14), nil)}); err != nil {
+		t.Fatalf("before the owner's revokeAll the session's execute within its grant fails: %v", err)
+	}
+	if r, err := sendFrom(ctx, chain, owner, ra.OwnerAction.To, hexutil.MustDecode(ra.OwnerAction.Data)); err != nil || r.Status != types.ReceiptStatusSuccessful {
+		t.Fatalf("the owner's revokeAll: %v", err)
+	}
+	if _, err := chain.client.EstimateGas(ctx, ethereum.CallMsg{From: session, To: &ownerAddr, Data: onchain.PackExecute(sink, big.NewInt(1e14), nil)}); err == nil {
+		t.Error("after the owner's revokeAll the chain still takes the session's execute")
+	}
+}
+
+// sendFrom signs and sends a transaction as the owner's own wallet would,
+// and waits for its receipt.
+func sendFrom(ctx context.Context, chain offlineChain, key *secrets.PrivateKey, to common.Address, data []byte) (*types.Receipt, error) {
+	c := chain.client
+	nonce, err := c.PendingNonceAt(ctx, key.Address())
+	if err != nil {
+		return nil, err
+	}
+	tip, err := c.SuggestGasTipCap(ctx)
+	if err != nil {
+		return nil, err
+	}
+	head, err := c.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	gas, err := c.EstimateGas(ctx, ethereum.CallMsg{From: key.Address(), To: &to, Data: data})
+	if err != nil {
+		return nil, err
+	}
+	feeCap := new(big.Int).Add(new(big.Int).Mul(head.BaseFee, big.NewInt(2)), tip)
+	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: new(big.Int).SetUint64(chain.id), Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap,
+		Gas: gas * 2, To: &to, Data: data}), types.LatestSignerForChainID(new(big.Int).SetUint64(chain.id)), key.ECDSA())
+	if err != nil {
+		return nil, err
+	}
+	if err := c.SendTransaction(ctx, tx); err != nil {
+		return nil, err
+	}
+	return delegation.Wait(ctx, c, tx.Hash())
 }
 
 // cliToken runs one agentkeys command against a served daemon's admin API
