@@ -292,6 +292,8 @@ func ParseSignature(text string) ([]byte, error) {
 // over this grant, or a passed deadline; a RelayerError for a relayer
 // without gas money; a Refusal if the delegate refuses it.
 func (s *Service) Activate(ctx context.Context, id string, sig []byte) (GrantInfo, error) {
+	s.activateMu.Lock()
+	defer s.activateMu.Unlock()
 	g, err := s.cfg.Store.GetGrant(ctx, id)
 	if err != nil {
 		return GrantInfo{}, err

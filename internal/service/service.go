@@ -143,6 +143,10 @@ type Service struct {
 	delegateAddr common.Address
 	deployMu     sync.Mutex
 
+	// activateMu lets one Activate submit at a time, so one replica never
+	// sends the same signed grant twice (the chain would refuse the second).
+	activateMu sync.Mutex
+
 	// staleMu lets one RevokeStale run at a time; staleAfter (under it)
 	// is where the next one continues, nil to start from the oldest key.
 	staleMu    sync.Mutex
