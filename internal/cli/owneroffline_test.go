@@ -28,6 +28,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/delegation"
 	"github.com/agentkeys/agentkeys/internal/devchain"
+	"github.com/agentkeys/agentkeys/internal/doctor"
 	"github.com/agentkeys/agentkeys/internal/gethtest"
 	"github.com/agentkeys/agentkeys/internal/onchain"
 	"github.com/agentkeys/agentkeys/internal/secrets"
@@ -119,7 +120,23 @@ func ownerOfflineStory(t *testing.T, chain offlineChain, owner *secrets.PrivateK
 			relayer = common.HexToAddress(strings.Fields(rest)[0])
 		}
 	}
+	t.Setenv("AGENTKEYS_ADMIN_TOKEN", token)
+	doctorArgs := []string{"--home", dir, "--rpc-upstream", chain.url}
+	r, dout, _ := runDoctor(t, headTime(t, chain.client).Add(3*time.Second), doctorArgs...)
+	if c := checkOf(t, r, "owner key"); c.Status != doctor.OK || !strings.Contains(c.Detail, "not on this host") || !strings.Contains(c.Detail, relayer.Hex()) {
+		t.Errorf("doctor's owner key check: %+v", c)
+	}
+	if c := checkOf(t, r, "relayer balance"); c.Status != doctor.Fail || !strings.Contains(c.Fix, relayer.Hex()) {
+		t.Errorf("doctor with an unfunded relayer: %+v", c)
+	}
+	if strings.Join(r.Modes, ",") != "7702" {
+		t.Errorf("doctor's modes without the owner's key: %v\n%s", r.Modes, dout)
+	}
 	chain.fund(relayer)
+	r, _, _ = runDoctor(t, headTime(t, chain.client).Add(3*time.Second), doctorArgs...)
+	if c := checkOf(t, r, "relayer balance"); c.Status != doctor.OK {
+		t.Errorf("doctor with a funded relayer: %+v", c)
+	}
 	s := runServe(t, dir, chain.url)
 	// The relayer deploys the delegate (anyone may).
 	out, errOut, code = s.cliToken(t, token, dir, "wallet", "deploy-delegate", "-o", "json")

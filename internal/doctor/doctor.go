@@ -353,13 +353,21 @@ func checkChain(ctx context.Context, r *Report, o Options, cfg home.Config) {
 	cctx, cancel = call()
 	supports, detail, err := probe7702(cctx, client, chainID)
 	cancel()
-	r.Modes = append(r.Modes, "wallet")
+	if !cfg.OwnerOffline { // wallet mode signs with the owner's key
+		r.Modes = append(r.Modes, "wallet")
+	}
 	switch {
 	case err != nil:
 		r.add(Check{Name: "EIP-7702", Status: Warn, Detail: "could not tell whether the chain accepts EIP-7702: " + cleanErr(err, upstream), Fix: "run agentkeys doctor again; 7702 keys need the Prague fork"})
+	case supports && cfg.OwnerOffline:
+		r.Modes = append(r.Modes, "7702")
+		r.add(Check{Name: "EIP-7702", Status: OK, Detail: "the chain accepts EIP-7702 authorizations (Prague): 7702 keys, which the owner signs, are available; " + detail})
 	case supports:
 		r.Modes = append(r.Modes, "7702")
 		r.add(Check{Name: "EIP-7702", Status: OK, Detail: "the chain accepts EIP-7702 authorizations (Prague): wallet and 7702 modes are available; " + detail})
+	case cfg.OwnerOffline:
+		r.add(Check{Name: "EIP-7702", Status: Fail, Detail: "the chain does not accept EIP-7702 authorizations (no Prague): a home without the owner's key has no mode here; " + detail,
+			Fix: "use a chain with the Prague fork"})
 	default:
 		r.add(Check{Name: "EIP-7702", Status: Warn, Detail: "the chain does not accept EIP-7702 authorizations (no Prague): only wallet mode is available; " + detail,
 			Fix: "use --mode wallet, or a chain with the Prague fork for 7702 keys"})
