@@ -275,6 +275,8 @@ func TestOwnerOfflineGrantActivate(t *testing.T) {
 	if _, err := e.svc.Activate(ctx, res.Grant.ID, signTyped(t, e.owner, sr.TypedData)); !errors.As(err, &pe) {
 		t.Errorf("activating twice: %v, want a ParamError", err)
 	}
+	reg := e.wait(t, common.HexToHash(info.Meta[service.MetaGrantTx]))
+	t.Logf("grantWithSignature by the relayer (1 permission, stipend): %d gas", reg.GasUsed)
 	sess, err := e.svc.Authenticate(ctx, token, service.RequestInfo{Method: "eth_sendTransaction"})
 	if err != nil {
 		t.Fatal(err)
