@@ -307,6 +307,18 @@ messages: {allow: true}
 	if _, err := chain.client.EstimateGas(ctx, ethereum.CallMsg{From: session, To: &ownerAddr, Data: onchain.PackExecute(sink, big.NewInt(1e14), nil)}); err == nil {
 		t.Error("after the owner's revokeAll the chain still takes the session's execute")
 	}
+	// Every step above left an audit record in one unbroken chain,
+	// the activation among them.
+	out, errOut, code = run(t, "", "audit", "verify", "--home", dir)
+	if code != 0 {
+		t.Fatalf("audit verify: exit %d %s\n%s", code, errOut, out)
+	}
+	out, errOut, code = run(t, "", "audit", "tail", "--home", dir, "-n", "1000", "-o", "json")
+	for _, m := range []string{"agentkeys_walletUpgrade", "agentkeys_grantWithSignature", "agentkeys_activate", "agentkeys_deployDelegate"} {
+		if code != 0 || !strings.Contains(out, m) {
+			t.Errorf("audit tail lacks %s (exit %d %s)", m, code, errOut)
+		}
+	}
 }
 
 // sendFrom signs and sends a transaction as the owner's own wallet would,
