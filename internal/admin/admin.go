@@ -4,6 +4,7 @@
 package admin
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +43,8 @@ func New(svc *service.Service, verify func(token string) error, log *slog.Logger
 	h.mux.HandleFunc("GET /v1/grants", h.list)
 	h.mux.HandleFunc("GET /v1/grants/{id}", h.show)
 	h.mux.HandleFunc("POST /v1/grants/{id}/revoke", h.revoke)
+	h.mux.HandleFunc("POST /v1/grants/{id}/activate", h.activate)
+	h.mux.HandleFunc("GET /v1/wallet/authorization", h.walletAuthorization)
 	h.mux.HandleFunc("POST /v1/grants/{id}/suspend", h.suspend)
 	h.mux.HandleFunc("POST /v1/grants/{id}/resume", h.resume)
 	h.mux.HandleFunc("POST /v1/grants/{id}/probe", h.probe)
@@ -119,6 +122,11 @@ type GrantView struct {
 	// creation).
 	Enforcement *service.EnforcementReport `json:"enforcement,omitempty"`
 	Meta        map[string]string          `json:"meta,omitempty"`
+	// SignatureRequest, for a 7702 key waiting for the owner's signature
+	// (status pending_signature, owner-offline mode), is the EIP-712
+	// typed data the owner signs (eth_signTypedData_v4) and its digest;
+	// POST /v1/grants/{id}/activate takes the signature.
+	SignatureRequest *service.SignatureRequest `json:"signature_request,omitempty"`
 	// Budget is each limit's spent, pending and left in its current
 	// period (GET /v1/grants and GET /v1/grants/{id}).
 	Budget []service.BudgetLine `json:"budget,omitempty"`
@@ -146,7 +154,9 @@ func (h *Handler) view(g service.GrantInfo, withDoc bool) GrantView {
 		v.Policy, v.Profile, v.Warning = p.Name(), p.Document().Profile, p.Warning()
 	}
 	if withDoc {
-		v.Document = g.Document
+		// One key's full view (its grant, GET of it): with what the owner
+		// signs if it waits for that.
+		v.Document, v.SignatureRequest = g.Document, g.Signature
 	}
 	return v
 }
@@ -425,13 +435,72 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h.view(g, false))
 }
 
+// RevokeAllResult is the answer of POST /v1/revoke-all.
+type RevokeAllResult struct {
+	Revoked int `json:"revoked"`
+	// OwnerAction, without the owner's key on the daemon, is the
+	// revokeAll() the owner sends from its own wallet to end every session
+	// on chain and void every signed grant not yet submitted.
+	OwnerAction *service.OwnerCall `json:"owner_action,omitempty"`
+}
+
 func (h *Handler) revokeAll(w http.ResponseWriter, r *http.Request) {
 	n, err := h.svc.RevokeAll(r.Context())
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"revoked": n})
+	res := RevokeAllResult{Revoked: n}
+	if h.svc.OwnerOffline() {
+		c := h.svc.OwnerRevokeAll()
+		res.OwnerAction = &c
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// ActivateRequest is the body of POST /v1/grants/{id}/activate: the
+// owner's signature (0x, 65 bytes) of the key's signature_request.
+type ActivateRequest struct {
+	Signature string `json:"signature"`
+}
+
+// activate checks the owner's signature of a pending 7702 key's grant,
+// has the relayer register it on chain and then activates the key.
+func (h *Handler) activate(w http.ResponseWriter, r *http.Request) {
+	var req ActivateRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	sig, err := service.ParseSignature(req.Signature)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	g, err := h.svc.Activate(r.Context(), r.PathValue("id"), sig)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.view(g, false))
+}
+
+// WalletChangeRequest is the optional body of POST /v1/wallet/upgrade and
+// /downgrade: without the owner's key on the daemon, the EIP-7702
+// authorization the owner signed (what cast wallet sign-auth prints, or
+// its JSON), which the relayer submits.
+type WalletChangeRequest struct {
+	Authorization string `json:"authorization,omitempty"`
+}
+
+// walletAuthorization is GET /v1/wallet/authorization[?downgrade=1]: the
+// authorization the owner signs to (un)delegate its account.
+func (h *Handler) walletAuthorization(w http.ResponseWriter, r *http.Request) {
+	req, err := h.svc.AuthorizationToSign(r.Context(), r.URL.Query().Get("downgrade") != "")
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, req)
 }
 
 func (h *Handler) wallet(w http.ResponseWriter, r *http.Request) {
@@ -445,11 +514,31 @@ func (h *Handler) wallet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) walletChange(w http.ResponseWriter, r *http.Request) {
+	var req WalletChangeRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	downgrade := strings.HasSuffix(r.URL.Path, "/downgrade")
 	change := h.svc.Upgrade
-	if strings.HasSuffix(r.URL.Path, "/downgrade") {
+	if downgrade {
 		change = h.svc.Downgrade
 	}
+	if req.Authorization != "" {
+		auth, err := service.ParseAuthorization(req.Authorization)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		change = func(ctx context.Context) (service.WalletStatus, error) {
+			return h.svc.ApplyAuthorization(ctx, auth, downgrade)
+		}
+	}
 	st, err := change(r.Context())
+	var param *service.ParamError
+	if errors.Is(err, service.ErrOwnerOffline) || errors.As(err, &param) || isRelayerError(err) {
+		h.fail(w, err)
+		return
+	}
 	if err != nil {
 		h.log.Error("wallet", "err", err)
 		// A transport error quotes the upstream URL, which may carry the
@@ -601,6 +690,7 @@ func (h *Handler) txCancel(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	var param *service.ParamError
+	var refusal *service.Refusal
 	switch {
 	case errors.Is(err, service.ErrNoToken), errors.Is(err, service.ErrNoTx), errors.Is(err, service.ErrNoAlertHook):
 		writeError(w, http.StatusNotFound, err.Error())
@@ -608,6 +698,10 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, "no such key")
 	case errors.As(err, &param), errors.Is(err, service.ErrBadAgent):
 		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, service.ErrOwnerOffline), isRelayerError(err), errors.As(err, &refusal):
+		// What the owner must do instead, a relayer to fund, or the
+		// delegate's refusal: the request cannot succeed as it stands.
+		writeError(w, http.StatusConflict, service.PublicError(err))
 	default:
 		h.log.Error("admin", "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error")
@@ -625,4 +719,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+func isRelayerError(err error) bool {
+	var re *service.RelayerError
+	return errors.As(err, &re)
+}
+
+// decodeBody reads an optional JSON body into v, answering 400 for a
+// malformed one.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "request body: "+strings.TrimPrefix(err.Error(), "json: "))
+		return false
+	}
+	return true
 }

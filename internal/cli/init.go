@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -14,7 +15,7 @@ import (
 )
 
 func newInitCmd(e *env) *cobra.Command {
-	var importEnv, keystoreFile, upstream, output string
+	var importEnv, keystoreFile, upstream, output, ownerAddress string
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the agentkeys home: wallet key, passphrase and admin credential",
@@ -23,7 +24,11 @@ func newInitCmd(e *env) *cobra.Command {
 			"credential that is printed once and never again. An existing home is never overwritten.\n\n" +
 			"By default a fresh wallet key is generated. --import-key-env VAR imports a hex private key from the\n" +
 			"environment variable VAR; --keystore FILE imports a go-ethereum V3 keystore file (password from\n" +
-			"$AGENTKEYS_KEYSTORE_PASSWORD, or asked for).",
+			"$AGENTKEYS_KEYSTORE_PASSWORD, or asked for).\n\n" +
+			"--owner-address 0x... makes a home that holds NO owner key (docs/owner-offline.md): the owner keeps its\n" +
+			"key in its own wallet and signs, with it, the EIP-7702 authorization once and each 7702 grant as EIP-712\n" +
+			"typed data. The key generated is the relayer's, a gas account of the daemon's that submits what the owner\n" +
+			"signed. Only 7702 keys can be granted; agents cannot sign messages or typed data.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := outputFlag(output, "text", "json"); err != nil {
@@ -46,6 +51,12 @@ func newInitCmd(e *env) *cobra.Command {
 				return fmt.Errorf("--%w", err)
 			}
 			opts := home.InitOptions{Clock: e.now, UpstreamRPC: strings.TrimSpace(upstream), Store: storeFlag(cmd)}
+			if ownerAddress != "" {
+				if !common.IsHexAddress(ownerAddress) || common.HexToAddress(ownerAddress) == (common.Address{}) {
+					return errors.New("--owner-address: expected the owner's account address, 0x and 40 hex digits (not the zero address)")
+				}
+				opts.OwnerAddress = common.HexToAddress(ownerAddress)
+			}
 			switch {
 			case importEnv != "":
 				if opts.ImportKey, err = home.KeyFromEnv(os.Getenv, importEnv); err != nil {
@@ -80,11 +91,31 @@ func newInitCmd(e *env) *cobra.Command {
 				return err
 			}
 			if output == "json" {
-				return writeJSON(e.io.Out, map[string]string{
+				out := map[string]any{
 					"home":        h.Dir,
 					"address":     h.Config.WalletAddress,
 					"admin_token": admin.Reveal(),
-				})
+				}
+				if h.Config.OwnerOffline {
+					out["owner_offline"], out["relayer"] = true, h.Config.RelayerAddress
+				}
+				return writeJSON(e.io.Out, out)
+			}
+			if h.Config.OwnerOffline {
+				w := e.io.Out
+				fmt.Fprintf(w, "agentkeys home created at %s\n\n", h.Dir)
+				fmt.Fprintf(w, "owner address: %s (its key is NOT in this home: owner-offline mode)\n", h.Config.WalletAddress)
+				fmt.Fprintf(w, "  The owner signs with its own wallet (hardware or browser wallet): the EIP-7702 authorization once\n")
+				fmt.Fprintf(w, "  (agentkeys wallet upgrade shows what to sign) and each key, as EIP-712 typed data (agentkeys key grant\n")
+				fmt.Fprintf(w, "  --mode 7702 gives it, agentkeys key activate takes the signature). The chain enforces what it signed.\n")
+				fmt.Fprintf(w, "  Wallet-mode keys, personal_sign and typed-data signing are refused: only the owner can sign for it.\n\n")
+				fmt.Fprintf(w, "relayer address: %s (a new key generated for this home)\n", h.Config.RelayerAddress)
+				fmt.Fprintf(w, "  It pays the gas of submitting what the owner signed; it has no power over the owner's account.\n")
+				fmt.Fprintf(w, "  Fund it with a little ETH. See docs/owner-offline.md.\n\n")
+				fmt.Fprintf(w, "admin credential:\n  %s\n", admin.Reveal())
+				fmt.Fprintf(w, "  It will not be shown again: store it now (e.g. in a password manager).\n")
+				fmt.Fprintf(w, "  agentkeys keeps only its hash; the admin API (agentkeys key, wallet; AGENTKEYS_ADMIN_TOKEN) asks for it.\n")
+				return nil
 			}
 			origin := "a new key generated for this home"
 			if opts.ImportKey != nil {
@@ -102,7 +133,8 @@ func newInitCmd(e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&importEnv, "import-key-env", "", "import the wallet key (hex private key) from the environment variable `VAR`")
 	cmd.Flags().StringVar(&keystoreFile, "keystore", "", "import the wallet key from a go-ethereum V3 keystore `file`")
-	cmd.MarkFlagsMutuallyExclusive("import-key-env", "keystore")
+	cmd.Flags().StringVar(&ownerAddress, "owner-address", "", "hold NO owner key: the owner's account `0x...`, whose key stays in the owner's wallet (owner-offline mode)")
+	cmd.MarkFlagsMutuallyExclusive("import-key-env", "keystore", "owner-address")
 	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "save the Ethereum node's JSON-RPC `URL` for agentkeys serve (see agentkeys config)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd

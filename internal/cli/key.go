@@ -155,7 +155,7 @@ func httpsClient(certFile string) (*http.Client, error) {
 func newKeyCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "key", Short: "Grant, list, show, suspend, resume and revoke agent keys (talks to the running daemon)"}
 	cmd.PersistentFlags().String("admin-url", "", "admin API base URL (default: $AGENTKEYS_ADMIN_URL, the home's sandbox.json or config.json)")
-	cmd.AddCommand(newKeyGrantCmd(e), newKeyListCmd(e), newKeyShowCmd(e), newKeyRevokeCmd(e), newKeySuspendCmd(e), newKeyResumeCmd(e))
+	cmd.AddCommand(newKeyGrantCmd(e), newKeyListCmd(e), newKeyShowCmd(e), newKeyRevokeCmd(e), newKeySuspendCmd(e), newKeyResumeCmd(e), newKeyActivateCmd(e))
 	return cmd
 }
 
@@ -255,8 +255,14 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 			for _, l := range v.Limits {
 				fmt.Fprintf(w, "limit:      %s\n", limitText(l))
 			}
-			if v.Mode == service.Mode7702 {
+			if v.Mode == service.Mode7702 && v.SignatureRequest == nil {
 				fmt.Fprintf(w, "session:    %s (registered with the owner's AgentKeyDelegate)\n", v.Session)
+			}
+			if v.SignatureRequest != nil {
+				fmt.Fprintf(w, "session:    %s (registered once the owner signs)\n", v.Session)
+				if err := signatureText(w, v.KeyID, v.SignatureRequest); err != nil {
+					return err
+				}
 			}
 			if e := v.Enforcement; e != nil {
 				fmt.Fprintln(w, "enforced on chain:")
@@ -498,6 +504,10 @@ func newKeyShowCmd(e *env) *cobra.Command {
 			if v.Warning != "" {
 				fmt.Fprintf(w, "WARNING:    %s\n", v.Warning)
 			}
+			if v.SignatureRequest != nil {
+				fmt.Fprintln(w)
+				return signatureText(w, v.KeyID, v.SignatureRequest)
+			}
 			return nil
 		},
 	}
@@ -532,9 +542,7 @@ func newKeyRevokeCmd(e *env) *cobra.Command {
 				return err
 			}
 			if all {
-				var out struct {
-					Revoked int `json:"revoked"`
-				}
+				var out admin.RevokeAllResult
 				if err := c.Do(cmd.Context(), "POST", "/v1/revoke-all", nil, &out); err != nil {
 					return fmt.Errorf("revoke all: %w", err)
 				}
@@ -555,6 +563,11 @@ func newKeyRevokeCmd(e *env) *cobra.Command {
 					return writeJSON(e.io.Out, out)
 				}
 				fmt.Fprintf(e.io.Out, "revoked %d keys\n", out.Revoked)
+				if a := out.OwnerAction; a != nil {
+					fmt.Fprintf(e.io.Out, "\nThe daemon holds no owner key, so the sessions are revoked here but not yet on chain. From your own wallet,\n"+
+						"call revokeAll() on your account: it ends every session on chain and voids every signed grant not yet submitted.\n"+
+						"  to:   %s\n  data: %s\n  with Foundry (add --ledger, --trezor or --account NAME):\n    %s\n", a.To.Hex(), a.Data, a.Cast)
+				}
 				for _, id := range ids {
 					clearText(e.io.Out, id, cleared[id])
 				}
@@ -589,6 +602,54 @@ func newKeyRevokeCmd(e *env) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "revoke every key")
 	cmd.Flags().BoolVar(&clear, "clear-delivery", false, "also remove what key grant --deliver wrote from this home")
+	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	return cmd
+}
+
+// signatureText tells the owner how to sign a key's grant and activate it.
+func signatureText(w io.Writer, keyID string, r *service.SignatureRequest) error {
+	td, err := json.Marshal(r.TypedData)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "status:     pending_signature: the key works once the owner %s signs its grant (before %s)\n\n", r.Signer.Hex(), r.Deadline.Format(time.RFC3339))
+	fmt.Fprintf(w, "EIP-712 digest: %s\n", r.Digest.Hex())
+	fmt.Fprintf(w, "typed data (eth_signTypedData_v4):\n%s\n\n", td)
+	fmt.Fprintf(w, "Sign it with the owner's wallet, e.g. save the typed data as grant.json and run\n"+
+		"  cast wallet sign --data --from-file grant.json --ledger     (or --trezor, --account NAME)\n"+
+		"or call eth_signTypedData_v4 in a browser wallet; check that the wallet shows the digest above. Then:\n"+
+		"  agentkeys key activate %s --signature 0x...\n"+
+		"(key show %s -o json prints the typed data again.)\n", keyID, keyID)
+	return nil
+}
+
+func newKeyActivateCmd(e *env) *cobra.Command {
+	var signature, output string
+	cmd := &cobra.Command{
+		Use:   "activate KEY_ID --signature 0x...",
+		Short: "Activate a 7702 key with the owner's signature of its grant (owner-offline mode)",
+		Long: "Activate a 7702 key waiting for the owner's signature (status pending_signature): the signature of the\n" +
+			"EIP-712 typed data that key grant (or key show -o json) printed, made with the owner's own wallet. The\n" +
+			"daemon checks that it is the owner's signature of exactly this key's grant before anything is sent, then\n" +
+			"its relayer submits grantWithSignature to the owner's account; once the chain has registered the session,\n" +
+			"the key works.",
+		Args: exactArgs(1, "KEY_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if signature == "" {
+				return errors.New("--signature is required: the owner's signature of the key's typed data (0x and 130 hex digits)")
+			}
+			return runAdmin(e, cmd, output, adminRequest[admin.GrantView]{
+				method: "POST", path: "/v1/grants/" + url.PathEscape(args[0]) + "/activate", body: admin.ActivateRequest{Signature: signature},
+				what: "activate " + args[0],
+				text: func(w io.Writer, v admin.GrantView) error {
+					_, err := fmt.Fprintf(w, "activated %s (agent %s): session %s is registered with the owner's AgentKeyDelegate (tx %s)\n",
+						v.KeyID, v.Agent, v.Session, v.Meta[service.MetaGrantTx])
+					return err
+				},
+			})
+		},
+	}
+	cmd.Flags().StringVar(&signature, "signature", "", "the owner's signature of the key's typed data, `0x...` (65 bytes)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
 }

@@ -2,12 +2,15 @@ package cli
 
 import (
 	"fmt"
+	"math/big"
 
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentkeys/agentkeys/internal/admin"
 	"github.com/agentkeys/agentkeys/internal/delegation"
+	"github.com/agentkeys/agentkeys/internal/policy"
 	"github.com/agentkeys/agentkeys/internal/service"
 )
 
@@ -16,10 +19,10 @@ func newWalletCmd(e *env) *cobra.Command {
 	cmd.PersistentFlags().String("admin-url", "", "admin API base URL (default: $AGENTKEYS_ADMIN_URL, the home's sandbox.json or config.json)")
 	for _, c := range []struct{ use, short, method, path string }{
 		{"status", "Is the owner delegated, to what, on which chain", "GET", "/v1/wallet"},
-		{"upgrade", "Delegate the owner to AgentKeyDelegate: sign the 7702 authorization (never for chain id 0) and send the type-0x04 transaction", "POST", "/v1/wallet/upgrade"},
+		{"upgrade", "Delegate the owner to AgentKeyDelegate: sign the 7702 authorization (never for chain id 0) and send the type-0x04 transaction; without the owner's key, show what the owner signs, or submit it (--authorization)", "POST", "/v1/wallet/upgrade"},
 		{"downgrade", "Remove the owner's delegation (delegate to the zero address)", "POST", "/v1/wallet/downgrade"},
 	} {
-		var output string
+		var output, authorization string
 		sub := &cobra.Command{
 			Use:   c.use,
 			Short: c.short,
@@ -33,7 +36,25 @@ func newWalletCmd(e *env) *cobra.Command {
 					return err
 				}
 				var st service.WalletStatus
-				if err := a.Do(cmd.Context(), c.method, c.path, nil, &st); err != nil {
+				if c.method == "POST" {
+					// Without the owner's key the owner signs the
+					// authorization: show what to sign, or submit it.
+					var cur service.WalletStatus
+					if err := a.Do(cmd.Context(), "GET", "/v1/wallet", nil, &cur); err != nil {
+						return fmt.Errorf("wallet %s: %w", c.use, err)
+					}
+					if cur.OwnerOffline && authorization == "" {
+						return authorizationSteps(cmd, e, a, c.use, output)
+					}
+					if !cur.OwnerOffline && authorization != "" {
+						return fmt.Errorf("wallet %s: --authorization is for a daemon without the owner's key; this one signs the authorization itself", c.use)
+					}
+				}
+				var body any
+				if authorization != "" {
+					body = admin.WalletChangeRequest{Authorization: authorization}
+				}
+				if err := a.Do(cmd.Context(), c.method, c.path, body, &st); err != nil {
 					return fmt.Errorf("wallet %s: %w", c.use, err)
 				}
 				if output == "json" {
@@ -51,6 +72,16 @@ func newWalletCmd(e *env) *cobra.Command {
 				default:
 					fmt.Fprintln(w, "status:   a plain account (not delegated)")
 				}
+				if st.OwnerOffline {
+					fmt.Fprintln(w, "owner key: not on this daemon (owner-offline mode): the owner signs the 7702 authorization and each key's grant with its own wallet")
+					if st.Relayer != nil {
+						bal := "unknown"
+						if b, ok := new(big.Int).SetString(st.RelayerBalance, 10); ok {
+							bal = policy.FormatAmount(b, 18) + " ETH"
+						}
+						fmt.Fprintf(w, "relayer:  %s (the daemon's gas account), balance %s\n", st.Relayer.Hex(), bal)
+					}
+				}
 				if st.Expected == (common.Address{}) {
 					fmt.Fprintln(w, "7702:     no AgentKeyDelegate deployment is configured on this chain; run agentkeys wallet deploy-delegate")
 				}
@@ -61,6 +92,9 @@ func newWalletCmd(e *env) *cobra.Command {
 			},
 		}
 		sub.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+		if c.method == "POST" {
+			sub.Flags().StringVar(&authorization, "authorization", "", "owner-offline mode: the EIP-7702 authorization the owner signed (the `hex` cast wallet sign-auth prints), for the relayer to submit")
+		}
 		cmd.AddCommand(sub)
 	}
 	cmd.AddCommand(newDeployDelegateCmd(e))
@@ -119,4 +153,32 @@ func newDeployDelegateCmd(e *env) *cobra.Command {
 	cmd.Flags().BoolVar(&opts.Plain, "plain", false, "a plain contract creation even where the deterministic deployment proxy exists")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// authorizationSteps prints the EIP-7702 authorization the owner signs
+// with its own wallet, and how to hand it to the daemon.
+func authorizationSteps(cmd *cobra.Command, e *env, a *admin.Client, use, output string) error {
+	path := "/v1/wallet/authorization"
+	if use == "downgrade" {
+		path += "?downgrade=1"
+	}
+	var req service.AuthorizationRequest
+	if err := a.Do(cmd.Context(), "GET", path, nil, &req); err != nil {
+		return fmt.Errorf("wallet %s: %w", use, err)
+	}
+	if output == "json" {
+		return writeJSON(e.io.Out, req)
+	}
+	w := e.io.Out
+	what := "delegate your account to AgentKeyDelegate " + req.Delegate.Hex()
+	if use == "downgrade" {
+		what = "remove your account's delegation (delegate to the zero address)"
+	}
+	fmt.Fprintf(w, "This daemon holds no owner key. To %s, sign this EIP-7702 authorization\nwith the owner's wallet:\n\n", what)
+	fmt.Fprintf(w, "  chain id: %d\n  address:  %s\n  nonce:    %d (the owner account's next nonce: valid only until it sends another transaction)\n  signer:   %s\n\n",
+		req.ChainID, req.Delegate.Hex(), req.Nonce, req.Owner.Hex())
+	fmt.Fprintf(w, "With Foundry (add --ledger, --trezor or --account NAME for the owner's key):\n  %s\n\n", req.Cast)
+	fmt.Fprintf(w, "then hand the printed hex to the daemon, whose relayer %s sends it and pays the gas:\n  agentkeys wallet %s --authorization 0x...\n\n", req.Relayer.Hex(), use)
+	fmt.Fprintf(w, "Or send it yourself from the owner's account (it pays the gas):\n  cast send %s --auth %s --from %s\n", req.Owner.Hex(), req.Delegate.Hex(), req.Owner.Hex())
+	return nil
 }

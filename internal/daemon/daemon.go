@@ -123,9 +123,21 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 		}
 	}()
 	h := cfg.Home
-	wallet, err := h.WalletKey(ctx)
-	if err != nil {
-		return nil, err
+	// The owner's account: its key, or without it (owner-offline mode)
+	// its address, with the relayer that submits what the owner signs.
+	var wallet, relayer signer.Signer
+	if h.Config.OwnerOffline {
+		key, err := h.RelayerKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		wallet, relayer = signer.NewWatch(common.HexToAddress(h.Config.WalletAddress)), signer.NewWallet(key)
+	} else {
+		key, err := h.WalletKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		wallet = signer.NewWallet(key)
 	}
 	shown := secrets.RedactURL(cfg.UpstreamURL)
 	// Every call to the node has its deadline (upstream.Node), and
@@ -153,8 +165,8 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	if cfg.RecordDelegate {
 		record = func(id uint64, addr common.Address) error { return h.SetDelegate(id, addr.Hex()) }
 	}
-	d.Service, err = service.New(service.Config{Store: h.Store, Chain: chain, ChainID: chainID, Wallet: signer.NewWallet(wallet),
-		WalletKeyID: h.Config.WalletKeyID, Now: cfg.Now, Log: cfg.Log, Delegate: d.delegate, Vault: h.Master,
+	d.Service, err = service.New(service.Config{Store: h.Store, Chain: chain, ChainID: chainID, Wallet: wallet,
+		WalletKeyID: h.Config.WalletKeyID, Relayer: relayer, RelayerKeyID: h.Config.RelayerKeyID, Now: cfg.Now, Log: cfg.Log, Delegate: d.delegate, Vault: h.Master,
 		RecordDelegate: record, StuckAfter: cfg.StuckAfter, ObserveDecision: m.ObserveDecision, ObserveDelivery: m.ObserveDelivery,
 		AlertAttempts: cfg.AlertAttempts, AlertBackoff: cfg.AlertBackoff, Limits: cfg.Limits})
 	if err != nil {

@@ -136,6 +136,10 @@ func Run(ctx context.Context, o Options) *Report {
 	}
 	r.Owner = cfg.WalletAddress
 	r.add(Check{Name: "home", Status: OK, Detail: fmt.Sprintf("%s, owner %s", o.Dir, cfg.WalletAddress)})
+	if cfg.OwnerOffline {
+		r.add(Check{Name: "owner key", Status: OK, Detail: fmt.Sprintf("not on this host (owner-offline mode): the owner signs the EIP-7702 authorization and each 7702 grant with its own wallet; "+
+			"wallet mode, personal_sign and typed data are refused; relayer %s pays the gas of what the daemon submits (docs/owner-offline.md)", cfg.RelayerAddress)})
+	}
 	r.add(checkPermissions(o.Dir))
 	r.add(checkPassphrase(o))
 	r.add(checkAdminToken(ctx, o))
@@ -349,19 +353,42 @@ func checkChain(ctx context.Context, r *Report, o Options, cfg home.Config) {
 	cctx, cancel = call()
 	supports, detail, err := probe7702(cctx, client, chainID)
 	cancel()
-	r.Modes = append(r.Modes, "wallet")
+	if !cfg.OwnerOffline { // wallet mode signs with the owner's key
+		r.Modes = append(r.Modes, "wallet")
+	}
 	switch {
 	case err != nil:
 		r.add(Check{Name: "EIP-7702", Status: Warn, Detail: "could not tell whether the chain accepts EIP-7702: " + cleanErr(err, upstream), Fix: "run agentkeys doctor again; 7702 keys need the Prague fork"})
+	case supports && cfg.OwnerOffline:
+		r.Modes = append(r.Modes, "7702")
+		r.add(Check{Name: "EIP-7702", Status: OK, Detail: "the chain accepts EIP-7702 authorizations (Prague): 7702 keys, which the owner signs, are available; " + detail})
 	case supports:
 		r.Modes = append(r.Modes, "7702")
 		r.add(Check{Name: "EIP-7702", Status: OK, Detail: "the chain accepts EIP-7702 authorizations (Prague): wallet and 7702 modes are available; " + detail})
+	case cfg.OwnerOffline:
+		r.add(Check{Name: "EIP-7702", Status: Fail, Detail: "the chain does not accept EIP-7702 authorizations (no Prague): a home without the owner's key has no mode here; " + detail,
+			Fix: "use a chain with the Prague fork"})
 	default:
 		r.add(Check{Name: "EIP-7702", Status: Warn, Detail: "the chain does not accept EIP-7702 authorizations (no Prague): only wallet mode is available; " + detail,
 			Fix: "use --mode wallet, or a chain with the Prague fork for 7702 keys"})
 	}
 
 	owner := common.HexToAddress(cfg.WalletAddress)
+	if cfg.OwnerOffline {
+		relayer := common.HexToAddress(cfg.RelayerAddress)
+		cctx, cancel = call()
+		bal, err := client.BalanceAt(cctx, relayer, nil)
+		cancel()
+		switch {
+		case err != nil:
+			r.add(Check{Name: "relayer balance", Status: Warn, Detail: "eth_getBalance failed: " + cleanErr(err, upstream)})
+		case bal.Sign() == 0:
+			r.add(Check{Name: "relayer balance", Status: Fail, Detail: fmt.Sprintf("the relayer %s holds 0 ETH: it pays the gas of registering each grant the owner signs", relayer.Hex()),
+				Fix: fmt.Sprintf("send a little ETH to %s (it has no power over the owner's account)", relayer.Hex())})
+		default:
+			r.add(Check{Name: "relayer balance", Status: OK, Detail: fmt.Sprintf("the relayer %s holds %s ETH", relayer.Hex(), ether(bal))})
+		}
+	}
 	cctx, cancel = call()
 	bal, err := client.BalanceAt(cctx, owner, nil)
 	cancel()

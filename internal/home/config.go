@@ -42,11 +42,19 @@ type Config struct {
 	// PassphraseCheck is secrets.MasterKey.Check under the master key, so
 	// a wrong passphrase is reported as such instead of as broken keys.
 	PassphraseCheck []byte `json:"passphrase_check"`
-	// WalletKeyID names the store.Key holding the sealed wallet key.
+	// WalletKeyID names the store.Key holding the sealed wallet key
+	// (empty with OwnerOffline).
 	WalletKeyID string `json:"wallet_key_id"`
 	// WalletAddress is that key's address: the account agents act as in
-	// wallet mode.
+	// wallet mode; with OwnerOffline, the owner's address.
 	WalletAddress string `json:"wallet_address"`
+	// OwnerOffline: the home holds no owner key (init --owner-address);
+	// the owner signs with its own wallet (docs/owner-offline.md), and the
+	// relayer key (RelayerKeyID, RelayerAddress) pays the gas of what the
+	// daemon submits for it.
+	OwnerOffline   bool   `json:"owner_offline,omitempty"`
+	RelayerKeyID   string `json:"relayer_key_id,omitempty"`
+	RelayerAddress string `json:"relayer_address,omitempty"`
 	// Listen is the default address of the agent-facing listener (/rpc).
 	Listen string `json:"listen"`
 	// AdminListen is the default address of the admin API (/v1/).
@@ -100,7 +108,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: missing or invalid version", ErrConfig)
 	case len(c.PassphraseCheck) == 0:
 		return fmt.Errorf("%w: missing passphrase_check", ErrConfig)
-	case c.WalletKeyID == "" || c.WalletAddress == "":
+	case c.OwnerOffline && (c.WalletAddress == "" || c.RelayerKeyID == "" || c.RelayerAddress == "" || c.WalletKeyID != ""):
+		return fmt.Errorf("%w: owner_offline needs wallet_address (the owner), relayer_key_id and relayer_address, and no wallet_key_id", ErrConfig)
+	case !c.OwnerOffline && (c.WalletKeyID == "" || c.WalletAddress == ""):
 		return fmt.Errorf("%w: missing wallet key", ErrConfig)
 	}
 	if err := c.KDF.Validate(); err != nil {

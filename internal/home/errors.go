@@ -10,6 +10,10 @@ import (
 // any error this package returns, carries a passphrase, a private key, a
 // credential secret or the value of an environment variable.
 var (
+	// ErrOwnerOffline: the home holds no owner key (init
+	// --owner-address); WalletKey refuses.
+	ErrOwnerOffline = errors.New("home: no owner key here (owner-offline mode: the owner signs with its own wallet)")
+
 	// ErrNotInitialized: the directory holds no agentkeys home (no
 	// config.json or no agentkeys.db). Open and OpenStore.
 	ErrNotInitialized = errors.New("home: not initialised")

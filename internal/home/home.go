@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/secrets"
 	"github.com/agentkeys/agentkeys/internal/store"
@@ -46,6 +48,11 @@ type InitOptions struct {
 	Passphrase []byte
 	// ImportKey becomes the wallet key; nil generates a fresh one.
 	ImportKey *secrets.PrivateKey
+	// OwnerAddress, when set, makes a home without the owner's key (the
+	// owner-offline mode): the owner's account is this address, whose key
+	// stays in the owner's wallet, and the key generated is the relayer's,
+	// a gas account of the daemon's own. Not with ImportKey.
+	OwnerAddress common.Address
 	// UpstreamRPC and ChainID are recorded in the config if set.
 	UpstreamRPC string
 	ChainID     uint64
@@ -84,6 +91,10 @@ func Init(ctx context.Context, dir string, opts InitOptions) (_ *Home, _ secrets
 	if opts.ImportKey != nil && !opts.ImportKey.Valid() {
 		return fail(errors.New("import key holds no key"))
 	}
+	offline := opts.OwnerAddress != (common.Address{})
+	if offline && opts.ImportKey != nil {
+		return fail(errors.New("an owner address (the owner keeps its key) and an imported key exclude each other"))
+	}
 	if err := refuseExisting(dir); err != nil {
 		return nil, secrets.Credential{}, err
 	}
@@ -113,7 +124,11 @@ func Init(ctx context.Context, dir string, opts InitOptions) (_ *Home, _ secrets
 			return fail(err)
 		}
 	}
-	keyID, err := newKeyID(store.KeyKindWallet)
+	kind := store.KeyKindWallet
+	if offline {
+		kind = store.KeyKindRelayer
+	}
+	keyID, err := newKeyID(kind)
 	if err != nil {
 		return fail(err)
 	}
@@ -144,6 +159,10 @@ func Init(ctx context.Context, dir string, opts InitOptions) (_ *Home, _ secrets
 		UpstreamRPC:     opts.UpstreamRPC,
 		ChainID:         opts.ChainID,
 		CreatedAt:       at,
+	}
+	if offline {
+		cfg.OwnerOffline, cfg.WalletKeyID, cfg.WalletAddress = true, "", opts.OwnerAddress.Hex()
+		cfg.RelayerKeyID, cfg.RelayerAddress = keyID, wallet.Address().Hex()
 	}
 
 	// Then the files, undone on any failure.
@@ -180,7 +199,7 @@ func Init(ctx context.Context, dir string, opts InitOptions) (_ *Home, _ secrets
 	} else if st, err = createSQLite(ctx, dir); err != nil {
 		return nil, secrets.Credential{}, err
 	}
-	key := store.Key{ID: keyID, Kind: store.KeyKindWallet, Address: cfg.WalletAddress, Sealed: sealed, CreatedAt: at}
+	key := store.Key{ID: keyID, Kind: kind, Address: wallet.Address().Hex(), Sealed: sealed, CreatedAt: at}
 	if err := st.PutKey(ctx, key); err != nil {
 		return fail(err)
 	}
@@ -389,25 +408,43 @@ func openPostgres(ctx context.Context, url string) (store.Store, error) {
 // WalletKey unseals the wallet key. It fails if the sealed bytes were
 // altered, moved to another record, or do not belong to the recorded
 // address.
+// A home without the owner's key (OwnerOffline) has none:
+// ErrOwnerOffline.
 func (h *Home) WalletKey(ctx context.Context) (*secrets.PrivateKey, error) {
-	k, err := h.Store.GetKey(ctx, h.Config.WalletKeyID)
-	if err != nil {
-		return nil, fmt.Errorf("wallet key: %w", err)
+	if h.Config.OwnerOffline {
+		return nil, fmt.Errorf("wallet key: %w", ErrOwnerOffline)
 	}
-	if k.Kind != store.KeyKindWallet {
-		return nil, fmt.Errorf("wallet key: record %s is a %s key", k.ID, k.Kind)
+	return h.unseal(ctx, "wallet key", h.Config.WalletKeyID, store.KeyKindWallet, h.Config.WalletAddress)
+}
+
+// RelayerKey unseals the relayer key of a home without the owner's key,
+// as WalletKey does the wallet key.
+func (h *Home) RelayerKey(ctx context.Context) (*secrets.PrivateKey, error) {
+	if !h.Config.OwnerOffline {
+		return nil, errors.New("relayer key: this home holds the owner's key and has no relayer")
+	}
+	return h.unseal(ctx, "relayer key", h.Config.RelayerKeyID, store.KeyKindRelayer, h.Config.RelayerAddress)
+}
+
+func (h *Home) unseal(ctx context.Context, what, id, kind, addr string) (*secrets.PrivateKey, error) {
+	k, err := h.Store.GetKey(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	if k.Kind != kind {
+		return nil, fmt.Errorf("%s: record %s is a %s key", what, k.ID, k.Kind)
 	}
 	raw, err := h.Master.Open(k.ID, k.Sealed)
 	if err != nil {
-		return nil, fmt.Errorf("wallet key: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	defer clear(raw)
 	pk, err := secrets.PrivateKeyFromBytes(raw)
 	if err != nil {
-		return nil, fmt.Errorf("wallet key: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if a := pk.Address().Hex(); !strings.EqualFold(a, h.Config.WalletAddress) || !strings.EqualFold(a, k.Address) {
-		return nil, fmt.Errorf("wallet key: unsealed key is not %s, the recorded address", h.Config.WalletAddress)
+	if a := pk.Address().Hex(); !strings.EqualFold(a, addr) || !strings.EqualFold(a, k.Address) {
+		return nil, fmt.Errorf("%s: unsealed key is not %s, the recorded address", what, addr)
 	}
 	return pk, nil
 }

@@ -193,3 +193,16 @@ func orZero(v *big.Int) *big.Int {
 	}
 	return v
 }
+
+// PackEpoch encodes epoch(), the delegate's revocation epoch.
+func PackEpoch() []byte { return delegateABI.PackEpoch() }
+
+// UnpackEpoch decodes epoch()'s answer.
+func UnpackEpoch(out []byte) (uint32, error) { return delegateABI.UnpackEpoch(out) }
+
+// PackNextNonce encodes nextNonce(): one more than the highest signed
+// grant nonce used.
+func PackNextNonce() []byte { return delegateABI.PackNextNonce() }
+
+// UnpackNextNonce decodes nextNonce()'s answer.
+func UnpackNextNonce(out []byte) (*big.Int, error) { return delegateABI.UnpackNextNonce(out) }

@@ -497,13 +497,16 @@ func (s *Service) SignTypedData(ctx context.Context, sess *Session, info Request
 			if err != nil {
 				return "", &failure{err}
 			}
+			if s.OwnerOffline() {
+				return "", &failure{&Refusal{Reasons: []string{offlineRefusal}}}
+			}
 			if err := reserve(ctx, tx, s.now(), "", d); err != nil {
 				return "", err
 			}
 			sig, err = s.cfg.Wallet.SignHash(digest)
 			return "", err
 		})
-	return sig, err
+	return sig, s.refuseOffline(err)
 }
 
 // PersonalSign decides a personal_sign request and signs it.
@@ -511,11 +514,14 @@ func (s *Service) PersonalSign(ctx context.Context, sess *Session, info RequestI
 	var sig []byte
 	_, err := s.decide(ctx, sess, info, policy.Request{Kind: policy.KindMessage, ChainID: s.cfg.ChainID, Message: msg}, nil,
 		func(ctx context.Context, tx store.DecideTx, d *policy.Decision) (string, error) {
+			if s.OwnerOffline() {
+				return "", &failure{&Refusal{Reasons: []string{offlineRefusal}}}
+			}
 			var err error
 			sig, err = s.cfg.Wallet.SignHash(signer.MessageHash(msg))
 			return "", err
 		})
-	return sig, err
+	return sig, s.refuseOffline(err)
 }
 
 // Refuse records a request that is always refused (eth_sign) through the
@@ -525,7 +531,7 @@ func (s *Service) Refuse(ctx context.Context, sess *Session, info RequestInfo, k
 	if err == nil {
 		return errors.New("internal: an always-refused request was allowed")
 	}
-	return err
+	return s.refuseOffline(err)
 }
 
 // Read decides a read method; on nil the transport forwards it to the node.

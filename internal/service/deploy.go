@@ -8,6 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/agentkeys/agentkeys/internal/delegation"
+	"github.com/agentkeys/agentkeys/internal/signer"
 )
 
 // DeployOptions say how DeployDelegate deploys.
@@ -96,7 +97,7 @@ func (s *Service) DeployDelegate(ctx context.Context, opts DeployOptions) (Deplo
 		res.Address = delegation.DeterministicAddress()
 		detail["address"] = res.Address.Hex()
 	} // a plain creation's address follows from the nonce: sendOwner records it
-	signed, rcpt, err := s.sendOwner(ctx, ownerCall{method: "agentkeys_deployDelegate", to: to, data: data, detail: detail})
+	signed, rcpt, err := s.sendOwner(ctx, ownerCall{method: "agentkeys_deployDelegate", to: to, data: data, detail: detail, sender: s.deployer()})
 	if signed != nil {
 		res.TxHash = signed.Hash().Hex()
 	}
@@ -139,4 +140,14 @@ func (s *Service) adopt(ctx context.Context, res DeployResult) DeployResult {
 	}
 	res.Recorded = true
 	return res
+}
+
+// deployer signs a deployment: the owner's wallet, or without the
+// owner's key the relayer (anyone may deploy AgentKeyDelegate; it holds
+// no state of its own).
+func (s *Service) deployer() signer.Signer {
+	if s.OwnerOffline() {
+		return s.cfg.Relayer
+	}
+	return nil
 }

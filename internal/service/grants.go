@@ -37,6 +37,9 @@ type GrantResult struct {
 	Policy *policy.Policy
 	// Report says which rules the chain enforces (7702 mode).
 	Report *EnforcementReport
+	// Signature, for a 7702 key in the owner-offline mode, is the grant
+	// the owner signs to activate it (Activate); nil otherwise.
+	Signature *SignatureRequest
 }
 
 var agentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -97,7 +100,7 @@ func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	g := store.Grant{
 		ID: cred.ID(), Agent: req.Agent, Mode: mode, Chains: pol.Chains(), Policy: docJSON,
 		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: prep.signerKeyID, CredentialHash: cred.Hash(),
-		CreatedAt: now, ExpiresAt: notAfter, Meta: prep.meta,
+		CreatedAt: now, ExpiresAt: notAfter, Meta: prep.meta, Pending: prep.pending,
 	}
 	if g.Seal, err = s.sealGrant(g); err != nil {
 		return nil, err
@@ -116,7 +119,7 @@ func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 	if err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
 	}
-	return &GrantResult{Grant: s.info(stored), Token: cred, Policy: pol, Report: report}, nil
+	return &GrantResult{Grant: s.info(stored), Token: cred, Policy: pol, Report: report, Signature: s.signatureRequest(stored)}, nil
 }
 
 // GetGrant returns one key. Errors: ErrNoKey.
@@ -158,7 +161,11 @@ func (s *Service) RevokeAll(ctx context.Context) (int, error) {
 	}
 	s.adminAudit(ctx, "agentkeys_revokeAll", map[string]any{"revoked": n})
 	// Bump the delegate's epoch when the owner is delegated, killing every
-	// session on chain at once.
+	// session on chain at once. Without the owner's key only the owner
+	// can (OwnerRevokeAll says how).
+	if s.OwnerOffline() {
+		return n, nil
+	}
 	if st, err := s.Wallet(ctx); err == nil && st.Delegated && st.Delegate == s.delegate() && s.delegate() != (common.Address{}) {
 		if err := s.revokeOnChain(ctx, store.Grant{}, true); err != nil {
 			return n, fmt.Errorf("revoked here, but the on-chain revokeAll failed: %w", err)

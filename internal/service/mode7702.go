@@ -34,12 +34,26 @@ const SessionAddress = "session"
 type WalletStatus struct {
 	delegation.Status
 	Expected common.Address `json:"expected_delegate"` // the AgentKeyDelegate this daemon uses
+	// OwnerOffline: the daemon holds no owner key (docs/owner-offline.md);
+	// Relayer is then its gas account and RelayerBalance its balance in
+	// wei (empty if the node could not say).
+	OwnerOffline   bool            `json:"owner_offline"`
+	Relayer        *common.Address `json:"relayer,omitempty"`
+	RelayerBalance string          `json:"relayer_balance_wei,omitempty"`
 }
 
 // Wallet reports whether the owner is delegated, to what, on which chain.
 func (s *Service) Wallet(ctx context.Context) (WalletStatus, error) {
 	st, err := delegation.Read(ctx, s.cfg.Chain, s.cfg.ChainID, s.Address())
-	return WalletStatus{Status: st, Expected: s.delegate()}, err
+	ws := WalletStatus{Status: st, Expected: s.delegate(), OwnerOffline: s.OwnerOffline()}
+	if s.cfg.Relayer != nil {
+		r := s.cfg.Relayer.Address()
+		ws.Relayer = &r
+		if b, berr := s.RelayerBalance(ctx); berr == nil && b != nil {
+			ws.RelayerBalance = b.String()
+		}
+	}
+	return ws, err
 }
 
 // Upgrade delegates the owner account to AgentKeyDelegate (EIP-7702).

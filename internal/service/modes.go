@@ -50,6 +50,7 @@ type grantPrep struct {
 	signerKeyID string
 	meta        map[string]string
 	session     *secrets.PrivateKey // sessionMode only
+	pending     string              // what the stored grant waits for (store.Grant.Pending), if anything
 }
 
 var (
@@ -98,6 +99,9 @@ func (walletMode) chargesFee(*policy.Policy) bool { return true }
 func (walletMode) explainFill(err error) error { return err }
 
 func (m walletMode) prepareGrant(_ context.Context, _ *policy.Policy, meta map[string]string) (grantPrep, error) {
+	if m.s.OwnerOffline() {
+		return grantPrep{}, &ParamError{Field: "mode", Msg: "wallet mode signs with the owner's key, which is not on this daemon (owner-offline mode): grant with --mode 7702, which the owner signs and the chain enforces"}
+	}
 	return grantPrep{signerKeyID: m.s.cfg.WalletKeyID, meta: meta}, nil
 }
 
@@ -159,14 +163,28 @@ func (m sessionMode) prepareGrant(ctx context.Context, pol *policy.Policy, reqMe
 	if err != nil {
 		return grantPrep{}, fmt.Errorf("grant: %w", err)
 	}
-	meta := map[string]string{SessionAddress: session.Address().Hex()}
+	meta := map[string]string{}
 	for k, v := range reqMeta {
 		meta[k] = v
 	}
-	return grantPrep{signerKeyID: id, meta: meta, session: session}, nil
+	meta[SessionAddress] = session.Address().Hex()
+	prep := grantPrep{signerKeyID: id, meta: meta, session: session}
+	if m.s.OwnerOffline() {
+		// The owner signs the grant; until then the key waits.
+		if err := m.s.prepareSigned(ctx, meta); err != nil {
+			return grantPrep{}, fmt.Errorf("grant: %w", err)
+		}
+		prep.pending = store.PendingSignature
+	}
+	return prep, nil
 }
 
 func (m sessionMode) finishGrant(ctx context.Context, g store.Grant, pol *policy.Policy, prep grantPrep) (*onchain.Report, error) {
+	if prep.pending == store.PendingSignature {
+		_, rep := onchain.Compile(pol, g.CreatedAt)
+		rep.OnChain = append(rep.OnChain, fmt.Sprintf("session key %s registers with the owner's AgentKeyDelegate once the owner signs the grant (agentkeys key activate)", prep.session.Address().Hex()))
+		return &rep, nil
+	}
 	rep, err := m.s.grant7702(ctx, g, pol, prep.session)
 	if err != nil {
 		return nil, err
@@ -175,6 +193,15 @@ func (m sessionMode) finishGrant(ctx context.Context, g store.Grant, pol *policy
 }
 
 func (m sessionMode) revoked(ctx context.Context, g store.Grant) error {
+	if m.s.OwnerOffline() {
+		if g.Pending != "" {
+			return nil // never registered on chain
+		}
+		if err := m.s.revokeSelf(ctx, g); err != nil {
+			return fmt.Errorf("revoked here, but the session's on-chain revokeSelf failed: %w", err)
+		}
+		return nil
+	}
 	if err := m.s.revokeOnChain(ctx, g, false); err != nil {
 		return fmt.Errorf("revoked here, but the on-chain revoke failed: %w", err)
 	}

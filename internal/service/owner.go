@@ -15,6 +15,7 @@ import (
 
 	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/delegation"
+	"github.com/agentkeys/agentkeys/internal/signer"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
 
@@ -25,6 +26,7 @@ type ownerCall struct {
 	method string       // what the audit record calls it, e.g. agentkeys_walletUpgrade
 	grant  *store.Grant // the grant acted on, if any; with spend, its native budget pays value
 	spend  bool
+	charge *big.Int        // with spend, what the grant's budget pays if not value (a signed grant's stipend)
 	to     *common.Address // nil creates a contract
 	value  *big.Int
 	data   []byte
@@ -32,7 +34,22 @@ type ownerCall struct {
 	// authorization points the owner's account at this code (the zero
 	// address removes the delegation).
 	authorize *common.Address
-	detail    map[string]any // more for the audit record
+	// auths, when set, makes a type-0x04 transaction carrying these
+	// authorizations, signed elsewhere (the owner's own wallet in the
+	// owner-offline mode); the sender sponsors them.
+	auths  []types.SetCodeAuthorization
+	detail map[string]any // more for the audit record
+	// sender signs the transaction: nil is the owner's wallet; the
+	// relayer or a session key in the owner-offline mode.
+	sender signer.Signer
+}
+
+// from is the signer of c: its sender, else the owner's wallet.
+func (s *Service) from(c ownerCall) signer.Signer {
+	if c.sender != nil {
+		return c.sender
+	}
+	return s.cfg.Wallet
 }
 
 // sendOwner takes an owner transaction through the pipeline every
@@ -47,16 +64,25 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 	if value == nil {
 		value = new(big.Int)
 	}
-	owner := s.Address()
+	sender := s.from(c)
+	if !signer.HoldsKey(sender) {
+		return nil, nil, ownerOfflineError(c.method)
+	}
+	owner := sender.Address()
 	fill, err := s.fill(ctx, owner, c.to, value, c.data, TxArgs{})
 	if err != nil {
 		return nil, nil, err
 	}
-	if c.authorize != nil {
+	if c.authorize != nil || len(c.auths) > 0 {
 		// Estimated without the authorization, which is signed only once
 		// the store has given its nonce; the authorization itself costs at
 		// most this much more (EIP-7702's PER_EMPTY_ACCOUNT_COST).
-		fill.gas += params.CallNewAccountGas
+		fill.gas += params.CallNewAccountGas * uint64(max(1, len(c.auths)))
+	}
+	if s.isRelayer(sender) {
+		if err := s.checkFunded(ctx, sender.Address(), fill, value); err != nil {
+			return nil, nil, err
+		}
 	}
 	var signed *types.Transaction
 	release := func() {}
@@ -81,7 +107,7 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 				return fmt.Errorf("allocate the authorization's nonce: got %d after %d", authNonce, nonce)
 			}
 		}
-		if signed, err = s.signOwner(c, value, nonce, fill); err != nil {
+		if signed, err = s.signOwner(c, sender, value, nonce, fill); err != nil {
 			return err
 		}
 		detail := map[string]any{"nonce": nonce, "value": value.String()}
@@ -92,6 +118,12 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 		}
 		if c.authorize != nil {
 			detail["authorize"] = c.authorize.Hex()
+		}
+		for _, a := range c.auths {
+			detail["authorize"] = a.Address.Hex()
+		}
+		if sender != s.cfg.Wallet {
+			detail["from"] = owner.Hex()
 		}
 		keyID := ""
 		if c.grant != nil {
@@ -125,13 +157,17 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 			if err := sign(ctx, tx); err != nil {
 				return err
 			}
-			if !c.spend || value.Sign() == 0 {
+			amount := value
+			if c.charge != nil {
+				amount = c.charge
+			}
+			if !c.spend || amount.Sign() == 0 {
 				return nil
 			}
 			// Reserved for this transaction, so the watcher settles it
 			// when it lands or releases it if it never can. The grant's
 			// row lock serialises its budget, so the order does not matter.
-			if err := tx.ReserveTx(ctx, s.now(), signed.Hash().Hex(), []store.Spend{{Asset: store.AssetNative, Amount: value}}); err != nil {
+			if err := tx.ReserveTx(ctx, s.now(), signed.Hash().Hex(), []store.Spend{{Asset: store.AssetNative, Amount: amount}}); err != nil {
 				return fmt.Errorf("reserve budget: %w", err)
 			}
 			return nil
@@ -158,19 +194,27 @@ func (s *Service) sendOwner(ctx context.Context, c ownerCall) (*types.Transactio
 // signOwner builds and signs an owner transaction with its store nonce.
 // A delegation's authorization carries nonce+1: the sender's nonce is
 // bumped before authorizations are processed.
-func (s *Service) signOwner(c ownerCall, value *big.Int, nonce uint64, fill *txFill) (*types.Transaction, error) {
+func (s *Service) signOwner(c ownerCall, w signer.Signer, value *big.Int, nonce uint64, fill *txFill) (*types.Transaction, error) {
+	if len(c.auths) > 0 {
+		if c.to == nil {
+			return nil, errors.New("an EIP-7702 transaction needs a recipient")
+		}
+		return w.SignTx(types.NewTx(&types.SetCodeTx{ChainID: uint256.NewInt(s.cfg.ChainID), Nonce: nonce,
+			GasTipCap: uint256.MustFromBig(fill.tip), GasFeeCap: uint256.MustFromBig(fill.feeCap), Gas: fill.gas, To: *c.to,
+			Value: uint256.MustFromBig(value), Data: c.data, AuthList: c.auths}), s.chainID)
+	}
 	if c.authorize == nil {
-		return s.cfg.Wallet.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: fill.tip, GasFeeCap: fill.feeCap,
+		return w.SignTx(types.NewTx(&types.DynamicFeeTx{ChainID: s.chainID, Nonce: nonce, GasTipCap: fill.tip, GasFeeCap: fill.feeCap,
 			Gas: fill.gas, To: c.to, Value: value, Data: c.data}), s.chainID)
 	}
 	if c.to == nil {
 		return nil, errors.New("an EIP-7702 transaction needs a recipient")
 	}
-	auth, err := s.cfg.Wallet.SignAuthorization(types.SetCodeAuthorization{ChainID: *uint256.NewInt(s.cfg.ChainID), Address: *c.authorize, Nonce: nonce + 1})
+	auth, err := w.SignAuthorization(types.SetCodeAuthorization{ChainID: *uint256.NewInt(s.cfg.ChainID), Address: *c.authorize, Nonce: nonce + 1})
 	if err != nil {
 		return nil, err
 	}
-	return s.cfg.Wallet.SignTx(types.NewTx(&types.SetCodeTx{ChainID: uint256.NewInt(s.cfg.ChainID), Nonce: nonce,
+	return w.SignTx(types.NewTx(&types.SetCodeTx{ChainID: uint256.NewInt(s.cfg.ChainID), Nonce: nonce,
 		GasTipCap: uint256.MustFromBig(fill.tip), GasFeeCap: uint256.MustFromBig(fill.feeCap), Gas: fill.gas, To: *c.to,
 		Value: uint256.MustFromBig(value), Data: c.data, AuthList: []types.SetCodeAuthorization{auth}}), s.chainID)
 }

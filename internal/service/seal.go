@@ -40,20 +40,20 @@ func (s *Service) sealHolds(g store.Grant) bool {
 	return err == nil
 }
 
-// Activate lets the grant id, pending for pending (store.PendingApproval
+// activatePending lets the grant id, pending for pending (store.PendingApproval
 // or store.PendingSignature), act: it checks the stored grant's seal,
 // seals it as active and stores that with meta and rec in one
 // transaction (store.ActivateGrant). It returns false if the grant does
 // not wait for pending (already active, revoked, or waiting for
 // something else). Errors: ErrNoKey, and an error if the stored grant
 // fails its seal.
-func (s *Service) Activate(ctx context.Context, id, pending string, meta map[string]string, rec audit.Record) (bool, error) {
+func (s *Service) activatePending(ctx context.Context, id, pending string, meta map[string]string, rec audit.Record) (bool, error) {
 	g, err := s.cfg.Store.GetGrant(ctx, id)
 	if err != nil {
 		return false, err
 	}
 	if !s.sealHolds(g) {
-		return false, errors.New("activate: " + CredentialUnsealed)
+		return false, errUnsealed
 	}
 	if g.Pending != pending || g.RevokedAt != nil {
 		return false, nil
@@ -65,6 +65,9 @@ func (s *Service) Activate(ctx context.Context, id, pending string, meta map[str
 	}
 	return s.cfg.Store.ActivateGrant(ctx, id, store.Activation{Pending: pending, Seal: seal, Meta: meta, Audit: rec})
 }
+
+// errUnsealed refuses to act on a grant that fails its seal.
+var errUnsealed = errors.New("this key's grant was changed outside agentkeys (it fails the home's seal): revoke it and grant again")
 
 // sealsMarker is the store setting that says every grant is sealed: set
 // once SealGrants has sealed a home's older grants.

@@ -134,10 +134,10 @@ func TestGrantSealRefusesDatabaseWrites(t *testing.T) {
 		h.exec(t, db, `UPDATE grants SET pending = ? WHERE id = ?`, store.PendingApproval, pending.ID)
 
 		rec := audit.Record{Time: h.clock.Now(), Method: "agentkeys_test_activate", Decision: audit.DecisionAllow, Reasons: []string{}}
-		if done, err := h.svc.Activate(h.ctx, pending.ID, store.PendingSignature, nil, rec); err != nil || done {
+		if done, err := service.ActivatePending(h.svc, h.ctx, pending.ID, store.PendingSignature, nil, rec); err != nil || done {
 			t.Fatalf("Activate for the wrong reason = %v, %v; want false", done, err)
 		}
-		if done, err := h.svc.Activate(h.ctx, pending.ID, store.PendingApproval, nil, rec); err != nil || !done {
+		if done, err := service.ActivatePending(h.svc, h.ctx, pending.ID, store.PendingApproval, nil, rec); err != nil || !done {
 			t.Fatalf("Activate = %v, %v; want true", done, err)
 		}
 		if _, err := h.svc.Authenticate(h.ctx, cred.Reveal(), h.info("eth_accounts")); err != nil {

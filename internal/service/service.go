@@ -54,6 +54,16 @@ type Config struct {
 	// on-chain revocation, deploying the delegate).
 	Wallet      signer.Signer
 	WalletKeyID string // the store key id of the wallet key
+	// Owner-offline mode (docs/owner-offline.md): Wallet is a
+	// signer.Watch of the owner's address, which this daemon cannot sign
+	// for; Relayer is the daemon's own gas account, which submits the
+	// grants the owner signed (and the owner's signed authorizations),
+	// RelayerKeyID its store key; SignatureTTL is how long the owner has
+	// to sign a grant and have it submitted (default
+	// DefaultSignatureTTL).
+	Relayer      signer.Signer
+	RelayerKeyID string
+	SignatureTTL time.Duration
 	// 7702 mode: the AgentKeyDelegate deployment, the vault sealing
 	// session keys, and the gas stipend (default DefaultGasStipend).
 	Delegate   common.Address
@@ -133,6 +143,10 @@ type Service struct {
 	delegateAddr common.Address
 	deployMu     sync.Mutex
 
+	// activateMu lets one Activate submit at a time, so one replica never
+	// sends the same signed grant twice (the chain would refuse the second).
+	activateMu sync.Mutex
+
 	// staleMu lets one RevokeStale run at a time; staleAfter (under it)
 	// is where the next one continues, nil to start from the oldest key.
 	staleMu    sync.Mutex
@@ -171,6 +185,11 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("service: no wallet signer")
 	case cfg.Vault == nil:
 		return nil, errors.New("service: no vault (the home's master key seals grants and session keys)")
+	case !signer.HoldsKey(cfg.Wallet) && cfg.Relayer == nil:
+		return nil, errors.New("service: the owner's key is not on this daemon, and it has no relayer to submit what the owner signs")
+	}
+	if cfg.SignatureTTL <= 0 {
+		cfg.SignatureTTL = DefaultSignatureTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

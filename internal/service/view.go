@@ -81,6 +81,9 @@ type GrantInfo struct {
 	Policy *policy.Policy
 	// Limits are the policy's caps (empty without a policy).
 	Limits []LimitLine
+	// Signature is what the owner signs to activate a key waiting for its
+	// signature (owner-offline mode), nil otherwise.
+	Signature *SignatureRequest
 	// Usage is what the audit log says of the key's use; set by
 	// FindGrants, nil elsewhere (see Service.Usage).
 	Usage *KeyUsage
@@ -114,7 +117,7 @@ func limitLine(l policy.Limit) LimitLine {
 func (s *Service) info(g store.Grant) GrantInfo {
 	v := GrantInfo{ID: g.ID, Agent: g.Agent, Mode: g.Mode, Address: g.Address, Status: g.Status(s.now()),
 		CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt, SuspendedAt: g.SuspendedAt, SuspendReason: g.SuspendReason, Meta: g.Meta,
-		Session: g.Meta[SessionAddress], Document: g.Policy, Limits: []LimitLine{}}
+		Session: g.Meta[SessionAddress], Document: g.Policy, Limits: []LimitLine{}, Signature: s.signatureRequest(g)}
 	if p, err := s.policyOf(g); err == nil {
 		v.Policy = p
 		for _, l := range p.Limits() {

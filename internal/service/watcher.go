@@ -347,6 +347,9 @@ func (s *Service) signerFor(ctx context.Context, t store.TxRecord) (signer.Signe
 	if sender == s.cfg.Wallet.Address() {
 		return s.cfg.Wallet, nil
 	}
+	if s.cfg.Relayer != nil && sender == s.cfg.Relayer.Address() {
+		return s.cfg.Relayer, nil
+	}
 	if t.GrantID != "" {
 		g, err := s.cfg.Store.GetGrant(ctx, t.GrantID)
 		if err != nil {

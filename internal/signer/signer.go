@@ -89,3 +89,36 @@ func TypedDataHash(td *apitypes.TypedData) ([]byte, error) {
 
 // MessageHash is the EIP-191 personal_sign digest of a message.
 func MessageHash(msg []byte) []byte { return accounts.TextHash(msg) }
+
+// ErrNoKey is returned by a Watch signer for every signature: the account's
+// key is not on this host.
+var ErrNoKey = errors.New("this daemon holds no key for the account: only its owner's own wallet can sign for it")
+
+// Watch is an account whose key is elsewhere (the owner's own wallet, in
+// the owner-offline mode): it has an address and refuses to sign.
+type Watch struct{ addr common.Address }
+
+var _ Signer = Watch{}
+
+// NewWatch returns the signer of addr that holds no key.
+func NewWatch(addr common.Address) Watch { return Watch{addr: addr} }
+
+// Address implements Signer.
+func (w Watch) Address() common.Address { return w.addr }
+
+// SignTx implements Signer: always ErrNoKey.
+func (Watch) SignTx(*types.Transaction, *big.Int) (*types.Transaction, error) { return nil, ErrNoKey }
+
+// SignHash implements Signer: always ErrNoKey.
+func (Watch) SignHash([]byte) ([]byte, error) { return nil, ErrNoKey }
+
+// SignAuthorization implements Signer: always ErrNoKey.
+func (Watch) SignAuthorization(types.SetCodeAuthorization) (types.SetCodeAuthorization, error) {
+	return types.SetCodeAuthorization{}, ErrNoKey
+}
+
+// HoldsKey reports whether s can sign (false for a Watch).
+func HoldsKey(s Signer) bool {
+	_, watch := s.(Watch)
+	return !watch
+}

@@ -493,6 +493,7 @@ const (
 	KeyKindWallet  = "wallet"  // a funded EOA the daemon signs with
 	KeyKindSession = "session" // an EIP-7702 session key registered on chain
 	KeyKindOwner   = "owner"   // the owner EOA (delegation and registration)
+	KeyKindRelayer = "relayer" // the daemon's gas account when the owner's key is elsewhere (owner-offline mode)
 )
 
 // AssetNative names the chain's native currency in Spend and Spent.
