@@ -186,8 +186,9 @@ func TestBenchOnPostgres(t *testing.T) {
 		if r["errors"] != float64(0) || r["requests"].(float64) < 1 {
 			t.Errorf("%v: %v requests, %v errors (%v)", r["method"], r["requests"], r["errors"], r["first_error"])
 		}
-		if _, ok := r["writes_per_commit"]; ok {
-			t.Errorf("%v: writes_per_commit %v on PostgreSQL, which has no SQLite writer", r["method"], r["writes_per_commit"])
+		// PostgreSQL commits through its group-commit writer too.
+		if w, _ := r["writes_per_commit"].(float64); w < 1 {
+			t.Errorf("%v: writes_per_commit %v on PostgreSQL; want its writer's figure, at least 1", r["method"], r["writes_per_commit"])
 		}
 	}
 	// The first run left its home there: a second is refused, not mixed in.

@@ -33,7 +33,7 @@ import (
 	"github.com/agentkeys/agentkeys/internal/seed"
 	"github.com/agentkeys/agentkeys/internal/service"
 	"github.com/agentkeys/agentkeys/internal/signer"
-	"github.com/agentkeys/agentkeys/internal/store/sqlite"
+	"github.com/agentkeys/agentkeys/internal/store/groupcommit"
 )
 
 // Methods the bench drives, in the order it runs them.
@@ -95,7 +95,7 @@ type Result struct {
 	NodeCallsPerRequest float64 `json:"node_calls_per_request"`
 	// WritesPerCommit is how many write jobs (decisions and the other
 	// writes) each store commit held on average during the step: group
-	// commit at work (SQLite only; zero elsewhere).
+	// commit at work (both stores' writers, package store/groupcommit).
 	WritesPerCommit float64 `json:"writes_per_commit,omitempty"`
 	CeilingPerS     float64 `json:"ceiling_per_s"`
 
@@ -229,12 +229,12 @@ func Run(ctx context.Context, opts Options) (_ []Result, err error) {
 	return results, nil
 }
 
-// writerStats is the SQLite store's group-commit counts, or zeros.
-func writerStats(sb *sandbox.Sandbox) sqlite.WriterStats {
-	if w, ok := sb.Home.Store.(interface{ WriterStats() sqlite.WriterStats }); ok {
+// writerStats is the store's group-commit counts, or zeros.
+func writerStats(sb *sandbox.Sandbox) groupcommit.Stats {
+	if w, ok := sb.Home.Store.(interface{ WriterStats() groupcommit.Stats }); ok {
 		return w.WriterStats()
 	}
-	return sqlite.WriterStats{}
+	return groupcommit.Stats{}
 }
 
 func (o *Options) check() error {
