@@ -34,6 +34,9 @@ func newWalletCmd(e *env) *cobra.Command {
 				}
 				var st service.WalletStatus
 				if err := a.Do(cmd.Context(), c.method, c.path, nil, &st); err != nil {
+					if done, perr := printPending(e, output, err); done {
+						return perr
+					}
 					return fmt.Errorf("wallet %s: %w", c.use, err)
 				}
 				if output == "json" {

@@ -37,6 +37,9 @@ type GrantResult struct {
 	Policy *policy.Policy
 	// Report says which rules the chain enforces (7702 mode).
 	Report *EnforcementReport
+	// Pending is set when the key waits for the owner's passkey
+	// (approvals.go): it acts once the change is approved.
+	Pending *PendingChange
 }
 
 var agentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -99,10 +102,17 @@ func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: prep.signerKeyID, CredentialHash: cred.Hash(),
 		CreatedAt: now, ExpiresAt: notAfter, Meta: prep.meta,
 	}
+	approval, err := s.needsApproval(ctx, &g)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.cfg.Store.CreateGrant(ctx, g); err != nil {
 		return nil, fmt.Errorf("grant: %w", err)
 	}
 	s.adminAudit(ctx, "agentkeys_grant", map[string]any{"key_id": g.ID, "agent": g.Agent, "mode": mode, "policy": pol.Name(), "expires_at": notAfter})
+	if approval {
+		return s.grantPendingApproval(ctx, g, cred, pol)
+	}
 	report, err := m.finishGrant(ctx, g, pol, prep)
 	if err != nil {
 		// The key never works: revoke it before reporting.
