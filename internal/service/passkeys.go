@@ -130,9 +130,9 @@ func (s *Service) relyingParty() (*webauthn.WebAuthn, string, string, error) {
 // owner is the one WebAuthn user: the owner, with every passkey.
 type owner struct{ creds []webauthn.Credential }
 
-func (owner) WebAuthnID() []byte                             { return []byte("agentkeys-owner") }
-func (owner) WebAuthnName() string                           { return "owner" }
-func (owner) WebAuthnDisplayName() string                    { return "agentkeys owner" }
+func (owner) WebAuthnID() []byte                           { return []byte("agentkeys-owner") }
+func (owner) WebAuthnName() string                         { return "owner" }
+func (owner) WebAuthnDisplayName() string                  { return "agentkeys owner" }
 func (o owner) WebAuthnCredentials() []webauthn.Credential { return o.creds }
 
 func (s *Service) ownerUser(ctx context.Context) (owner, []store.Passkey, error) {
