@@ -641,12 +641,16 @@ func keyTerms(g store.Grant, now time.Time) []string {
 		if b.Asset != store.AssetNative && b.Asset != store.AssetFees && b.Symbol != "" {
 			name = b.Symbol + " (" + b.Asset + ")"
 		}
+		unit := b.Symbol
+		if unit == "" {
+			unit = "units"
+		}
 		var caps []string
 		if b.PerTx != "" {
-			caps = append(caps, b.PerTx+" per transaction")
+			caps = append(caps, b.PerTx+" "+unit+" per transaction")
 		}
 		if b.PerPeriod != "" {
-			caps = append(caps, b.PerPeriod+" per "+b.Period)
+			caps = append(caps, b.PerPeriod+" "+unit+" per "+b.Period)
 		}
 		if len(caps) > 0 {
 			out = append(out, "Cap on "+name+": "+strings.Join(caps, ", "))
@@ -656,7 +660,7 @@ func keyTerms(g store.Grant, now time.Time) []string {
 		out = append(out, fmt.Sprintf("At most %d requests per %s", d.Rate.Max, d.Rate.Per))
 	}
 	for _, m := range d.MayNot {
-		out = append(out, "It may not "+m)
+		out = append(out, "Not allowed: "+m)
 	}
 	return out
 }

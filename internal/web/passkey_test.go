@@ -1,0 +1,284 @@
+package web_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	_ "modernc.org/sqlite"
+
+	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/home"
+	"github.com/agentkeys/agentkeys/internal/passkey"
+	"github.com/agentkeys/agentkeys/internal/service"
+)
+
+// passkeyDash is the dashboard driven at http://localhost:PORT, the
+// origin WebAuthn accepts (Chromium refuses an IP address as relying
+// party id; localhost over plain http is a secure context), with a
+// virtual platform authenticator that verifies its user.
+type passkeyDash struct {
+	*dash
+	base  string // http://localhost:PORT
+	api   *admin.Client
+	authn webauthn.AuthenticatorID
+}
+
+func startPasskeyDash(t *testing.T) *passkeyDash {
+	t.Helper()
+	d := startDash(t)
+	base := strings.Replace(d.sb.Info.AdminURL, "127.0.0.1", "localhost", 1)
+	if got := d.sb.Service.OwnerURL(); got != base {
+		t.Fatalf("the owner's pages are at %q, want %q", got, base)
+	}
+	d.ui = base + "/ui"
+	if _, err := chromedp.Call(d.ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatalf("WebAuthn.enable: %v", err)
+	}
+	res, err := chromedp.Call(d.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal, HasResidentKey: true,
+		HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
+	if err != nil {
+		t.Fatalf("WebAuthn.addVirtualAuthenticator: %v", err)
+	}
+	return &passkeyDash{dash: d, base: base, api: &admin.Client{URL: d.sb.Info.AdminURL, Token: d.sb.AdminToken}, authn: res.AuthenticatorID}
+}
+
+// register registers a passkey through the one-time link the CLI's
+// `owner passkey add` prints, opened in the browser.
+func (p *passkeyDash) register(name string) {
+	p.t.Helper()
+	var e service.Enrollment
+	if err := p.api.Do(context.Background(), "POST", "/v1/owner/passkeys/enroll", nil, &e); err != nil {
+		p.t.Fatalf("owner passkey add: %v", err)
+	}
+	if !strings.HasPrefix(e.URL, p.base+"/ui/enroll#") {
+		p.t.Fatalf("the registration link is %q, want one under %s/ui/enroll#", e.URL, p.base)
+	}
+	p.run("register a passkey", chromedp.Navigate(e.URL), chromedp.WaitVisible(chromedp.ID("enroll-button")),
+		chromedp.SetValue(chromedp.ID("passkey-name"), name), chromedp.Click(chromedp.ID("enroll-button")),
+		chromedp.WaitVisible(chromedp.CSS(`#enroll-status[data-done]`)))
+	if msg := get(p.dash, "read the registration", chromedp.Text(chromedp.ID("enroll-status"))); !strings.Contains(msg, "registered") {
+		p.t.Fatalf("registration says %q", msg)
+	}
+}
+
+// waitLocation waits until the tab's address contains want: the page
+// navigates by itself (after an approval), which ends any wait running in
+// the page it leaves.
+func (p *passkeyDash) waitLocation(want string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
+	defer cancel()
+	for {
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil && strings.Contains(loc, want) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			p.failed("wait for "+want, fmt.Errorf("the tab is at %q: %v", loc, err))
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (p *passkeyDash) signIn() {
+	p.t.Helper()
+	p.run("sign in", chromedp.Navigate(p.ui+"/signin"), chromedp.WaitVisible(chromedp.ID("credential")),
+		chromedp.SendKeys(chromedp.ID("credential"), p.sb.AdminToken), chromedp.Submit(chromedp.ID("credential")),
+		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Main"]`)))
+}
+
+// grant grants a swap-only key through the admin API, as `agentkeys key
+// grant -o json` does, and checks it answers pending approval.
+func (p *passkeyDash) grant(agent string) admin.GrantView {
+	p.t.Helper()
+	info := p.sb.Info
+	var v admin.GrantView
+	err := p.api.Do(context.Background(), "POST", "/v1/grants", service.GrantSpec{Agent: agent, Profile: "swap-only", Routers: []string{info.Router},
+		DailyLimit: []string{"0.1ETH", "100USDC"}, TTL: "24h"}, &v)
+	if err != nil {
+		p.t.Fatalf("grant: %v", err)
+	}
+	if v.Status != service.StatusPendingApproval || v.ChangeID == "" || v.ApproveURL != p.base+"/ui/approvals/"+v.ChangeID || !strings.HasPrefix(v.Token, "ak_") {
+		p.t.Fatalf("grant answered status %q change %q approve_url %q; want pending_approval with an approval URL under %s and the credential",
+			v.Status, v.ChangeID, v.ApproveURL, p.base)
+	}
+	return v
+}
+
+// swap has the agent with token swap 0.01 ETH for USDC; it returns the
+// error code and message (0 and the hash on success).
+func (p *passkeyDash) swap(token string) (int, string) {
+	p.t.Helper()
+	info := p.sb.Info
+	router, usdc, weth, owner := common.HexToAddress(info.Router), common.HexToAddress(info.Tokens["USDC"]), common.HexToAddress(info.WETH), common.HexToAddress(info.Owner)
+	data := calldata(p.t, "swapExactETHForTokens(uint256,address[],address,uint256)", big.NewInt(1), []common.Address{weth, usdc}, owner, big.NewInt(4_000_000_000))
+	var hash common.Hash
+	err := p.agent(token).CallContext(context.Background(), &hash, "eth_sendTransaction", txObj{To: &router, Value: (*hexutil.Big)(big.NewInt(1e16)), Data: data})
+	if err != nil {
+		return rpcCode(err)
+	}
+	waitMined(p.t, p.sb, hash)
+	return 0, hash.Hex()
+}
+
+// TestPasskeyApprovalInBrowser drives the owner's passkeys in a real
+// headless Chromium with its virtual authenticator (DevTools WebAuthn
+// domain): a passkey registered from the CLI's one-time link; a key
+// granted through the admin API, pending approval, refused with 4100
+// "pending owner approval" until the owner approves it on its page with
+// the passkey, after which it swaps; a key whose stored policy is altered
+// after its approval's challenge was signed, refused; a revoke that needs
+// no passkey; and the audit log, whose approvals verify against the
+// registration in it.
+func TestPasskeyApprovalInBrowser(t *testing.T) {
+	p := startPasskeyDash(t)
+	ctx := context.Background()
+
+	p.register("test laptop")
+	var list struct{ Passkeys []service.Passkey }
+	if err := p.api.Do(ctx, "GET", "/v1/owner/passkeys", nil, &list); err != nil || len(list.Passkeys) != 1 || list.Passkeys[0].Name != "test laptop" {
+		t.Fatalf("owner passkey list = %+v, %v; want the one registered", list, err)
+	}
+	p.signIn()
+
+	// A grant now waits for the passkey; its key is refused meanwhile.
+	v := p.grant("trader")
+	if code, msg := p.swap(v.Token); code != 4100 || !strings.Contains(msg, service.CredentialPendingApproval) {
+		t.Fatalf("a key pending approval answered %d %q; want 4100 %q", code, msg, service.CredentialPendingApproval)
+	}
+
+	// The approval page says what the key may do, in plain words.
+	p.run("open the approval", chromedp.Navigate(v.ApproveURL), chromedp.WaitVisible(chromedp.ID("approve-button")))
+	shown := p.text()
+	for _, want := range []string{"Give agent trader", v.KeyID, "call swapExactETHForTokens(", "Cap on ETH: 0.1 ETH per 24h", "pending_approval"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("the approval page does not show %q:\n%s", want, shown)
+		}
+	}
+	p.checkPage("approval")
+	p.shot("approval")
+	p.run("approve with the passkey", chromedp.Click(chromedp.ID("approve-button")))
+	p.waitLocation("?done=approved")
+	p.waitFor("the approval", "Approved with your passkey")
+	p.shot("approved")
+	g, err := p.sb.Service.GetGrant(ctx, v.KeyID)
+	if err != nil || g.Status != service.StatusActive {
+		t.Fatalf("after approval the key is %q, %v; want active", g.Status, err)
+	}
+	if code, msg := p.swap(v.Token); code != 0 {
+		t.Fatalf("the approved key's swap answered %d %q", code, msg)
+	}
+
+	// A change altered after its challenge was signed is refused: the
+	// browser signs the challenge of the key as granted, then the key's
+	// stored policy is raised (as a writer of the database could), then
+	// the signed approval arrives.
+	v2 := p.grant("second")
+	p.run("open the second approval", chromedp.Navigate(v2.ApproveURL), chromedp.WaitVisible(chromedp.ID("approve-button")))
+	p.run("sign the challenge", chromedp.Evaluate[chromedp.Void](`(async () => {
+  const csrf = document.querySelector('#approve input[name="csrf"]').value;
+  const r = await fetch(location.pathname + "/begin", {method: "POST", body: new URLSearchParams({csrf})});
+  const opts = await r.json();
+  const cred = await navigator.credentials.get({publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(opts.publicKey)});
+  window.signed = JSON.stringify(cred.toJSON());
+})()`, chromedp.EvalAwaitPromise))
+	raiseStoredCaps(t, p.sb.Info.Home, v2.KeyID)
+	answer := get(p.dash, "send the signed approval", chromedp.Evaluate[string](`(async () => {
+  const csrf = document.querySelector('#approve input[name="csrf"]').value;
+  const r = await fetch(location.pathname + "/finish", {method: "POST", body: new URLSearchParams({csrf, credential: window.signed})});
+  return r.status + " " + await r.text();
+})()`, chromedp.EvalAwaitPromise))
+	if !strings.HasPrefix(answer, "400 ") || !strings.Contains(answer, "the change was altered after it was shown") {
+		t.Errorf("the approval of an altered change answered %s; want 400 naming the alteration", answer)
+	}
+	if g, err := p.sb.Service.GetGrant(ctx, v2.KeyID); err != nil || g.Status != service.StatusPendingApproval {
+		t.Errorf("after the refused approval the key is %q, %v; want still pending_approval", g.Status, err)
+	}
+	if code, _ := p.swap(v2.Token); code != 4100 {
+		t.Errorf("the key of the refused approval answered %d, want 4100", code)
+	}
+
+	// Revoking narrows: no passkey, at once.
+	var revoked admin.GrantView
+	if err := p.api.Do(ctx, "POST", "/v1/grants/"+v.KeyID+"/revoke", nil, &revoked); err != nil || revoked.Status != service.StatusRevoked {
+		t.Fatalf("revoke = %q, %v; want revoked without a passkey", revoked.Status, err)
+	}
+	if code, msg := p.swap(v.Token); code != 4100 || !strings.Contains(msg, "revoked") {
+		t.Errorf("the revoked key answered %d %q; want 4100 revoked", code, msg)
+	}
+
+	// The audit log verifies, its approval checked against the passkey's
+	// registration in the same log.
+	log, err := home.OpenAuditLog(ctx, p.sb.Info.Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	rep, _, err := log.Verify(ctx, 0)
+	if err != nil || !rep.OK() {
+		t.Fatalf("audit verify: %v %v", rep, err)
+	}
+	recs, err := log.Records(ctx, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	approvals := 0
+	for _, r := range recs {
+		if r.Method != passkey.MethodApproved {
+			continue
+		}
+		approvals++
+		var a passkey.Approved
+		if err := json.Unmarshal(r.Call, &a); err != nil || a.KeyID != v.KeyID || a.Signature == "" || a.AuthenticatorData == "" ||
+			a.ClientDataJSON == "" || a.CredentialID != list.Passkeys[0].CredentialID {
+			t.Errorf("approval record %d = %s; want the key, the passkey's credential id and the assertion", r.Seq, r.Call)
+		}
+	}
+	if approvals != 1 {
+		t.Errorf("%d approval records, want 1 (the altered change's was refused)", approvals)
+	}
+}
+
+// raiseStoredCaps rewrites, behind the daemon's back, the stored policy
+// of key id: every cap becomes 1000 units.
+func raiseStoredCaps(t *testing.T, dir, id string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, home.DBFile)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var raw string
+	if err := db.QueryRow(`SELECT policy FROM grants WHERE id = ?`, id).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+		t.Fatal(err)
+	}
+	limits, _ := doc["limits"].([]any)
+	if len(limits) == 0 {
+		t.Fatalf("the stored policy has no limits to raise: %s", raw)
+	}
+	for _, l := range limits {
+		l.(map[string]any)["per_period"] = "1000"
+	}
+	b, _ := json.Marshal(doc)
+	if _, err := db.Exec(`UPDATE grants SET policy = ? WHERE id = ?`, string(b), id); err != nil {
+		t.Fatal(err)
+	}
+}
+
