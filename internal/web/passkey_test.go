@@ -2,6 +2,10 @@ package web_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -11,13 +15,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	_ "modernc.org/sqlite"
 
 	"github.com/agentkeys/agentkeys/internal/admin"
+	"github.com/agentkeys/agentkeys/internal/audit"
 	"github.com/agentkeys/agentkeys/internal/home"
 	"github.com/agentkeys/agentkeys/internal/passkey"
 	"github.com/agentkeys/agentkeys/internal/service"
@@ -256,11 +264,7 @@ func TestPasskeyApprovalInBrowser(t *testing.T) {
 // of key id: every cap becomes 1000 units.
 func raiseStoredCaps(t *testing.T, dir, id string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", filepath.Join(dir, home.DBFile)+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openDB(t, dir)
 	var raw string
 	if err := db.QueryRow(`SELECT policy FROM grants WHERE id = ?`, id).Scan(&raw); err != nil {
 		t.Fatal(err)
@@ -282,3 +286,161 @@ func raiseStoredCaps(t *testing.T, dir, id string) {
 	}
 }
 
+// TestPasskeyDatabaseWriterApprovesNothing: someone who can write the
+// database but holds no passkey inserts a passkey row of their own (its
+// key in the browser's authenticator, the owner's removed) pointing at
+// the owner's registration record; its approval is refused, since the
+// row is not the passkey that record registered. Then they rewrite the
+// owner's approval record in the audit log and rebuild the hash chain
+// after it: audit verify still fails, naming the approval whose
+// signature does not verify against the registered key.
+func TestPasskeyDatabaseWriterApprovesNothing(t *testing.T) {
+	p := startPasskeyDash(t)
+	ctx := context.Background()
+	p.register("owner's laptop")
+	p.signIn()
+	v := p.grant("trader")
+	p.run("open the approval", chromedp.Navigate(v.ApproveURL), chromedp.WaitVisible(chromedp.ID("approve-button")))
+	p.run("approve with the owner's passkey", chromedp.Click(chromedp.ID("approve-button")))
+	p.waitLocation("?done=approved")
+	owners, err := p.sb.Service.Passkeys(ctx)
+	if err != nil || len(owners) != 1 {
+		t.Fatalf("passkeys = %v, %v", owners, err)
+	}
+
+	// The attacker's passkey: a row in the database, and its key in the
+	// only authenticator the browser has.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	credID := []byte("attacker-credential-0001")
+	creds, err := chromedp.Call(p.ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: p.authn})
+	if err != nil || len(creds.Credentials) != 1 {
+		t.Fatalf("the authenticator holds %v, %v; want the owner's passkey", creds, err)
+	}
+	if _, err := chromedp.Call(p.ctx, webauthn.RemoveCredential, webauthn.RemoveCredentialParams{AuthenticatorID: p.authn, CredentialID: creds.Credentials[0].CredentialID}); err != nil {
+		t.Fatal(err)
+	}
+	// cdproto's Credential always sends generateCmtgKeyOnNextOperation,
+	// which Chromium refuses for an authenticator without that extension:
+	// the command is sent with only the fields that matter.
+	type credential struct {
+		CredentialID         []byte `json:"credentialId"`
+		IsResidentCredential bool   `json:"isResidentCredential"`
+		RpID                 string `json:"rpId"`
+		PrivateKey           []byte `json:"privateKey"`
+		UserHandle           []byte `json:"userHandle"`
+		SignCount            int    `json:"signCount"`
+	}
+	type addCredential struct {
+		AuthenticatorID webauthn.AuthenticatorID `json:"authenticatorId"`
+		Credential      credential               `json:"credential"`
+	}
+	add := cdp.Command[addCredential, cdp.Empty]{Method: webauthn.CommandAddCredential}
+	if _, err := chromedp.Call(p.ctx, add, addCredential{AuthenticatorID: p.authn, Credential: credential{
+		CredentialID: credID, IsResidentCredential: true, RpID: "localhost", PrivateKey: pkcs8, UserHandle: []byte("agentkeys-owner")}}); err != nil {
+		t.Fatal(err)
+	}
+	cose := coseKey(t, &key.PublicKey)
+	credJSON, _ := json.Marshal(map[string]any{"id": credID, "publicKey": cose, "attestationType": "none", "flags": map[string]bool{"userPresent": true, "userVerified": true}})
+	db := openDB(t, p.sb.Info.Home)
+	if _, err := db.Exec(`INSERT INTO owner_passkeys (id, name, credential_id, public_key, credential, created_at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		"pk_attacker", "attacker", credID, cose, string(credJSON), epoch.UnixMilli(), owners[0].AuditSeq); err != nil {
+		t.Fatal(err)
+	}
+
+	v2 := p.grant("thief")
+	p.run("open the second approval", chromedp.Navigate(v2.ApproveURL), chromedp.WaitVisible(chromedp.ID("approve-button")))
+	p.run("approve with the inserted passkey", chromedp.Click(chromedp.ID("approve-button")), chromedp.WaitVisible(chromedp.CSS(`#approve-status[data-done]`)))
+	if msg := get(p.dash, "read the refusal", chromedp.Text(chromedp.ID("approve-status"))); !strings.Contains(msg, "does not match its registration in the audit log") {
+		t.Errorf("the inserted passkey's approval says %q; want a refusal naming its registration", msg)
+	}
+	p.shot("inserted-passkey-refused")
+	if code, _ := p.swap(v2.Token); code != 4100 {
+		t.Errorf("the key approved by an inserted passkey answered %d, want 4100", code)
+	}
+
+	// Rewrite the owner's approval (its signature) and rebuild the chain.
+	rows, err := db.Query(`SELECT seq, call FROM audit_records WHERE method = ?`, passkey.MethodApproved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq int64
+	var call []byte
+	for rows.Next() {
+		if err := rows.Scan(&seq, &call); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows.Close()
+	var a passkey.Approved
+	if err := json.Unmarshal(call, &a); err != nil {
+		t.Fatal(err)
+	}
+	sig, _ := passkey.B64.DecodeString(a.Signature)
+	sig[len(sig)/2] ^= 0xff
+	a.Signature = passkey.B64.EncodeToString(sig)
+	forged, _ := json.Marshal(a)
+	if _, err := db.Exec(`UPDATE audit_records SET call = ? WHERE seq = ?`, forged, seq); err != nil {
+		t.Fatal(err)
+	}
+	log, err := home.OpenAuditLog(ctx, p.sb.Info.Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	recs, err := log.Records(ctx, seq-1, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prev := recs[0].PrevHash
+	for _, r := range recs {
+		r = audit.Chain(prev, r)
+		if _, err := db.Exec(`UPDATE audit_records SET prev_hash = ?, hash = ? WHERE seq = ?`, r.PrevHash, r.Hash, r.Seq); err != nil {
+			t.Fatal(err)
+		}
+		prev = r.Hash
+	}
+	if _, err := db.Exec(`UPDATE audit_head SET hash = ? WHERE id = 1`, prev); err != nil {
+		t.Fatal(err)
+	}
+	rep, _, err := log.Verify(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Problems) != 1 || rep.Problems[0].Kind != passkey.ProblemPasskey || rep.Problems[0].Seq != seq ||
+		!strings.Contains(rep.Problems[0].Detail, "does not verify: the signature does not verify with the registered public key") {
+		t.Errorf("audit verify after the rewrite: %s; want one passkey problem at record %d", rep, seq)
+	}
+}
+
+func openDB(t *testing.T, dir string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(dir, home.DBFile)+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// coseKey is pub as a COSE_Key (EC2, ES256), as an authenticator
+// registers it.
+func coseKey(t *testing.T, pub *ecdsa.PublicKey) []byte {
+	t.Helper()
+	raw, err := pub.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey),
+		Algorithm: int64(webauthncose.AlgES256)}, Curve: int64(webauthncose.P256), XCoord: raw[1:33], YCoord: raw[33:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
