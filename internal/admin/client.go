@@ -72,9 +72,13 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		}
 		return &Error{Status: resp.StatusCode, Message: e.Error}
 	}
-	if _, grant := out.(*GrantView); resp.StatusCode == http.StatusAccepted && !grant {
+	var key struct {
+		Token string `json:"token"`
+	}
+	if resp.StatusCode == http.StatusAccepted && (json.Unmarshal(b, &key) != nil || key.Token == "") {
 		// A new key pending approval is still a key (its credential is
-		// shown once); anything else that waits is a pending change.
+		// shown once, in "token"); anything else that waits is a
+		// pending change.
 		var pc service.PendingChange
 		if err := json.Unmarshal(b, &pc); err != nil {
 			return err
