@@ -625,7 +625,7 @@ func (h *Handler) txCancel(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	var param *service.ParamError
 	var pending *service.ApprovalPending
-	var pk *service.ErrPasskey
+	var pk *service.PasskeyError
 	switch {
 	case errors.As(err, &pending):
 		// Nothing took effect: the change waits for the owner's passkey.

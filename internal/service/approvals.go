@@ -335,7 +335,7 @@ func (s *Service) BeginApproval(ctx context.Context, id string) (json.RawMessage
 		return nil, err
 	}
 	if len(o.creds) == 0 {
-		return nil, &ErrPasskey{Msg: "the owner has no passkey to approve with"}
+		return nil, &PasskeyError{Msg: "the owner has no passkey to approve with"}
 	}
 	assertion, _, err := wa.BeginLogin(o, webauthn.WithChallenge(passkey.Challenge(canon, c.Nonce)),
 		webauthn.WithUserVerification(protocol.VerificationRequired))
@@ -350,7 +350,7 @@ func (s *Service) BeginApproval(ctx context.Context, id string) (json.RawMessage
 // stored now, records the approval (with the assertion) and applies the
 // change. A change altered after its challenge was handed out is refused:
 // its challenge is recomputed from the store. Errors: ErrNoChange,
-// ErrChangeDecided, *ErrPasskey.
+// ErrChangeDecided, *PasskeyError.
 func (s *Service) FinishApproval(ctx context.Context, id string, response []byte) (PendingChange, error) {
 	wa, rpID, _, err := s.relyingParty()
 	if err != nil {
@@ -370,7 +370,7 @@ func (s *Service) FinishApproval(ctx context.Context, id string, response []byte
 	challenge := passkey.Challenge(canon, c.Nonce)
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return PendingChange{}, &ErrPasskey{Msg: "the browser's answer does not parse: " + protocolMessage(err)}
+		return PendingChange{}, &PasskeyError{Msg: "the browser's answer does not parse: " + protocolMessage(err)}
 	}
 	o, ps, err := s.ownerUser(ctx)
 	if err != nil {
@@ -383,7 +383,7 @@ func (s *Service) FinishApproval(ctx context.Context, id string, response []byte
 		}
 	}
 	if signer == nil {
-		return PendingChange{}, &ErrPasskey{Msg: "approval refused: the passkey is not one of the owner's"}
+		return PendingChange{}, &PasskeyError{Msg: "approval refused: the passkey is not one of the owner's"}
 	}
 	if err := s.checkRegistration(ctx, *signer); err != nil {
 		return PendingChange{}, err
@@ -396,7 +396,7 @@ func (s *Service) FinishApproval(ctx context.Context, id string, response []byte
 			msg = "the passkey signed another challenge than this change's as stored now: the change was altered after it was shown, or the approval is for another change"
 		}
 		s.cfg.Log.Warn("owner approval refused", "change", c.ID, "reason", msg)
-		return PendingChange{}, &ErrPasskey{Msg: "approval refused: " + msg}
+		return PendingChange{}, &PasskeyError{Msg: "approval refused: " + msg}
 	}
 	raw := parsed.Raw.AssertionResponse
 	call, _ := json.Marshal(passkey.Approved{ChangeID: c.ID, Kind: c.Kind, KeyID: c.KeyID, Change: canon,
@@ -429,7 +429,7 @@ func (s *Service) FinishApproval(ctx context.Context, id string, response []byte
 // registration record put in the audit log (a row inserted or edited in
 // the database).
 func (s *Service) checkRegistration(ctx context.Context, p store.Passkey) error {
-	refused := &ErrPasskey{Msg: "approval refused: passkey " + p.ID + " does not match its registration in the audit log"}
+	refused := &PasskeyError{Msg: "approval refused: passkey " + p.ID + " does not match its registration in the audit log"}
 	if p.AuditSeq < 1 {
 		return refused
 	}

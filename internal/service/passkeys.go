@@ -38,11 +38,11 @@ var ErrNoOwnerURL = errors.New("the owner's pages have no address yet: passkeys 
 // used or expired.
 var ErrEnrollment = errors.New("this passkey registration link is unknown, used or expired: ask for a new one (agentkeys owner passkey add)")
 
-// ErrPasskey is returned when a passkey ceremony fails; its message says
+// PasskeyError is returned when a passkey ceremony fails; its message says
 // why, for the owner.
-type ErrPasskey struct{ Msg string }
+type PasskeyError struct{ Msg string }
 
-func (e *ErrPasskey) Error() string { return "passkey: " + e.Msg }
+func (e *PasskeyError) Error() string { return "passkey: " + e.Msg }
 
 // Passkey is one of the owner's passkeys as listings show it.
 type Passkey struct {
@@ -244,7 +244,7 @@ func (s *Service) BeginRegistration(ctx context.Context, token string) (json.Raw
 	}
 	if len(s.rp.regs) >= maxRegistrations {
 		s.rp.mu.Unlock()
-		return nil, &ErrPasskey{Msg: "too many registrations under way; finish or wait for them"}
+		return nil, &PasskeyError{Msg: "too many registrations under way; finish or wait for them"}
 	}
 	s.rp.regs[h] = pendingRegistration{session: *session, expires: now.Add(EnrollmentTTL)}
 	s.rp.mu.Unlock()
@@ -263,7 +263,7 @@ type RegistrationResult struct {
 // PublicKeyCredential as JSON) to BeginRegistration's options and uses
 // up the link. The first passkey is registered at once; a further one
 // is a change that an existing passkey approves (it would give whoever
-// holds it the power to approve). Errors: ErrEnrollment, *ErrPasskey,
+// holds it the power to approve). Errors: ErrEnrollment, *PasskeyError,
 // *ParamError for a bad name.
 func (s *Service) FinishRegistration(ctx context.Context, token, name string, response []byte) (RegistrationResult, error) {
 	wa, rpID, _, err := s.relyingParty()
@@ -287,7 +287,7 @@ func (s *Service) FinishRegistration(ctx context.Context, token, name string, re
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return RegistrationResult{}, &ErrPasskey{Msg: "the browser's answer does not parse: " + protocolMessage(err)}
+		return RegistrationResult{}, &PasskeyError{Msg: "the browser's answer does not parse: " + protocolMessage(err)}
 	}
 	o, existing, err := s.ownerUser(ctx)
 	if err != nil {
@@ -295,7 +295,7 @@ func (s *Service) FinishRegistration(ctx context.Context, token, name string, re
 	}
 	cred, err := wa.CreateCredential(o, reg.session, parsed)
 	if err != nil {
-		return RegistrationResult{}, &ErrPasskey{Msg: "registration refused: " + protocolMessage(err)}
+		return RegistrationResult{}, &PasskeyError{Msg: "registration refused: " + protocolMessage(err)}
 	}
 	credJSON, err := json.Marshal(cred)
 	if err != nil {

@@ -25,7 +25,7 @@ func (h *Handler) writeJSONResult(w http.ResponseWriter, status int, v any) {
 // jsonFail answers a ceremony's JSON endpoint with what went wrong, in
 // words for the owner (anything unexpected is logged, not shown).
 func (h *Handler) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
-	var pk *service.ErrPasskey
+	var pk *service.PasskeyError
 	var param *service.ParamError
 	status := http.StatusBadRequest
 	msg := err.Error()
