@@ -73,8 +73,9 @@ func (p *passkeyDash) register(name string) {
 	if !strings.HasPrefix(e.URL, p.base+"/ui/enroll#") {
 		p.t.Fatalf("the registration link is %q, want one under %s/ui/enroll#", e.URL, p.base)
 	}
-	p.run("register a passkey", chromedp.Navigate(e.URL), chromedp.WaitVisible(chromedp.ID("enroll-button")),
-		chromedp.SetValue(chromedp.ID("passkey-name"), name), chromedp.Click(chromedp.ID("enroll-button")),
+	p.run("open the link", chromedp.Navigate(e.URL), chromedp.WaitVisible(chromedp.ID("enroll-button")))
+	p.checkPage("enroll")
+	p.run("register a passkey", chromedp.SetValue(chromedp.ID("passkey-name"), name), chromedp.Click(chromedp.ID("enroll-button")),
 		chromedp.WaitVisible(chromedp.CSS(`#enroll-status[data-done]`)))
 	if msg := get(p.dash, "read the registration", chromedp.Text(chromedp.ID("enroll-status"))); !strings.Contains(msg, "registered") {
 		p.t.Fatalf("registration says %q", msg)
@@ -161,6 +162,22 @@ func TestPasskeyApprovalInBrowser(t *testing.T) {
 		t.Fatalf("owner passkey list = %+v, %v; want the one registered", list, err)
 	}
 	p.signIn()
+	p.run("open the passkeys page", chromedp.Navigate(p.ui+"/passkeys"), chromedp.WaitVisible(chromedp.ID("add-passkey")))
+	if shown := p.text(); !strings.Contains(shown, "test laptop") || !strings.Contains(shown, list.Passkeys[0].ID) {
+		t.Errorf("the passkeys page does not show the passkey:\n%s", shown)
+	}
+	p.checkPage("passkeys")
+	p.shot("passkeys")
+
+	// A key granted from the dashboard's form waits too: its credential
+	// is shown once, with a link to its approval.
+	p.run("grant from the form", chromedp.Navigate(p.ui+"/grant"), chromedp.WaitVisible(chromedp.ID("agent")),
+		chromedp.SendKeys(chromedp.ID("agent"), "formbot"), chromedp.SetValue(chromedp.ID("profile"), "read-only"),
+		chromedp.Click(chromedp.CSS(`form[action="/ui/grant"] button[type="submit"]`)), chromedp.WaitVisible(chromedp.ID("pending")))
+	if msg := get(p.dash, "read the pending notice", chromedp.Text(chromedp.ID("pending"))); !strings.Contains(msg, "refused with “pending owner approval”") {
+		t.Errorf("the granted page says %q", msg)
+	}
+	p.checkPage("granted pending approval")
 
 	// A grant now waits for the passkey; its key is refused meanwhile.
 	v := p.grant("trader")
@@ -182,6 +199,8 @@ func TestPasskeyApprovalInBrowser(t *testing.T) {
 	p.waitLocation("?done=approved")
 	p.waitFor("the approval", "Approved with your passkey")
 	p.shot("approved")
+	p.run("open the approvals", chromedp.Navigate(p.ui+"/approvals"), chromedp.WaitVisible(chromedp.CSS(`a[href="/ui/approvals/`+v.ChangeID+`"]`)))
+	p.checkPage("approvals")
 	g, err := p.sb.Service.GetGrant(ctx, v.KeyID)
 	if err != nil || g.Status != service.StatusActive {
 		t.Fatalf("after approval the key is %q, %v; want active", g.Status, err)
