@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"path/filepath"
@@ -113,9 +114,14 @@ func (p *passkeyDash) signIn() {
 // grant -o json` does, and checks it answers pending approval.
 func (p *passkeyDash) grant(agent string) admin.GrantView {
 	p.t.Helper()
+	return p.grantMode(agent, service.ModeWallet)
+}
+
+func (p *passkeyDash) grantMode(agent, mode string) admin.GrantView {
+	p.t.Helper()
 	info := p.sb.Info
 	var v admin.GrantView
-	err := p.api.Do(context.Background(), "POST", "/v1/grants", service.GrantSpec{Agent: agent, Profile: "swap-only", Routers: []string{info.Router},
+	err := p.api.Do(context.Background(), "POST", "/v1/grants", service.GrantSpec{Agent: agent, Mode: mode, Profile: "swap-only", Routers: []string{info.Router},
 		DailyLimit: []string{"0.1ETH", "100USDC"}, TTL: "24h"}, &v)
 	if err != nil {
 		p.t.Fatalf("grant: %v", err)
@@ -148,13 +154,16 @@ func (p *passkeyDash) swap(token string) (int, string) {
 // domain): a passkey registered from the CLI's one-time link; a key
 // granted through the admin API, pending approval, refused with 4100
 // "pending owner approval" until the owner approves it on its page with
-// the passkey, after which it swaps; a key whose stored policy is altered
+// the passkey, after which it swaps; the wallet's EIP-7702 delegation
+// and a 7702 key, each waiting for the passkey (the session key funded
+// on chain only once approved); a key whose stored policy is altered
 // after its approval's challenge was signed, refused; a revoke that needs
 // no passkey; and the audit log, whose approvals verify against the
 // registration in it.
 func TestPasskeyApprovalInBrowser(t *testing.T) {
 	p := startPasskeyDash(t)
 	ctx := context.Background()
+	info := p.sb.Info
 
 	p.register("test laptop")
 	var list struct{ Passkeys []service.Passkey }
@@ -207,6 +216,43 @@ func TestPasskeyApprovalInBrowser(t *testing.T) {
 	}
 	if code, msg := p.swap(v.Token); code != 0 {
 		t.Fatalf("the approved key's swap answered %d %q", code, msg)
+	}
+
+	// Delegating the wallet (EIP-7702) waits for the passkey too.
+	var st service.WalletStatus
+	err = p.api.Do(ctx, "POST", "/v1/wallet/upgrade", nil, &st)
+	var pending *admin.PendingError
+	if !errors.As(err, &pending) || pending.Change.Kind != service.KindWalletUpgrade || pending.Change.Status != service.StatusPendingApproval {
+		t.Fatalf("wallet upgrade with a passkey = %+v, %v; want a change pending approval", st, err)
+	}
+	if w, err := p.sb.Service.Wallet(ctx); err != nil || w.Delegated {
+		t.Fatalf("before approval the owner is delegated: %+v, %v", w, err)
+	}
+	p.run("approve the upgrade", chromedp.Navigate(pending.Change.ApproveURL), chromedp.WaitVisible(chromedp.ID("approve-button")))
+	if shown := p.text(); !strings.Contains(shown, "Delegate the owner account "+info.Owner) {
+		t.Errorf("the upgrade's page says:\n%s", shown)
+	}
+	p.run("approve the upgrade with the passkey", chromedp.Click(chromedp.ID("approve-button")))
+	p.waitLocation("?done=approved")
+	if w, err := p.sb.Service.Wallet(ctx); err != nil || !w.Delegated || w.Delegate != w.Expected {
+		t.Fatalf("after approval the owner's delegation is %+v, %v", w, err)
+	}
+
+	// In 7702 mode the session key is registered and funded on chain
+	// only once the grant is approved.
+	v7 := p.grantMode("onchain", service.Mode7702)
+	session := common.HexToAddress(v7.Session)
+	if bal, err := p.sb.Chain.Client().BalanceAt(ctx, session, nil); err != nil || bal.Sign() != 0 {
+		t.Fatalf("a 7702 session pending approval holds %v, %v; want nothing yet", bal, err)
+	}
+	p.run("open the 7702 approval", chromedp.Navigate(v7.ApproveURL), chromedp.WaitVisible(chromedp.ID("approve-button")),
+		chromedp.Click(chromedp.ID("approve-button")))
+	p.waitLocation("?done=approved")
+	if bal, err := p.sb.Chain.Client().BalanceAt(ctx, session, nil); err != nil || bal.Cmp(service.DefaultGasStipend) != 0 {
+		t.Fatalf("the approved 7702 session holds %v, %v; want its gas stipend %v", bal, err, service.DefaultGasStipend)
+	}
+	if code, msg := p.swap(v7.Token); code != 0 {
+		t.Fatalf("the approved 7702 key's swap answered %d %q", code, msg)
 	}
 
 	// A change altered after its challenge was signed is refused: the
@@ -269,13 +315,13 @@ func TestPasskeyApprovalInBrowser(t *testing.T) {
 		}
 		approvals++
 		var a passkey.Approved
-		if err := json.Unmarshal(r.Call, &a); err != nil || a.KeyID != v.KeyID || a.Signature == "" || a.AuthenticatorData == "" ||
+		if err := json.Unmarshal(r.Call, &a); err != nil || (a.KeyID != v.KeyID && a.KeyID != v7.KeyID && a.Kind != service.KindWalletUpgrade) || a.Signature == "" || a.AuthenticatorData == "" ||
 			a.ClientDataJSON == "" || a.CredentialID != list.Passkeys[0].CredentialID {
 			t.Errorf("approval record %d = %s; want the key, the passkey's credential id and the assertion", r.Seq, r.Call)
 		}
 	}
-	if approvals != 1 {
-		t.Errorf("%d approval records, want 1 (the altered change's was refused)", approvals)
+	if approvals != 3 {
+		t.Errorf("%d approval records, want 3 (the altered change's was refused)", approvals)
 	}
 }
 
