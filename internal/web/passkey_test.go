@@ -509,3 +509,107 @@ func coseKey(t *testing.T, pub *ecdsa.PublicKey) []byte {
 	}
 	return b
 }
+
+// TestPasskeySecondNeedsTheFirst: a second passkey registered from a new
+// link is only a pending change until the first passkey approves it (so
+// a stolen admin credential cannot add its own); once approved it is
+// listed and the audit log verifies the chain of registrations. Removing
+// one of two passkeys is immediate; removing the last waits for a
+// passkey, after which grants no longer wait.
+func TestPasskeySecondNeedsTheFirst(t *testing.T) {
+	p := startPasskeyDash(t)
+	ctx := context.Background()
+	p.register("first")
+	p.signIn()
+	first, err := chromedp.Call(p.ctx, webauthn.GetCredentials, webauthn.GetCredentialsParams{AuthenticatorID: p.authn})
+	if err != nil || len(first.Credentials) != 1 {
+		t.Fatalf("the first authenticator holds %v, %v", first, err)
+	}
+
+	// A second device: another authenticator (the first one refuses to
+	// register twice for the owner, as the options exclude its passkey).
+	if _, err := chromedp.Call(p.ctx, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: p.authn}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := chromedp.Call(p.ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+		Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal, HasResidentKey: true,
+		HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.authn = res.AuthenticatorID
+	var e service.Enrollment
+	if err := p.api.Do(ctx, "POST", "/v1/owner/passkeys/enroll", nil, &e); err != nil {
+		t.Fatal(err)
+	}
+	p.run("register the second passkey", chromedp.Navigate(e.URL), chromedp.WaitVisible(chromedp.ID("enroll-button")),
+		chromedp.SetValue(chromedp.ID("passkey-name"), "second"), chromedp.Click(chromedp.ID("enroll-button")),
+		chromedp.WaitVisible(chromedp.CSS(`#enroll-status[data-done="pending"]`)))
+	if ps, _ := p.sb.Service.Passkeys(ctx); len(ps) != 1 {
+		t.Fatalf("before approval the owner has %d passkeys, want 1", len(ps))
+	}
+	changes, err := p.sb.Service.Changes(ctx, "pending", 0)
+	if err != nil || len(changes) != 1 || changes[0].Kind != passkey.KindPasskeyAdd || !strings.Contains(changes[0].Summary, `"second"`) {
+		t.Fatalf("pending changes %+v, %v; want the second passkey's", changes, err)
+	}
+
+	// The first passkey (its key moved to this device) approves it.
+	c := first.Credentials[0]
+	type credential struct {
+		CredentialID         []byte `json:"credentialId"`
+		IsResidentCredential bool   `json:"isResidentCredential"`
+		RpID                 string `json:"rpId"`
+		PrivateKey           []byte `json:"privateKey"`
+		UserHandle           []byte `json:"userHandle"`
+		SignCount            int    `json:"signCount"`
+	}
+	type addCredential struct {
+		AuthenticatorID webauthn.AuthenticatorID `json:"authenticatorId"`
+		Credential      credential               `json:"credential"`
+	}
+	// Not resident: the authenticator keeps one resident credential per
+	// user and site, and the second passkey is that one. The approval
+	// names the first in allowCredentials, which is all it needs.
+	add := cdp.Command[addCredential, cdp.Empty]{Method: webauthn.CommandAddCredential}
+	if _, err := chromedp.Call(p.ctx, add, addCredential{AuthenticatorID: p.authn, Credential: credential{CredentialID: c.CredentialID,
+		IsResidentCredential: false, RpID: "localhost", PrivateKey: c.PrivateKey, UserHandle: c.UserHandle, SignCount: int(c.SignCount)}}); err != nil {
+		t.Fatal(err)
+	}
+	p.run("approve the second passkey", chromedp.Navigate(p.ui+"/approvals/"+changes[0].ID), chromedp.WaitVisible(chromedp.ID("approve-button")),
+		chromedp.Click(chromedp.ID("approve-button")))
+	p.waitLocation("?done=approved")
+	ps, err := p.sb.Service.Passkeys(ctx)
+	if err != nil || len(ps) != 2 || ps[0].Name == ps[1].Name {
+		t.Fatalf("after approval the passkeys are %+v, %v; want first and second", ps, err)
+	}
+
+	// One of two goes at once; the last waits for a passkey.
+	var removed map[string]string
+	if err := p.api.Do(ctx, "DELETE", "/v1/owner/passkeys/"+ps[0].ID, nil, &removed); err != nil || removed["removed"] != ps[0].ID {
+		t.Fatalf("remove one of two = %v, %v", removed, err)
+	}
+	err = p.api.Do(ctx, "DELETE", "/v1/owner/passkeys/"+ps[1].ID, nil, &removed)
+	var pending *admin.PendingError
+	if !errors.As(err, &pending) || pending.Change.Status != service.StatusPendingApproval {
+		t.Fatalf("remove the last passkey = %v; want a change pending approval", err)
+	}
+	p.run("approve removing the last passkey", chromedp.Navigate(pending.Change.ApproveURL), chromedp.WaitVisible(chromedp.ID("approve-button")),
+		chromedp.Click(chromedp.ID("approve-button")))
+	p.waitLocation("?done=approved")
+	if ps, _ := p.sb.Service.Passkeys(ctx); len(ps) != 0 {
+		t.Fatalf("after the approved removal the owner has %d passkeys", len(ps))
+	}
+	var g admin.GrantView
+	if err := p.api.Do(ctx, "POST", "/v1/grants", service.GrantSpec{Agent: "later", Profile: "read-only"}, &g); err != nil || g.Status != service.StatusActive {
+		t.Errorf("a grant with no passkey left = %q, %v; want active at once", g.Status, err)
+	}
+
+	log, err := home.OpenAuditLog(ctx, p.sb.Info.Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer log.Close()
+	if rep, _, err := log.Verify(ctx, 0); err != nil || !rep.OK() {
+		t.Errorf("audit verify: %v %v", rep, err)
+	}
+}
