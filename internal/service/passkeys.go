@@ -1,7 +1,6 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -18,6 +17,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/bound"
 	"github.com/agentkeys/agentkeys/internal/passkey"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
@@ -394,22 +394,7 @@ func protocolMessage(err error) string {
 		if pe.DevInfo != "" {
 			msg += ": " + pe.DevInfo
 		}
-		return boundedText(msg)
+		return bound.Text(bound.Escape(msg), 300)
 	}
-	return boundedText(err.Error())
-}
-
-func boundedText(s string) string {
-	var b bytes.Buffer
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			r = '?'
-		}
-		if b.Len() > 300 {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	return bound.Text(bound.Escape(err.Error()), 300)
 }
