@@ -67,6 +67,12 @@ func New(svc *service.Service, verify func(token string) error, log *slog.Logger
 	h.mux.HandleFunc("DELETE /v1/alerts/{id}", h.alertRemove)
 	h.mux.HandleFunc("POST /v1/alerts/{id}/test", h.alertTest)
 	h.mux.HandleFunc("GET /v1/alerts/deliveries", h.alertDeliveries)
+	h.mux.HandleFunc("POST /v1/owner/passkeys/enroll", h.passkeyEnroll)
+	h.mux.HandleFunc("GET /v1/owner/passkeys", h.passkeys)
+	h.mux.HandleFunc("DELETE /v1/owner/passkeys/{id}", h.passkeyRemove)
+	h.mux.HandleFunc("GET /v1/owner/changes", h.changes)
+	h.mux.HandleFunc("GET /v1/owner/changes/{id}", h.change)
+	h.mux.HandleFunc("POST /v1/owner/changes/{id}/reject", h.changeReject)
 	return h
 }
 
@@ -136,6 +142,13 @@ type GrantView struct {
 	// Anomalies are the key's most recent anomalies, newest first (GET
 	// /v1/grants/{id}).
 	Anomalies []service.AnomalyEvent `json:"anomalies,omitempty"`
+	// ChangeID and ApproveURL are set (status "pending_approval") when
+	// the new key waits for the owner's passkey; Summary and Details say
+	// in plain words what the approval would allow.
+	ChangeID   string   `json:"change_id,omitempty"`
+	ApproveURL string   `json:"approve_url,omitempty"`
+	Summary    string   `json:"summary,omitempty"`
+	Details    []string `json:"details,omitempty"`
 }
 
 // RecentAnomalies is how many of a key's anomalies GET /v1/grants/{id}
@@ -177,7 +190,12 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request) {
 	v := h.view(res.Grant, true)
 	v.Token = res.Token.Reveal()
 	v.Enforcement = res.Report
-	writeJSON(w, http.StatusCreated, v)
+	status := http.StatusCreated
+	if pc := res.Pending; pc != nil {
+		// The key exists but acts only once the owner approves it.
+		v.ChangeID, v.ApproveURL, v.Summary, v.Details, status = pc.ID, pc.ApproveURL, pc.Summary, pc.Details, http.StatusAccepted
+	}
+	writeJSON(w, status, v)
 }
 
 // GrantList is the answer of GET /v1/grants: a page of keys, and the
@@ -535,7 +553,8 @@ func (h *Handler) walletChange(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := change(r.Context())
 	var param *service.ParamError
-	if errors.Is(err, service.ErrOwnerOffline) || errors.As(err, &param) || isRelayerError(err) {
+	var pending *service.ApprovalPending
+	if errors.Is(err, service.ErrOwnerOffline) || errors.As(err, &param) || isRelayerError(err) || errors.As(err, &pending) {
 		h.fail(w, err)
 		return
 	}
@@ -691,7 +710,20 @@ func (h *Handler) txCancel(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) fail(w http.ResponseWriter, err error) {
 	var param *service.ParamError
 	var refusal *service.Refusal
+	var pending *service.ApprovalPending
+	var pk *service.PasskeyError
 	switch {
+	case errors.As(err, &pending):
+		// Nothing took effect: the change waits for the owner's passkey.
+		writeJSON(w, http.StatusAccepted, pending.Change)
+	case errors.Is(err, service.ErrNoChange), errors.Is(err, service.ErrNoPasskey):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, service.ErrChangeDecided):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, service.ErrNoOwnerURL):
+		writeError(w, http.StatusServiceUnavailable, err.Error())
+	case errors.As(err, &pk), errors.Is(err, service.ErrEnrollment):
+		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, service.ErrNoToken), errors.Is(err, service.ErrNoTx), errors.Is(err, service.ErrNoAlertHook):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, service.ErrNoKey):

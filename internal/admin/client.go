@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/agentkeys/agentkeys/internal/service"
 )
 
 // Client calls the admin API of a running daemon.
@@ -25,6 +27,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return e.Message }
+
+// PendingError is the answer to a widening change that now waits for the
+// owner's passkey (HTTP 202): nothing took effect yet.
+type PendingError struct{ Change service.PendingChange }
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("pending owner approval: approve change %s with a passkey at %s", e.Change.ID, e.Change.ApproveURL)
+}
 
 // Do sends body (if not nil) as JSON and decodes the answer into out (if
 // not nil).
@@ -61,6 +71,19 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 			e.Error = http.StatusText(resp.StatusCode)
 		}
 		return &Error{Status: resp.StatusCode, Message: e.Error}
+	}
+	var key struct {
+		Token string `json:"token"`
+	}
+	if resp.StatusCode == http.StatusAccepted && (json.Unmarshal(b, &key) != nil || key.Token == "") {
+		// A new key pending approval is still a key (its credential is
+		// shown once, in "token"); anything else that waits is a
+		// pending change.
+		var pc service.PendingChange
+		if err := json.Unmarshal(b, &pc); err != nil {
+			return err
+		}
+		return &PendingError{Change: pc}
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)

@@ -103,6 +103,16 @@ type Verifier struct {
 	// through; met records which were seen.
 	expect []Head
 	met    []bool
+	// also are further checks of each record's content (Also).
+	also []func(Record) (ProblemKind, string, bool)
+}
+
+// Also adds a check of each record's content that the hash chain cannot
+// make (passkey approvals: package passkey), run on every record in
+// order after its chain checks; a finding is reported like theirs. Call
+// it before the first Add.
+func (v *Verifier) Also(check func(Record) (kind ProblemKind, detail string, bad bool)) {
+	v.also = append(v.also, check)
 }
 
 // Expect makes the verification also check that the log passes through
@@ -173,6 +183,12 @@ func (v *Verifier) Add(r Record) {
 		v.met[i] = true
 		if !bytes.Equal(r.Hash, h.Hash) {
 			v.problem(r.Seq, ProblemExported, "its hash %x differs from the exported head's %x: history up to the exported head was rewritten", r.Hash, h.Hash)
+		}
+	}
+
+	for _, check := range v.also {
+		if kind, detail, bad := check(r); bad {
+			v.rep.Problems = append(v.rep.Problems, Problem{Seq: r.Seq, Kind: kind, Detail: detail})
 		}
 	}
 

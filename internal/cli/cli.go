@@ -59,6 +59,7 @@ func newRoot(e *env) *cobra.Command {
 	root.AddCommand(newConfigCmd(e))
 	root.AddCommand(newTxCmd(e))
 	root.AddCommand(newAlertCmd(e))
+	root.AddCommand(newOwnerCmd(e))
 	root.AddCommand(newAnomalyCmd(e))
 	root.AddCommand(newMCPCmd(e))
 	root.AddCommand(newBenchCmd(e))

@@ -36,6 +36,7 @@ func newServeCmd(e *env) *cobra.Command {
 	var rateFlag, keyRateFlag string
 	var maxConns, maxHeaderBytes int
 	var insecureAdmin bool
+	var ownerURL string
 	var trusted []string
 	var timeoutFlags nodeTimeoutFlags
 	cmd := &cobra.Command{
@@ -153,7 +154,7 @@ func newServeCmd(e *env) *cobra.Command {
 			d, err := agentkeysd.Start(ctx, agentkeysd.Config{Home: h, UpstreamURL: upstream, Timeouts: timeouts, RecordDelegate: true,
 				Delegate: func(chainID uint64) (common.Address, error) { return serveDelegate(delegate, h.Config, chainID) },
 				Listen:   listen, AdminListen: adminListen, TrustedProxies: proxies, TLSCert: tlsCert, TLSKey: tlsKey,
-				InsecureAdmin: insecureAdmin, StuckAfter: stuckAfter, Limits: lim.service, MaxConns: lim.maxConns, MaxHeaderBytes: lim.maxHeaderBytes, WatchEvery: service.DefaultWatchEvery, HeadEvery: service.DefaultHeadEvery, DispatchEvery: service.DefaultDispatchEvery, Now: e.now, Log: newLogger(e)})
+				InsecureAdmin: insecureAdmin, OwnerURL: ownerURL, StuckAfter: stuckAfter, Limits: lim.service, MaxConns: lim.maxConns, MaxHeaderBytes: lim.maxHeaderBytes, WatchEvery: service.DefaultWatchEvery, HeadEvery: service.DefaultHeadEvery, DispatchEvery: service.DefaultDispatchEvery, Now: e.now, Log: newLogger(e)})
 			if err != nil {
 				return err
 			}
@@ -183,6 +184,7 @@ func newServeCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&upstream, "rpc-upstream", "", "Ethereum node JSON-RPC URL (default: the home's upstream_rpc)")
 	cmd.Flags().StringVar(&listen, "listen", "", "address for /rpc (default: the home's listen)")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "address for the admin API (default: the home's admin_listen)")
+	cmd.Flags().StringVar(&ownerURL, "owner-url", "", "the address the owner's browser uses for the admin listener, the origin of the owner's passkeys (default: the admin listener's, 127.0.0.1 as localhost)")
 	cmd.Flags().BoolVar(&insecureAdmin, "insecure-admin", false, "let the admin API listen beyond this machine without TLS (only behind a proxy that terminates TLS)")
 	cmd.Flags().StringVar(&delegate, "delegate", "", "address of the AgentKeyDelegate deployment on this chain, for 7702 keys (default: the home's, from agentkeys wallet deploy-delegate)")
 	cmd.Flags().StringArrayVar(&trusted, "trusted-proxy", nil, "`CIDR` or IP of a reverse proxy whose X-Forwarded-For/Forwarded is believed (repeatable; default: the home's trusted-proxy)")

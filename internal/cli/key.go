@@ -52,6 +52,9 @@ func runAdmin[T any](e *env, cmd *cobra.Command, output string, r adminRequest[T
 	}
 	var v T
 	if err := c.Do(cmd.Context(), r.method, r.path, r.body, &v); err != nil {
+		if done, perr := printPending(e, output, err); done {
+			return perr
+		}
 		return fmt.Errorf("%s: %w", r.what, err)
 	}
 	if output == "json" {
@@ -282,6 +285,10 @@ func newKeyGrantCmd(e *env) *cobra.Command {
 				return nil
 			}
 			fmt.Fprintf(w, "token:      %s\n\nGive the token to the agent as Authorization: Bearer <token>. It is not stored and will not be shown again.\n", v.Token)
+			if v.ChangeID != "" {
+				fmt.Fprintf(w, "\nstatus:     pending_approval: the key is refused (4100 %q) until the owner approves it with a passkey\nchange:     %s\napprove at: %s\n",
+					service.CredentialPendingApproval, v.ChangeID, v.ApproveURL)
+			}
 			return nil
 		},
 	}

@@ -55,6 +55,9 @@ func newWalletCmd(e *env) *cobra.Command {
 					body = admin.WalletChangeRequest{Authorization: authorization}
 				}
 				if err := a.Do(cmd.Context(), c.method, c.path, body, &st); err != nil {
+					if done, perr := printPending(e, output, err); done {
+						return perr
+					}
 					return fmt.Errorf("wallet %s: %w", c.use, err)
 				}
 				if output == "json" {

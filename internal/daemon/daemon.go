@@ -59,7 +59,8 @@ type Config struct {
 	Listen, AdminListen string // see server.Config
 	TrustedProxies      []netip.Prefix
 	TLSCert, TLSKey     string
-	InsecureAdmin       bool // see server.Config
+	InsecureAdmin       bool   // see server.Config
+	OwnerURL            string // see server.Config
 	// StuckAfter is passed to the service (default
 	// service.DefaultStuckAfter).
 	StuckAfter time.Duration
@@ -195,7 +196,7 @@ func Start(ctx context.Context, cfg Config) (_ *Daemon, err error) {
 	d.server, err = server.Start(server.Config{Listen: cfg.Listen, AdminListen: cfg.AdminListen, Service: d.Service,
 		Upstream: d.upstream, VerifyAdmin: h.VerifyAdmin, Now: cfg.Now, Log: cfg.Log, TrustedProxies: cfg.TrustedProxies,
 		TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey, InsecureAdmin: cfg.InsecureAdmin, Metrics: m,
-		MaxConns: cfg.MaxConns, MaxHeaderBytes: cfg.MaxHeaderBytes})
+		MaxConns: cfg.MaxConns, MaxHeaderBytes: cfg.MaxHeaderBytes, OwnerURL: cfg.OwnerURL})
 	if err != nil {
 		return nil, err
 	}

@@ -138,13 +138,26 @@ func (u *user) sendTx(tx *types.Transaction) (*types.Receipt, error) {
 	if err := u.client.SendTransaction(u.ctx, tx); err != nil {
 		return nil, err
 	}
+	var r *types.Receipt
 	for {
-		r, err := u.client.TransactionReceipt(u.ctx, tx.Hash())
-		if err == nil {
-			return r, nil
+		var err error
+		if r == nil {
+			r, err = u.client.TransactionReceipt(u.ctx, tx.Hash())
+			if err != nil && !errors.Is(err, ethereum.NotFound) {
+				return nil, err
+			}
 		}
-		if !errors.Is(err, ethereum.NotFound) {
-			return nil, err
+		if r != nil {
+			// The receipt can be found a moment before its block is the
+			// head whose state "latest" reads: wait for that too, so
+			// balances read next include this transaction.
+			head, err := u.client.HeaderByNumber(u.ctx, nil)
+			if err != nil {
+				return nil, err
+			}
+			if head.Number.Cmp(r.BlockNumber) >= 0 {
+				return r, nil
+			}
 		}
 		select {
 		case <-u.ctx.Done():

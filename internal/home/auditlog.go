@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/agentkeys/agentkeys/internal/audit"
+	"github.com/agentkeys/agentkeys/internal/passkey"
 	"github.com/agentkeys/agentkeys/internal/store"
 )
 
@@ -29,10 +30,12 @@ func (l *AuditLog) Records(ctx context.Context, after int64, limit int) ([]audit
 func (l *AuditLog) Head(ctx context.Context) (audit.Head, error) { return l.st.AuditHead(ctx) }
 
 // Verify checks the whole hash chain against the head, reading pageSize
-// records at a time, and that it still passes through each exported head
-// (store.VerifyAudit).
+// records at a time, that it still passes through each exported head
+// (store.VerifyAudit), and that every passkey approval in it verifies
+// against a passkey registered earlier in the same log (passkey.Checker).
 func (l *AuditLog) Verify(ctx context.Context, pageSize int, exported ...audit.Head) (audit.Report, audit.Head, error) {
-	return store.VerifyAudit(ctx, l.st, pageSize, exported...)
+	also := []func(audit.Record) (audit.ProblemKind, string, bool){passkey.NewChecker().Problem}
+	return store.VerifyAuditAlso(ctx, l.st, pageSize, also, exported...)
 }
 
 // Close closes the store.

@@ -63,6 +63,11 @@ type Config struct {
 	// Metrics, if set, is served at /metrics on the admin listener (with
 	// the admin credential) and times every agent request.
 	Metrics *metrics.Metrics
+	// OwnerURL is the address the owner's browser uses for the admin
+	// listener (like https://agentkeys.example.com behind a proxy), the
+	// WebAuthn origin of the owner's passkeys. Empty: the admin
+	// listener's own URL, a loopback IP becoming localhost.
+	OwnerURL string
 }
 
 // Defaults of Config.MaxConns and Config.MaxHeaderBytes: a bearer
@@ -182,6 +187,16 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if s.admin == nil {
 		s.agent.srv.RegisterOnShutdown(ui.Close)
+	}
+	owner := cfg.OwnerURL
+	if owner == "" {
+		owner = s.AdminURL()
+	}
+	if err := cfg.Service.SetOwnerURL(owner); err != nil {
+		// Without an origin, passkeys cannot be registered or used; a
+		// widening change then fails once one exists (never applied
+		// unapproved).
+		cfg.Log.Warn("owner passkeys are off: the admin listener's address cannot be a WebAuthn origin; give --owner-url", "url", owner, "err", err)
 	}
 	return s, nil
 }

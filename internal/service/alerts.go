@@ -239,17 +239,31 @@ func (s *Service) AddAlertHook(ctx context.Context, spec AlertHookSpec) (AlertHo
 			return AlertHook{}, fmt.Errorf("add alert hook: seal its secret: %w", err)
 		}
 	}
-	if err := s.cfg.Store.PutAlertHook(ctx, h); err != nil {
-		return AlertHook{}, fmt.Errorf("add alert hook: %w", err)
+	// A webhook receives what alerts say of keys and agents: once the
+	// owner has a passkey, it waits for one (*ApprovalPending).
+	if err := s.pending(ctx, KindAlertAdd, "", alertAdd{Kind: KindAlertAdd, HookID: h.ID, Name: h.Name, URLShown: h.URLShown,
+		MinSeverity: h.MinSeverity, SealedURL: h.SealedURL, SealedSecret: h.SealedSecret, CreatedAt: h.CreatedAt}); err != nil {
+		return AlertHook{}, err
 	}
-	s.adminAudit(ctx, "agentkeys_alertAdd", map[string]any{"hook_id": h.ID, "name": h.Name, "url": h.URLShown,
-		"min_severity": h.MinSeverity, "signed": h.SealedSecret != nil})
+	if err := s.putAlertHook(ctx, h); err != nil {
+		return AlertHook{}, err
+	}
 	v := hookView(h)
 	v.Warning = plainHTTPWarning(spec.URL)
 	if h.SealedSecret == nil {
 		v.Warning = strings.TrimPrefix(v.Warning+"; deliveries are not signed: give a secret with --secret-env so the receiver can check they come from this daemon", "; ")
 	}
 	return v, nil
+}
+
+// putAlertHook stores h and audits it.
+func (s *Service) putAlertHook(ctx context.Context, h store.AlertHook) error {
+	if err := s.cfg.Store.PutAlertHook(ctx, h); err != nil {
+		return fmt.Errorf("add alert hook: %w", err)
+	}
+	s.adminAudit(ctx, "agentkeys_alertAdd", map[string]any{"hook_id": h.ID, "name": h.Name, "url": h.URLShown,
+		"min_severity": h.MinSeverity, "signed": h.SealedSecret != nil})
+	return nil
 }
 
 func hookView(h store.AlertHook) AlertHook {

@@ -40,6 +40,9 @@ type GrantResult struct {
 	// Signature, for a 7702 key in the owner-offline mode, is the grant
 	// the owner signs to activate it (Activate); nil otherwise.
 	Signature *SignatureRequest
+	// Pending is set when the key waits for the owner's passkey
+	// (approvals.go): it acts once the change is approved.
+	Pending *PendingChange
 }
 
 var agentName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
@@ -102,6 +105,11 @@ func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 		Address: s.cfg.Wallet.Address().Hex(), SignerKeyID: prep.signerKeyID, CredentialHash: cred.Hash(),
 		CreatedAt: now, ExpiresAt: notAfter, Meta: prep.meta, Pending: prep.pending,
 	}
+	// What the grant waits for is settled before it is sealed.
+	approval, err := s.needsApproval(ctx, &g)
+	if err != nil {
+		return nil, err
+	}
 	if g.Seal, err = s.sealGrant(g); err != nil {
 		return nil, err
 	}
@@ -109,6 +117,9 @@ func (s *Service) grant(ctx context.Context, req GrantRequest) (*GrantResult, er
 		return nil, fmt.Errorf("grant: %w", err)
 	}
 	s.adminAudit(ctx, "agentkeys_grant", map[string]any{"key_id": g.ID, "agent": g.Agent, "mode": mode, "policy": pol.Name(), "expires_at": notAfter})
+	if approval {
+		return s.grantPendingApproval(ctx, g, cred, pol)
+	}
 	report, err := m.finishGrant(ctx, g, pol, prep)
 	if err != nil {
 		// The key never works: revoke it before reporting.

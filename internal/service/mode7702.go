@@ -57,11 +57,22 @@ func (s *Service) Wallet(ctx context.Context) (WalletStatus, error) {
 }
 
 // Upgrade delegates the owner account to AgentKeyDelegate (EIP-7702).
+// Once the owner has a passkey it waits for one (*ApprovalPending): 7702
+// keys act only through the delegation.
 func (s *Service) Upgrade(ctx context.Context) (WalletStatus, error) {
 	delegate := s.delegate()
 	if delegate == (common.Address{}) {
 		return WalletStatus{}, ErrNoDelegate
 	}
+	if err := s.pending(ctx, KindWalletUpgrade, "", walletUpgrade{Kind: KindWalletUpgrade, ChainID: s.cfg.ChainID,
+		Owner: s.Address().Hex(), Delegate: delegate.Hex()}); err != nil {
+		return WalletStatus{}, err
+	}
+	return s.upgrade(ctx)
+}
+
+func (s *Service) upgrade(ctx context.Context) (WalletStatus, error) {
+	delegate := s.delegate()
 	owner := s.Address()
 	if _, _, err := s.sendOwner(ctx, ownerCall{method: "agentkeys_walletUpgrade", to: &owner, authorize: &delegate}); err != nil {
 		return WalletStatus{}, fmt.Errorf("upgrade: %w", err)

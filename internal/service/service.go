@@ -170,6 +170,9 @@ type Service struct {
 	// limits requests overall and per key.
 	failures *limit.Failures
 	rates    *limit.Rates
+
+	// rp is the owner's passkeys' relying party (passkeys.go).
+	rp ownerRP
 }
 
 // New checks the configuration and returns a Service.

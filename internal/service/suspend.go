@@ -55,8 +55,18 @@ func (s *Service) Suspend(ctx context.Context, id, reason string) (GrantInfo, er
 
 // Resume lets a suspended key act again; resuming a key that is not
 // suspended changes nothing. The anomalies that suspended it stay
-// recorded; new ones suspend it again. Errors: ErrNoKey.
+// recorded; new ones suspend it again. Once the owner has a passkey,
+// resuming waits for one (*ApprovalPending). Errors: ErrNoKey.
 func (s *Service) Resume(ctx context.Context, id string) (GrantInfo, error) {
+	g, err := s.cfg.Store.GetGrant(ctx, id)
+	if err != nil {
+		return GrantInfo{}, err
+	}
+	if g.SuspendedAt != nil && g.RevokedAt == nil {
+		if err := s.pending(ctx, KindResume, id, nil); err != nil {
+			return s.info(g), err
+		}
+	}
 	if _, err := s.cfg.Store.ResumeGrant(ctx, id, keyRecord(s.now(), MethodKeyResumed, id, "resumed by the owner")); err != nil {
 		return GrantInfo{}, err
 	}

@@ -290,6 +290,47 @@ type Store interface {
 	// Validate.
 	ListAlertDeliveries(ctx context.Context, f AlertDeliveryFilter) ([]AlertDelivery, error)
 
+	// AddPasskey stores the owner's passkey p and appends its
+	// registration record a in one transaction, setting p.AuditSeq to
+	// a's Seq, and returns p as stored. Errors: ErrInvalid if p or a fails
+	// Validate; ErrConflict if p.ID or p.CredentialID is stored already.
+	// Then nothing is stored.
+	AddPasskey(ctx context.Context, p Passkey, a audit.Record) (Passkey, error)
+	// ListPasskeys returns the owner's passkeys ordered by CreatedAt, then
+	// ID. No sentinel errors.
+	ListPasskeys(ctx context.Context) ([]Passkey, error)
+	// RemovePasskey deletes the passkey id and appends a in one
+	// transaction. Errors: ErrNotFound; ErrInvalid if a fails Validate.
+	RemovePasskey(ctx context.Context, id string, a audit.Record) error
+	// PutEnrollment stores a one-time passkey registration link (its
+	// secret's hash). Errors: ErrInvalid if e fails Validate; ErrConflict
+	// if the hash is stored already.
+	PutEnrollment(ctx context.Context, e Enrollment) error
+	// CheckEnrollment returns the enrollment with tokenHash if it is
+	// unused and not expired at `at`. Errors: ErrNotFound otherwise.
+	CheckEnrollment(ctx context.Context, tokenHash []byte, at time.Time) (Enrollment, error)
+	// UseEnrollment marks the enrollment with tokenHash used at `at`, so
+	// it registers one passkey at most, even under concurrent use.
+	// Errors: ErrNotFound if there is none unused and unexpired at `at`.
+	UseEnrollment(ctx context.Context, tokenHash []byte, at time.Time) error
+	// CreateChange stores a change waiting for the owner (State
+	// ChangePending) and appends a in one transaction. Errors: ErrInvalid
+	// if c or a fails Validate or c is not pending; ErrConflict if c.ID
+	// exists. Then nothing is stored.
+	CreateChange(ctx context.Context, c Change, a audit.Record) error
+	// GetChange returns the change with id. Errors: ErrNotFound.
+	GetChange(ctx context.Context, id string) (Change, error)
+	// ListChanges returns the changes matching f, newest first
+	// (CreatedAt, then ID, descending). Errors: ErrInvalid for an unknown
+	// state or a negative limit.
+	ListChanges(ctx context.Context, f ChangeFilter) ([]Change, error)
+	// SettleChange moves the change id from ChangePending to s.To at s.At
+	// with s.Detail, appending s.Audit if set, in one transaction. It
+	// returns false, changing and appending nothing, if the change is not
+	// pending, so at most one settlement of a change ever succeeds.
+	// Errors: ErrNotFound; ErrInvalid if s fails Validate.
+	SettleChange(ctx context.Context, id string, s ChangeSettlement) (bool, error)
+
 	// GetMeta returns the setting stored under key. Errors: ErrNotFound.
 	GetMeta(ctx context.Context, key string) (string, error)
 	// SetMeta stores value under key, replacing any previous value.

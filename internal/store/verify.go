@@ -19,10 +19,19 @@ const DefaultVerifyPage = 500
 // must also still pass through each of exported, heads exported earlier
 // and kept apart from the store (audit.Verifier.Expect).
 func VerifyAudit(ctx context.Context, st Store, pageSize int, exported ...audit.Head) (audit.Report, audit.Head, error) {
+	return VerifyAuditAlso(ctx, st, pageSize, nil, exported...)
+}
+
+// VerifyAuditAlso is VerifyAudit with further checks of each record's
+// content (audit.Verifier.Also), such as the owner's passkey approvals.
+func VerifyAuditAlso(ctx context.Context, st Store, pageSize int, also []func(audit.Record) (audit.ProblemKind, string, bool), exported ...audit.Head) (audit.Report, audit.Head, error) {
 	if pageSize < 1 {
 		pageSize = DefaultVerifyPage
 	}
 	v := audit.NewVerifier(audit.GenesisHead())
+	for _, check := range also {
+		v.Also(check)
+	}
 	for _, h := range exported {
 		v.Expect(h)
 	}

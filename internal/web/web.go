@@ -125,6 +125,17 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle("POST /ui/grant", h.signedIn(h.grant))
 	h.mux.Handle("GET /ui/feed", h.signedIn(h.feed))
 	h.mux.Handle("GET /ui/events", h.signedIn(h.events))
+	h.mux.HandleFunc("GET /ui/enroll", h.enrollPage)
+	h.mux.HandleFunc("POST /ui/enroll/begin", h.enrollBegin)
+	h.mux.HandleFunc("POST /ui/enroll/finish", h.enrollFinish)
+	h.mux.Handle("GET /ui/passkeys", h.signedIn(h.passkeys))
+	h.mux.Handle("POST /ui/passkeys/add", h.signedIn(h.passkeyAdd))
+	h.mux.Handle("POST /ui/passkeys/{id}/remove", h.signedIn(h.passkeyRemove))
+	h.mux.Handle("GET /ui/approvals", h.signedIn(h.approvals))
+	h.mux.Handle("GET /ui/approvals/{id}", h.signedIn(h.approval))
+	h.mux.Handle("POST /ui/approvals/{id}/begin", h.signedIn(h.approvalBegin))
+	h.mux.Handle("POST /ui/approvals/{id}/finish", h.signedIn(h.approvalFinish))
+	h.mux.Handle("POST /ui/approvals/{id}/reject", h.signedIn(h.approvalReject))
 	return h, nil
 }
 
@@ -318,9 +329,12 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request, _ *session) {
 // notices are the messages a redirect after an action may ask for; only
 // these, so a link cannot make the dashboard say anything else.
 var notices = map[string]string{
-	"revoked":     "The key is revoked: its next request is refused.",
-	"revoked-all": "Every key is revoked.",
-	"resumed":     "The key is resumed: it acts again. New anomalies suspend it again if its policy says so.",
+	"revoked":         "The key is revoked: its next request is refused.",
+	"revoked-all":     "Every key is revoked.",
+	"resumed":         "The key is resumed: it acts again. New anomalies suspend it again if its policy says so.",
+	"approved":        "Approved with your passkey: the change took effect.",
+	"rejected":        "Rejected: the change never takes effect.",
+	"passkey-removed": "The passkey is removed.",
 }
 
 func notice(r *http.Request) string { return notices[r.URL.Query().Get("done")] }
@@ -499,6 +513,11 @@ func (h *Handler) resume(w http.ResponseWriter, r *http.Request, ss *session) {
 		return
 	}
 	if _, err := h.svc.Resume(r.Context(), g.ID); err != nil {
+		var pending *service.ApprovalPending
+		if errors.As(err, &pending) {
+			http.Redirect(w, r, "/ui/approvals/"+url.PathEscape(pending.Change.ID), http.StatusSeeOther)
+			return
+		}
 		h.fail(w, r, ss, err)
 		return
 	}
@@ -547,8 +566,9 @@ func (h *Handler) grantForm(w http.ResponseWriter, r *http.Request, ss *session)
 // grantResult is the page that shows a new key's credential, once: it is
 // the response to the form's POST and is never stored.
 type grantResult struct {
-	Key   service.GrantInfo
-	Token string
+	Key     service.GrantInfo
+	Token   string
+	Pending *service.PendingChange // set when the key waits for a passkey's approval
 }
 
 func (h *Handler) grant(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -572,7 +592,7 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, ss *session) {
 	}
 	h.log.Info("dashboard: granted", "key", res.Grant.ID, "agent", res.Grant.Agent)
 	h.render(w, http.StatusCreated, "granted", ss, page{Title: "Key granted", Nav: "grant",
-		Data: grantResult{Key: res.Grant, Token: res.Token.Reveal()}})
+		Data: grantResult{Key: res.Grant, Token: res.Token.Reveal(), Pending: res.Pending}})
 }
 
 // lines splits a textarea into its non-empty lines (commas separate
@@ -603,7 +623,7 @@ func (h *Handler) feed(w http.ResponseWriter, r *http.Request, ss *session) {
 
 // parsePages parses each page with the layout it fills.
 func parsePages() (map[string]*template.Template, error) {
-	names := []string{"signin", "keys", "key", "review", "confirm", "grant", "granted", "feed", "error"}
+	names := []string{"signin", "keys", "key", "review", "confirm", "grant", "granted", "feed", "error", "enroll", "passkeys", "approvals", "approval"}
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		t, err := template.New(n).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html", "templates/"+n+".html")

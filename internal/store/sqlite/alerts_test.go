@@ -30,11 +30,12 @@ func TestMigration5MarksEarlierAnomaliesAlerted(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// Take the file back to the schema before version 5 (undoing 6 to 8
+	// Take the file back to the schema before version 5 (undoing 6 to 9
 	// too), its log kept.
 	db := rawDB(t, path)
 	for _, q := range []string{`DROP TABLE alert_deliveries`, `DROP TABLE alerted_anomalies`, `DROP TABLE alert_hooks`,
-		`ALTER TABLE audit_records DROP COLUMN user_agent`, `ALTER TABLE grants DROP COLUMN pending`, `ALTER TABLE grants DROP COLUMN seal`, `DELETE FROM schema_version WHERE version >= 5`} {
+		`ALTER TABLE audit_records DROP COLUMN user_agent`, `ALTER TABLE grants DROP COLUMN pending`, `ALTER TABLE grants DROP COLUMN seal`,
+		`DROP TABLE owner_passkeys`, `DROP TABLE passkey_enrollments`, `DROP TABLE owner_changes`, `DELETE FROM schema_version WHERE version >= 5`} {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatal(err)
 		}

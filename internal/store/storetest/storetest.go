@@ -92,6 +92,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ListAnomalies", testListAnomalies},
 		{"SuspendResume", testSuspendResume},
 		{"RevokeGrantFor", testRevokeGrantFor},
+		{"Passkeys", testPasskeys},
+		{"Enrollments", testEnrollments},
+		{"Changes", testChanges},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
