@@ -64,6 +64,11 @@ type Config struct {
 	// retries due (service.Service.Dispatch); zero runs no dispatcher.
 	// The sandbox command uses service.DefaultDispatchEvery.
 	DispatchEvery time.Duration
+	// OwnerAddress, if set, makes a new home without the owner's key
+	// (home.InitOptions.OwnerAddress, docs/owner-offline.md): the chain
+	// funds this address and the home's relayer, and the owner, holding
+	// its key elsewhere, delegates its account and signs each 7702 grant.
+	OwnerAddress common.Address
 }
 
 // Info describes a running sandbox; it is what sandbox.json holds.
@@ -135,15 +140,16 @@ func Start(ctx context.Context, cfg Config) (_ *Sandbox, err error) {
 	if sb.Home, sb.AdminToken, created, err = openOrInit(ctx, cfg); err != nil {
 		return nil, err
 	}
-	wallet, err := sb.Home.WalletKey(ctx)
-	if err != nil {
-		return nil, err
+	owner := common.HexToAddress(sb.Home.Config.WalletAddress)
+	fund := []common.Address{owner}
+	if sb.Home.Config.OwnerOffline {
+		fund = append(fund, common.HexToAddress(sb.Home.Config.RelayerAddress))
 	}
-	if sb.Chain, err = devchain.Start(ctx, devchain.Config{Listen: cfg.NodeListen, ChainID: cfg.ChainID, Fund: []common.Address{wallet.Address()}, Now: cfg.Now}); err != nil {
+	if sb.Chain, err = devchain.Start(ctx, devchain.Config{Listen: cfg.NodeListen, ChainID: cfg.ChainID, Fund: fund, Now: cfg.Now}); err != nil {
 		return nil, fmt.Errorf("start dev chain: %w", err)
 	}
 	var tokens []service.Token
-	info := Info{NodeURL: sb.Chain.URL(), ChainID: cfg.ChainID, Owner: wallet.Address().Hex(), Tokens: map[string]string{},
+	info := Info{NodeURL: sb.Chain.URL(), ChainID: cfg.ChainID, Owner: owner.Hex(), Tokens: map[string]string{},
 		Decimals: map[string]uint8{}, Router: sb.Chain.Router().Hex(), WETH: sb.Chain.WETH().Hex(), Home: cfg.Home}
 	for sym, t := range sb.Chain.Tokens() {
 		tokens = append(tokens, service.Token{Symbol: sym, Address: t.Address, Decimals: t.Decimals})
@@ -214,7 +220,8 @@ func lockHome(cfg Config) (*home.Lock, error) {
 func openOrInit(ctx context.Context, cfg Config) (_ *home.Home, token string, created bool, _ error) {
 	h, err := home.Open(ctx, cfg.Home, cfg.Passphrase)
 	if errors.Is(err, home.ErrNotInitialized) {
-		h, cred, err := home.Init(ctx, cfg.Home, home.InitOptions{Passphrase: cfg.Passphrase, KDF: cfg.KDF, Clock: cfg.Now, ChainID: cfg.ChainID, Store: cfg.Store})
+		h, cred, err := home.Init(ctx, cfg.Home, home.InitOptions{Passphrase: cfg.Passphrase, KDF: cfg.KDF, Clock: cfg.Now, ChainID: cfg.ChainID, Store: cfg.Store,
+			OwnerAddress: cfg.OwnerAddress})
 		if err != nil {
 			return nil, "", false, err
 		}

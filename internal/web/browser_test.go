@@ -99,6 +99,13 @@ type dash struct {
 // clock at epoch, until the test ends.
 func startSandbox(t *testing.T) (*sandbox.Sandbox, *clock.Fake) {
 	t.Helper()
+	return startSandboxAs(t, common.Address{})
+}
+
+// startSandboxAs is startSandbox for a home without the owner's key when
+// owner is set (the owner-offline mode: owner holds its key elsewhere).
+func startSandboxAs(t *testing.T, owner common.Address) (*sandbox.Sandbox, *clock.Fake) {
+	t.Helper()
 	kdf, err := secrets.NewKDFParams()
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +115,7 @@ func startSandbox(t *testing.T) (*sandbox.Sandbox, *clock.Fake) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	sb, err := sandbox.Start(ctx, sandbox.Config{Home: t.TempDir(), Passphrase: []byte("dashboard test passphrase"), KDF: &kdf,
-		Now: c.Now, Log: slog.New(slog.DiscardHandler)})
+		Now: c.Now, Log: slog.New(slog.DiscardHandler), OwnerAddress: owner})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,8 +125,14 @@ func startSandbox(t *testing.T) (*sandbox.Sandbox, *clock.Fake) {
 
 func startDash(t *testing.T) *dash {
 	t.Helper()
+	return startDashAs(t, common.Address{})
+}
+
+// startDashAs is startDash on startSandboxAs(owner).
+func startDashAs(t *testing.T, owner common.Address) *dash {
+	t.Helper()
 	exec := chromium(t)
-	sb, c := startSandbox(t)
+	sb, c := startSandboxAs(t, owner)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exec), chromedp.WindowSize(1280, 900))
 	if os.Geteuid() == 0 {

@@ -27,6 +27,8 @@ func (h *Handler) writeJSONResult(w http.ResponseWriter, status int, v any) {
 func (h *Handler) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
 	var pk *service.PasskeyError
 	var param *service.ParamError
+	var relayer *service.RelayerError
+	var refusal *service.Refusal
 	status := http.StatusBadRequest
 	msg := err.Error()
 	switch {
@@ -37,6 +39,10 @@ func (h *Handler) jsonFail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusConflict
 	case errors.Is(err, service.ErrNoOwnerURL):
 		status = http.StatusServiceUnavailable
+	case errors.Is(err, service.ErrNoKey):
+		status = http.StatusNotFound
+	case errors.As(err, &relayer), errors.As(err, &refusal):
+		status = http.StatusConflict
 	default:
 		h.log.Error("dashboard", "path", r.URL.Path, "err", err)
 		status, msg = http.StatusInternalServerError, "something went wrong; the daemon's log says what"
@@ -169,4 +175,23 @@ func (h *Handler) approvalReject(w http.ResponseWriter, r *http.Request, ss *ses
 		return
 	}
 	http.Redirect(w, r, "/ui/approvals/"+url.PathEscape(c.ID)+"?done=rejected", http.StatusSeeOther)
+}
+
+// activate takes the owner's signature of a 7702 key's grant, which the
+// key page had the browser wallet make (EIP-1193 eth_signTypedData_v4),
+// and activates the key: the daemon checks the signature is the owner's
+// over exactly this grant before its relayer registers it on chain.
+func (h *Handler) activate(w http.ResponseWriter, r *http.Request, _ *session) {
+	sig, err := service.ParseSignature(r.PostFormValue("signature"))
+	if err != nil {
+		h.jsonFail(w, r, err)
+		return
+	}
+	g, err := h.svc.Activate(r.Context(), r.PathValue("id"), sig)
+	if err != nil {
+		h.jsonFail(w, r, err)
+		return
+	}
+	h.log.Info("dashboard: activated with the owner's signature", "key_id", g.ID)
+	h.writeJSONResult(w, http.StatusOK, map[string]string{"id": g.ID, "status": g.Status})
 }

@@ -86,7 +86,7 @@ func (p *passkeyDash) register(name string) {
 // waitLocation waits until the tab's address contains want: the page
 // navigates by itself (after an approval), which ends any wait running in
 // the page it leaves.
-func (p *passkeyDash) waitLocation(want string) {
+func (p *dash) waitLocation(want string) {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(p.ctx, 30*time.Second)
 	defer cancel()
@@ -103,7 +103,7 @@ func (p *passkeyDash) waitLocation(want string) {
 	}
 }
 
-func (p *passkeyDash) signIn() {
+func (p *dash) signIn() {
 	p.t.Helper()
 	p.run("sign in", chromedp.Navigate(p.ui+"/signin"), chromedp.WaitVisible(chromedp.ID("credential")),
 		chromedp.SendKeys(chromedp.ID("credential"), p.sb.AdminToken), chromedp.Submit(chromedp.ID("credential")),
@@ -135,7 +135,7 @@ func (p *passkeyDash) grantMode(agent, mode string) admin.GrantView {
 
 // swap has the agent with token swap 0.01 ETH for USDC; it returns the
 // error code and message (0 and the hash on success).
-func (p *passkeyDash) swap(token string) (int, string) {
+func (p *dash) swap(token string) (int, string) {
 	p.t.Helper()
 	info := p.sb.Info
 	router, usdc, weth, owner := common.HexToAddress(info.Router), common.HexToAddress(info.Tokens["USDC"]), common.HexToAddress(info.WETH), common.HexToAddress(info.Owner)

@@ -120,6 +120,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.Handle("GET /ui/review", h.signedIn(h.review))
 	h.mux.Handle("POST /ui/keys/{id}/revoke", h.signedIn(h.revoke))
 	h.mux.Handle("POST /ui/keys/{id}/resume", h.signedIn(h.resume))
+	h.mux.Handle("POST /ui/keys/{id}/activate", h.signedIn(h.activate))
 	h.mux.Handle("POST /ui/revoke-all", h.signedIn(h.revokeAll))
 	h.mux.Handle("GET /ui/grant", h.signedIn(h.grantForm))
 	h.mux.Handle("POST /ui/grant", h.signedIn(h.grant))
@@ -332,6 +333,7 @@ var notices = map[string]string{
 	"revoked":         "The key is revoked: its next request is refused.",
 	"revoked-all":     "Every key is revoked.",
 	"resumed":         "The key is resumed: it acts again. New anomalies suspend it again if its policy says so.",
+	"activated":       "The owner's signature is registered on chain: the key acts from its next request, within what was signed.",
 	"approved":        "Approved with your passkey: the change took effect.",
 	"rejected":        "Rejected: the change never takes effect.",
 	"passkey-removed": "The passkey is removed.",
@@ -423,6 +425,9 @@ type keyPage struct {
 	Bars     []bar
 	Charts   []chart
 	Activity keyView
+	// Sign is what the owner's wallet signs to activate a 7702 key in the
+	// owner-offline mode; nil unless the key waits for that signature.
+	Sign *service.SignatureRequest
 }
 
 func (h *Handler) key(w http.ResponseWriter, r *http.Request, ss *session) {
@@ -433,6 +438,12 @@ func (h *Handler) key(w http.ResponseWriter, r *http.Request, ss *session) {
 		return
 	}
 	kp := keyPage{GrantInfo: g}
+	if g.Status == service.StatusPendingSignature {
+		if kp.Sign, err = h.svc.SignatureRequest(ctx, g.ID); err != nil {
+			h.fail(w, r, ss, err)
+			return
+		}
+	}
 	if kp.Usage, err = h.svc.Usage(ctx, g.ID); err != nil {
 		h.fail(w, r, ss, err)
 		return
@@ -657,7 +668,9 @@ var funcs = template.FuncMap{
 	"join": strings.Join,
 	// revocable is whether a key's status leaves something to revoke: an
 	// active key, or one suspended until the owner resumes it.
-	"revocable": func(status string) bool { return status == service.StatusActive || status == service.StatusSuspended },
+	"revocable": func(status string) bool {
+		return status != service.StatusRevoked && status != service.StatusExpired
+	},
 	// revokeForm and resumeForm are the arguments of the key-button
 	// template for a key's two actions.
 	"revokeForm": func(id, agent, csrf string) map[string]string {

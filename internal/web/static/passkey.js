@@ -1,7 +1,8 @@
-// agentkeys dashboard: registering a passkey and approving a change with
-// one, through the browser's WebAuthn API. The server builds the options
-// (its challenge for an approval is the hash of the change) and checks
-// the answers; this file only carries them.
+// agentkeys dashboard: the owner's own devices. Registering a passkey and
+// approving a change with one, through the browser's WebAuthn API; and,
+// without the owner's key on the daemon, signing a 7702 key's grant with
+// the browser wallet (EIP-1193 eth_signTypedData_v4). The server builds
+// what is signed and checks the answers; this file only carries them.
 "use strict";
 
 (function () {
@@ -76,6 +77,35 @@
       }).catch(function (err) {
         say(status, "Not approved: " + err.message, true);
         status.setAttribute("data-done", "refused");
+      });
+    });
+  }
+  var sign = document.getElementById("owner-sign");
+  if (sign) {
+    var form = document.getElementById("wallet-sign");
+    var button = document.getElementById("wallet-sign-button");
+    var said = document.getElementById("wallet-status");
+    var key = sign.getAttribute("data-key");
+    var owner = sign.getAttribute("data-owner");
+    var typed = document.getElementById("typed-data").textContent;
+    var wallet = window.ethereum;
+    if (wallet && typeof wallet.request === "function") {
+      button.hidden = false;
+      say(said, "Your browser wallet can sign this grant as " + owner + ".");
+    }
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      wallet.request({ method: "eth_requestAccounts" }).then(function (accounts) {
+        var mine = (accounts || []).some(function (a) { return String(a).toLowerCase() === owner.toLowerCase(); });
+        if (!mine) throw new Error("the wallet's accounts do not include the owner " + owner + ": switch the wallet to it");
+        return wallet.request({ method: "eth_signTypedData_v4", params: [owner, typed] });
+      }).then(function (signature) {
+        return post("/ui/keys/" + encodeURIComponent(key) + "/activate", { csrf: form.querySelector('input[name="csrf"]').value, signature: signature });
+      }).then(function () {
+        location.assign("/ui/keys/" + encodeURIComponent(key) + "?done=activated");
+      }).catch(function (err) {
+        say(said, "Not activated: " + (err && err.message ? err.message : err), true);
+        said.setAttribute("data-done", "refused");
       });
     });
   }
