@@ -34,6 +34,10 @@ import (
 // through sendOwner: the relayer's and the session keys' like the
 // owner's.
 
+// MethodActivateRefused is the audit method of an activation refused
+// because its signature is not the owner's over the key's grant.
+const MethodActivateRefused = "agentkeys_activateRefused"
+
 // DefaultSignatureTTL is how long the owner has, by default, to sign a
 // grant and have it activated: the deadline in the signed grant.
 const DefaultSignatureTTL = time.Hour
@@ -321,6 +325,9 @@ func (s *Service) Activate(ctx context.Context, id string, sig []byte) (GrantInf
 		return GrantInfo{}, err
 	}
 	if err := checkOwnerSignature(digest, sig, owner); err != nil {
+		// Someone with the admin credential offered a signature that is
+		// not the owner's: the owner reads it in the log.
+		s.adminAudit(ctx, MethodActivateRefused, map[string]any{"key_id": g.ID, "reason": err.Error()})
 		return GrantInfo{}, err
 	}
 	if s.now().Unix() > int64(sg.Deadline) {

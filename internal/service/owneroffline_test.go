@@ -264,6 +264,20 @@ func TestOwnerOfflineGrantActivate(t *testing.T) {
 	if e.node.broadcasts != broadcasts {
 		t.Errorf("refused signatures sent %d transactions", e.node.broadcasts-broadcasts)
 	}
+	// Each refused signature is in the owner's log, naming the key.
+	recs, err := e.h.Store.AuditRecords(ctx, 0, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for _, r := range recs {
+		if r.Method == service.MethodActivateRefused && strings.Contains(string(r.Call), res.Grant.ID) {
+			refused++
+		}
+	}
+	if refused != 2 {
+		t.Errorf("%d %s records for the key, want 2", refused, service.MethodActivateRefused)
+	}
 
 	info, err := e.svc.Activate(ctx, res.Grant.ID, signTyped(t, e.owner, sr.TypedData))
 	if err != nil {
