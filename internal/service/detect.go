@@ -587,17 +587,21 @@ func (d *detector) offSchedule(st *keyState, r audit.Record) *store.Anomaly {
 }
 
 // spendOf reads what a decision record says the request spends, per
-// asset, leaving out fees.
-func spendOf(call json.RawMessage) map[string]*big.Int {
+// asset, leaving out fees, and whether it is an agent's simulation
+// (Service.Simulate): a simulation moves nothing, so it is judged like
+// any request but never joins the values a later one is compared with
+// (else an agent could raise the median by simulating large values).
+func spendOf(call json.RawMessage) (spend map[string]*big.Int, simulate bool) {
 	var c struct {
 		Spend []struct {
 			Asset string `json:"asset"`
 			Raw   string `json:"raw"`
 			Fee   bool   `json:"fee"`
 		} `json:"spend"`
+		Simulate bool `json:"simulate"`
 	}
 	if len(call) == 0 || json.Unmarshal(call, &c) != nil {
-		return nil
+		return nil, false
 	}
 	out := map[string]*big.Int{}
 	for _, s := range c.Spend {
@@ -610,24 +614,13 @@ func spendOf(call json.RawMessage) map[string]*big.Int {
 		}
 		out[s.Asset].Add(out[s.Asset], v)
 	}
-	return out
-}
-
-// simulated reports whether a record's Call is an agent's simulation
-// (Service.Simulate): it moves nothing, so it is judged like any request
-// but never joins the values a later one is compared with (else an agent
-// could raise the median by simulating large values).
-func simulated(call json.RawMessage) bool {
-	var c struct {
-		Simulate bool `json:"simulate"`
-	}
-	return len(call) > 0 && json.Unmarshal(call, &c) == nil && c.Simulate
+	return out, c.Simulate
 }
 
 // valueOutlier: a request (allowed or not) moving more of an asset than
 // a multiple of the median of the key's earlier allowed values of it.
 func (d *detector) valueOutlier(st *keyState, r audit.Record) *store.Anomaly {
-	spend := spendOf(r.Call)
+	spend, simulate := spendOf(r.Call)
 	if len(spend) == 0 {
 		return nil
 	}
@@ -638,7 +631,7 @@ func (d *detector) valueOutlier(st *keyState, r audit.Record) *store.Anomaly {
 	}
 	slices.Sort(assets)
 	var found []string
-	keep := r.Decision == audit.DecisionAllow && !simulated(r.Call)
+	keep := r.Decision == audit.DecisionAllow && !simulate
 	for _, asset := range assets {
 		v := spend[asset]
 		i, ok := slices.BinarySearchFunc(st.values, asset, func(h valueRing, name string) int { return strings.Compare(h.asset, name) })
