@@ -1,11 +1,15 @@
 package service
 
 import (
+	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/agentkeys/agentkeys/internal/policy"
 )
 
 // minuteCounts counts exactly what the map of minute → count it replaced
@@ -112,5 +116,28 @@ func TestNetSet(t *testing.T) {
 	v6 := netKeyOf(netip.MustParsePrefix("0:0:0:1::/64"))
 	if v4.bits != v6.bits || v4.cmp(v6) == 0 {
 		t.Errorf("%+v and %+v: want the same bits, not the same network", v4, v6)
+	}
+}
+
+// BenchmarkDetectorSweep is one sweep over 100,000 keys that each made
+// ten requests over the last day (the seeded store of docs/performance.md),
+// none of which it can forget.
+func BenchmarkDetectorSweep(b *testing.B) {
+	d := newDetector(nil, nil, nil, nil)
+	rules := &keyRules{anomalies: policy.Anomalies{RateWindow: policy.DefaultRateWindow, RateBaseline: policy.DefaultRateBaseline, BurstWithin: policy.DefaultBurstWithin}}
+	now := t0.Add(24 * time.Hour)
+	for i := range 100_000 {
+		st := &keyState{expires: nanosOf(now.Add(24 * time.Hour)), revoked: never, rules: rules}
+		for j := range 10 {
+			at := now.Add(-time.Duration(i+j*10_000) * 8 * time.Second)
+			st.minutes.count(unixMinute(at), 5, 24*60)
+			st.recent = append(st.recent, seqAtOf(int64(j), at))
+		}
+		d.keys[fmt.Sprintf("key%d", i)] = st
+	}
+	d.sweep(now)
+	b.ResetTimer()
+	for b.Loop() {
+		d.sweep(now)
 	}
 }
