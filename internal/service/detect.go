@@ -26,7 +26,10 @@ import (
 // the log from its start on every start, so its state is rebuilt the same
 // way each time and raises an anomaly for the same trigger record each
 // time; the store keeps one anomaly per (key, kind, trigger), so a replay
-// stores, appends and suspends nothing.
+// stores, appends and suspends nothing. What it keeps per key is compact
+// and bounded (detectstate.go), and sweep forgets what no later record
+// can read: the keys that can no longer act, and the request history of
+// idle keys.
 
 const (
 	// maxNets bounds the source networks remembered per key; past it,
@@ -41,6 +44,16 @@ const (
 	// offScheduleQuiet is how long after an off_schedule anomaly further
 	// attempts outside the schedule raise nothing (one anomaly per spell).
 	offScheduleQuiet = time.Hour
+	// lateRecords is how much earlier than the latest agent's record
+	// read before it an agent's record's Time may be. A record's Time is taken when its
+	// request is decided, inside the store transaction that appends it,
+	// so records come in Time order but for the commit's own delay and,
+	// with replicas sharing a store, their clocks' skew: seconds. The
+	// sweep forgets only what no record within lateRecords of the latest
+	// could read.
+	lateRecords = time.Hour
+	// sweepEvery is how often, in records' Time, the detector sweeps.
+	sweepEvery = 10 * time.Minute
 )
 
 type detector struct {
@@ -52,31 +65,72 @@ type detector struct {
 	// responds holds one copy of each distinct Respond map (there are at
 	// most 2^len(policy.AnomalyKinds)), shared by the keys' rules.
 	responds map[string]map[string]string
+	// rules holds one copy of each distinct keyRules of the keys without
+	// a schedule (most keys share their policy's defaults).
+	rules map[rulesKey]*keyRules
+	// docs is the rules of the policy documents compiled last, by the
+	// document's hash, so that keys sharing a policy compile it once
+	// (a replay over 100,000 keys would compile each otherwise); at most
+	// maxDocs, emptied when full.
+	docs map[[sha256.Size]byte]*keyRules
+	// assets holds one copy of each asset name a key's values are kept
+	// under.
+	assets map[string]string
+
+	latest     time.Time     // the latest Time of an agent's record read
+	nextSweep  time.Time     // sweep when latest reaches it
+	sweepEvery time.Duration // the default sweepEvery; 0 never (tests comparing with and without)
 }
 
 // keyState is what the detector remembers of one key. It keeps neither
 // the key's compiled policy nor its policy document (the service's
-// cache bounds those), only what detection reads of them.
+// cache bounds those), only what detection reads of them, in the
+// compact forms of detectstate.go.
 type keyState struct {
-	grant store.Grant // only ID and the times: see keyGrant
-	rules *keyRules   // nil: the stored policy does not compile; the key refuses everything, nothing is detected
+	id      string
+	created nanos
+	expires nanos
+	revoked nanos     // never: not revoked, as the detector last read the grant
+	rules   *keyRules // nil: the stored policy does not compile; the key refuses everything, nothing is detected
 
-	used      bool      // the key made a request before
-	lastUse   time.Time // its latest request
-	suspended bool      // between a MethodKeySuspended and a MethodKeyResumed record
+	used      bool  // the key made a request before
+	suspended bool  // between a MethodKeySuspended and a MethodKeyResumed record
+	lastUse   nanos // its latest request
 
-	nets map[netip.Prefix]bool
+	nets netSet
 
-	firstUse  time.Time
-	perMinute map[int64]int // requests by Unix minute, trimmed to the baseline and window
-	recent    []seqAt       // the latest recentSeqs records
-	lastSpike time.Time
+	firstUse  nanos        // never before its first request
+	minutes   minuteCounts // requests per minute, trimmed to the baseline and window
+	recent    []seqAt      // the latest recentSeqs records, oldest first
+	lastSpike nanos        // never before its first spike
 
 	denies []seqAt // refusals within the burst window
 
-	lastOffSchedule time.Time
+	lastOffSchedule nanos // never before its first off_schedule
 
-	values map[string][]*big.Int // asset → the latest allowed values, oldest first
+	values []valueRing // per asset, sorted by asset
+}
+
+// setGrant takes what the detector keeps of g: its id and times.
+func (st *keyState) setGrant(g store.Grant) {
+	st.id, st.created, st.expires, st.revoked = g.ID, nanosOf(g.CreatedAt), nanosOf(g.ExpiresAt), never
+	if g.RevokedAt != nil {
+		st.revoked = nanosOf(*g.RevokedAt)
+	}
+}
+
+// end is when the key stopped being able to act, as far as the
+// detector knows: its revocation or its expiry.
+func (st *keyState) end() nanos {
+	if st.revoked != never && st.revoked < st.expires {
+		return st.revoked
+	}
+	return st.expires
+}
+
+// ended reports whether g could not act at t.
+func ended(g store.Grant, t time.Time) bool {
+	return g.RevokedAt != nil && !t.Before(*g.RevokedAt) || !t.Before(g.ExpiresAt)
 }
 
 // keyRules is what detection needs of a key's policy.
@@ -86,6 +140,19 @@ type keyRules struct {
 	// scheduled is the compiled policy of a key with a schedule (for
 	// InSchedule and ScheduleText), nil for the keys without one.
 	scheduled *policy.Policy
+}
+
+// rulesKey is a keyRules without a schedule, comparable.
+type rulesKey struct {
+	respond                  string
+	rateMultiple             float64
+	rateWindow, rateBaseline time.Duration
+	rateMinRequests          int
+	burstCount               int
+	burstWithin              time.Duration
+	valueMultiple            float64
+	valueMinHistory          int
+	staleAfter               time.Duration
 }
 
 func (k *keyRules) inSchedule(t time.Time) bool {
@@ -116,21 +183,34 @@ func (d *detector) rulesOf(p *policy.Policy) *keyRules {
 	} else {
 		d.responds[name] = r.anomalies.Respond
 	}
+	if r.scheduled != nil {
+		return r
+	}
+	a := &r.anomalies
+	k := rulesKey{respond: name, rateMultiple: a.RateMultiple, rateWindow: a.RateWindow, rateBaseline: a.RateBaseline, rateMinRequests: a.RateMinRequests,
+		burstCount: a.BurstCount, burstWithin: a.BurstWithin, valueMultiple: a.ValueMultiple, valueMinHistory: a.ValueMinHistory, staleAfter: r.staleAfter}
+	if shared, ok := d.rules[k]; ok {
+		return shared
+	}
+	if len(d.rules) >= maxDocs {
+		clear(d.rules)
+	}
+	d.rules[k] = r
 	return r
 }
 
-// keyGrant is what the detector keeps of a grant: its id and times.
-func keyGrant(g store.Grant) store.Grant {
-	return store.Grant{ID: g.ID, CreatedAt: g.CreatedAt, ExpiresAt: g.ExpiresAt, RevokedAt: g.RevokedAt}
-}
-
-type seqAt struct {
-	seq int64
-	at  time.Time
+// assetName returns the detector's one copy of asset.
+func (d *detector) assetName(asset string) string {
+	if s, ok := d.assets[asset]; ok {
+		return s
+	}
+	d.assets[asset] = asset
+	return asset
 }
 
 func newDetector(st store.Store, compile func(store.Grant) (*policy.Policy, error), now func() time.Time, log func(string, ...any)) *detector {
-	return &detector{st: st, compile: compile, now: now, log: log, keys: map[string]*keyState{}, responds: map[string]map[string]string{}}
+	return &detector{st: st, compile: compile, now: now, log: log, keys: map[string]*keyState{},
+		responds: map[string]map[string]string{}, rules: map[rulesKey]*keyRules{}, docs: map[[sha256.Size]byte]*keyRules{}, assets: map[string]string{}, sweepEvery: sweepEvery}
 }
 
 // agentRecord reports whether r is a request an agent made with its key:
@@ -148,45 +228,90 @@ type keyCall struct {
 
 // handle is the detector's FeedHandler.
 func (d *detector) handle(ctx context.Context, r audit.Record) error {
-	if r.Method == MethodKeySuspended || r.Method == MethodKeyResumed {
+	err := d.read(ctx, r)
+	if agentRecord(r) && r.Time.After(d.latest) {
+		d.latest = r.Time
+	}
+	if d.sweepEvery > 0 && !d.latest.IsZero() && !d.latest.Before(d.nextSweep) {
+		d.sweep(d.latest.Add(-lateRecords))
+		d.nextSweep = d.latest.Add(d.sweepEvery)
+	}
+	return err
+}
+
+func (d *detector) read(ctx context.Context, r audit.Record) error {
+	switch r.Method {
+	case MethodKeySuspended, MethodKeyResumed:
 		var c keyCall
 		if err := json.Unmarshal(r.Call, &c); err != nil || c.KeyID == "" {
 			return fmt.Errorf("record %d: %s names no key", r.Seq, r.Method)
 		}
 		if st, ok := d.keys[c.KeyID]; ok {
 			st.suspended = r.Method == MethodKeySuspended
-		} else if r.Method == MethodKeySuspended {
-			st, err := d.state(ctx, c.KeyID)
-			if err != nil {
+			return nil
+		}
+		if r.Method == MethodKeyResumed {
+			return nil
+		}
+		g, err := d.grant(ctx, c.KeyID)
+		if err != nil || g == nil || ended(*g, r.Time) {
+			// A key that can no longer act needs no state: its
+			// requests are refused before anything reads it.
+			return err
+		}
+		d.newState(*g).suspended = true
+		return nil
+	case methodRevoke, MethodRevokeStale:
+		// Learn the revocation of a key the detector holds, so the sweep
+		// forgets it once it can no longer act.
+		var c keyCall
+		if json.Unmarshal(r.Call, &c) != nil {
+			return nil
+		}
+		if st, ok := d.keys[c.KeyID]; ok {
+			g, err := d.grant(ctx, c.KeyID)
+			if err != nil || g == nil {
 				return err
 			}
-			if st != nil {
-				st.suspended = true
-			}
+			st.setGrant(*g)
 		}
 		return nil
 	}
 	if !agentRecord(r) {
 		return nil
 	}
-	st, err := d.state(ctx, r.KeyID)
-	if err != nil || st == nil || st.rules == nil || st.suspended {
+	st, known := d.keys[r.KeyID]
+	if known && (st.rules == nil || st.suspended) {
 		// A suspended key's attempts are refused as such; they raise
 		// nothing more until the owner resumes it.
-		return err
+		return nil
 	}
 	if r.Decision == audit.DecisionDeny {
 		// A refusal may be a revoked or expired key's: re-read the grant
 		// (revocation never changes once stored, so a replay decides the
 		// same) and leave a key that could not act alone.
-		g, err := d.st.GetGrant(ctx, r.KeyID)
-		if err != nil {
-			return fmt.Errorf("detect: read key %s: %w", r.KeyID, err)
+		g, err := d.grant(ctx, r.KeyID)
+		if err != nil || g == nil {
+			return err
 		}
-		st.grant = keyGrant(g)
-		if g.RevokedAt != nil && !r.Time.Before(*g.RevokedAt) || !r.Time.Before(g.ExpiresAt) {
+		if known {
+			st.setGrant(*g)
+		}
+		if ended(*g, r.Time) {
 			return nil
 		}
+		if !known {
+			st = d.newState(*g)
+		}
+	} else if !known {
+		g, err := d.grant(ctx, r.KeyID)
+		if err != nil || g == nil {
+			return err
+		}
+		st = d.newState(*g)
+	}
+	if st.rules == nil || st.suspended {
+		return nil
 	}
 	var errs []error
 	for _, f := range []func(*keyState, audit.Record) *store.Anomaly{
@@ -198,16 +323,15 @@ func (d *detector) handle(ctx context.Context, r audit.Record) error {
 			}
 		}
 	}
-	st.used, st.lastUse = true, r.Time
+	st.used, st.lastUse = true, nanosOf(r.Time)
 	return errors.Join(errs...)
 }
 
-// state returns what the detector knows of key id, reading the grant
-// the first time; nil for a key the store does not hold.
-func (d *detector) state(ctx context.Context, id string) (*keyState, error) {
-	if st, ok := d.keys[id]; ok {
-		return st, nil
-	}
+// methodRevoke is the audit method of the owner's revocation of one key.
+const methodRevoke = "agentkeys_revoke"
+
+// grant reads key id's grant; nil for a key the store does not hold.
+func (d *detector) grant(ctx context.Context, id string) (*store.Grant, error) {
 	g, err := d.st.GetGrant(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
@@ -215,12 +339,103 @@ func (d *detector) state(ctx context.Context, id string) (*keyState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("detect: read key %s: %w", id, err)
 	}
-	st := &keyState{grant: keyGrant(g), nets: map[netip.Prefix]bool{}, perMinute: map[int64]int{}, values: map[string][]*big.Int{}}
-	if p, err := d.compile(g); err == nil {
-		st.rules = d.rulesOf(p)
+	return &g, nil
+}
+
+// newState starts the detector's state of the key of g.
+func (d *detector) newState(g store.Grant) *keyState {
+	st := &keyState{lastUse: never, firstUse: never, lastSpike: never, lastOffSchedule: never}
+	st.setGrant(g)
+	st.rules = d.rulesOfGrant(g)
+	d.keys[st.id] = st
+	return st
+}
+
+// maxDocs bounds detector.docs.
+const maxDocs = 1024
+
+// rulesOfGrant is what detection needs of g's policy; nil if it does not
+// compile. A policy compiles the same from the same document, whatever
+// the grant.
+func (d *detector) rulesOfGrant(g store.Grant) *keyRules {
+	sum := sha256.Sum256(g.Policy)
+	if r, ok := d.docs[sum]; ok {
+		return r
 	}
-	d.keys[id] = st
-	return st, nil
+	var r *keyRules
+	if p, err := d.compile(g); err == nil {
+		r = d.rulesOf(p)
+	}
+	if len(d.docs) >= maxDocs {
+		clear(d.docs)
+	}
+	d.docs[sum] = r
+	return r
+}
+
+// sweep forgets what no record with a Time at or after horizon can read
+// (lateRecords before the latest record read, so every record still to
+// come), which is therefore unobservable: the same records raise the
+// same anomalies with or without a sweep (TestDetectorSweepChangesNothing).
+//
+//   - A key that ended (revoked or expired) at or before horizon is
+//     forgotten whole. Every later record of it is a refusal at a time
+//     the key could not act (a request is decided, and its record timed,
+//     while the key is active, or refused), and read tells such a
+//     refusal from the grant alone, before it would look at any state;
+//     a suspension of such a key needs no state either. A revocation
+//     the detector has not read (the owner's revokeAll) leaves the key
+//     until its expiry.
+//   - Of a key that may still act, the parts of its history kept for a
+//     span of time: minutes counted before the rate baseline of every
+//     later request (count would drop them before counting), its latest
+//     records more than the rate window old (only those within it are
+//     linked to a spike, and they are the oldest of them, so the latest
+//     recentSeqs of what remains link the same), its refusals more than
+//     the burst span old (they never count again).
+//
+// What a key keeps however long it is idle (its networks, its latest
+// values per asset, its last use and first use) is what new_ip,
+// value_outlier and stale_key_used compare a request with however old
+// it is: forgetting it would change what they raise, so an idle key
+// costs its networks, its values and its fixed part (about 300 bytes),
+// not its request history.
+func (d *detector) sweep(horizon time.Time) {
+	minute := unixMinute(horizon)
+	for id, st := range d.keys {
+		if nanosOf(horizon) >= st.end() {
+			delete(d.keys, id)
+			continue
+		}
+		if st.rules == nil {
+			continue
+		}
+		a := &st.rules.anomalies
+		st.minutes.forget(minute, max(int64(a.RateWindow/time.Minute), 1), int64(a.RateBaseline/time.Minute))
+		st.minutes = fit(st.minutes)
+		drop := 0
+		for drop < len(st.recent) && !st.recent[drop].within(horizon, a.RateWindow) {
+			drop++
+		}
+		st.recent = fit(st.recent[drop:])
+		st.denies = fit(slices.DeleteFunc(st.denies, func(x seqAt) bool { return !x.within(horizon, a.BurstWithin) }))
+		st.nets = fit(st.nets)
+		for i := range st.values {
+			st.values[i].words = fit(st.values[i].words)
+		}
+	}
+}
+
+// fit returns s, in an array of its own size if its array is much
+// bigger; nil if it is empty.
+func fit[S ~[]E, E any](s S) S {
+	switch {
+	case len(s) == 0:
+		return nil
+	case cap(s) > len(s)+len(s)/4+1:
+		return slices.Clone(s)
+	}
+	return s
 }
 
 // anomalyID names the anomaly of kind raised by the record trigger of a
@@ -231,7 +446,7 @@ func anomalyID(keyID, kind string, trigger int64) string {
 }
 
 func (d *detector) anomaly(st *keyState, kind, severity string, r audit.Record, records []int64, summary string) *store.Anomaly {
-	return &store.Anomaly{ID: anomalyID(st.grant.ID, kind, r.Seq), KeyID: st.grant.ID, Kind: kind, Severity: severity, At: r.Time,
+	return &store.Anomaly{ID: anomalyID(st.id, kind, r.Seq), KeyID: st.id, Kind: kind, Severity: severity, At: r.Time,
 		Summary: bound.Text(summary, store.MaxAnomalySummary), Records: records, Response: st.rules.anomalies.Respond[kind]}
 }
 
@@ -282,13 +497,15 @@ func network(ip string) (netip.Prefix, bool) {
 // every key is new somewhere once.
 func (d *detector) newNetwork(st *keyState, r audit.Record) *store.Anomaly {
 	n, ok := network(r.CallerIP)
-	if !ok || st.nets[n] {
+	if !ok {
+		return nil
+	}
+	k := netKeyOf(n)
+	if st.nets.has(k) {
 		return nil
 	}
 	first := !st.used && len(st.nets) == 0
-	if len(st.nets) < maxNets {
-		st.nets[n] = true
-	}
+	st.nets.add(k)
 	if first {
 		return nil
 	}
@@ -299,46 +516,31 @@ func (d *detector) newNetwork(st *keyState, r audit.Record) *store.Anomaly {
 // key's trailing baseline predicts, counted by the minute.
 func (d *detector) rateSpike(st *keyState, r audit.Record) *store.Anomaly {
 	a := &st.rules.anomalies
-	minute := r.Time.Unix() / 60
-	st.perMinute[minute]++
-	st.recent = append(st.recent, seqAt{r.Seq, r.Time})
-	if len(st.recent) > recentSeqs {
-		st.recent = st.recent[len(st.recent)-recentSeqs:]
+	if len(st.recent) == recentSeqs {
+		st.recent = append(st.recent[:0], st.recent[1:]...)
 	}
-	if st.firstUse.IsZero() {
-		st.firstUse = r.Time
+	st.recent = append(st.recent, seqAtOf(r.Seq, r.Time))
+	if st.firstUse == never {
+		st.firstUse = nanosOf(r.Time)
 	}
-	winMin := int64(a.RateWindow / time.Minute)
+	winMin := max(int64(a.RateWindow/time.Minute), 1)
 	baseMin := int64(a.RateBaseline / time.Minute)
-	if winMin < 1 {
-		winMin = 1
-	}
-	var inWindow, inBase int
-	for m, n := range st.perMinute {
-		switch {
-		case m > minute-winMin:
-			inWindow += n
-		case m > minute-winMin-baseMin:
-			inBase += n
-		default:
-			delete(st.perMinute, m)
-		}
-	}
+	inWindow, inBase := st.minutes.count(unixMinute(r.Time), winMin, baseMin)
 	// A young key's baseline is what it has: from its first request to
 	// the window. Without a window's worth of history there is nothing to
 	// compare with.
-	span := min(a.RateBaseline, r.Time.Sub(st.firstUse)-a.RateWindow)
-	if span < a.RateWindow || inWindow < a.RateMinRequests || r.Time.Sub(st.lastSpike) < a.RateWindow {
+	span := min(a.RateBaseline, r.Time.Sub(st.firstUse.time())-a.RateWindow)
+	if span < a.RateWindow || inWindow < a.RateMinRequests || st.lastSpike != never && r.Time.Sub(st.lastSpike.time()) < a.RateWindow {
 		return nil
 	}
 	expected := float64(inBase) * float64(a.RateWindow) / float64(span)
 	if float64(inWindow) <= a.RateMultiple*expected {
 		return nil
 	}
-	st.lastSpike = r.Time
+	st.lastSpike = nanosOf(r.Time)
 	var seqs []int64
 	for _, s := range st.recent {
-		if r.Time.Sub(s.at) < a.RateWindow {
+		if s.within(r.Time, a.RateWindow) {
 			seqs = append(seqs, s.seq)
 		}
 	}
@@ -356,11 +558,11 @@ func (d *detector) refusalBurst(st *keyState, r audit.Record) *store.Anomaly {
 	a := &st.rules.anomalies
 	keep := st.denies[:0]
 	for _, x := range st.denies {
-		if r.Time.Sub(x.at) < a.BurstWithin {
+		if x.within(r.Time, a.BurstWithin) {
 			keep = append(keep, x)
 		}
 	}
-	st.denies = append(keep, seqAt{r.Seq, r.Time})
+	st.denies = append(keep, seqAtOf(r.Seq, r.Time))
 	if len(st.denies) < a.BurstCount {
 		return nil
 	}
@@ -376,26 +578,30 @@ func (d *detector) refusalBurst(st *keyState, r audit.Record) *store.Anomaly {
 // offSchedule: an attempt outside the key's schedule (which the policy
 // refuses); one anomaly per spell of such attempts.
 func (d *detector) offSchedule(st *keyState, r audit.Record) *store.Anomaly {
-	if st.rules.inSchedule(r.Time) || !st.lastOffSchedule.IsZero() && r.Time.Sub(st.lastOffSchedule) < offScheduleQuiet {
+	if st.rules.inSchedule(r.Time) || st.lastOffSchedule != never && r.Time.Sub(st.lastOffSchedule.time()) < offScheduleQuiet {
 		return nil
 	}
-	st.lastOffSchedule = r.Time
+	st.lastOffSchedule = nanosOf(r.Time)
 	return d.anomaly(st, AnomalyOffSchedule, SeverityWarning, r, []int64{r.Seq},
 		fmt.Sprintf("attempt at %s, outside the schedule %s", r.Time.UTC().Format(time.RFC3339), st.rules.scheduleText()))
 }
 
 // spendOf reads what a decision record says the request spends, per
-// asset, leaving out fees.
-func spendOf(call json.RawMessage) map[string]*big.Int {
+// asset, leaving out fees, and whether it is an agent's simulation
+// (Service.Simulate): a simulation moves nothing, so it is judged like
+// any request but never joins the values a later one is compared with
+// (else an agent could raise the median by simulating large values).
+func spendOf(call json.RawMessage) (spend map[string]*big.Int, simulate bool) {
 	var c struct {
 		Spend []struct {
 			Asset string `json:"asset"`
 			Raw   string `json:"raw"`
 			Fee   bool   `json:"fee"`
 		} `json:"spend"`
+		Simulate bool `json:"simulate"`
 	}
 	if len(call) == 0 || json.Unmarshal(call, &c) != nil {
-		return nil
+		return nil, false
 	}
 	out := map[string]*big.Int{}
 	for _, s := range c.Spend {
@@ -408,24 +614,13 @@ func spendOf(call json.RawMessage) map[string]*big.Int {
 		}
 		out[s.Asset].Add(out[s.Asset], v)
 	}
-	return out
-}
-
-// simulated reports whether a record's Call is an agent's simulation
-// (Service.Simulate): it moves nothing, so it is judged like any request
-// but never joins the values a later one is compared with (else an agent
-// could raise the median by simulating large values).
-func simulated(call json.RawMessage) bool {
-	var c struct {
-		Simulate bool `json:"simulate"`
-	}
-	return len(call) > 0 && json.Unmarshal(call, &c) == nil && c.Simulate
+	return out, c.Simulate
 }
 
 // valueOutlier: a request (allowed or not) moving more of an asset than
 // a multiple of the median of the key's earlier allowed values of it.
 func (d *detector) valueOutlier(st *keyState, r audit.Record) *store.Anomaly {
-	spend := spendOf(r.Call)
+	spend, simulate := spendOf(r.Call)
 	if len(spend) == 0 {
 		return nil
 	}
@@ -436,22 +631,25 @@ func (d *detector) valueOutlier(st *keyState, r audit.Record) *store.Anomaly {
 	}
 	slices.Sort(assets)
 	var found []string
+	keep := r.Decision == audit.DecisionAllow && !simulate
 	for _, asset := range assets {
-		v, hist := spend[asset], st.values[asset]
-		if len(hist) >= a.ValueMinHistory {
-			sorted := slices.SortedFunc(slices.Values(hist), (*big.Int).Cmp)
-			median := new(big.Float).SetInt(sorted[len(sorted)/2])
-			limit := median.Mul(median, big.NewFloat(a.ValueMultiple))
-			if new(big.Float).SetInt(v).Cmp(limit) > 0 {
-				found = append(found, fmt.Sprintf("%s base units of %s, over %gx the median %s of its last %d", v, asset, a.ValueMultiple, sorted[len(sorted)/2], len(hist)))
+		v := spend[asset]
+		i, ok := slices.BinarySearchFunc(st.values, asset, func(h valueRing, name string) int { return strings.Compare(h.asset, name) })
+		if ok {
+			if hist := &st.values[i]; hist.len() >= a.ValueMinHistory {
+				median := hist.median()
+				limit := new(big.Float).SetInt(median)
+				limit.Mul(limit, big.NewFloat(a.ValueMultiple))
+				if new(big.Float).SetInt(v).Cmp(limit) > 0 {
+					found = append(found, fmt.Sprintf("%s base units of %s, over %gx the median %s of its last %d", v, asset, a.ValueMultiple, median, hist.len()))
+				}
 			}
 		}
-		if r.Decision == audit.DecisionAllow && !simulated(r.Call) {
-			hist = append(hist, v)
-			if len(hist) > valueHistory {
-				hist = hist[len(hist)-valueHistory:]
+		if keep {
+			if !ok {
+				st.values = slices.Insert(st.values, i, valueRing{asset: d.assetName(asset)})
 			}
-			st.values[asset] = hist
+			st.values[i].push(v)
 		}
 	}
 	if len(found) == 0 {
@@ -467,9 +665,9 @@ func (d *detector) staleUse(st *keyState, r audit.Record) *store.Anomaly {
 	if after <= 0 {
 		return nil
 	}
-	idle := st.grant.CreatedAt
+	idle := st.created.time()
 	if st.used {
-		idle = st.lastUse
+		idle = st.lastUse.time()
 	}
 	if r.Time.Sub(idle) < after {
 		return nil

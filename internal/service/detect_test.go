@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -73,8 +74,10 @@ type detectEnv struct {
 	t    *testing.T
 	st   *sqlite.Store
 	path string
+	doc  json.RawMessage // the keys' policy
 	key  string
 	feed *Feed
+	det  *detector // the feed's
 	logs []string
 }
 
@@ -95,15 +98,21 @@ func newDetectEnv(t *testing.T, policyYAML string) *detectEnv {
 	if err := st.PutKey(ctx, store.Key{ID: "w", Kind: store.KeyKindWallet, Address: "0x1111111111111111111111111111111111111111", Sealed: []byte("x"), CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
+	e := &detectEnv{t: t, st: st, path: path, doc: doc, key: "k"}
 	for _, id := range []string{"k", "other"} {
-		if err := st.CreateGrant(ctx, store.Grant{ID: id, Agent: "bot", Mode: store.ModeWallet, Chains: []uint64{31337}, Policy: doc,
-			Address: "0x1111111111111111111111111111111111111111", SignerKeyID: "w", CredentialHash: []byte("h"), CreatedAt: t0, ExpiresAt: t0.Add(30 * 24 * time.Hour)}); err != nil {
-			t.Fatal(err)
-		}
+		e.grant(id, t0.Add(30*24*time.Hour))
 	}
-	e := &detectEnv{t: t, st: st, path: path, key: "k"}
 	e.feed = e.newFeed(st)
 	return e
+}
+
+// grant stores key id, granted at t0 under the env's policy.
+func (e *detectEnv) grant(id string, expires time.Time) {
+	e.t.Helper()
+	if err := e.st.CreateGrant(e.t.Context(), store.Grant{ID: id, Agent: "bot", Mode: store.ModeWallet, Chains: []uint64{31337}, Policy: e.doc,
+		Address: "0x1111111111111111111111111111111111111111", SignerKeyID: "w", CredentialHash: []byte("h"), CreatedAt: t0, ExpiresAt: expires}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // newFeed is the feed and detector a (re)started daemon builds.
@@ -111,7 +120,8 @@ func (e *detectEnv) newFeed(st store.Store) *Feed {
 	compile := func(g store.Grant) (*policy.Policy, error) { return policy.Parse(g.Policy, policy.Options{}) }
 	log := func(msg string, args ...any) { e.logs = append(e.logs, fmt.Sprint(msg, args)) }
 	f := newFeed(st, log)
-	f.Handle(newDetector(st, compile, func() time.Time { return t0.Add(365 * 24 * time.Hour) }, log).handle)
+	e.det = newDetector(st, compile, func() time.Time { return t0.Add(365 * 24 * time.Hour) }, log)
+	f.Handle(e.det.handle)
 	return f
 }
 
@@ -333,5 +343,193 @@ func TestDetectorReplayAfterRestartIsIdempotent(t *testing.T) {
 	}
 	if g, _ := st.GetGrant(t.Context(), "k"); g.SuspendedAt == nil {
 		t.Error("the second burst did not suspend the key")
+	}
+}
+
+// sweepPolicy turns every kind a key's history feeds on, with spans
+// short enough for a few days of records to cross them many times.
+const sweepPolicy = basePolicy + "valid_for: 30d\nstale_after: 2d\nanomalies:\n" +
+	"  rate_spike: {multiple: 3, window: 5m, baseline: 2h, min_requests: 5}\n" +
+	"  refusal_burst: {count: 3, within: 10m, on_anomaly: suspend}\n" +
+	"  value_outlier: {min_history: 3, multiple: 5}\n"
+
+// sweepLog is twelve days of four keys' requests, in Time order: spells
+// of use (bursts among them) from a few networks and now and then a new
+// one, values of every width with outliers, runs of refusals, and idle
+// spells of hours and days, longer than every span the detector looks
+// back over; "short" expires on day 3 and "gone" is revoked on day 4,
+// after which their attempts are refused. Each day starts with the
+// owner resuming every key (a burst suspends one).
+func sweepLog() [][]rec {
+	rng := rand.New(rand.NewPCG(7, 11))
+	keys := []string{"k", "other", "short", "gone"}
+	end := map[string]time.Duration{"short": 3 * 24 * time.Hour, "gone": 4 * 24 * time.Hour}
+	var days [][]rec
+	for day := range 12 {
+		var recs []rec
+		for _, key := range keys {
+			recs = append(recs, rec{at: time.Duration(day) * 24 * time.Hour, method: MethodKeyResumed, key: key})
+			if day == 4 && key == "gone" {
+				recs = append(recs, rec{at: end["gone"], method: methodRevoke, key: key})
+			}
+			if rng.IntN(3) == 0 {
+				continue // a day idle
+			}
+			for range 1 + rng.IntN(3) {
+				at := time.Duration(day)*24*time.Hour + time.Duration(rng.IntN(23*60))*time.Minute
+				for range 1 + rng.IntN(30) {
+					at += time.Duration(1+rng.IntN(90)) * time.Second
+					r := rec{at: at, key: key, ip: fmt.Sprintf("10.%d.%d.9", len(key), rng.IntN(3))}
+					if rng.IntN(50) == 0 {
+						r.ip = fmt.Sprintf("10.200.%d.1", rng.IntN(250))
+					}
+					switch v := rng.IntN(100); {
+					case v < 60:
+						r.spend = randBig(rng, 20+rng.IntN(10)).String()
+					case v < 63:
+						r.spend = randBig(rng, 40+rng.IntN(200)).String()
+					case v < 68:
+						r.spend, r.simulate = randBig(rng, 30).String(), true
+					}
+					if rng.IntN(10) == 0 {
+						r.decision = audit.DecisionDeny
+					}
+					if e, ok := end[key]; ok && r.at >= e {
+						r.decision = audit.DecisionDeny // the key can no longer act
+					}
+					recs = append(recs, r)
+				}
+			}
+		}
+		slices.SortStableFunc(recs, func(a, b rec) int { return int((a.at - b.at) / time.Second) })
+		days = append(days, recs)
+	}
+	return days
+}
+
+// The sweep forgets only what no later record reads: a detector that
+// sweeps and one that never does raise the same anomalies, with the
+// same records, summaries and suspensions (the two logs end with the
+// same hash), over keys idle for days, expired and revoked; and the one
+// that sweeps holds less.
+func TestDetectorSweepChangesNothing(t *testing.T) {
+	sweeps, never := newDetectEnv(t, sweepPolicy), newDetectEnv(t, sweepPolicy)
+	never.det.sweepEvery = 0
+	for _, e := range []*detectEnv{sweeps, never} {
+		e.grant("short", t0.Add(3*24*time.Hour))
+		e.grant("gone", t0.Add(30*24*time.Hour))
+		if err := e.st.RevokeGrant(t.Context(), "gone", t0.Add(4*24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	records := 0
+	for _, day := range sweepLog() {
+		sweeps.append(day...)
+		never.append(day...)
+		records += len(day)
+	}
+
+	list := func(e *detectEnv) []store.Anomaly {
+		as, err := e.st.ListAnomalies(t.Context(), store.AnomalyFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return as
+	}
+	got, want := list(sweeps), list(never)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("anomalies with the sweep (-without +with):\n%s", diff)
+	}
+	kinds := map[string]int{}
+	for _, a := range want {
+		kinds[a.Kind]++
+	}
+	for _, k := range []string{AnomalyNewIP, AnomalyRateSpike, AnomalyRefusalBurst, AnomalyValueOutlier, AnomalyStaleKeyInUse} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s among the %d anomalies of %d records (%v): the log does not exercise it", k, len(want), records, kinds)
+		}
+	}
+	h1, _ := sweeps.st.AuditHead(t.Context())
+	h2, _ := never.st.AuditHead(t.Context())
+	if diff := cmp.Diff(h2, h1); diff != "" {
+		t.Errorf("audit heads (-without +with):\n%s", diff)
+	}
+
+	// What the sweep forgot: the keys that can no longer act, and the
+	// idle keys' request history.
+	for _, id := range []string{"short", "gone"} {
+		if _, ok := sweeps.det.keys[id]; ok {
+			t.Errorf("the sweep kept %s, which can no longer act", id)
+		}
+		if _, ok := never.det.keys[id]; !ok {
+			t.Errorf("without the sweep, %s is not held: the log never used it", id)
+		}
+	}
+	if a, b := retained(sweeps.det), retained(never.det); a >= b {
+		t.Errorf("%d entries held with the sweep, %d without: it forgot nothing", a, b)
+	}
+}
+
+// retained counts the entries of the request history a detector holds.
+func retained(d *detector) int {
+	n := 0
+	for _, st := range d.keys {
+		n += len(st.minutes) + len(st.recent) + len(st.denies)
+	}
+	return n
+}
+
+// What the detector holds of a key is bounded however much the key is
+// used: its minutes by the rate baseline and window, its latest records
+// by recentSeqs, its values by valueHistory per asset (each at most four
+// words); once the key is idle past those spans only its networks, its
+// values and its times remain, and once it expired nothing.
+func TestDetectorStateBounded(t *testing.T) {
+	e := newDetectEnv(t, basePolicy+"anomalies:\n  rate_spike: {multiple: 5, window: 5m, baseline: 2h, min_requests: 10}\n")
+	big200 := new(big.Int).Lsh(big.NewInt(1), 200)
+	const perDay = 24 * 60
+	for day := range 2 {
+		var rs []rec
+		for i := range perDay { // one request a minute, steady: no anomaly
+			v := new(big.Int).Add(big200, big.NewInt(int64(i)))
+			rs = append(rs, rec{at: time.Duration(day*perDay+i) * time.Minute, spend: v.String()})
+		}
+		e.append(rs...)
+		st := e.det.keys["k"]
+		if n := len(st.minutes); n > 5+120 {
+			t.Errorf("day %d: %d minutes held, want at most the window and baseline (125)", day, n)
+		}
+		if n := len(st.recent); n > recentSeqs {
+			t.Errorf("day %d: %d latest records held, want at most %d", day, n, recentSeqs)
+		}
+		if len(st.values) != 1 || st.values[0].len() != valueHistory || len(st.values[0].words) != valueHistory*4 {
+			t.Errorf("day %d: values %d assets, want 1 holding %d values of 4 words", day, len(st.values), valueHistory)
+		}
+		if len(st.nets) != 1 {
+			t.Errorf("day %d: %d networks, want 1", day, len(st.nets))
+		}
+	}
+	if got := e.anomalies(); len(got) != 0 {
+		t.Fatalf("steady use raised %+v", got)
+	}
+
+	// Another key's use a day later sweeps: k keeps only what outlives
+	// any span.
+	e.append(rec{at: 3 * 24 * time.Hour, key: "other"})
+	st := e.det.keys["k"]
+	if st == nil {
+		t.Fatal("k forgotten while it may still act")
+	}
+	if n := len(st.minutes) + len(st.recent) + len(st.denies); n != 0 {
+		t.Errorf("idle k holds %d entries of request history, want none", n)
+	}
+	if len(st.nets) != 1 || st.values[0].len() != valueHistory {
+		t.Errorf("idle k holds %d networks and %d values, want 1 and %d", len(st.nets), st.values[0].len(), valueHistory)
+	}
+
+	// After k's expiry (t0+30d) and lateRecords, nothing of it.
+	e.append(rec{at: 31 * 24 * time.Hour, key: "other", decision: audit.DecisionDeny})
+	if _, ok := e.det.keys["k"]; ok {
+		t.Error("k held after it expired")
 	}
 }

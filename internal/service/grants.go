@@ -149,7 +149,7 @@ func (s *Service) Revoke(ctx context.Context, id string) (GrantInfo, error) {
 	if err := s.cfg.Store.RevokeGrant(ctx, id, s.now()); err != nil {
 		return GrantInfo{}, err
 	}
-	s.adminAudit(ctx, "agentkeys_revoke", map[string]any{"key_id": id})
+	s.adminAudit(ctx, methodRevoke, map[string]any{"key_id": id})
 	g, err := s.cfg.Store.GetGrant(ctx, id)
 	if err != nil {
 		return GrantInfo{}, err

@@ -220,7 +220,10 @@ func New(cfg Config) (*Service, error) {
 		s.rates = limit.NewRates(*cfg.Limits.Rates, cfg.Now)
 	}
 	feed.Handle(s.alertAnomaly)
-	feed.Handle(newDetector(cfg.Store, s.policyOf, s.now, cfg.Log.Warn).handle)
+	// The detector reads every key's policy as it meets the key (all of
+	// them on a replay): peekPolicy, so it does not push the policies of
+	// the keys in use out of the cache.
+	feed.Handle(newDetector(cfg.Store, s.peekPolicy, s.now, cfg.Log.Warn).handle)
 	return s, nil
 }
 

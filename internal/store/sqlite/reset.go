@@ -71,22 +71,39 @@ func deleteNonces(ctx context.Context, tx *wtx, chainID uint64) ([]store.NonceCo
 }
 
 // grantsOnChain returns the grants whose chains include chainID, ordered
-// by creation then id. Chains are a JSON array, so they are matched here.
+// by creation then id: their ids, modes, whether they are revoked, and
+// the meta of the 7702 grants not revoked (which a reset revokes), only
+// that, so a store of 100,000 grants is not read whole into memory.
+// Chains are a JSON array, so they are matched here.
 func grantsOnChain(ctx context.Context, tx *wtx, chainID uint64) ([]store.Grant, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT `+grantColumns+` FROM grants ORDER BY created_at, id`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, mode, chains, revoked_at IS NOT NULL,
+		CASE WHEN mode = ? AND revoked_at IS NULL THEN meta ELSE '{}' END FROM grants ORDER BY created_at, id`, store.Mode7702)
 	if err != nil {
 		return nil, fmt.Errorf("read grants: %w", err)
 	}
 	defer rows.Close()
 	var out []store.Grant
+	revokedAt := time.Time{}
 	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
+		var (
+			g            store.Grant
+			chains, meta string
+			revoked      bool
+		)
+		if err := rows.Scan(&g.ID, &g.Mode, &chains, &revoked, &meta); err != nil {
 			return nil, fmt.Errorf("read grants: %w", err)
 		}
-		if slices.Contains(g.Chains, chainID) {
-			out = append(out, g)
+		if err := store.DecodeGrantJSON(&g, chains, meta); err != nil {
+			return nil, fmt.Errorf("read grants: %w", err)
 		}
+		if !slices.Contains(g.Chains, chainID) {
+			continue
+		}
+		g.Chains = nil
+		if revoked {
+			g.RevokedAt = &revokedAt // revoked; when does not matter here
+		}
+		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read grants: %w", err)
