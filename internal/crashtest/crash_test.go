@@ -339,7 +339,22 @@ func runCrash(t *testing.T, storeURL string) {
 			} `json:"result"`
 			Error json.RawMessage `json:"error"`
 		}
-		doJSON(t, "POST", d.agentURL+"/rpc", tokens[k], `{"jsonrpc":"2.0","id":1,"method":"agentkeys_getPermissions"}`, &resp)
+		// The agents' load just ended: a key may still be over its
+		// request rate (-32005), whose answer says when to retry.
+		for range 10 {
+			resp.Error = nil
+			doJSON(t, "POST", d.agentURL+"/rpc", tokens[k], `{"jsonrpc":"2.0","id":1,"method":"agentkeys_getPermissions"}`, &resp)
+			var limited struct {
+				Code int `json:"code"`
+				Data struct {
+					RetryAfter int `json:"retry_after"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(resp.Error, &limited) != nil || limited.Code != -32005 {
+				break
+			}
+			time.Sleep(time.Duration(max(limited.Data.RetryAfter, 1)) * time.Second)
+		}
 		for _, b := range resp.Result.Budget {
 			if b.Asset == "native" {
 				spent[k], _ = new(big.Int).SetString(b.RawSpent, 10)
