@@ -65,13 +65,6 @@ type ownerRP struct {
 	base   string // the owner's pages' base URL, like http://localhost:8646
 	rpID   string
 	wa     *webauthn.WebAuthn
-	regs   map[[32]byte]pendingRegistration // ceremonies begun, by enrollment token hash
-	maxReg int
-}
-
-type pendingRegistration struct {
-	session webauthn.SessionData
-	expires time.Time
 }
 
 // SetOwnerURL says where the owner's pages are (the admin listener's base
@@ -200,10 +193,6 @@ func (s *Service) NewEnrollment(ctx context.Context) (Enrollment, error) {
 	return Enrollment{URL: base + "/ui/enroll#" + tok, ExpiresAt: e.ExpiresAt}, nil
 }
 
-// maxRegistrations bounds the registration ceremonies begun and not yet
-// finished that the service remembers.
-const maxRegistrations = 64
-
 // BeginRegistration starts registering a passkey with the link's token:
 // it returns the options for navigator.credentials.create (JSON).
 // Errors: ErrEnrollment.
@@ -232,22 +221,17 @@ func (s *Service) BeginRegistration(ctx context.Context, token string) (json.Raw
 	if err != nil {
 		return nil, fmt.Errorf("begin passkey registration: %w", err)
 	}
-	now := s.now()
-	s.rp.mu.Lock()
-	if s.rp.regs == nil {
-		s.rp.regs = map[[32]byte]pendingRegistration{}
+	// Kept with the link, so whichever replica the browser reaches next
+	// can finish it.
+	ceremony, err := json.Marshal(session)
+	if err != nil {
+		return nil, fmt.Errorf("begin passkey registration: %w", err)
 	}
-	for k, v := range s.rp.regs {
-		if !now.Before(v.expires) {
-			delete(s.rp.regs, k)
-		}
+	if err := s.cfg.Store.BeginEnrollment(ctx, h[:], ceremony, s.now()); errors.Is(err, store.ErrNotFound) {
+		return nil, ErrEnrollment
+	} else if err != nil {
+		return nil, err
 	}
-	if len(s.rp.regs) >= maxRegistrations {
-		s.rp.mu.Unlock()
-		return nil, &PasskeyError{Msg: "too many registrations under way; finish or wait for them"}
-	}
-	s.rp.regs[h] = pendingRegistration{session: *session, expires: now.Add(EnrollmentTTL)}
-	s.rp.mu.Unlock()
 	return json.Marshal(creation)
 }
 
@@ -278,11 +262,14 @@ func (s *Service) FinishRegistration(ctx context.Context, token, name string, re
 		return RegistrationResult{}, &ParamError{Field: "name", Msg: "expected up to 64 printable characters"}
 	}
 	h := sha256.Sum256([]byte(token))
-	s.rp.mu.Lock()
-	reg, ok := s.rp.regs[h]
-	delete(s.rp.regs, h)
-	s.rp.mu.Unlock()
-	if !ok || !s.now().Before(reg.expires) {
+	e, err := s.cfg.Store.CheckEnrollment(ctx, h[:], s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return RegistrationResult{}, ErrEnrollment
+	} else if err != nil {
+		return RegistrationResult{}, err
+	}
+	var session webauthn.SessionData
+	if len(e.Ceremony) == 0 || json.Unmarshal(e.Ceremony, &session) != nil {
 		return RegistrationResult{}, ErrEnrollment
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
@@ -293,7 +280,7 @@ func (s *Service) FinishRegistration(ctx context.Context, token, name string, re
 	if err != nil {
 		return RegistrationResult{}, err
 	}
-	cred, err := wa.CreateCredential(o, reg.session, parsed)
+	cred, err := wa.CreateCredential(o, session, parsed)
 	if err != nil {
 		return RegistrationResult{}, &PasskeyError{Msg: "registration refused: " + protocolMessage(err)}
 	}

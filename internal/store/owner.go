@@ -53,6 +53,10 @@ type Enrollment struct {
 	TokenHash []byte // 32 bytes
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// Ceremony is the registration ceremony begun with the link
+	// (BeginEnrollment: the relying party's state, its challenge), kept in
+	// the store so any replica can finish it; nil until begun.
+	Ceremony []byte
 }
 
 // Validate returns an error wrapping ErrInvalid unless e has a 32-byte

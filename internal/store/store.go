@@ -309,6 +309,11 @@ type Store interface {
 	// CheckEnrollment returns the enrollment with tokenHash if it is
 	// unused and not expired at `at`. Errors: ErrNotFound otherwise.
 	CheckEnrollment(ctx context.Context, tokenHash []byte, at time.Time) (Enrollment, error)
+	// BeginEnrollment stores ceremony as the registration ceremony of the
+	// enrollment with tokenHash (replacing one begun before), if it is
+	// unused and not expired at `at`. Errors: ErrNotFound otherwise;
+	// ErrInvalid for an empty ceremony.
+	BeginEnrollment(ctx context.Context, tokenHash, ceremony []byte, at time.Time) error
 	// UseEnrollment marks the enrollment with tokenHash used at `at`, so
 	// it registers one passkey at most, even under concurrent use.
 	// Errors: ErrNotFound if there is none unused and unexpired at `at`.

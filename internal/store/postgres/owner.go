@@ -106,8 +106,8 @@ func (s *Store) PutEnrollment(ctx context.Context, e store.Enrollment) error {
 func (s *Store) CheckEnrollment(ctx context.Context, tokenHash []byte, at time.Time) (store.Enrollment, error) {
 	e := store.Enrollment{TokenHash: append([]byte(nil), tokenHash...)}
 	var created, expires int64
-	err := s.pool.QueryRow(ctx, `SELECT created_at, expires_at FROM passkey_enrollments
-		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`, tokenHash, ms(at)).Scan(&created, &expires)
+	err := s.pool.QueryRow(ctx, `SELECT created_at, expires_at, ceremony FROM passkey_enrollments
+		WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2`, tokenHash, ms(at)).Scan(&created, &expires, &e.Ceremony)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.Enrollment{}, fmt.Errorf("enrollment: %w", store.ErrNotFound)
 	}
@@ -116,6 +116,28 @@ func (s *Store) CheckEnrollment(ctx context.Context, tokenHash []byte, at time.T
 	}
 	e.CreatedAt, e.ExpiresAt = fromMS(created), fromMS(expires)
 	return e, nil
+}
+
+// BeginEnrollment implements store.Store.
+func (s *Store) BeginEnrollment(ctx context.Context, tokenHash, ceremony []byte, at time.Time) error {
+	if len(ceremony) == 0 {
+		return fmt.Errorf("begin enrollment: %w: no ceremony", store.ErrInvalid)
+	}
+	err := s.writeTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE passkey_enrollments SET ceremony = $1
+			WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3`, ceremony, tokenHash, ms(at))
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("enrollment: %w", store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("begin enrollment: %w", err)
+	}
+	return nil
 }
 
 // UseEnrollment implements store.Store.

@@ -30,7 +30,7 @@ func TestMigration5MarksEarlierAnomaliesAlerted(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// Take the file back to the schema before version 5 (undoing 6 to 9
+	// Take the file back to the schema before version 5 (undoing 6 to 10
 	// too), its log kept.
 	db := rawDB(t, path)
 	for _, q := range []string{`DROP TABLE alert_deliveries`, `DROP TABLE alerted_anomalies`, `DROP TABLE alert_hooks`,

@@ -107,8 +107,8 @@ func (s *Store) PutEnrollment(ctx context.Context, e store.Enrollment) error {
 func (s *Store) CheckEnrollment(ctx context.Context, tokenHash []byte, at time.Time) (store.Enrollment, error) {
 	e := store.Enrollment{TokenHash: append([]byte(nil), tokenHash...)}
 	var created, expires int64
-	err := s.r.QueryRowContext(ctx, `SELECT created_at, expires_at FROM passkey_enrollments
-		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, tokenHash, ms(at)).Scan(&created, &expires)
+	err := s.r.QueryRowContext(ctx, `SELECT created_at, expires_at, ceremony FROM passkey_enrollments
+		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, tokenHash, ms(at)).Scan(&created, &expires, &e.Ceremony)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Enrollment{}, fmt.Errorf("enrollment: %w", store.ErrNotFound)
 	}
@@ -117,6 +117,30 @@ func (s *Store) CheckEnrollment(ctx context.Context, tokenHash []byte, at time.T
 	}
 	e.CreatedAt, e.ExpiresAt = fromMS(created), fromMS(expires)
 	return e, nil
+}
+
+// BeginEnrollment implements store.Store.
+func (s *Store) BeginEnrollment(ctx context.Context, tokenHash, ceremony []byte, at time.Time) error {
+	if len(ceremony) == 0 {
+		return fmt.Errorf("begin enrollment: %w: no ceremony", store.ErrInvalid)
+	}
+	err := s.writeTx(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE passkey_enrollments SET ceremony = ?
+			WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?`, ceremony, tokenHash, ms(at))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("enrollment: %w", store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("begin enrollment: %w", err)
+	}
+	return nil
 }
 
 // UseEnrollment implements store.Store.

@@ -103,6 +103,21 @@ func testEnrollments(t *testing.T, s store.Store) {
 	if err != nil || !bytes.Equal(got.TokenHash, h[:]) || !got.ExpiresAt.Equal(msUTC(e.ExpiresAt)) {
 		t.Fatalf("CheckEnrollment = %+v, %v", got, err)
 	}
+	if got.Ceremony != nil {
+		t.Errorf("a link not begun has ceremony %q", got.Ceremony)
+	}
+	// The ceremony begun with the link is there for any process to finish;
+	// beginning again replaces it.
+	for _, c := range []string{`{"challenge":"one"}`, `{"challenge":"two"}`} {
+		if err := s.BeginEnrollment(ctx(t), h[:], []byte(c), t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.CheckEnrollment(ctx(t), h[:], t0.Add(2*time.Minute)); err != nil || string(got.Ceremony) != c {
+			t.Fatalf("CheckEnrollment after BeginEnrollment = %q, %v; want %s", got.Ceremony, err, c)
+		}
+	}
+	wantErr(t, "BeginEnrollment without a ceremony", s.BeginEnrollment(ctx(t), h[:], nil, t0), store.ErrInvalid)
+	wantErr(t, "BeginEnrollment at its expiry", s.BeginEnrollment(ctx(t), h[:], []byte("x"), t0.Add(10*time.Minute)), store.ErrNotFound)
 	_, err = s.CheckEnrollment(ctx(t), h[:], t0.Add(10*time.Minute))
 	wantErr(t, "CheckEnrollment at its expiry", err, store.ErrNotFound)
 	other := sha256.Sum256([]byte("other"))
@@ -128,6 +143,7 @@ func testEnrollments(t *testing.T, s store.Store) {
 	}
 	_, err = s.CheckEnrollment(ctx(t), h[:], t0.Add(time.Minute))
 	wantErr(t, "CheckEnrollment after use", err, store.ErrNotFound)
+	wantErr(t, "BeginEnrollment after use", s.BeginEnrollment(ctx(t), h[:], []byte("x"), t0.Add(time.Minute)), store.ErrNotFound)
 }
 
 func change(id string, at time.Time) store.Change {
