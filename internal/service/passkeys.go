@@ -61,10 +61,10 @@ type Enrollment struct {
 
 // ownerRP is the WebAuthn relying party: the owner's pages' origin.
 type ownerRP struct {
-	mu     sync.Mutex
-	base   string // the owner's pages' base URL, like http://localhost:8646
-	rpID   string
-	wa     *webauthn.WebAuthn
+	mu   sync.Mutex
+	base string // the owner's pages' base URL, like http://localhost:8646
+	rpID string
+	wa   *webauthn.WebAuthn
 }
 
 // SetOwnerURL says where the owner's pages are (the admin listener's base
