@@ -42,20 +42,8 @@ func (s *Store) AddPasskey(ctx context.Context, p store.Passkey, a audit.Record)
 
 // ListPasskeys implements store.Store.
 func (s *Store) ListPasskeys(ctx context.Context) ([]store.Passkey, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+store.PasskeyColumns+` FROM owner_passkeys ORDER BY created_at, id`)
+	out, err := queryAll(ctx, s.pool, `SELECT `+store.PasskeyColumns+` FROM owner_passkeys ORDER BY created_at, id`, nil, store.ScanPasskey)
 	if err != nil {
-		return nil, fmt.Errorf("list passkeys: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Passkey{}
-	for rows.Next() {
-		p, err := store.ScanPasskey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list passkeys: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list passkeys: %w", err)
 	}
 	return out, nil
@@ -209,20 +197,8 @@ func (s *Store) ListChanges(ctx context.Context, f store.ChangeFilter) ([]store.
 		args = append(args, f.Limit)
 		q += fmt.Sprintf(` LIMIT $%d`, len(args))
 	}
-	rows, err := s.pool.Query(ctx, q, args...)
+	out, err := queryAll(ctx, s.pool, q, args, store.ScanChange)
 	if err != nil {
-		return nil, fmt.Errorf("list changes: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Change{}
-	for rows.Next() {
-		c, err := store.ScanChange(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list changes: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list changes: %w", err)
 	}
 	return out, nil

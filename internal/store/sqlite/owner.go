@@ -41,20 +41,8 @@ func (s *Store) AddPasskey(ctx context.Context, p store.Passkey, a audit.Record)
 
 // ListPasskeys implements store.Store.
 func (s *Store) ListPasskeys(ctx context.Context) ([]store.Passkey, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+store.PasskeyColumns+` FROM owner_passkeys ORDER BY created_at, id`)
+	out, err := queryAll(ctx, s.r, `SELECT `+store.PasskeyColumns+` FROM owner_passkeys ORDER BY created_at, id`, nil, store.ScanPasskey)
 	if err != nil {
-		return nil, fmt.Errorf("list passkeys: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Passkey{}
-	for rows.Next() {
-		p, err := store.ScanPasskey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list passkeys: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list passkeys: %w", err)
 	}
 	return out, nil
@@ -214,20 +202,8 @@ func (s *Store) ListChanges(ctx context.Context, f store.ChangeFilter) ([]store.
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := queryAll(ctx, s.r, q, args, store.ScanChange)
 	if err != nil {
-		return nil, fmt.Errorf("list changes: %w", err)
-	}
-	defer rows.Close()
-	out := []store.Change{}
-	for rows.Next() {
-		c, err := store.ScanChange(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list changes: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list changes: %w", err)
 	}
 	return out, nil
