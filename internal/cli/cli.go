@@ -5,7 +5,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -75,8 +74,6 @@ func outputFlag(v string, allowed ...string) error {
 	}
 	return fmt.Errorf("--output: expected one of %v, got %q", allowed, v)
 }
-
-var errUsage = errors.New("usage")
 
 func newVersionCmd(e *env) *cobra.Command {
 	var output string

@@ -169,10 +169,7 @@ const (
 	agentsPerKey = 4
 )
 
-var (
-	perTx  = big.NewInt(10_000_000_000_000_000)  // 0.01 ETH
-	capWei = big.NewInt(300_000_000_000_000_000) // 0.3 ETH a day per key: reached during the run
-)
+var capWei = big.NewInt(300_000_000_000_000_000) // 0.3 ETH a day per key: reached during the run
 
 // runCrash is the harness: serve a home on the store at storeURL ("" for
 // the home's SQLite file), load it with agentsPerKey agents on each of keys keys, SIGKILL it at random

@@ -52,8 +52,7 @@ type Feed struct {
 type FeedHandler func(ctx context.Context, r audit.Record) error
 
 type feedSub struct {
-	ch     chan audit.Record
-	closed bool
+	ch chan audit.Record
 }
 
 func newFeed(st store.Store, log func(string, ...any)) *Feed {
